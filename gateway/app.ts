@@ -1,0 +1,77 @@
+// The broker's HTTP application: Fastify with one plugin per concern. Built without a listener
+// so tests drive it through `inject`.
+import fastifyCookie from '@fastify/cookie';
+import fastifyRateLimit from '@fastify/rate-limit';
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { ServerOptions } from 'node:https';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { LiveSessions } from '../proxy/live-sessions.js';
+import { authentication } from './http/authentication.js';
+import { originGuard } from './http/origin-guard.js';
+import { securityHeaders } from './http/security-headers.js';
+import { authRoutes } from './routes/auth.js';
+import { desktopRoutes, type DesktopSource } from './routes/desktops.js';
+import { healthRoutes } from './routes/health.js';
+import { sessionRoutes } from './routes/sessions.js';
+import type { SignInSessions } from './sign-in-sessions.js';
+import type { TokenIssuer } from './token-issuer.js';
+import type { UserStore } from './users.js';
+
+export interface GatewayServices {
+  log: Logger;
+  origins: ReadonlySet<string>;
+  /** wss:// origin the browser reaches the proxy at. */
+  webSocketOrigin: string;
+  users: UserStore;
+  signIns: SignInSessions;
+  desktops: DesktopSource;
+  issuer: TokenIssuer;
+  liveSessions: LiveSessions;
+  registry: Registry;
+  /** The built web client (dist/web/public). */
+  webRoot: string;
+}
+
+export async function buildApp(services: GatewayServices, https?: ServerOptions): Promise<FastifyInstance> {
+  const options: FastifyServerOptions = {
+    loggerInstance: services.log,
+    trustProxy: false,
+    bodyLimit: 64 * 1024,
+    // Connection limits against slow clients (slowloris on plain requests).
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000,
+    return503OnClosing: true,
+  };
+  const app = (https ? Fastify({ ...options, https } as FastifyServerOptions) : Fastify(options)) as unknown as FastifyInstance;
+
+  app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown }, request, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+    if (status >= 500) {
+      request.log.error({ err: error }, 'request failed');
+      return reply.code(status).send({ error: 'Something went wrong inside Porthole. Try again; if it keeps happening, tell your administrator.' });
+    }
+    const message = error.validation ? `The request is not valid: ${error.message}.` : error.message;
+    return reply.code(status).send({ error: message });
+  });
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'There is nothing at this address.' }));
+
+  await app.register(securityHeaders);
+  await app.register(fastifyCookie);
+  await app.register(fastifyRateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) => ({
+      statusCode: context.statusCode,
+      error: `Too many attempts. Wait ${context.after} and try again.`,
+    }),
+  });
+  await app.register(originGuard, { origins: services.origins });
+  await app.register(authentication, { signIns: services.signIns });
+  await app.register(healthRoutes, { registry: services.registry });
+  await app.register(authRoutes, { users: services.users, signIns: services.signIns });
+  await app.register(desktopRoutes, { desktops: services.desktops, issuer: services.issuer, webSocketOrigin: services.webSocketOrigin });
+  await app.register(sessionRoutes, { sessions: services.liveSessions });
+  await app.register(fastifyStatic, { root: services.webRoot, index: 'index.html', list: false, redirect: false, wildcard: true });
+  return app;
+}

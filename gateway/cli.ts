@@ -1,0 +1,72 @@
+// The `porthole` command: `serve`, and `user add` for local users.
+import { createInterface } from 'node:readline';
+import { ConfigError, loadConfig } from './config.js';
+import { startGateway } from './server.js';
+import { ROLES, UserStore, type Role } from './users.js';
+
+const USAGE = `usage:
+  porthole serve
+  porthole user add NAME --role user|helpdesk|admin [--group G]...   (password on standard input)`;
+
+async function readPassword(): Promise<string> {
+  const lines = createInterface({ input: process.stdin, terminal: false });
+  if (process.stdin.isTTY) process.stderr.write('Password: ');
+  for await (const line of lines) {
+    lines.close();
+    return line.replace(/\r$/, '');
+  }
+  throw new Error('no password on standard input (give it as one line)');
+}
+
+async function userAdd(args: string[]): Promise<number> {
+  const [name, ...rest] = args;
+  if (!name || name.startsWith('-')) throw new Error(`user add needs a NAME\n${USAGE}`);
+  let role: Role | undefined;
+  const groups: string[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    const flag = rest[i];
+    const value = rest[i + 1];
+    if ((flag === '--role' || flag === '--group') && value === undefined) throw new Error(`${flag} needs a value`);
+    if (flag === '--role') {
+      if (!ROLES.includes(value as Role)) throw new Error(`--role must be one of ${ROLES.join(', ')}`);
+      role = value as Role;
+      i++;
+    } else if (flag === '--group') {
+      groups.push(value!);
+      i++;
+    } else {
+      throw new Error(`unknown option ${flag}\n${USAGE}`);
+    }
+  }
+  if (!role) throw new Error(`user add needs --role (${ROLES.join(', ')})`);
+  const config = loadConfig();
+  const store = new UserStore(config.dataDir);
+  const created = await store.upsert(name, await readPassword(), role, groups);
+  console.log(`${created ? 'added' : 'updated'} user ${name} (role ${role}${groups.length ? `, groups ${groups.join(', ')}` : ''}) in ${store.path}`);
+  return 0;
+}
+
+async function serve(): Promise<number> {
+  const gateway = await startGateway(loadConfig());
+  const stop = (signal: string) => {
+    gateway.log.info(`${signal}: shutting down`);
+    gateway.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  return new Promise<number>(() => {}); // runs until a signal
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    const [command, sub, ...rest] = argv;
+    if (command === 'serve') return await serve();
+    if (command === 'user' && sub === 'add') return await userAdd(rest);
+    console.error(USAGE);
+    return 2;
+  } catch (error) {
+    const message = error instanceof ConfigError ? `configuration: ${error.message}` : (error as Error).message;
+    console.error(`porthole: ${message}`);
+    return 1;
+  }
+}

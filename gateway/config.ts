@@ -1,0 +1,127 @@
+// Porthole's configuration: a JSON or YAML file named by PORTHOLE_CONFIG, then the environment
+// variables of the contract, which win. Every problem is reported with the setting's name.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import YAML from 'yaml';
+import { parseHypervisors, type HypervisorSpec } from '../inventory/hypervisor-spec.js';
+import { MAX_TOKEN_TTL_SECONDS } from '../proxy/token.js';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface Config {
+  listen: { host: string; port: number };
+  publicUrl: URL;
+  /** Origins accepted on API calls and WebSocket upgrades. */
+  allowedOrigins: Set<string>;
+  tls: { cert?: string; key?: string };
+  hypervisors: HypervisorSpec[];
+  dataDir: string;
+  logLevel: LogLevel;
+  tokens: { ttlSeconds: number; bindClientIp: boolean };
+  sessions: { idleTimeoutMs: number; maxDurationMs: number; signInTtlMs: number };
+}
+
+/** The file's shape: every key optional. */
+interface ConfigFile {
+  listen?: string;
+  publicUrl?: string;
+  allowedOrigins?: string[] | string;
+  tls?: { cert?: string; key?: string };
+  libvirt?: string[] | string;
+  data?: string;
+  logLevel?: string;
+  tokens?: { ttlSeconds?: number; bindClientIp?: boolean };
+  sessions?: { idleMinutes?: number; maxHours?: number; signInHours?: number };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function parseListen(value: string): { host: string; port: number } {
+  const match = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(value);
+  const port = match ? Number(match[2]) : NaN;
+  if (!match || port < 1 || port > 65535) throw new ConfigError(`PORTHOLE_LISTEN "${value}" must be host:port, e.g. 0.0.0.0:8443`);
+  return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+function parseOrigin(value: string, name: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`${name} "${value}" is not a URL`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(`${name} "${value}" must be an https URL`);
+  return url.origin;
+}
+
+function list(value: string[] | string | undefined): string[] {
+  if (value === undefined) return [];
+  return (typeof value === 'string' ? value.split(',') : value).map((s) => s.trim()).filter(Boolean);
+}
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value > 0)) throw new ConfigError(`${name} must be a positive number`);
+  return value;
+}
+
+function readFile(path: string): ConfigFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read PORTHOLE_CONFIG file ${path}: ${(error as Error).message}`);
+  }
+  try {
+    const parsed: unknown = path.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
+    if (parsed === null || parsed === undefined) return {};
+    if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('expected a mapping of settings');
+    return parsed as ConfigFile;
+  } catch (error) {
+    throw new ConfigError(`PORTHOLE_CONFIG file ${path}: ${(error as Error).message}`);
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const file = env.PORTHOLE_CONFIG ? readFile(resolve(cwd, env.PORTHOLE_CONFIG)) : {};
+  const publicUrl = new URL(parseOrigin(env.PORTHOLE_PUBLIC_URL ?? file.publicUrl ?? 'https://localhost:8443', 'PORTHOLE_PUBLIC_URL'));
+  const allowedOrigins = new Set([
+    publicUrl.origin,
+    ...list(env.PORTHOLE_ALLOWED_ORIGINS ?? file.allowedOrigins).map((o) => parseOrigin(o, 'PORTHOLE_ALLOWED_ORIGINS')),
+  ]);
+  const level = env.PORTHOLE_LOG_LEVEL ?? file.logLevel ?? 'info';
+  if (!['debug', 'info', 'warn', 'error'].includes(level)) {
+    throw new ConfigError(`PORTHOLE_LOG_LEVEL "${level}" must be one of debug, info, warn, error`);
+  }
+  let hypervisors: HypervisorSpec[];
+  try {
+    hypervisors = parseHypervisors(env.PORTHOLE_LIBVIRT ?? (file.libvirt !== undefined ? list(file.libvirt) : 'qemu:///system'));
+  } catch (error) {
+    throw new ConfigError(`PORTHOLE_LIBVIRT: ${(error as Error).message}`);
+  }
+  const ttl = positive(file.tokens?.ttlSeconds, MAX_TOKEN_TTL_SECONDS, 'tokens.ttlSeconds');
+  if (ttl > MAX_TOKEN_TTL_SECONDS) throw new ConfigError(`tokens.ttlSeconds may be at most ${MAX_TOKEN_TTL_SECONDS}`);
+  const bindEnv = env.PORTHOLE_TOKEN_BIND_IP;
+  if (bindEnv !== undefined && !['true', 'false'].includes(bindEnv)) throw new ConfigError('PORTHOLE_TOKEN_BIND_IP must be true or false');
+  const cert = env.PORTHOLE_TLS_CERT ?? file.tls?.cert;
+  const key = env.PORTHOLE_TLS_KEY ?? file.tls?.key;
+  if ((cert === undefined) !== (key === undefined)) throw new ConfigError('PORTHOLE_TLS_CERT and PORTHOLE_TLS_KEY go together: set both or neither');
+
+  return {
+    listen: parseListen(env.PORTHOLE_LISTEN ?? file.listen ?? '0.0.0.0:8443'),
+    publicUrl,
+    allowedOrigins,
+    tls: { ...(cert ? { cert: resolve(cwd, cert) } : {}), ...(key ? { key: resolve(cwd, key) } : {}) },
+    hypervisors,
+    dataDir: resolve(cwd, env.PORTHOLE_DATA ?? file.data ?? './data'),
+    logLevel: level as LogLevel,
+    tokens: { ttlSeconds: ttl, bindClientIp: bindEnv !== undefined ? bindEnv === 'true' : file.tokens?.bindClientIp ?? true },
+    sessions: {
+      idleTimeoutMs: positive(file.sessions?.idleMinutes, 30, 'sessions.idleMinutes') * 60_000,
+      maxDurationMs: positive(file.sessions?.maxHours, 12, 'sessions.maxHours') * 3_600_000,
+      signInTtlMs: positive(file.sessions?.signInHours, 12, 'sessions.signInHours') * 3_600_000,
+    },
+  };
+}

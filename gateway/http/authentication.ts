@@ -1,0 +1,31 @@
+// Who is calling: the sign-in cookie resolved to a principal on every request, and guards
+// for routes that need a signed-in user or a role.
+import fp from 'fastify-plugin';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Principal } from '../../inventory/desktop.js';
+import { SESSION_COOKIE, type SignInSessions } from '../sign-in-sessions.js';
+import type { Role } from '../users.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | undefined;
+  }
+}
+
+export const authentication = fp<{ signIns: SignInSessions }>(async (app, { signIns }) => {
+  app.decorateRequest('principal', undefined);
+  app.addHook('onRequest', async (request) => {
+    request.principal = signIns.get(request.cookies[SESSION_COOKIE]);
+  });
+}, { name: 'porthole-authentication', dependencies: ['@fastify/cookie'] });
+
+/** preHandler: 401 unless signed in, 403 unless the user has one of `roles` (when given). */
+export function requireUser(...roles: Role[]) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const who = request.principal;
+    if (!who) return reply.code(401).send({ error: 'Please sign in first.' });
+    if (roles.length > 0 && !roles.some((r) => who.roles.includes(r))) {
+      return reply.code(403).send({ error: `This needs the ${roles.join(' or ')} role.` });
+    }
+  };
+}

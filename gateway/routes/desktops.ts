@@ -1,0 +1,98 @@
+// The desktops a user may open, and connect: the tokens for each protocol attempt.
+import type { FastifyPluginAsync } from 'fastify';
+import { PROTOCOLS, mayOpen, protocolsOf, type Desktop, type Protocol } from '../../inventory/desktop.js';
+import { normalizeIp } from '../../proxy/token-verifier.js';
+import { requireUser } from '../http/authentication.js';
+import type { TokenIssuer } from '../token-issuer.js';
+
+/** Where desktops come from (the inventory). */
+export interface DesktopSource {
+  list(): Promise<Desktop[]>;
+  get(id: string): Promise<Desktop | undefined>;
+}
+
+export interface DesktopRoutesOptions {
+  desktops: DesktopSource;
+  issuer: TokenIssuer;
+  /** wss://host[:port] that browsers reach the proxy at. */
+  webSocketOrigin: string;
+}
+
+const errorSchema = { type: 'object', properties: { error: { type: 'string' } }, required: ['error'] } as const;
+const attemptSchema = {
+  type: 'object',
+  properties: { protocol: { type: 'string' }, url: { type: 'string' }, token: { type: 'string' }, expiresAt: { type: 'string' } },
+  required: ['protocol', 'url', 'token', 'expiresAt'],
+} as const;
+
+export const desktopRoutes: FastifyPluginAsync<DesktopRoutesOptions> = async (app, { desktops, issuer, webSocketOrigin }) => {
+  app.get('/api/desktops', {
+    preHandler: requireUser(),
+    schema: {
+      response: {
+        200: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              id: { type: 'string' }, name: { type: 'string' }, hypervisor: { type: 'string' }, state: { type: 'string' },
+              protocols: { type: 'array', items: { type: 'string' } },
+            },
+            required: ['id', 'name', 'hypervisor', 'state', 'protocols'],
+          },
+        },
+        401: errorSchema,
+      },
+    },
+  }, async (request) => {
+    const who = request.principal!;
+    // The response schema keeps display endpoints and passwords out of the answer.
+    return (await desktops.list())
+      .filter((d) => mayOpen(d, who))
+      .map((d) => ({ id: d.id, name: d.name, hypervisor: d.hypervisor, state: d.state, protocols: protocolsOf(d) }));
+  });
+
+  app.post<{ Params: { id: string }; Body: { protocols?: Protocol[]; viewOnly?: boolean } }>('/api/desktops/:id/connect', {
+    preHandler: requireUser(),
+    schema: {
+      params: { type: 'object', properties: { id: { type: 'string', maxLength: 200 } }, required: ['id'] },
+      body: {
+        type: 'object',
+        properties: {
+          protocols: { type: 'array', items: { type: 'string', enum: [...PROTOCOLS] }, minItems: 1, maxItems: 3, uniqueItems: true },
+          viewOnly: { type: 'boolean' },
+        },
+        additionalProperties: false,
+      },
+      response: {
+        200: { type: 'object', properties: { attempts: { type: 'array', items: attemptSchema } }, required: ['attempts'] },
+        401: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema,
+      },
+    },
+  }, async (request, reply) => {
+    const who = request.principal!;
+    const desktop = await desktops.get(request.params.id);
+    if (!desktop) return reply.code(404).send({ error: 'There is no such desktop.' });
+    if (!mayOpen(desktop, who)) return reply.code(403).send({ error: 'You may not open this desktop.' });
+    if (desktop.state !== 'running') {
+      return reply.code(409).send({ error: `The desktop is not running (it is ${desktop.state}). Start it, or ask your administrator to.` });
+    }
+    const offered = protocolsOf(desktop);
+    const wanted = request.body.protocols ?? [...PROTOCOLS];
+    const protocols = wanted.filter((p) => offered.includes(p));
+    if (protocols.length === 0) {
+      return reply.code(409).send({ error: `The desktop offers ${offered.join(', ') || 'no display'}, not ${wanted.join(', ')}.` });
+    }
+    const clientIp = normalizeIp(request.socket.remoteAddress);
+    const attempts = protocols.map((protocol) => {
+      const issued = issuer.issue(who, desktop.id, protocol, { viewOnly: request.body.viewOnly ?? false, clientIp });
+      // RDP's web client sends its token inside the RDCleanPath request instead of the URL.
+      const url = protocol === 'rdp'
+        ? `${webSocketOrigin}/ws/rdp`
+        : `${webSocketOrigin}/ws/${protocol}?token=${encodeURIComponent(issued.token)}`;
+      return { protocol, url, token: issued.token, expiresAt: issued.expiresAt.toISOString() };
+    });
+    request.log.info({ user: who.username, desktop: desktop.id, protocols }, 'connect tokens issued');
+    return { attempts };
+  });
+};

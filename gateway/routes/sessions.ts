@@ -1,0 +1,43 @@
+// Live sessions, for helpdesk and admin.
+import type { FastifyPluginAsync } from 'fastify';
+import { CloseCode } from '../../proxy/close.js';
+import type { LiveSessions } from '../../proxy/live-sessions.js';
+import { requireUser } from '../http/authentication.js';
+
+const errorSchema = { type: 'object', properties: { error: { type: 'string' } }, required: ['error'] } as const;
+
+export const sessionRoutes: FastifyPluginAsync<{ sessions: LiveSessions }> = async (app, { sessions }) => {
+  app.get('/api/sessions', {
+    preHandler: requireUser('helpdesk', 'admin'),
+    schema: {
+      response: {
+        200: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              id: { type: 'string' }, user: { type: 'string' }, desktop: { type: 'string' }, protocol: { type: 'string' },
+              startedAt: { type: 'string' }, watchers: { type: 'array', items: { type: 'string' } },
+            },
+            required: ['id', 'user', 'desktop', 'protocol', 'startedAt', 'watchers'],
+          },
+        },
+        401: errorSchema, 403: errorSchema,
+      },
+    },
+  }, async () => sessions.list().map((s) => ({ ...s, watchers: [] as string[] })));
+
+  app.delete<{ Params: { id: string } }>('/api/sessions/:id', {
+    preHandler: requireUser('admin'),
+    schema: {
+      params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } }, required: ['id'] },
+      response: { 204: { type: 'null' }, 401: errorSchema, 403: errorSchema, 404: errorSchema },
+    },
+  }, async (request, reply) => {
+    const session = sessions.get(request.params.id);
+    if (!session) return reply.code(404).send({ error: 'There is no such session (it may have ended already).' });
+    session.end(CloseCode.endedByAdmin, 'An administrator ended this session.');
+    request.log.info({ admin: request.principal!.username, session: session.id, user: session.claims.sub }, 'session ended by admin');
+    return reply.code(204).send();
+  });
+};

@@ -1,0 +1,87 @@
+// `porthole serve`: the broker, the proxy and the web client on one HTTPS port. The proxy is
+// wired to the broker's public key only, as it would be when run on its own.
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { ensureSelfSignedCertificate } from '../certs/self-signed.js';
+import { Inventory } from '../inventory/inventory.js';
+import { DisplayProxy } from '../proxy/display-proxy.js';
+import { ProxyMetrics } from '../proxy/metrics.js';
+import { SpiceAdapter } from '../proxy/spice/adapter.js';
+import { TokenVerifier } from '../proxy/token-verifier.js';
+import { VncAdapter } from '../proxy/vnc/adapter.js';
+import { buildApp } from './app.js';
+import type { Config } from './config.js';
+import { createLogger } from './logger.js';
+import { SignInSessions } from './sign-in-sessions.js';
+import { loadOrCreateSigningKey } from './signing-keys.js';
+import { TokenIssuer } from './token-issuer.js';
+import { UserStore } from './users.js';
+
+export const WEB_ROOT = fileURLToPath(new URL('../web/public/', import.meta.url));
+
+export interface Gateway {
+  app: FastifyInstance;
+  proxy: DisplayProxy;
+  inventory: Inventory;
+  log: Logger;
+  /** The URL it listens on (https://host:port). */
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startGateway(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Gateway> {
+  const tls = config.tls.cert && config.tls.key
+    ? { cert: config.tls.cert, key: config.tls.key }
+    : await ensureSelfSignedCertificate(config.publicUrl.hostname);
+
+  const signingKey = loadOrCreateSigningKey(config.dataDir);
+  const inventory = new Inventory(config.hypervisors, (w) => log.warn({ hypervisor: w.hypervisor }, `inventory: ${w.message}`));
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  const proxy = new DisplayProxy({
+    verifier: new TokenVerifier([[signingKey.kid, signingKey.publicKey]]),
+    targets: inventory,
+    origins: config.allowedOrigins,
+    adapters: [new SpiceAdapter(), new VncAdapter()],
+    log: log.child({ component: 'proxy' }),
+    limits: { idleTimeoutMs: config.sessions.idleTimeoutMs, maxDurationMs: config.sessions.maxDurationMs },
+    metrics: new ProxyMetrics(registry),
+  });
+
+  const app = await buildApp({
+    log,
+    origins: config.allowedOrigins,
+    webSocketOrigin: config.publicUrl.origin.replace(/^http/, 'ws'),
+    users: new UserStore(config.dataDir),
+    signIns: new SignInSessions(config.sessions.signInTtlMs),
+    desktops: inventory,
+    issuer: new TokenIssuer(signingKey, config.tokens.ttlSeconds, config.tokens.bindClientIp),
+    liveSessions: proxy.sessions,
+    registry,
+    webRoot: WEB_ROOT,
+  }, { cert: readFileSync(tls.cert), key: readFileSync(tls.key) });
+
+  app.server.on('upgrade', (req, socket, head) => proxy.handleUpgrade(req, socket, head));
+  await app.listen({ host: config.listen.host, port: config.listen.port });
+  const address = app.server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  log.info({ listen: `${host}:${address.port}`, publicUrl: config.publicUrl.origin, hypervisors: config.hypervisors.map((h) => h.name) }, 'Porthole is serving');
+
+  return {
+    app,
+    proxy,
+    inventory,
+    log,
+    url: `https://${host}:${address.port}`,
+    async close() {
+      proxy.close();
+      await app.close();
+      await inventory.close();
+    },
+  };
+}

@@ -1,0 +1,45 @@
+// Issues display tokens: short-lived, single-use, bound to user, desktop, protocol and
+// (by default) the client's IP, signed with the broker's private key.
+import { randomUUID } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import type { Principal, Protocol } from '../inventory/desktop.js';
+import { TOKEN_ALGORITHM, TOKEN_AUDIENCE, TOKEN_ISSUER, type DisplayTokenClaims } from '../proxy/token.js';
+import type { SigningKey } from './signing-keys.js';
+
+export interface IssuedToken {
+  token: string;
+  jti: string;
+  expiresAt: Date;
+}
+
+export class TokenIssuer {
+  constructor(
+    readonly key: SigningKey,
+    readonly ttlSeconds: number,
+    readonly bindClientIp: boolean,
+  ) {}
+
+  issue(who: Principal, desktop: string, protocol: Protocol, options: { viewOnly: boolean; clientIp: string }): IssuedToken {
+    const iat = Math.floor(Date.now() / 1000);
+    const jti = randomUUID();
+    const claims: DisplayTokenClaims = {
+      sub: who.username,
+      groups: who.groups,
+      roles: who.roles,
+      desktop,
+      protocol,
+      viewOnly: options.viewOnly,
+      ...(this.bindClientIp ? { ip: options.clientIp } : {}),
+      jti,
+      iat,
+      exp: iat + this.ttlSeconds,
+    };
+    const token = jwt.sign(claims, this.key.privateKey, {
+      algorithm: TOKEN_ALGORITHM,
+      keyid: this.key.kid,
+      issuer: TOKEN_ISSUER,
+      audience: TOKEN_AUDIENCE,
+    });
+    return { token, jti, expiresAt: new Date(claims.exp * 1000) };
+  }
+}

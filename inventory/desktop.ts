@@ -1,0 +1,66 @@
+// The domain model shared by the broker (which lists desktops) and the proxy (which connects to them).
+
+/** Display protocols Porthole carries, in default fallback order. */
+export const PROTOCOLS = ['spice', 'vnc', 'rdp'] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+
+export function isProtocol(value: unknown): value is Protocol {
+  return typeof value === 'string' && (PROTOCOLS as readonly string[]).includes(value);
+}
+
+/** libvirt's domain states, named as users read them. */
+export type DesktopState =
+  | 'running'
+  | 'blocked'
+  | 'paused'
+  | 'shutting down'
+  | 'shut off'
+  | 'crashed'
+  | 'suspended'
+  | 'unknown';
+
+/** Where a display listens and how to authenticate to it. Never sent to a browser. */
+export interface DisplayEndpoint {
+  protocol: Protocol;
+  host: string;
+  port: number;
+  /** The display password from the live domain XML (SPICE ticket, VNC password). */
+  password?: string;
+}
+
+export interface Desktop {
+  /** `<hypervisor name>/<domain UUID>` */
+  id: string;
+  name: string;
+  hypervisor: string;
+  uuid: string;
+  state: DesktopState;
+  /** Who may open it, from the domain's Porthole metadata. */
+  users: string[];
+  groups: string[];
+  /** Reachable displays, in fallback order; only those with a usable port. */
+  displays: DisplayEndpoint[];
+}
+
+/** The signed-in person, as far as entitlement is concerned. */
+export interface Principal {
+  username: string;
+  roles: string[];
+  groups: string[];
+}
+
+/** A user may open a desktop whose metadata names them or one of their groups; admin opens any. */
+export function mayOpen(desktop: Pick<Desktop, 'users' | 'groups'>, who: Principal): boolean {
+  if (who.roles.includes('admin')) return true;
+  if (desktop.users.includes(who.username)) return true;
+  return who.groups.some((g) => desktop.groups.includes(g));
+}
+
+/** The protocols a desktop offers, in fallback order. */
+export function protocolsOf(desktop: Pick<Desktop, 'displays'>): Protocol[] {
+  return PROTOCOLS.filter((p) => desktop.displays.some((d) => d.protocol === p));
+}
+
+export function desktopId(hypervisor: string, uuid: string): string {
+  return `${hypervisor}/${uuid}`;
+}

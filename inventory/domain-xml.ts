@@ -1,0 +1,111 @@
+// Reads what Porthole needs from a libvirt domain's XML: identity, the Porthole metadata
+// (who may open it, RDP), and the display endpoints with their passwords.
+import { XMLParser } from 'fast-xml-parser';
+import type { DisplayEndpoint } from './desktop.js';
+
+export const METADATA_NAMESPACE = 'https://porthole.dev/xmlns/desktop/1';
+
+export interface DomainDescription {
+  name: string;
+  uuid: string;
+  users: string[];
+  groups: string[];
+  rdp?: { port: number; address?: string };
+  /** SPICE and VNC endpoints with a real port (a stopped domain has none). */
+  displays: DisplayEndpoint[];
+}
+
+type Node = { [key: string]: Node[] | string | undefined };
+
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@',
+  alwaysCreateTextNode: true,
+  parseTagValue: false,
+  parseAttributeValue: false,
+  isArray: (_name, _path, _leaf, isAttribute) => !isAttribute,
+  processEntities: true,
+});
+
+function children(node: Node | undefined, name: string): Node[] {
+  const value = node?.[name];
+  return Array.isArray(value) ? value : [];
+}
+function text(node: Node | undefined): string {
+  const value = node?.['#text'];
+  return typeof value === 'string' ? value.trim() : '';
+}
+function attr(node: Node | undefined, name: string): string | undefined {
+  const value = node?.[`@${name}`];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function port(value: string | undefined): number | undefined {
+  if (value === undefined || !/^\d{1,5}$/.test(value)) return undefined;
+  const n = Number(value);
+  return n > 0 && n < 65536 ? n : undefined;
+}
+
+/** The Porthole element inside <metadata>, whatever prefix the author chose for our namespace. */
+function portholeMetadata(metadata: Node | undefined): { prefix: string; node: Node } | undefined {
+  if (!metadata) return undefined;
+  for (const [key, value] of Object.entries(metadata)) {
+    if (!Array.isArray(value)) continue;
+    for (const node of value) {
+      for (const [a, ns] of Object.entries(node)) {
+        if (ns !== METADATA_NAMESPACE) continue;
+        if (a === '@xmlns' && key === 'desktop') return { prefix: '', node };
+        if (a.startsWith('@xmlns:') && key === `${a.slice(7)}:desktop`) return { prefix: `${a.slice(7)}:`, node };
+      }
+    }
+  }
+  return undefined;
+}
+
+/** The address a display listens on; a wildcard means "the hypervisor's own host". */
+function listenAddress(graphics: Node, hypervisorHost: string): string {
+  const listen = children(graphics, 'listen').find((l) => attr(l, 'type') === 'address' || attr(l, 'address'));
+  const address = attr(listen, 'address') ?? attr(graphics, 'listen');
+  if (!address || address === '0.0.0.0' || address === '::') return hypervisorHost;
+  return address;
+}
+
+export function parseDomainXml(xml: string, hypervisorHost: string): DomainDescription {
+  const doc = parser.parse(xml) as Node;
+  const domain = children(doc, 'domain')[0];
+  if (!domain) throw new Error('not a libvirt domain description (no <domain> element)');
+  const name = text(children(domain, 'name')[0]);
+  const uuid = text(children(domain, 'uuid')[0]).toLowerCase();
+  if (!name || !uuid) throw new Error('domain XML without a name or uuid');
+
+  const meta = portholeMetadata(children(domain, 'metadata')[0]);
+  const values = (local: string) =>
+    meta ? children(meta.node, `${meta.prefix}${local}`).map(text).filter((v) => v !== '') : [];
+  const rdpNode = meta ? children(meta.node, `${meta.prefix}rdp`)[0] : undefined;
+  const rdpPort = port(attr(rdpNode, 'port'));
+  const rdpAddress = attr(rdpNode, 'address');
+
+  const displays: DisplayEndpoint[] = [];
+  for (const graphics of children(children(domain, 'devices')[0], 'graphics')) {
+    const type = attr(graphics, 'type');
+    if (type !== 'spice' && type !== 'vnc') continue;
+    const p = port(attr(graphics, 'port'));
+    if (p === undefined) continue; // not running, or autoport not yet assigned
+    const password = attr(graphics, 'passwd');
+    displays.push({
+      protocol: type,
+      host: listenAddress(graphics, hypervisorHost),
+      port: p,
+      ...(password !== undefined ? { password } : {}),
+    });
+  }
+
+  return {
+    name,
+    uuid,
+    users: values('user'),
+    groups: values('group'),
+    ...(rdpPort !== undefined ? { rdp: { port: rdpPort, ...(rdpAddress ? { address: rdpAddress } : {}) } } : {}),
+    displays,
+  };
+}

@@ -1,0 +1,91 @@
+// One libvirt connection, opened on first use and reopened after it fails.
+import { Hypervisor as LibvirtConnection, DomainGetXMLDescFlags, type Domain } from '@unraid/libvirt';
+import type { DesktopState } from './desktop.js';
+import { hostOfUri, type HypervisorSpec } from './hypervisor-spec.js';
+
+/** What one libvirt domain looks like right now, with its secure XML (display passwords included). */
+export interface DomainSnapshot {
+  uuid: string;
+  state: DesktopState;
+  xml: string;
+}
+
+// virDomainState, in libvirt's numbering.
+const STATES: readonly DesktopState[] = [
+  'unknown', 'running', 'blocked', 'paused', 'shutting down', 'shut off', 'crashed', 'suspended',
+];
+
+export class Hypervisor {
+  readonly name: string;
+  readonly uri: string;
+  /** Where displays that listen on a wildcard address are reached. */
+  readonly host: string;
+  #connection: Promise<LibvirtConnection> | undefined;
+
+  constructor(spec: HypervisorSpec) {
+    this.name = spec.name;
+    this.uri = spec.uri;
+    this.host = hostOfUri(spec.uri);
+  }
+
+  #connect(): Promise<LibvirtConnection> {
+    if (!this.#connection) {
+      const connection = new LibvirtConnection({ uri: this.uri });
+      this.#connection = connection.connectOpen().then(() => connection);
+      // A failed open is forgotten so that the next call tries again.
+      this.#connection.catch(() => { this.#connection = undefined; });
+    }
+    return this.#connection;
+  }
+
+  /** Runs `work` on the connection; a libvirt error drops the connection so the next call reopens it. */
+  async #use<T>(work: (c: LibvirtConnection) => Promise<T>): Promise<T> {
+    const connection = await this.#connect();
+    try {
+      return await work(connection);
+    } catch (error) {
+      if (this.#connection) {
+        const stale = this.#connection;
+        this.#connection = undefined;
+        stale.then((c) => c.connectClose()).catch(() => {});
+      }
+      throw error;
+    }
+  }
+
+  async #snapshot(c: LibvirtConnection, domain: Domain): Promise<DomainSnapshot> {
+    const [uuid, info, xml] = await Promise.all([
+      c.domainGetUUIDString(domain),
+      c.domainGetInfo(domain),
+      c.domainGetXMLDesc(domain, DomainGetXMLDescFlags.SECURE),
+    ]);
+    return { uuid: uuid.toLowerCase(), state: STATES[info.state] ?? 'unknown', xml };
+  }
+
+  /** Every domain, running or not. */
+  listDomains(): Promise<DomainSnapshot[]> {
+    return this.#use(async (c) => {
+      const domains = await c.connectListAllDomains();
+      return Promise.all(domains.map((d) => this.#snapshot(c, d)));
+    });
+  }
+
+  /** One domain by UUID, or undefined when libvirt does not know it. */
+  async domain(uuid: string): Promise<DomainSnapshot | undefined> {
+    return this.#use(async (c) => {
+      let domain: Domain;
+      try {
+        domain = await c.domainLookupByUUIDString(uuid);
+      } catch {
+        return undefined; // VIR_ERR_NO_DOMAIN: the connection itself is fine
+      }
+      return this.#snapshot(c, domain);
+    });
+  }
+
+  async close(): Promise<void> {
+    const connection = this.#connection;
+    this.#connection = undefined;
+    if (connection) await connection.then((c) => c.connectClose()).catch(() => {});
+  }
+}

@@ -1,0 +1,80 @@
+// The inventory: every desktop on every configured hypervisor, read live from libvirt.
+// It is the only source of connection targets; nothing a client sends names a host or port.
+import { desktopId, type Desktop, type DisplayEndpoint } from './desktop.js';
+import { parseDomainXml } from './domain-xml.js';
+import { Hypervisor, type DomainSnapshot } from './hypervisor.js';
+import type { HypervisorSpec } from './hypervisor-spec.js';
+
+export interface InventoryWarning {
+  hypervisor: string;
+  message: string;
+}
+
+export class Inventory {
+  readonly hypervisors: ReadonlyMap<string, Hypervisor>;
+  readonly #onWarning: (w: InventoryWarning) => void;
+
+  constructor(specs: HypervisorSpec[], onWarning: (w: InventoryWarning) => void = () => {}) {
+    this.hypervisors = new Map(specs.map((s) => [s.name, new Hypervisor(s)]));
+    this.#onWarning = onWarning;
+  }
+
+  #desktop(hypervisor: Hypervisor, snapshot: DomainSnapshot): Desktop | undefined {
+    let description;
+    try {
+      description = parseDomainXml(snapshot.xml, hypervisor.host);
+    } catch (error) {
+      this.#onWarning({ hypervisor: hypervisor.name, message: `domain ${snapshot.uuid}: ${(error as Error).message}` });
+      return undefined;
+    }
+    const displays: DisplayEndpoint[] = snapshot.state === 'running' ? [...description.displays] : [];
+    if (description.rdp?.address) {
+      // RDP needs the guest's address; without one in the metadata, libvirt's view of the
+      // guest's interfaces is the source (not yet read: see issue "RDP as the third protocol").
+      displays.push({ protocol: 'rdp', host: description.rdp.address, port: description.rdp.port });
+    }
+    return {
+      id: desktopId(hypervisor.name, description.uuid),
+      name: description.name,
+      hypervisor: hypervisor.name,
+      uuid: description.uuid,
+      state: snapshot.state,
+      users: description.users,
+      groups: description.groups,
+      displays,
+    };
+  }
+
+  /** Every domain on every hypervisor. An unreachable hypervisor is reported, not fatal. */
+  async list(): Promise<Desktop[]> {
+    const results = await Promise.allSettled(
+      [...this.hypervisors.values()].map(async (h) =>
+        (await h.listDomains()).map((s) => this.#desktop(h, s))),
+    );
+    const desktops: Desktop[] = [];
+    results.forEach((result, i) => {
+      if (result.status === 'fulfilled') {
+        for (const d of result.value) if (d) desktops.push(d);
+      } else {
+        const name = [...this.hypervisors.keys()][i]!;
+        this.#onWarning({ hypervisor: name, message: (result.reason as Error).message });
+      }
+    });
+    return desktops.sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+  }
+
+  /** One desktop by id, read fresh from its hypervisor; undefined when unknown. */
+  async get(id: string): Promise<Desktop | undefined> {
+    const slash = id.indexOf('/');
+    if (slash <= 0) return undefined;
+    const hypervisor = this.hypervisors.get(id.slice(0, slash));
+    const uuid = id.slice(slash + 1).toLowerCase();
+    if (!hypervisor || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(uuid)) return undefined;
+    const snapshot = await hypervisor.domain(uuid);
+    return snapshot ? this.#desktop(hypervisor, snapshot) : undefined;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.hypervisors.values()].map((h) => h.close()));
+  }
+}

@@ -1,0 +1,48 @@
+// How a proxied connection ends: a WebSocket close code and a reason a person can read.
+// Reasons go to the browser; details (which may name hosts) go only to the log.
+
+export const CloseCode = {
+  normal: 1000,
+  shuttingDown: 1001,
+  /** The token is missing, malformed, expired or already used. */
+  badToken: 4001,
+  /** The token is valid but does not allow this (other user, other IP, view-only, ...). */
+  forbidden: 4003,
+  /** The desktop in the token is gone from the inventory. */
+  unknownDesktop: 4004,
+  /** The desktop is not running or has no such display. */
+  unavailable: 4009,
+  /** The display did not answer or refused the connection. */
+  displayUnreachable: 4010,
+  /** The display refused the proxy's credentials. */
+  displayAuthFailed: 4011,
+  /** The browser or the display sent something that is not the protocol. */
+  protocolError: 4400,
+  /** No traffic for the idle limit. */
+  idle: 4408,
+  /** The session reached its maximum duration. */
+  maxDuration: 4409,
+  /** An administrator ended the session. */
+  endedByAdmin: 4410,
+} as const;
+
+export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** A failure that ends one connection. `reason` is for the user; `detail` for the log. */
+export class ProxyError extends Error {
+  constructor(
+    readonly code: CloseCodeValue,
+    readonly reason: string,
+    readonly detail: string = reason,
+  ) {
+    super(detail);
+    this.name = 'ProxyError';
+  }
+}
+
+/** WebSocket close reasons are limited to 123 bytes of UTF-8. */
+export function closeReason(reason: string): string {
+  const bytes = Buffer.from(reason, 'utf8');
+  if (bytes.length <= 123) return reason;
+  return bytes.subarray(0, 120).toString('utf8').replace(/\uFFFD*$/, '') + '...';
+}

@@ -1,0 +1,92 @@
+// The sessions the proxy carries right now: who is connected to which desktop, over what, since
+// when. A session is one or more connections (SPICE: one per channel) sharing a token.
+import { randomUUID } from 'node:crypto';
+import type { Protocol } from '../inventory/desktop.js';
+import type { Relay } from './relay.js';
+import type { DisplayTokenClaims } from './token.js';
+
+export interface LiveSessionInfo {
+  id: string;
+  user: string;
+  desktop: string;
+  protocol: Protocol;
+  viewOnly: boolean;
+  startedAt: string;
+  connections: number;
+  bytesToClient: number;
+  bytesToDisplay: number;
+}
+
+export class LiveSession {
+  readonly id = randomUUID();
+  readonly startedAt = new Date();
+  readonly relays = new Set<Relay>();
+
+  constructor(readonly key: string, readonly claims: DisplayTokenClaims) {}
+
+  /** Closes every connection of the session with the given reason. */
+  end(code: number, reason: string): void {
+    for (const relay of this.relays) relay.close(code, reason);
+  }
+
+  info(): LiveSessionInfo {
+    let up = 0;
+    let down = 0;
+    for (const r of this.relays) { up += r.bytesToDisplay; down += r.bytesToClient; }
+    return {
+      id: this.id,
+      user: this.claims.sub,
+      desktop: this.claims.desktop,
+      protocol: this.claims.protocol,
+      viewOnly: this.claims.viewOnly,
+      startedAt: this.startedAt.toISOString(),
+      connections: this.relays.size,
+      bytesToClient: down,
+      bytesToDisplay: up,
+    };
+  }
+}
+
+export class LiveSessions {
+  readonly #byKey = new Map<string, LiveSession>();
+  readonly #byId = new Map<string, LiveSession>();
+
+  /** Adds a relay to its session, opening the session on its first connection. */
+  attach(key: string, claims: DisplayTokenClaims, relay: Relay): LiveSession {
+    let session = this.#byKey.get(key);
+    if (!session) {
+      session = new LiveSession(key, claims);
+      this.#byKey.set(key, session);
+      this.#byId.set(session.id, session);
+    }
+    session.relays.add(relay);
+    return session;
+  }
+
+  detach(session: LiveSession, relay: Relay): void {
+    session.relays.delete(relay);
+    if (session.relays.size === 0) {
+      this.#byKey.delete(session.key);
+      this.#byId.delete(session.id);
+    }
+  }
+
+  list(): LiveSessionInfo[] {
+    return [...this.#byId.values()].map((s) => s.info());
+  }
+
+  get(id: string): LiveSession | undefined {
+    return this.#byId.get(id);
+  }
+
+  /** Ends every session of a user (sign-out, revocation). */
+  endUser(user: string, code: number, reason: string): number {
+    let n = 0;
+    for (const s of this.#byId.values()) if (s.claims.sub === user) { s.end(code, reason); n++; }
+    return n;
+  }
+
+  get size(): number {
+    return this.#byId.size;
+  }
+}

@@ -1,0 +1,158 @@
+// The data path of one connection after its handshake: bytes both ways between the browser's
+// WebSocket and the display's TCP socket, with backpressure in each direction so that a slow
+// reader on one side stops the writer on the other instead of growing a buffer, and with
+// idle and maximum-duration limits.
+import type { Socket } from 'node:net';
+import type { WebSocket, RawData } from 'ws';
+import { CloseCode, closeReason, type CloseCodeValue } from './close.js';
+
+export interface RelayLimits {
+  /** Close after this long without a byte in either direction. */
+  idleTimeoutMs: number;
+  /** Close after this long, whatever happens. */
+  maxDurationMs: number;
+  /** Most bytes queued towards one side before the other side is paused. */
+  highWaterMark: number;
+}
+
+export interface RelayEnd {
+  code: number;
+  reason: string;
+  /** What the log needs beyond the user's reason. */
+  detail: string;
+}
+
+/**
+ * Inspects client-to-display data. Returns the bytes to forward (possibly fewer), or throws a
+ * ProxyError to close the connection. Used to enforce view-only.
+ */
+export type ClientFilter = (chunk: Buffer) => Buffer;
+
+export class Relay {
+  bytesToDisplay = 0;
+  bytesToClient = 0;
+  readonly startedAt = Date.now();
+  readonly done: Promise<RelayEnd>;
+  #lastActivity = Date.now();
+  #ended = false;
+  #finish!: (end: RelayEnd) => void;
+  #idleTimer: NodeJS.Timeout | undefined;
+  #maxTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly client: WebSocket,
+    readonly display: Socket,
+    readonly limits: RelayLimits,
+    readonly filter?: ClientFilter,
+  ) {
+    this.done = new Promise((resolve) => { this.#finish = resolve; });
+  }
+
+  /** Starts relaying, first delivering what each side sent during the handshake. */
+  start(pendingToDisplay: Buffer[], pendingToClient: Buffer[]): void {
+    const { client, display } = this;
+    display.setNoDelay(true);
+    for (const chunk of pendingToDisplay) this.#toDisplay(chunk);
+    for (const chunk of pendingToClient) this.#toClient(chunk);
+
+    client.on('message', (data: RawData, isBinary: boolean) => {
+      if (!isBinary) {
+        this.close(CloseCode.protocolError, 'The browser sent text where the display protocol is binary.');
+        return;
+      }
+      this.#toDisplay(data as Buffer);
+    });
+    client.on('close', (code, reason) => this.#end(code, reason.toString() || 'closed by the browser', 'browser closed'));
+    client.on('error', (error) => this.#end(CloseCode.protocolError, 'The browser sent data that is not valid WebSocket.', error.message));
+    display.on('data', (chunk: Buffer) => this.#toClient(chunk));
+    display.on('drain', () => client.resume());
+    display.on('end', () => this.close(CloseCode.normal, "The desktop's display closed the connection."));
+    display.on('error', (error) => this.close(CloseCode.displayUnreachable, 'The connection to the desktop was lost.', error.message));
+    display.on('close', () => this.close(CloseCode.normal, "The desktop's display closed the connection."));
+
+    this.#armIdle(this.limits.idleTimeoutMs);
+    this.#maxTimer = setTimeout(() => this.close(CloseCode.maxDuration,
+      `The session reached its maximum length of ${formatDuration(this.limits.maxDurationMs)}. Open the desktop again to continue.`),
+    this.limits.maxDurationMs);
+    this.#maxTimer.unref();
+  }
+
+  /** How many bytes wait in the proxy for a slow peer, both directions together. */
+  get bufferedBytes(): number {
+    return this.client.bufferedAmount + this.display.writableLength;
+  }
+
+  #toDisplay(chunk: Buffer): void {
+    if (this.#ended) return;
+    let data = chunk;
+    if (this.filter) {
+      try {
+        data = this.filter(chunk);
+      } catch (error) {
+        const e = error as { code?: CloseCodeValue; reason?: string; message: string };
+        this.close(e.code ?? CloseCode.protocolError, e.reason ?? 'The browser sent a message the proxy cannot accept.', e.message);
+        return;
+      }
+      if (data.length === 0) return;
+    }
+    this.#lastActivity = Date.now();
+    this.bytesToDisplay += data.length;
+    if (!this.display.write(data)) this.client.pause();
+  }
+
+  #toClient(chunk: Buffer): void {
+    if (this.#ended) return;
+    this.#lastActivity = Date.now();
+    this.bytesToClient += chunk.length;
+    const { client, display } = this;
+    // Only the chunk that crosses the high-water mark asks to be told when it is flushed;
+    // everything queued before it is flushed by then too, so that is the moment to resume.
+    const crosses = client.bufferedAmount + chunk.length >= this.limits.highWaterMark;
+    client.send(chunk, { binary: true, compress: false }, crosses ? () => { if (!this.#ended) display.resume(); } : undefined);
+    if (crosses) display.pause();
+  }
+
+  #armIdle(ms: number): void {
+    this.#idleTimer = setTimeout(() => {
+      const quiet = Date.now() - this.#lastActivity;
+      if (quiet >= this.limits.idleTimeoutMs) {
+        this.close(CloseCode.idle, `Closed after ${formatDuration(this.limits.idleTimeoutMs)} without activity. Open the desktop again to continue.`);
+      } else {
+        this.#armIdle(this.limits.idleTimeoutMs - quiet);
+      }
+    }, ms);
+    this.#idleTimer.unref();
+  }
+
+  /** Ends both legs; the browser gets `code` and `reason`. */
+  close(code: number, reason: string, detail = reason): void {
+    if (this.#ended) return;
+    const { client } = this;
+    if (client.readyState === client.OPEN || client.readyState === client.CONNECTING) {
+      client.close(code, closeReason(reason));
+      // A browser that never answers the close frame must not hold the socket.
+      setTimeout(() => client.terminate(), 2000).unref();
+    }
+    this.#end(code, reason, detail);
+  }
+
+  #end(code: number, reason: string, detail: string): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    clearTimeout(this.#idleTimer);
+    clearTimeout(this.#maxTimer);
+    this.display.destroy();
+    if (this.client.readyState !== this.client.CLOSED && this.client.readyState !== this.client.CLOSING) {
+      this.client.close(code, closeReason(reason));
+      setTimeout(() => this.client.terminate(), 2000).unref();
+    }
+    this.#finish({ code, reason, detail });
+  }
+}
+
+function formatDuration(ms: number): string {
+  const minutes = Math.round(ms / 60000);
+  if (minutes >= 120 && minutes % 60 === 0) return `${minutes / 60} hours`;
+  if (minutes >= 1) return `${minutes} minute${minutes === 1 ? '' : 's'}`;
+  return `${Math.round(ms / 1000)} seconds`;
+}

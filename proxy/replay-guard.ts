@@ -1,0 +1,26 @@
+// Single use: remembers each token id until its token expires, so a token that was used once
+// is refused afterwards. Memory is bounded by the tokens issued within one token lifetime.
+import { CLOCK_TOLERANCE_SECONDS } from './token-verifier.js';
+
+export class ReplayGuard {
+  readonly #used = new Map<string, number>(); // jti -> forget after (ms since epoch)
+  #nextSweep = 0;
+
+  /** True the first time a jti is claimed; false on every later attempt. */
+  claim(jti: string, expiresAtSeconds: number, now = Date.now()): boolean {
+    this.#sweep(now);
+    if (this.#used.has(jti)) return false;
+    this.#used.set(jti, (expiresAtSeconds + CLOCK_TOLERANCE_SECONDS) * 1000);
+    return true;
+  }
+
+  get size(): number {
+    return this.#used.size;
+  }
+
+  #sweep(now: number): void {
+    if (now < this.#nextSweep) return;
+    this.#nextSweep = now + 1000;
+    for (const [jti, until] of this.#used) if (until < now) this.#used.delete(jti);
+  }
+}

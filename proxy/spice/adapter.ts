@@ -1,0 +1,138 @@
+// SPICE: one WebSocket per SPICE channel, all with the same token. The first must be the main
+// channel (which uses up the token); the rest join the session the server assigned to it.
+// The proxy replaces the browser's encrypted ticket with the real password, encrypted under
+// the server's key, so the browser never holds the password.
+import type { ConnectionContext, DisplayEnd, Handshake, ProtocolAdapter } from '../adapter.js';
+import { CloseCode, ProxyError } from '../close.js';
+import type { Inbox } from '../inbox.js';
+import {
+  AuthMechanism, ChannelType, CommonCap, LINK_HEADER_SIZE, TICKET_SIZE,
+  hasCap, linkErrorText, parseLinkHeader, parseLinkMess, parseLinkReply, type LinkMess,
+} from './link.js';
+import { SpiceSessions, type SpiceSession } from './sessions.js';
+import { encryptTicket } from './ticket.js';
+
+const TIMEOUT_MS = 10_000;
+const MSG_MAIN_INIT = 103;
+const MAX_FIRST_MESSAGE = 64 * 1024;
+
+async function readLink(inbox: Inbox, who: string): Promise<{ raw: Buffer; body: Buffer }> {
+  const header = await inbox.read(LINK_HEADER_SIZE, TIMEOUT_MS);
+  const { size } = parseLinkHeader(header, who);
+  const body = await inbox.read(size, TIMEOUT_MS);
+  return { raw: Buffer.concat([header, body]), body };
+}
+
+export class SpiceAdapter implements ProtocolAdapter {
+  readonly protocol = 'spice' as const;
+  readonly path = '/ws/spice';
+  readonly subprotocol = 'binary';
+  readonly sessions = new SpiceSessions();
+
+  async handshake(ctx: ConnectionContext): Promise<Handshake> {
+    const link = await readLink(ctx.client.inbox, 'The browser');
+    const mess = parseLinkMess(link.body, 'The browser');
+    const main = mess.channelType === ChannelType.main;
+
+    let session: SpiceSession;
+    // A later channel may arrive after the token's expiry; it is admitted only into the live
+    // session that an unexpired token opened, checked below.
+    const claims = ctx.authenticate(ctx.queryToken, { ignoreExpiration: !main });
+    if (main) {
+      if (mess.connectionId !== 0) {
+        throw new ProxyError(CloseCode.protocolError, 'The viewer tried to resume a SPICE session the proxy does not know.',
+          `main channel with connection id ${mess.connectionId}`);
+      }
+      // Uses up the token: a second main channel with it is a replay.
+      ctx.claim(claims);
+      session = this.sessions.begin(claims);
+    } else {
+      const existing = this.sessions.get(claims.jti);
+      if (!existing || existing.ended) {
+        throw new ProxyError(CloseCode.badToken, 'A SPICE channel arrived without its session. Open the desktop again from your list.',
+          `SPICE channel type ${mess.channelType} before or after its main channel`);
+      }
+      session = existing;
+      const sessionId = await session.sessionId(TIMEOUT_MS);
+      if (mess.connectionId !== sessionId) {
+        throw new ProxyError(CloseCode.forbidden, 'This SPICE channel belongs to another session.',
+          `SPICE channel connection id ${mess.connectionId}, session has ${sessionId}`);
+      }
+    }
+    const channelKey = `${mess.channelType}:${mess.channelId}`;
+    if (session.channels.has(channelKey)) {
+      throw new ProxyError(CloseCode.protocolError, 'The viewer opened the same SPICE channel twice.', `duplicate SPICE channel ${channelKey}`);
+    }
+    session.channels.add(channelKey);
+
+    let display: DisplayEnd | undefined;
+    try {
+      display = await ctx.openDisplay(claims);
+      await this.#link(ctx, display, link.raw, mess, main ? session : undefined);
+    } catch (error) {
+      display?.socket.destroy();
+      session.channels.delete(channelKey);
+      if (main) this.sessions.end(claims.jti);
+      throw error;
+    }
+    return {
+      display,
+      claims,
+      sessionKey: claims.jti,
+      primary: main,
+      onEnd: () => {
+        session.channels.delete(channelKey);
+        if (main) this.sessions.end(claims.jti);
+      },
+    };
+  }
+
+  async #link(ctx: ConnectionContext, display: DisplayEnd, linkRaw: Buffer, mess: LinkMess, mainSession: SpiceSession | undefined): Promise<void> {
+    display.send(linkRaw);
+    const reply = await readLink(display.inbox, 'The display');
+    const parsed = parseLinkReply(reply.body, 'The display');
+    ctx.client.send(reply.raw);
+    if (parsed.error !== 0) {
+      throw new ProxyError(CloseCode.displayUnreachable, `The desktop's SPICE display refused the connection (${linkErrorText(parsed.error)}).`,
+        `SPICE link error ${parsed.error}`);
+    }
+
+    // With AUTH_SELECTION on both sides the client names its mechanism before the ticket.
+    const selection = hasCap(mess.commonCaps, CommonCap.authSelection) && hasCap(parsed.commonCaps, CommonCap.authSelection);
+    const auth = await ctx.client.inbox.read(selection ? 4 + TICKET_SIZE : TICKET_SIZE, TIMEOUT_MS);
+    if (selection && auth.readUInt32LE(0) !== AuthMechanism.spice) {
+      throw new ProxyError(CloseCode.protocolError, 'The viewer asked for a SPICE authentication Porthole does not support.',
+        `SPICE auth mechanism ${auth.readUInt32LE(0)}`);
+    }
+    const ticket = encryptTicket(parsed.publicKey, display.endpoint.password ?? '');
+    display.send(selection ? Buffer.concat([auth.subarray(0, 4), ticket]) : ticket);
+
+    const result = await display.inbox.read(4, TIMEOUT_MS);
+    ctx.client.send(result);
+    const code = result.readUInt32LE(0);
+    if (code !== 0) {
+      throw new ProxyError(CloseCode.displayAuthFailed,
+        "The desktop's SPICE display refused Porthole's credentials. Ask your administrator to check the desktop's display password.",
+        `SPICE authentication failed: ${linkErrorText(code)}`);
+    }
+    if (mainSession) {
+      const mini = hasCap(mess.commonCaps, CommonCap.miniHeader) && hasCap(parsed.commonCaps, CommonCap.miniHeader);
+      mainSession.setSessionId(await this.#readSessionId(ctx, display, mini));
+    }
+  }
+
+  /** Reads (and passes on) the main channel's first message, SPICE_MSG_MAIN_INIT, for its session id. */
+  async #readSessionId(ctx: ConnectionContext, display: DisplayEnd, mini: boolean): Promise<number> {
+    const headerSize = mini ? 6 : 18;
+    const header = await display.inbox.read(headerSize, TIMEOUT_MS);
+    const type = header.readUInt16LE(mini ? 0 : 8);
+    const size = header.readUInt32LE(mini ? 2 : 10);
+    if (type !== MSG_MAIN_INIT || size < 4 || size > MAX_FIRST_MESSAGE) {
+      throw new ProxyError(CloseCode.protocolError, "The desktop's SPICE display did not start the session as expected.",
+        `main channel's first message: type ${type}, ${size} bytes`);
+    }
+    const body = await display.inbox.read(size, TIMEOUT_MS);
+    ctx.client.send(Buffer.concat([header, body]));
+    return body.readUInt32LE(0);
+  }
+}

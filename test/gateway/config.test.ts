@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { loadConfig } from '../../gateway/config.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'porthole-config-'));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('defaults follow the contract', () => {
+  const c = loadConfig({}, dir);
+  assert.deepEqual(c.listen, { host: '0.0.0.0', port: 8443 });
+  assert.equal(c.publicUrl.origin, 'https://localhost:8443');
+  assert.deepEqual([...c.allowedOrigins], ['https://localhost:8443']);
+  assert.deepEqual(c.hypervisors, [{ name: 'local', uri: 'qemu:///system' }]);
+  assert.equal(c.dataDir, join(dir, 'data'));
+  assert.equal(c.logLevel, 'info');
+  assert.equal(c.tokens.ttlSeconds, 60);
+  assert.equal(c.tokens.bindClientIp, true);
+});
+
+test('a YAML file configures, and environment variables win over it', () => {
+  writeFileSync(join(dir, 'porthole.yaml'), [
+    'listen: 127.0.0.1:9443', 'publicUrl: https://desk.example.org', 'libvirt: [a=test:///default]',
+    'logLevel: debug', 'tokens: { ttlSeconds: 30, bindClientIp: false }', 'sessions: { idleMinutes: 5 }',
+  ].join('\n'));
+  const c = loadConfig({ PORTHOLE_CONFIG: 'porthole.yaml', PORTHOLE_LOG_LEVEL: 'warn', PORTHOLE_ALLOWED_ORIGINS: 'https://a.example, https://b.example:8443/x' }, dir);
+  assert.deepEqual(c.listen, { host: '127.0.0.1', port: 9443 });
+  assert.equal(c.logLevel, 'warn');
+  assert.deepEqual([...c.allowedOrigins], ['https://desk.example.org', 'https://a.example', 'https://b.example:8443']);
+  assert.deepEqual(c.hypervisors, [{ name: 'a', uri: 'test:///default' }]);
+  assert.equal(c.tokens.ttlSeconds, 30);
+  assert.equal(c.tokens.bindClientIp, false);
+  assert.equal(c.sessions.idleTimeoutMs, 300_000);
+  writeFileSync(join(dir, 'porthole.json'), JSON.stringify({ listen: '[::1]:8443' }));
+  assert.deepEqual(loadConfig({ PORTHOLE_CONFIG: 'porthole.json' }, dir).listen, { host: '::1', port: 8443 });
+});
+
+test('mistakes are named with the setting and what to write instead', () => {
+  assert.throws(() => loadConfig({ PORTHOLE_LISTEN: '8443' }, dir), /PORTHOLE_LISTEN "8443" must be host:port/);
+  assert.throws(() => loadConfig({ PORTHOLE_LOG_LEVEL: 'loud' }, dir), /must be one of debug, info, warn, error/);
+  assert.throws(() => loadConfig({ PORTHOLE_PUBLIC_URL: 'nope' }, dir), /PORTHOLE_PUBLIC_URL "nope" is not a URL/);
+  assert.throws(() => loadConfig({ PORTHOLE_TLS_CERT: 'a.pem' }, dir), /set both or neither/);
+  assert.throws(() => loadConfig({ PORTHOLE_CONFIG: 'missing.yaml' }, dir), /cannot read PORTHOLE_CONFIG file/);
+  writeFileSync(join(dir, 'long.yaml'), 'tokens: { ttlSeconds: 600 }');
+  assert.throws(() => loadConfig({ PORTHOLE_CONFIG: 'long.yaml' }, dir), /at most 60/);
+});

@@ -1,0 +1,124 @@
+// Backpressure on real sockets: a reader that stops reading must stop the writer on the other
+// side, and the proxy's own buffers must stay bounded meanwhile.
+import assert from 'node:assert/strict';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { test } from 'node:test';
+import { WebSocket, WebSocketServer } from 'ws';
+import { Relay } from '../../proxy/relay.js';
+
+const HWM = 256 * 1024;
+const CHUNK = 64 * 1024;
+const limits = { idleTimeoutMs: 60_000, maxDurationMs: 60_000, highWaterMark: HWM };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Bed {
+  relay: Promise<Relay>;
+  client: WebSocket;
+  display: Promise<Socket>;
+  close(): Promise<void>;
+}
+
+async function listen(server: Server): Promise<number> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return (server.address() as AddressInfo).port;
+}
+
+/** A display server, a WebSocket server relaying to it, and a client. */
+async function bed(options: { idleTimeoutMs?: number } = {}): Promise<Bed> {
+  let displaySide!: (s: Socket) => void;
+  const display = new Promise<Socket>((r) => { displaySide = r; });
+  const tcp = createServer((s) => displaySide(s));
+  const tcpPort = await listen(tcp);
+  let made!: (r: Relay) => void;
+  const relay = new Promise<Relay>((r) => { made = r; });
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
+  await new Promise<void>((r) => wss.once('listening', () => r()));
+  wss.on('connection', (ws) => {
+    const socket = connect({ host: '127.0.0.1', port: tcpPort }, () => {
+      const r = new Relay(ws, socket, { ...limits, ...options });
+      r.start([], []);
+      made(r);
+    });
+  });
+  const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, { perMessageDeflate: false });
+  await new Promise((r, j) => { client.once('open', r); client.once('error', j); });
+  return {
+    relay, client, display,
+    async close() {
+      client.terminate();
+      (await display).destroy();
+      await new Promise((r) => wss.close(r));
+      await new Promise((r) => tcp.close(r));
+    },
+  };
+}
+
+test('a browser that stops reading stops the display, and the proxy buffers stay bounded', async (t) => {
+  const b = await bed();
+  t.after(() => b.close());
+  const display = await b.display;
+  const relay = await b.relay;
+  let written = 0;
+  let flooding = true;
+  const flood = () => {
+    while (flooding && display.write(Buffer.alloc(CHUNK, 1))) written += CHUNK;
+    if (flooding) { written += CHUNK; display.once('drain', flood); }
+  };
+  b.client.pause(); // the browser tab stops reading
+  flood();
+  await sleep(1500);
+  const plateau = written;
+  let maxBuffered = relay.bufferedBytes;
+  for (let i = 0; i < 10; i++) { await sleep(50); maxBuffered = Math.max(maxBuffered, relay.bufferedBytes); }
+  assert.equal(written, plateau, 'the display kept writing although the browser read nothing');
+  assert.ok(maxBuffered <= HWM + CHUNK, `proxy buffered ${maxBuffered} bytes, bound ${HWM + CHUNK}`);
+  console.log(`# display stopped after ${(plateau / 1048576).toFixed(1)} MiB (kernel buffers included); proxy held at most ${(maxBuffered / 1024).toFixed(0)} KiB`);
+
+  // Reading again delivers every byte, in order, and the flow resumes.
+  flooding = false;
+  let received = 0;
+  b.client.on('message', (data: Buffer) => { received += data.length; });
+  b.client.resume();
+  for (let i = 0; i < 100 && received < written; i++) await sleep(50);
+  assert.equal(received, written);
+  assert.equal(relay.bytesToClient, written);
+});
+
+test('a display that stops reading stops the browser leg, and the proxy buffers stay bounded', async (t) => {
+  const b = await bed();
+  t.after(() => b.close());
+  const display = await b.display;
+  const relay = await b.relay;
+  display.pause(); // the guest's display stops reading
+  const message = Buffer.alloc(CHUNK, 2);
+  let maxBuffered = 0;
+  for (let i = 0; i < 400; i++) {
+    if (b.client.bufferedAmount < 8 * 1024 * 1024) b.client.send(message);
+    if (i % 20 === 0) await sleep(20);
+    maxBuffered = Math.max(maxBuffered, relay.bufferedBytes);
+  }
+  await sleep(500);
+  maxBuffered = Math.max(maxBuffered, relay.bufferedBytes);
+  assert.ok(b.client.bufferedAmount > 0, 'the browser side should be held back');
+  assert.ok(maxBuffered <= HWM + CHUNK, `proxy buffered ${maxBuffered} bytes, bound ${HWM + CHUNK}`);
+  console.log(`# browser held back with ${(b.client.bufferedAmount / 1048576).toFixed(1)} MiB unsent; proxy held at most ${(maxBuffered / 1024).toFixed(0)} KiB`);
+});
+
+test('idle connections are closed with a reason a person can read', async (t) => {
+  const b = await bed({ idleTimeoutMs: 300 });
+  t.after(() => b.close());
+  const [code, reason] = await new Promise<[number, string]>((r) => b.client.once('close', (c, why) => r([c, why.toString()])));
+  assert.equal(code, 4408);
+  assert.match(reason, /without activity/);
+});
+
+test('text frames from the browser close the connection with a reason', async (t) => {
+  const b = await bed();
+  t.after(() => b.close());
+  await b.relay;
+  b.client.send('hello');
+  const [code, reason] = await new Promise<[number, string]>((r) => b.client.once('close', (c, why) => r([c, why.toString()])));
+  assert.equal(code, 4400);
+  assert.match(reason, /text where the display protocol is binary/);
+});
