@@ -61,10 +61,15 @@ export async function buildApp(services: GatewayServices, https?: ServerOptions)
   await app.register(fastifyCookie);
   await app.register(fastifyRateLimit, {
     global: false,
-    errorResponseBuilder: (_request, context) => ({
-      statusCode: context.statusCode,
-      error: `Too many attempts. Wait ${context.after} and try again.`,
-    }),
+    // After body parsing, so that sign-in attempts are counted per user name and address:
+    // a classroom behind one NAT address must not lock itself out.
+    hook: 'preHandler',
+    keyGenerator: (request) => {
+      const body = request.body as { username?: unknown } | undefined;
+      return `${request.ip}|${typeof body?.username === 'string' ? body.username : ''}`;
+    },
+    errorResponseBuilder: (_request, context) =>
+      Object.assign(new Error(`Too many attempts. Wait ${context.after} and try again.`), { statusCode: context.statusCode }),
   });
   await app.register(originGuard, { origins: services.origins });
   await app.register(authentication, { signIns: services.signIns });

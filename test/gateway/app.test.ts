@@ -1,0 +1,218 @@
+// The broker's HTTP API through Fastify's inject, with the inventory read from libvirt's test
+// driver (real libvirt API, no daemon).
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { Registry } from 'prom-client';
+import { buildApp } from '../../gateway/app.js';
+import { createLogger } from '../../gateway/logger.js';
+import { SignInSessions } from '../../gateway/sign-in-sessions.js';
+import { loadOrCreateSigningKey } from '../../gateway/signing-keys.js';
+import { TokenIssuer } from '../../gateway/token-issuer.js';
+import { UserStore } from '../../gateway/users.js';
+import { Inventory } from '../../inventory/inventory.js';
+import { LiveSessions } from '../../proxy/live-sessions.js';
+import { TokenVerifier } from '../../proxy/token-verifier.js';
+
+const ORIGIN = 'https://desk.example.org';
+const dir = mkdtempSync(join(tmpdir(), 'porthole-app-'));
+const ALICE = '11111111-2222-3333-4444-555555555555';
+const CLASS = '21111111-2222-3333-4444-555555555555';
+const OFF = '31111111-2222-3333-4444-555555555555';
+const meta = (inner: string) => `<metadata><porthole:desktop xmlns:porthole="https://porthole.dev/xmlns/desktop/1">${inner}</porthole:desktop></metadata>`;
+const domain = (name: string, uuid: string, inner: string, extra = '') => `<domain type='test'>
+  <name>${name}</name><uuid>${uuid}</uuid><memory>131072</memory><os><type>hvm</type></os>${extra}
+  <devices>
+    <graphics type='spice' port='15930' passwd='spice-secret'><listen type='address' address='127.0.0.1'/></graphics>
+    <graphics type='vnc' port='5935' passwd='vnc-secret'><listen type='address' address='127.0.0.1'/></graphics>
+  </devices>${meta(inner)}</domain>`;
+
+let app: FastifyInstance;
+let inventory: Inventory;
+let verifier: TokenVerifier;
+
+before(async () => {
+  const xml = join(dir, 'node.xml');
+  writeFileSync(xml, `<node xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>
+    ${domain('alice-desktop', ALICE, '<porthole:user>alice</porthole:user>')}
+    ${domain('class-desktop', CLASS, '<porthole:group>class-3b</porthole:group><porthole:rdp port="3389" address="192.0.2.10"/>')}
+    ${domain('stopped', OFF, '<porthole:user>alice</porthole:user>', '<test:runstate>5</test:runstate>')}
+  </node>`);
+  const users = new UserStore(join(dir, 'data'));
+  await users.upsert('alice', 'alice-password', 'user', []);
+  await users.upsert('bob', 'bob-password', 'user', ['class-3b']);
+  await users.upsert('hannah', 'hannah-password', 'helpdesk', []);
+  const key = loadOrCreateSigningKey(join(dir, 'data'));
+  verifier = new TokenVerifier([[key.kid, key.publicKey]]);
+  inventory = new Inventory([{ name: 'lab', uri: `test://${xml}` }]);
+  const webRoot = join(dir, 'web');
+  mkdirSync(webRoot);
+  writeFileSync(join(webRoot, 'index.html'), '<!doctype html><title>Porthole</title>');
+  app = await buildApp({
+    log: createLogger('error'),
+    origins: new Set([ORIGIN]),
+    webSocketOrigin: 'wss://desk.example.org',
+    users,
+    signIns: new SignInSessions(3600_000),
+    desktops: inventory,
+    issuer: new TokenIssuer(key, 60, true),
+    liveSessions: new LiveSessions(),
+    registry: new Registry(),
+    webRoot,
+  });
+});
+
+after(async () => {
+  await app.close();
+  await inventory.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const json = { origin: ORIGIN, 'content-type': 'application/json' };
+
+async function signIn(username: string, password: string): Promise<string> {
+  const res = await app.inject({ method: 'POST', url: '/api/login', headers: json, payload: { username, password } });
+  assert.equal(res.statusCode, 200, res.body);
+  const cookie = res.cookies.find((c) => c.name === 'porthole_session');
+  assert.ok(cookie);
+  return `porthole_session=${cookie.value}`;
+}
+
+function error(res: LightMyRequestResponse, status: number, pattern: RegExp): void {
+  assert.equal(res.statusCode, status, res.body);
+  const body = res.json() as { error: string };
+  assert.equal(typeof body.error, 'string');
+  assert.match(body.error, pattern);
+}
+
+test('sign-in sets a secure session cookie and answers with the principal', async () => {
+  const res = await app.inject({ method: 'POST', url: '/api/login', headers: json, payload: { username: 'bob', password: 'bob-password' } });
+  assert.equal(res.statusCode, 200);
+  assert.deepEqual(res.json(), { username: 'bob', roles: ['user'], groups: ['class-3b'] });
+  const cookie = res.cookies.find((c) => c.name === 'porthole_session')!;
+  assert.equal(cookie.httpOnly, true);
+  assert.equal(cookie.secure, true);
+  assert.equal(cookie.sameSite, 'Strict');
+  assert.ok(cookie.value.length >= 40);
+});
+
+test('a wrong password gets 401 with a sentence, and no cookie', async () => {
+  const res = await app.inject({ method: 'POST', url: '/api/login', headers: json, payload: { username: 'bob', password: 'nope' } });
+  error(res, 401, /user name or password is not right/);
+  assert.equal(res.cookies.length, 0);
+});
+
+test('state-changing calls need an accepted Origin and a JSON body', async () => {
+  const payload = { username: 'bob', password: 'bob-password' };
+  error(await app.inject({ method: 'POST', url: '/api/login', headers: { 'content-type': 'application/json' }, payload }), 403, /origin not allowed/);
+  error(await app.inject({ method: 'POST', url: '/api/login', headers: { ...json, origin: 'https://evil.example' }, payload }), 403, /origin not allowed/);
+  error(await app.inject({ method: 'POST', url: '/api/login', headers: { origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded' }, payload: 'username=bob' }), 415, /application\/json/);
+  error(await app.inject({ method: 'POST', url: '/api/login', headers: json, payload: '{"username":' }), 400, /not valid JSON/);
+  error(await app.inject({ method: 'POST', url: '/api/login', headers: json, payload: { username: 'bob' } }), 400, /password/);
+});
+
+test('the desktop list shows only what the user may open, without endpoints or passwords', async () => {
+  error(await app.inject({ method: 'GET', url: '/api/desktops' }), 401, /sign in/);
+  const alice = await signIn('alice', 'alice-password');
+  const res = await app.inject({ method: 'GET', url: '/api/desktops', headers: { cookie: alice } });
+  assert.equal(res.statusCode, 200);
+  assert.deepEqual(res.json(), [
+    { id: `lab/${ALICE}`, name: 'alice-desktop', hypervisor: 'lab', state: 'running', protocols: ['spice', 'vnc'] },
+    { id: `lab/${OFF}`, name: 'stopped', hypervisor: 'lab', state: 'shut off', protocols: [] },
+  ]);
+  assert.doesNotMatch(res.body, /secret|5935|15930/);
+  const bob = await signIn('bob', 'bob-password');
+  const list = (await app.inject({ method: 'GET', url: '/api/desktops', headers: { cookie: bob } })).json() as Array<{ name: string; protocols: string[] }>;
+  assert.deepEqual(list.map((d) => [d.name, d.protocols]), [['class-desktop', ['spice', 'vnc', 'rdp']]]);
+});
+
+test('connect issues one bound, short-lived token per protocol in fallback order', async () => {
+  const alice = await signIn('alice', 'alice-password');
+  const id = encodeURIComponent(`lab/${ALICE}`);
+  const res = await app.inject({ method: 'POST', url: `/api/desktops/${id}/connect`, headers: { ...json, cookie: alice }, payload: {} });
+  assert.equal(res.statusCode, 200, res.body);
+  const { attempts } = res.json() as { attempts: Array<{ protocol: string; url: string; token: string; expiresAt: string }> };
+  assert.deepEqual(attempts.map((a) => a.protocol), ['spice', 'vnc']);
+  for (const a of attempts) {
+    assert.equal(a.url, `wss://desk.example.org/ws/${a.protocol}?token=${encodeURIComponent(a.token)}`);
+    const ttl = Date.parse(a.expiresAt) - Date.now();
+    assert.ok(ttl > 0 && ttl <= 60_000, `expires in ${ttl} ms`);
+    const claims = verifier.verify(a.token, a.protocol as 'spice' | 'vnc', '127.0.0.1');
+    assert.equal(claims.sub, 'alice');
+    assert.equal(claims.desktop, `lab/${ALICE}`);
+    assert.equal(claims.viewOnly, false);
+  }
+  assert.notEqual(attempts[0]!.token, attempts[1]!.token);
+  assert.doesNotMatch(res.body, /secret/);
+
+  const only = await app.inject({ method: 'POST', url: `/api/desktops/${id}/connect`, headers: { ...json, cookie: alice }, payload: { protocols: ['vnc', 'rdp'], viewOnly: true } });
+  const vnc = (only.json() as { attempts: Array<{ protocol: string; token: string }> }).attempts;
+  assert.deepEqual(vnc.map((a) => a.protocol), ['vnc']);
+  assert.equal(verifier.verify(vnc[0]!.token, 'vnc', '127.0.0.1').viewOnly, true);
+});
+
+test('connect: 401 signed out, 404 unknown, 403 not entitled, 409 not running or no such protocol', async () => {
+  const alice = await signIn('alice', 'alice-password');
+  const connect = (id: string, cookie?: string, payload: object = {}) => app.inject({
+    method: 'POST', url: `/api/desktops/${encodeURIComponent(id)}/connect`, headers: { ...json, ...(cookie ? { cookie } : {}) }, payload,
+  });
+  error(await connect(`lab/${ALICE}`), 401, /sign in/);
+  error(await connect('lab/00000000-0000-0000-0000-000000000000', alice), 404, /no such desktop/);
+  error(await connect('elsewhere/whatever', alice), 404, /no such desktop/);
+  error(await connect(`lab/${CLASS}`, alice), 403, /may not open/);
+  error(await connect(`lab/${OFF}`, alice), 409, /not running \(it is shut off\)/);
+  error(await connect(`lab/${ALICE}`, alice, { protocols: ['rdp'] }), 409, /offers spice, vnc, not rdp/);
+  error(await connect(`lab/${ALICE}`, alice, { protocols: ['telnet'] }), 400, /not valid/);
+});
+
+test('sign-out ends the browser session', async () => {
+  const bob = await signIn('bob', 'bob-password');
+  const out = await app.inject({ method: 'POST', url: '/api/logout', headers: { ...json, cookie: bob } });
+  assert.equal(out.statusCode, 204);
+  error(await app.inject({ method: 'GET', url: '/api/desktops', headers: { cookie: bob } }), 401, /sign in/);
+});
+
+test('live sessions: helpdesk and admin only', async () => {
+  const alice = await signIn('alice', 'alice-password');
+  error(await app.inject({ method: 'GET', url: '/api/sessions', headers: { cookie: alice } }), 403, /helpdesk or admin/);
+  const hannah = await signIn('hannah', 'hannah-password');
+  const res = await app.inject({ method: 'GET', url: '/api/sessions', headers: { cookie: hannah } });
+  assert.equal(res.statusCode, 200);
+  assert.deepEqual(res.json(), []);
+  error(await app.inject({ method: 'DELETE', url: '/api/sessions/x', headers: { ...json, cookie: hannah } }), 403, /admin/);
+});
+
+test('every response carries the security headers; health and metrics answer', async () => {
+  const res = await app.inject({ method: 'GET', url: '/' });
+  assert.equal(res.statusCode, 200);
+  assert.match(String(res.headers['content-security-policy']), /default-src 'self'; script-src 'self'/);
+  assert.match(String(res.headers['content-security-policy']), /frame-ancestors 'none'/);
+  assert.equal(res.headers['x-content-type-options'], 'nosniff');
+  assert.equal(res.headers['referrer-policy'], 'no-referrer');
+  assert.match(String(res.headers['strict-transport-security']), /max-age=\d+/);
+  assert.deepEqual((await app.inject({ method: 'GET', url: '/healthz' })).json(), { status: 'ok' });
+  const metrics = await app.inject({ method: 'GET', url: '/metrics' });
+  assert.equal(metrics.statusCode, 200);
+});
+
+test('no traversal, no directory listing, no open redirect', async () => {
+  for (const url of ['/../package.json', '/%2e%2e/package.json', '//evil.example/', '///evil.example/%2e%2e', '/api/nothing']) {
+    const res = await app.inject({ method: 'GET', url });
+    assert.ok([403, 404].includes(res.statusCode), `${url}: ${res.statusCode}`);
+    assert.equal(res.headers.location, undefined, url);
+  }
+});
+
+test('sign-in attempts are rate limited per user name and address, with a clear message', async () => {
+  let last: LightMyRequestResponse | undefined;
+  for (let i = 0; i < 11; i++) {
+    last = await app.inject({ method: 'POST', url: '/api/login', headers: json, remoteAddress: '192.0.2.99', payload: { username: 'mallory', password: 'guess' } });
+  }
+  error(last!, 429, /Too many attempts\. Wait .+ and try again/);
+  // Another user behind the same address (a classroom's NAT) still signs in.
+  const other = await app.inject({ method: 'POST', url: '/api/login', headers: json, remoteAddress: '192.0.2.99', payload: { username: 'alice', password: 'alice-password' } });
+  assert.equal(other.statusCode, 200);
+});
