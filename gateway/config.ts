@@ -41,7 +41,7 @@ export class ConfigError extends Error {
 function parseListen(value: string): { host: string; port: number } {
   const match = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(value);
   const port = match ? Number(match[2]) : NaN;
-  if (!match || port < 1 || port > 65535) throw new ConfigError(`PORTHOLE_LISTEN "${value}" must be host:port, e.g. 0.0.0.0:8443`);
+  if (!match || port > 65535) throw new ConfigError(`PORTHOLE_LISTEN "${value}" must be host:port, e.g. 0.0.0.0:8443`);
   return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
 }
 

@@ -46,3 +46,8 @@ export function closeReason(reason: string): string {
   if (bytes.length <= 123) return reason;
   return bytes.subarray(0, 120).toString('utf8').replace(/\uFFFD*$/, '') + '...';
 }
+
+/** A code that may be sent in a close frame: 1005, 1006 and 1015 only describe closes. */
+export function sendableCode(code: number): number {
+  return code === 1000 || code === 1001 || (code >= 4000 && code <= 4999) ? code : CloseCode.normal;
+}

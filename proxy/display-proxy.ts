@@ -150,7 +150,7 @@ export class DisplayProxy {
       void relay.done.then((end) => {
         this.sessions.detach(session, relay);
         handshake.onEnd?.();
-        if (handshake.primary) session.end(end.code === CloseCode.normal ? CloseCode.normal : end.code, end.reason);
+        if (handshake.primary) session.end(end.code, end.reason);
         metrics?.active.dec({ protocol: adapter.protocol });
         metrics?.bytes.inc({ protocol: adapter.protocol, direction: 'to_client' }, relay.bytesToClient);
         metrics?.bytes.inc({ protocol: adapter.protocol, direction: 'to_display' }, relay.bytesToDisplay);

@@ -4,7 +4,7 @@
 // idle and maximum-duration limits.
 import type { Socket } from 'node:net';
 import type { WebSocket, RawData } from 'ws';
-import { CloseCode, closeReason, type CloseCodeValue } from './close.js';
+import { CloseCode, closeReason, sendableCode, type CloseCodeValue } from './close.js';
 
 export interface RelayLimits {
   /** Close after this long without a byte in either direction. */
@@ -129,7 +129,7 @@ export class Relay {
     if (this.#ended) return;
     const { client } = this;
     if (client.readyState === client.OPEN || client.readyState === client.CONNECTING) {
-      client.close(code, closeReason(reason));
+      client.close(sendableCode(code), closeReason(reason));
       // A browser that never answers the close frame must not hold the socket.
       setTimeout(() => client.terminate(), 2000).unref();
     }
@@ -143,7 +143,7 @@ export class Relay {
     clearTimeout(this.#maxTimer);
     this.display.destroy();
     if (this.client.readyState !== this.client.CLOSED && this.client.readyState !== this.client.CLOSING) {
-      this.client.close(code, closeReason(reason));
+      this.client.close(sendableCode(code), closeReason(reason));
       setTimeout(() => this.client.terminate(), 2000).unref();
     }
     this.#finish({ code, reason, detail });

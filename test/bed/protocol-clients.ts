@@ -1,0 +1,95 @@
+// Minimal SPICE and VNC clients that speak to the proxy over a WebSocket, as a browser's
+// spice-html5 and noVNC do, for protocol-level tests without a browser.
+import type { WebSocket } from 'ws';
+
+export interface Closed {
+  code: number;
+  reason: string;
+}
+
+/** Reads a WebSocket as a byte stream; `closed` resolves with the close code and reason. */
+export class WireReader {
+  #buffer = Buffer.alloc(0);
+  #notify: (() => void) | undefined;
+  readonly closed: Promise<Closed>;
+  readonly opened: Promise<void>;
+
+  constructor(readonly ws: WebSocket) {
+    ws.on('message', (data: Buffer) => {
+      this.#buffer = Buffer.concat([this.#buffer, data]);
+      this.#notify?.();
+    });
+    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => { resolve({ code, reason: reason.toString() }); this.#notify?.(); }));
+    this.opened = new Promise((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused with HTTP ${res.statusCode}`)));
+      ws.once('error', reject);
+    });
+    this.opened.catch(() => {});
+  }
+
+  /** Exactly n bytes, or an error naming the close code and reason if the socket closes first. */
+  async read(n: number, timeoutMs = 10_000): Promise<Buffer> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#buffer.length < n) {
+      if (this.ws.readyState === this.ws.CLOSED) {
+        const c = await this.closed;
+        throw new Error(`closed ${c.code}: ${c.reason}`);
+      }
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${n} bytes (have ${this.#buffer.length})`);
+      await new Promise<void>((r) => { this.#notify = r; setTimeout(r, 50); });
+    }
+    const out = this.#buffer.subarray(0, n);
+    this.#buffer = this.#buffer.subarray(n);
+    return out;
+  }
+}
+
+/** noVNC's side of the RFB handshake through the proxy: expects security type None only. */
+export async function vncHandshake(reader: WireReader): Promise<{ securityTypes: number[]; width: number; height: number; name: string }> {
+  await reader.opened;
+  const version = (await reader.read(12)).toString('latin1');
+  if (version !== 'RFB 003.008\n') throw new Error(`unexpected version ${JSON.stringify(version)}`);
+  reader.ws.send(Buffer.from('RFB 003.008\n'));
+  const count = (await reader.read(1))[0]!;
+  const securityTypes = [...(await reader.read(count))];
+  reader.ws.send(Buffer.from([1]));
+  const result = (await reader.read(4)).readUInt32BE(0);
+  if (result !== 0) throw new Error(`security result ${result}`);
+  reader.ws.send(Buffer.from([1])); // ClientInit, shared
+  const init = await reader.read(24);
+  const name = (await reader.read(init.readUInt32BE(20))).toString('utf8');
+  return { securityTypes, width: init.readUInt16BE(0), height: init.readUInt16BE(2), name };
+}
+
+/** A SPICE link message as spice-html5 sends it (AUTH_SELECTION, AUTH_SPICE, MINI_HEADER). */
+export function spiceLink(connectionId: number, channelType: number, channelId = 0): Buffer {
+  const b = Buffer.alloc(16 + 18 + 8);
+  b.writeUInt32LE(0x51444552, 0); b.writeUInt32LE(2, 4); b.writeUInt32LE(2, 8); b.writeUInt32LE(26, 12);
+  b.writeUInt32LE(connectionId, 16); b[20] = channelType; b[21] = channelId;
+  b.writeUInt32LE(1, 22); b.writeUInt32LE(1, 26); b.writeUInt32LE(18, 30);
+  b.writeUInt32LE(0b1011, 34); b.writeUInt32LE(0, 38);
+  return b;
+}
+
+/**
+ * Links one SPICE channel through the proxy with a ticket that is NOT the password (128 zero
+ * bytes): the proxy must substitute the real one. Returns the server's auth result and, for the
+ * main channel, the session id from SPICE_MSG_MAIN_INIT.
+ */
+export async function spiceChannel(reader: WireReader, connectionId: number, channelType: number): Promise<{ auth: number; sessionId?: number }> {
+  await reader.opened;
+  reader.ws.send(spiceLink(connectionId, channelType));
+  const header = await reader.read(16);
+  const reply = await reader.read(header.readUInt32LE(12));
+  if (reply.readUInt32LE(0) !== 0) throw new Error(`link error ${reply.readUInt32LE(0)}`);
+  const ticket = Buffer.alloc(4 + 128);
+  ticket.writeUInt32LE(1, 0);
+  reader.ws.send(ticket);
+  const auth = (await reader.read(4)).readUInt32LE(0);
+  if (auth !== 0 || channelType !== 1) return { auth };
+  const mini = await reader.read(6);
+  const body = await reader.read(mini.readUInt32LE(2));
+  if (mini.readUInt16LE(0) !== 103) throw new Error(`main channel's first message is type ${mini.readUInt16LE(0)}`);
+  return { auth, sessionId: body.readUInt32LE(0) };
+}
