@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Principal } from '../inventory/desktop.js';
 
-export const SESSION_COOKIE = 'porthole_session';
+export { BROWSER_SESSION_COOKIE as SESSION_COOKIE } from '../proxy/token.js';
 
 interface SignIn {
   principal: Principal;

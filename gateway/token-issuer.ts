@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { Principal, Protocol } from '../inventory/desktop.js';
-import { TOKEN_ALGORITHM, TOKEN_AUDIENCE, TOKEN_ISSUER, type DisplayTokenClaims } from '../proxy/token.js';
+import { TOKEN_ALGORITHM, TOKEN_AUDIENCE, TOKEN_ISSUER, browserBinding, type DisplayTokenClaims } from '../proxy/token.js';
 import type { SigningKey } from './signing-keys.js';
 
 export interface IssuedToken {
@@ -19,7 +19,11 @@ export class TokenIssuer {
     readonly bindClientIp: boolean,
   ) {}
 
-  issue(who: Principal, desktop: string, protocol: Protocol, options: { viewOnly: boolean; clientIp: string }): IssuedToken {
+  /**
+   * @param options.browserSession the sign-in cookie of the browser asking; the token then works
+   *   only in that browser
+   */
+  issue(who: Principal, desktop: string, protocol: Protocol, options: { viewOnly: boolean; clientIp: string; browserSession?: string }): IssuedToken {
     const iat = Math.floor(Date.now() / 1000);
     const jti = randomUUID();
     const claims: DisplayTokenClaims = {
@@ -30,6 +34,7 @@ export class TokenIssuer {
       protocol,
       viewOnly: options.viewOnly,
       ...(this.bindClientIp ? { ip: options.clientIp } : {}),
+      ...(options.browserSession ? { bsh: browserBinding(options.browserSession) } : {}),
       jti,
       iat,
       exp: iat + this.ttlSeconds,

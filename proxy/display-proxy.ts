@@ -14,7 +14,7 @@ import type { ProxyMetrics } from './metrics.js';
 import { Relay, type RelayLimits } from './relay.js';
 import { ReplayGuard } from './replay-guard.js';
 import { normalizeIp, type TokenVerifier } from './token-verifier.js';
-import type { DisplayTokenClaims } from './token.js';
+import { BROWSER_SESSION_COOKIE, type DisplayTokenClaims } from './token.js';
 
 export interface ProxyLimits extends RelayLimits {
   /** Most bytes either side may send before its handshake completes. */
@@ -51,6 +51,20 @@ export interface DisplayProxyOptions {
 }
 
 const PROTOCOL_NAMES: Record<Protocol, string> = { spice: 'SPICE', vnc: 'VNC', rdp: 'RDP' };
+
+/** One cookie's value from a Cookie header. */
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0 || part.slice(0, eq).trim() !== name) continue;
+    try {
+      return decodeURIComponent(part.slice(eq + 1).trim());
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
 
 function refuse(socket: Duplex, status: number, text: string): void {
   const body = JSON.stringify({ error: text });
@@ -108,6 +122,7 @@ export class DisplayProxy {
     const { log: rootLog, verifier, metrics } = this.#options;
     const clientIp = normalizeIp(req.socket.remoteAddress);
     const queryToken = new URL(req.url ?? '/', 'http://proxy.invalid').searchParams.get('token') ?? undefined;
+    const browserSession = cookieValue(req.headers.cookie, BROWSER_SESSION_COOKIE);
     const log = rootLog.child({ protocol: adapter.protocol, ip: clientIp });
     const inbox = new Inbox('The browser', this.limits.handshakeBytes);
     const onMessage = (data: RawData) => inbox.push(data as Buffer);
@@ -121,7 +136,7 @@ export class DisplayProxy {
       queryToken,
       log,
       client: { inbox, send: (data) => ws.send(data, { binary: true, compress: false }) },
-      authenticate: (token, options) => verifier.verify(token, adapter.protocol, clientIp, options),
+      authenticate: (token, options) => verifier.verify(token, adapter.protocol, clientIp, { ...options, browserSession }),
       claim: (claims) => {
         if (!this.#replay.claim(claims.jti, claims.exp)) {
           throw new ProxyError(CloseCode.badToken, 'This connection link was already used. Open the desktop again from your list.',

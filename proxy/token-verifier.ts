@@ -5,7 +5,7 @@ import jwt from 'jsonwebtoken';
 import { isProtocol, type Protocol } from '../inventory/desktop.js';
 import { CloseCode, ProxyError } from './close.js';
 import {
-  MAX_TOKEN_TTL_SECONDS, TOKEN_ALGORITHM, TOKEN_AUDIENCE, TOKEN_ISSUER, type DisplayTokenClaims,
+  MAX_TOKEN_TTL_SECONDS, TOKEN_ALGORITHM, TOKEN_AUDIENCE, TOKEN_ISSUER, browserBinding, type DisplayTokenClaims,
 } from './token.js';
 
 /** Clock skew tolerated between the broker that signs and the proxy that verifies. */
@@ -33,10 +33,15 @@ export class TokenVerifier {
   }
 
   /**
-   * Checks signature, issuer, audience, expiry, protocol and client IP.
+   * Checks signature, issuer, audience, expiry, protocol, client IP and browser session.
    * Does not mark the token used: single use is the caller's policy (see ReplayGuard).
    */
-  verify(token: string | undefined, protocol: Protocol, clientIp: string, options: { ignoreExpiration?: boolean } = {}): DisplayTokenClaims {
+  verify(
+    token: string | undefined,
+    protocol: Protocol,
+    clientIp: string,
+    options: { ignoreExpiration?: boolean; browserSession?: string | undefined } = {},
+  ): DisplayTokenClaims {
     if (!token) throw new ProxyError(CloseCode.badToken, INVALID, 'no token');
     const decoded = jwt.decode(token, { complete: true });
     const kid = decoded && typeof decoded === 'object' ? decoded.header.kid : undefined;
@@ -71,6 +76,11 @@ export class TokenVerifier {
       throw new ProxyError(CloseCode.forbidden,
         'This connection link was issued to another network address. Open the desktop again from this device.',
         `token bound to ${claims.ip} used from ${clientIp}`);
+    }
+    if (claims.bsh !== undefined && (!options.browserSession || browserBinding(options.browserSession) !== claims.bsh)) {
+      throw new ProxyError(CloseCode.forbidden,
+        'This connection link belongs to another browser session. Open the desktop from your own list.',
+        'token bound to another browser session');
     }
     return claims as DisplayTokenClaims;
   }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 // The display token: what the broker signs and the proxy verifies. The proxy needs only the
 // broker's public keys, so it can run on its own.
 import type { Protocol } from '../inventory/desktop.js';
@@ -7,6 +8,11 @@ export const TOKEN_ISSUER = 'porthole-gateway';
 export const TOKEN_AUDIENCE = 'porthole-proxy';
 /** Tokens are usable for at most this long before first use (contract: 60 s or less). */
 export const MAX_TOKEN_TTL_SECONDS = 60;
+/**
+ * The broker's sign-in cookie. Browsers send it with same-origin WebSocket upgrades, so a token
+ * can be bound to the browser that asked for it: a token copied to another browser is refused.
+ */
+export const BROWSER_SESSION_COOKIE = 'porthole_session';
 
 export interface DisplayTokenClaims {
   /** The user the token was issued to. */
@@ -20,8 +26,15 @@ export interface DisplayTokenClaims {
   viewOnly: boolean;
   /** The client IP the token is bound to; absent when binding is turned off. */
   ip?: string;
+  /** Digest of the browser's sign-in cookie (see browserBinding); absent for non-browser clients. */
+  bsh?: string;
   /** Unique id: single use is enforced per jti. */
   jti: string;
   iat: number;
   exp: number;
+}
+
+/** What a token stores of the sign-in cookie: a digest, so the token does not carry the cookie. */
+export function browserBinding(cookieValue: string): string {
+  return createHash('sha256').update(cookieValue).digest('base64url').slice(0, 22);
 }

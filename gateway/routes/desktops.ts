@@ -2,6 +2,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { PROTOCOLS, mayOpen, protocolsOf, type Desktop, type Protocol } from '../../inventory/desktop.js';
 import { normalizeIp } from '../../proxy/token-verifier.js';
+import { SESSION_COOKIE } from '../sign-in-sessions.js';
 import { requireUser } from '../http/authentication.js';
 import type { TokenIssuer } from '../token-issuer.js';
 
@@ -85,7 +86,11 @@ export const desktopRoutes: FastifyPluginAsync<DesktopRoutesOptions> = async (ap
     }
     const clientIp = normalizeIp(request.socket.remoteAddress);
     const attempts = protocols.map((protocol) => {
-      const issued = issuer.issue(who, desktop.id, protocol, { viewOnly: request.body.viewOnly ?? false, clientIp });
+      const issued = issuer.issue(who, desktop.id, protocol, {
+        viewOnly: request.body.viewOnly ?? false,
+        clientIp,
+        browserSession: request.cookies[SESSION_COOKIE],
+      });
       // RDP's web client sends its token inside the RDCleanPath request instead of the URL.
       const url = protocol === 'rdp'
         ? `${webSocketOrigin}/ws/rdp`

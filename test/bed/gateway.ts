@@ -46,8 +46,8 @@ export interface RunningGateway {
   api(method: string, path: string, options?: { cookie?: string; body?: unknown; origin?: string | null }): Promise<ApiResponse>;
   signIn(user: string, password: string): Promise<string>;
   connect(cookie: string, desktopId: string, body?: object): Promise<Attempt[]>;
-  /** A WebSocket to the proxy, as a browser on this origin would open it. */
-  webSocket(url: string, options?: { protocol?: string; origin?: string }): WebSocket;
+  /** A WebSocket to the proxy, as a browser on this origin (signed in with `cookie`) would open it. */
+  webSocket(url: string, options?: { protocol?: string; origin?: string; cookie?: string }): WebSocket;
   close(): Promise<void>;
 }
 
@@ -122,10 +122,10 @@ export async function startTestGateway(options: { libvirt: string; users: TestUs
       if (res.status !== 200) throw new Error(`connect failed: ${res.status} ${JSON.stringify(res.body)}`);
       return (res.body as { attempts: Attempt[] }).attempts;
     },
-    webSocket(url, { protocol, origin: o = origin } = {}) {
+    webSocket(url, { protocol, origin: o = origin, cookie } = {}) {
       const u = new URL(url);
-      u.hostname = '127.0.0.1';
-      return new WebSocket(u, protocol ? [protocol] : [], { origin: o, ca }); // the certificate names 127.0.0.1 too
+      u.hostname = '127.0.0.1'; // the certificate names 127.0.0.1 too
+      return new WebSocket(u, protocol ? [protocol] : [], { origin: o, ca, ...(cookie ? { headers: { cookie } } : {}) });
     },
     async close() {
       await gateway.close();

@@ -140,7 +140,8 @@ test('connect issues one bound, short-lived token per protocol in fallback order
     assert.equal(a.url, `wss://desk.example.org/ws/${a.protocol}?token=${encodeURIComponent(a.token)}`);
     const ttl = Date.parse(a.expiresAt) - Date.now();
     assert.ok(ttl > 0 && ttl <= 60_000, `expires in ${ttl} ms`);
-    const claims = verifier.verify(a.token, a.protocol as 'spice' | 'vnc', '127.0.0.1');
+    const browserSession = alice.split('=')[1];
+    const claims = verifier.verify(a.token, a.protocol as 'spice' | 'vnc', '127.0.0.1', { browserSession });
     assert.equal(claims.sub, 'alice');
     assert.equal(claims.desktop, `lab/${ALICE}`);
     assert.equal(claims.viewOnly, false);
@@ -151,7 +152,9 @@ test('connect issues one bound, short-lived token per protocol in fallback order
   const only = await app.inject({ method: 'POST', url: `/api/desktops/${id}/connect`, headers: { ...json, cookie: alice }, payload: { protocols: ['vnc', 'rdp'], viewOnly: true } });
   const vnc = (only.json() as { attempts: Array<{ protocol: string; token: string }> }).attempts;
   assert.deepEqual(vnc.map((a) => a.protocol), ['vnc']);
-  assert.equal(verifier.verify(vnc[0]!.token, 'vnc', '127.0.0.1').viewOnly, true);
+  assert.equal(verifier.verify(vnc[0]!.token, 'vnc', '127.0.0.1', { browserSession: alice.split('=')[1] }).viewOnly, true);
+  // The token is bound to Alice's browser: another browser's sign-in cannot use it.
+  assert.throws(() => verifier.verify(vnc[0]!.token, 'vnc', '127.0.0.1', { browserSession: 'someone-else' }), /another browser session|belongs/);
 });
 
 test('connect: 401 signed out, 404 unknown, 403 not entitled, 409 not running or no such protocol', async () => {

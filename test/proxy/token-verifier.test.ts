@@ -71,6 +71,14 @@ test('IP binding can be turned off; IPv4-mapped addresses match plain ones', () 
   assert.equal(normalizeIp('::1'), '::1');
 });
 
+test('a token bound to a browser session works only with that session\'s cookie', () => {
+  const { token } = issuer.issue(alice, 'lab/uuid', 'vnc', { viewOnly: false, clientIp: '10.0.0.5', browserSession: 'cookie-of-alice' });
+  assert.equal(verifier.verify(token, 'vnc', '10.0.0.5', { browserSession: 'cookie-of-alice' }).sub, 'alice');
+  rejects(() => verifier.verify(token, 'vnc', '10.0.0.5', { browserSession: 'cookie-of-bob' }), 4003, /another browser session/);
+  rejects(() => verifier.verify(token, 'vnc', '10.0.0.5'), 4003, /another browser session/);
+  assert.doesNotMatch(Buffer.from(token.split('.')[1]!, 'base64url').toString(), /cookie-of-alice/);
+});
+
 test('the proxy refuses a private key', () => {
   assert.throws(() => new TokenVerifier([['k', key.privateKey]]), /public keys only/);
 });
