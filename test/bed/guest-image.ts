@@ -1,0 +1,151 @@
+// A tiny real guest, built at test time from Debian packages: Debian's kernel booted as an
+// uncompressed ELF (PVH, twice as fast under TCG as vmlinuz), and an initramfs with busybox and
+// the DRM modules so that SPICE and VNC show a text console. /init prints a ready line on the
+// serial port, runs a shell on the display's console (what the keyboard types into) and one on
+// the serial port. Cached in test/bed/.cache (gitignored), built once per kernel version.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface GuestImage {
+  kernel: string;
+  initrd: string;
+}
+
+/** dist/test/bed/ -> test/bed/.cache */
+export const CACHE_DIR = fileURLToPath(new URL('../../../test/bed/.cache/', import.meta.url));
+
+/** The display stack, loaded in this order after their dependencies. */
+const DISPLAY_MODULES = ['qxl', 'bochs'];
+
+function run(command: string, args: string[], cwd?: string): string {
+  try {
+    return execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (error) {
+    const e = error as { code?: string; stderr?: string };
+    if (e.code === 'ENOENT') throw new Error(`${command} not found: apt-get install ${command === 'cpio' ? 'cpio' : command === 'xz' ? 'xz-utils' : 'apt dpkg'}`);
+    throw new Error(`${command} ${args.join(' ')} failed: ${e.stderr ?? error}`);
+  }
+}
+
+/** The versioned kernel package that linux-image-amd64 depends on. */
+function kernelPackage(): string {
+  const out = run('apt-cache', ['depends', 'linux-image-amd64']);
+  const match = /Depends: (linux-image-\d[^\s]*-amd64)/.exec(out);
+  if (!match) throw new Error('apt-cache does not know linux-image-amd64: run apt-get update first');
+  return match[1]!;
+}
+
+/** vmlinux is the XZ stream inside vmlinuz, decompressed. */
+function extractVmlinux(vmlinuz: string, out: string): void {
+  const image = readFileSync(vmlinuz);
+  const at = image.indexOf(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]));
+  if (at < 0) throw new Error(`${vmlinuz}: no XZ stream found`);
+  // xz complains about the bytes after the stream and exits non-zero; the output is complete.
+  const result = spawnSync('xz', ['-dc'], { input: image.subarray(at), maxBuffer: 512 * 1024 * 1024 });
+  if (result.error) throw new Error('xz not found: apt-get install xz-utils');
+  if (result.stdout.subarray(0, 4).toString('latin1') !== '\x7fELF') throw new Error('decompressed kernel is not an ELF file');
+  writeFileSync(out, result.stdout);
+}
+
+function findModules(dir: string, found = new Map<string, string>()): Map<string, string> {
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) findModules(path, found);
+    else if (name.endsWith('.ko')) found.set(basename(name, '.ko').replace(/-/g, '_'), path);
+  }
+  return found;
+}
+
+/** A module's dependencies from its .modinfo section (no depmod on this machine). */
+function dependsOf(path: string): string[] {
+  const text = readFileSync(path).toString('latin1');
+  const match = /depends=([^\0]*)\0/.exec(text);
+  return match && match[1] ? match[1].split(',').filter(Boolean).map((d) => d.replace(/-/g, '_')) : [];
+}
+
+/** Modules in load order: each after its dependencies. */
+function loadOrder(wanted: string[], modules: Map<string, string>): string[] {
+  const order: string[] = [];
+  const visit = (name: string) => {
+    if (order.includes(name)) return;
+    const path = modules.get(name);
+    if (!path) throw new Error(`kernel module ${name} not found in the kernel package`);
+    for (const dep of dependsOf(path)) visit(dep);
+    order.push(name);
+  };
+  wanted.forEach(visit);
+  return order;
+}
+
+const INIT = (modules: string[]) => `#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mkdir -p /proc /sys /dev /tmp
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for m in ${modules.join(' ')}; do insmod /lib/modules/$m.ko 2>/dev/null; done
+i=0; while [ ! -e /dev/fb0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+export PS1='guest# ' HOME=/root TERM=linux
+clear > /dev/tty1
+printf 'Porthole test guest\\n\\n' > /dev/tty1
+# A session leader that opens a tty makes it its controlling terminal (cttyhack would pick the
+# kernel console, ttyS0, instead of the display's tty1).
+setsid sh -c 'exec sh -i <>/dev/ttyS0 >&0 2>&1' &
+echo PORTHOLE-GUEST-READY > /dev/ttyS0
+while true; do setsid sh -c 'exec sh -i <>/dev/tty1 >&0 2>&1'; done
+`;
+
+function build(dir: string): void {
+  const work = `${dir}.build-${process.pid}`;
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  try {
+    run('apt-get', ['-q', '-o', 'APT::Sandbox::User=root', 'download', kernelPackage(), 'busybox-static'], work);
+    const debs = readdirSync(work).filter((f) => f.endsWith('.deb'));
+    const kernelDeb = debs.find((f) => f.startsWith('linux-image-'));
+    const busyboxDeb = debs.find((f) => f.startsWith('busybox-static'));
+    if (!kernelDeb || !busyboxDeb) throw new Error(`apt-get download brought ${debs.join(', ')}`);
+    run('dpkg-deb', ['-x', kernelDeb, 'kernel'], work);
+    run('dpkg-deb', ['-x', busyboxDeb, 'busybox'], work);
+    const boot = join(work, 'kernel', 'boot');
+    const vmlinuz = readdirSync(boot).find((f) => f.startsWith('vmlinuz-'));
+    if (!vmlinuz) throw new Error('the kernel package has no vmlinuz');
+    extractVmlinux(join(boot, vmlinuz), join(work, 'vmlinux'));
+
+    const root = join(work, 'initramfs');
+    for (const d of ['bin', 'lib/modules', 'dev', 'proc', 'sys', 'tmp', 'root']) mkdirSync(join(root, d), { recursive: true });
+    copyFileSync(join(work, 'busybox', 'bin', 'busybox'), join(root, 'bin', 'busybox'));
+    chmodSync(join(root, 'bin', 'busybox'), 0o755);
+    const modules = findModules(join(work, 'kernel', 'lib', 'modules'));
+    const order = loadOrder(DISPLAY_MODULES, modules);
+    for (const m of order) copyFileSync(modules.get(m)!, join(root, 'lib', 'modules', `${m}.ko`));
+    writeFileSync(join(root, 'init'), INIT(order), { mode: 0o755 });
+    const cpio = spawnSync('sh', ['-c', 'find . | cpio -o -H newc --quiet | gzip -1'], { cwd: root, maxBuffer: 256 * 1024 * 1024 });
+    if (cpio.status !== 0) throw new Error(`initramfs: ${cpio.stderr.toString() || 'cpio failed (apt-get install cpio)'}`);
+
+    const staged = `${work}.out`;
+    mkdirSync(staged);
+    renameSync(join(work, 'vmlinux'), join(staged, 'vmlinux'));
+    writeFileSync(join(staged, 'initrd.gz'), cpio.stdout);
+    // Another process may have finished first: its result is as good as ours.
+    try {
+      renameSync(staged, dir);
+    } catch {
+      rmSync(staged, { recursive: true, force: true });
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** The guest's kernel and initramfs, built on first use. */
+export function ensureGuestImage(): GuestImage {
+  const dir = join(CACHE_DIR, 'guest-v2');
+  const image = { kernel: join(dir, 'vmlinux'), initrd: join(dir, 'initrd.gz') };
+  if (existsSync(image.kernel) && existsSync(image.initrd)) return image;
+  mkdirSync(CACHE_DIR, { recursive: true });
+  build(dir);
+  return image;
+}

@@ -1,0 +1,97 @@
+// The test guest under QEMU directly (TCG: this machine's KVM is not usable), with a
+// password-protected SPICE display, a password-protected VNC display and a serial log.
+// Used where libvirtd is not needed: protocol tests and the demo.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './gateway.js';
+import { ensureGuestImage } from './guest-image.js';
+import { Qmp } from './qmp.js';
+import { SerialLog } from './serial-log.js';
+
+export interface QemuGuestOptions {
+  spice?: boolean;
+  vnc?: boolean;
+  spicePassword?: string;
+  /** At most 8 characters count (VNC authentication). */
+  vncPassword?: string;
+}
+
+export interface QemuGuest {
+  spicePort: number;
+  vncPort: number;
+  spicePassword: string;
+  vncPassword: string;
+  serial: SerialLog;
+  qmp: Qmp;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** Boots the guest and resolves when it printed its ready line. */
+export async function startQemuGuest(options: QemuGuestOptions = {}): Promise<QemuGuest> {
+  const image = ensureGuestImage();
+  const dir = mkdtempSync(join(tmpdir(), 'porthole-guest-'));
+  const spicePassword = options.spicePassword ?? randomBytes(12).toString('base64url');
+  const vncPassword = options.vncPassword ?? randomBytes(6).toString('base64url').slice(0, 8);
+  const spice = options.spice ?? true;
+  const vnc = options.vnc ?? true;
+  const spicePort = spice ? await freePort() : 0;
+  writeFileSync(join(dir, 'spice-password'), spicePassword, { mode: 0o600 });
+  const serial = new SerialLog(join(dir, 'serial.log'));
+  const qmpPath = join(dir, 'qmp.sock');
+  const args = [
+    '-accel', 'tcg', '-m', '256', '-smp', '1', '-nodefaults', '-no-user-config', '-nic', 'none',
+    '-kernel', image.kernel, '-initrd', image.initrd, '-append', 'console=ttyS0 quiet loglevel=3',
+    '-vga', 'qxl', '-display', 'none', '-serial', `file:${serial.path}`,
+    '-qmp', `unix:${qmpPath},server=on,wait=off`,
+    ...(spice ? ['-object', `secret,id=spicepw,file=${join(dir, 'spice-password')}`,
+      '-spice', `port=${spicePort},addr=127.0.0.1,password-secret=spicepw`] : []),
+    // QEMU picks the first free VNC display from :0 to :99; QMP says which.
+    ...(vnc ? ['-vnc', '127.0.0.1:0,to=99,password=on'] : []),
+  ];
+  let child: ChildProcess;
+  try {
+    child = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  let stderr = '';
+  child.stderr?.on('data', (c: Buffer) => { stderr += c.toString(); });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const started = new Promise<never>((_resolve, reject) => {
+    child.once('error', (e: NodeJS.ErrnoException) => reject(new Error(e.code === 'ENOENT'
+      ? 'qemu-system-x86_64 not found: apt-get install qemu-system-x86' : e.message)));
+    child.once('exit', (code) => reject(new Error(`QEMU exited with ${code}: ${stderr.trim()}`)));
+  });
+  started.catch(() => {});
+
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  try {
+    const qmp = await Promise.race([Qmp.open(qmpPath), started]);
+    let vncPort = 0;
+    if (vnc) {
+      await qmp.execute('change-vnc-password', { password: vncPassword });
+      const info = await qmp.execute<{ service: string }>('query-vnc');
+      vncPort = Number(info.service);
+    }
+    await Promise.race([serial.waitFor('PORTHOLE-GUEST-READY', 60_000), started]);
+    return {
+      spicePort, vncPort, spicePassword, vncPassword, serial, qmp, pid: child.pid!,
+      stop: async () => { qmp.close(); await stop(); },
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

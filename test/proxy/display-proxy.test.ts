@@ -1,0 +1,199 @@
+// The proxy on real displays: a QEMU guest with password-protected SPICE and VNC, described to
+// Porthole through libvirt's test driver, reached through the running gateway over WSS.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { freePort, startTestGateway, type RunningGateway } from '../bed/gateway.js';
+import { spiceChannel, spiceLink, vncHandshake, WireReader } from '../bed/protocol-clients.js';
+import { startQemuGuest } from '../bed/qemu-guest.js';
+
+type Guest = Awaited<ReturnType<typeof startQemuGuest>>;
+
+const GOOD = '11111111-0000-4000-8000-000000000001';
+const WRONG_PASSWORDS = '11111111-0000-4000-8000-000000000002';
+const UNREACHABLE = '11111111-0000-4000-8000-000000000003';
+const BOBS = '11111111-0000-4000-8000-000000000004';
+
+let guest: Guest;
+let gw: RunningGateway;
+let alice: string;
+const dir = mkdtempSync(join(tmpdir(), 'porthole-proxy-'));
+
+function desktop(name: string, uuid: string, user: string, spice: number, vnc: number, spicePw: string, vncPw: string): string {
+  return `<domain type='test'><name>${name}</name><uuid>${uuid}</uuid><memory>131072</memory><os><type>hvm</type></os>
+    <devices>
+      <graphics type='spice' port='${spice}' passwd='${spicePw}'><listen type='address' address='127.0.0.1'/></graphics>
+      <graphics type='vnc' port='${vnc}' passwd='${vncPw}'><listen type='address' address='127.0.0.1'/></graphics>
+    </devices>
+    <metadata><porthole:desktop xmlns:porthole="https://porthole.dev/xmlns/desktop/1"><porthole:user>${user}</porthole:user></porthole:desktop></metadata>
+  </domain>`;
+}
+
+before(async () => {
+  guest = await startQemuGuest({});
+  const closed = await freePort();
+  const xml = join(dir, 'node.xml');
+  writeFileSync(xml, `<node>
+    ${desktop('good', GOOD, 'alice', guest.spicePort, guest.vncPort, guest.spicePassword, guest.vncPassword)}
+    ${desktop('wrong-passwords', WRONG_PASSWORDS, 'alice', guest.spicePort, guest.vncPort, 'not-the-spice-password', 'nottheone')}
+    ${desktop('unreachable', UNREACHABLE, 'alice', closed, closed, 'x', 'x')}
+    ${desktop('bobs', BOBS, 'bob', guest.spicePort, guest.vncPort, guest.spicePassword, guest.vncPassword)}
+  </node>`);
+  gw = await startTestGateway({
+    libvirt: `lab=test://${xml}`,
+    users: [{ name: 'alice', password: 'alice-password', role: 'user' }, { name: 'bob', password: 'bob-password', role: 'user' }],
+  });
+  alice = await gw.signIn('alice', 'alice-password');
+});
+
+after(async () => {
+  await gw?.close();
+  await guest?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function attempt(id: string, protocol: 'spice' | 'vnc', cookie = alice) {
+  const attempts = await gw.connect(cookie, `lab/${id}`, { protocols: [protocol] });
+  return attempts[0]!;
+}
+
+/** A WebSocket from Alice's browser (her sign-in cookie goes with it, as a browser sends it). */
+function open(url: string, protocol?: string, cookie = alice): WireReader {
+  return new WireReader(gw.webSocket(url, { cookie, ...(protocol ? { protocol } : {}) }));
+}
+
+test('VNC: the proxy authenticates to the display; the browser is offered only "None"', async () => {
+  const a = await attempt(GOOD, 'vnc');
+  const reader = open(a.url);
+  const init = await vncHandshake(reader);
+  assert.deepEqual(init.securityTypes, [1]);
+  assert.ok(init.width > 0 && init.height > 0);
+  reader.ws.close();
+  // The same token again is a replay.
+  const again = open(a.url);
+  const closed = await again.closed;
+  assert.equal(closed.code, 4001);
+  assert.match(closed.reason, /already used/);
+});
+
+test('SPICE: one token opens the main channel, then the session\'s other channels, with the real ticket', async () => {
+  const a = await attempt(GOOD, 'spice');
+  const main = open(a.url, 'binary');
+  const { auth, sessionId } = await spiceChannel(main, 0, 1);
+  assert.equal(auth, 0, 'the display accepted the ticket the proxy substituted');
+  assert.ok(sessionId !== undefined);
+  const channels: WireReader[] = [];
+  for (const type of [2, 4, 3]) { // display, cursor, inputs
+    const channel = open(a.url, 'binary');
+    assert.equal((await spiceChannel(channel, sessionId, type)).auth, 0);
+    channels.push(channel);
+  }
+  // Never a second main channel; never another session's id.
+  const second = open(a.url, 'binary');
+  await second.opened;
+  second.ws.send(spiceLink(0, 1));
+  assert.match((await second.closed).reason, /already used/);
+  const foreign = open(a.url, 'binary');
+  await foreign.opened;
+  foreign.ws.send(spiceLink(sessionId + 1, 2));
+  const f = await foreign.closed;
+  assert.equal(f.code, 4003);
+  assert.match(f.reason, /belongs to another session/);
+  // The same channel twice is refused.
+  const duplicate = open(a.url, 'binary');
+  await duplicate.opened;
+  duplicate.ws.send(spiceLink(sessionId, 2));
+  assert.match((await duplicate.closed).reason, /same SPICE channel twice/);
+  // Closing the main channel ends the session's other channels, and the token with them.
+  main.ws.close();
+  for (const channel of channels) await channel.closed;
+  const late = open(a.url, 'binary');
+  await late.opened;
+  late.ws.send(spiceLink(sessionId, 2));
+  assert.equal((await late.closed).code, 4001);
+});
+
+test('a SPICE channel that is not main cannot open a session', async () => {
+  const a = await attempt(GOOD, 'spice');
+  const reader = open(a.url, 'binary');
+  await reader.opened;
+  reader.ws.send(spiceLink(0, 2));
+  const c = await reader.closed;
+  assert.equal(c.code, 4001);
+  assert.match(c.reason, /without its session/);
+});
+
+test('wrong display passwords in the inventory: a clear refusal, and other sessions go on', async () => {
+  const live = open((await attempt(GOOD, 'vnc')).url);
+  await vncHandshake(live);
+  const vnc = open((await attempt(WRONG_PASSWORDS, 'vnc')).url);
+  const v = await vnc.closed;
+  assert.equal(v.code, 4011);
+  assert.match(v.reason, /refused Porthole's credentials/);
+  const spice = open((await attempt(WRONG_PASSWORDS, 'spice')).url, 'binary');
+  assert.equal((await spiceChannel(spice, 0, 1)).auth, 7, 'the display answers "permission denied"');
+  const s = await spice.closed;
+  assert.equal(s.code, 4011);
+  assert.match(s.reason, /SPICE display refused Porthole's credentials/);
+  assert.equal(live.ws.readyState, live.ws.OPEN, 'the other session was disturbed');
+  live.ws.close();
+});
+
+test('an unreachable display: a clear refusal naming the protocol', async () => {
+  const reader = open((await attempt(UNREACHABLE, 'vnc')).url);
+  const c = await reader.closed;
+  assert.equal(c.code, 4010);
+  assert.match(c.reason, /VNC display refused the connection/);
+});
+
+test('tokens: used on the wrong protocol, forged, or missing', async () => {
+  const a = await attempt(GOOD, 'spice');
+  const onVnc = open(a.url.replace('/ws/spice', '/ws/vnc'));
+  assert.equal((await onVnc.closed).code, 4003);
+  const bob = await gw.signIn('bob', 'bob-password');
+  const bobs = await attempt(BOBS, 'vnc', bob);
+  // A token edited to name another desktop or user no longer verifies.
+  const forged = open(bobs.url.replace(/token=[^&]+/, (t) => t.slice(0, -4) + 'AAAA'), undefined, bob);
+  const f = await forged.closed;
+  assert.equal(f.code, 4001);
+  assert.match(f.reason, /not valid/);
+  const none = open(bobs.url.replace(/\?token=.*/, ''), undefined, bob);
+  assert.equal((await none.closed).code, 4001);
+  // Bob's valid token, taken to Alice's browser, is refused: it is bound to Bob's sign-in.
+  const stolen = open(bobs.url);
+  const s = await stolen.closed;
+  assert.equal(s.code, 4003);
+  assert.match(s.reason, /another browser session/);
+});
+
+test('the Origin is checked before any WebSocket opens', async () => {
+  const a = await attempt(GOOD, 'vnc');
+  await assert.rejects(new WireReader(gw.webSocket(a.url, { origin: 'https://evil.example' })).opened, /HTTP 403/);
+  const wrongPath = new WireReader(gw.webSocket(a.url.replace('/ws/vnc', '/ws/telnet')));
+  await assert.rejects(wrongPath.opened, /HTTP 404/);
+});
+
+test('garbage instead of a handshake closes that connection with a reason', async () => {
+  const vnc = open((await attempt(GOOD, 'vnc')).url);
+  await vnc.read(12);
+  vnc.ws.send(Buffer.from('GET / HTTP/1.1\r\n'));
+  const v = await vnc.closed;
+  assert.equal(v.code, 4400);
+  assert.match(v.reason, /does not speak VNC/);
+  const spice = open((await attempt(GOOD, 'spice')).url, 'binary');
+  await spice.opened;
+  spice.ws.send(Buffer.alloc(64, 0x41));
+  const s = await spice.closed;
+  assert.equal(s.code, 4400);
+  assert.match(s.reason, /not start a valid SPICE connection/);
+});
+
+test('no password and no token ever reaches the log', () => {
+  const log = gw.logs.join('');
+  assert.ok(log.includes('connection open'), 'the log should record connections');
+  for (const secret of [guest.spicePassword, guest.vncPassword, 'alice-password', 'eyJ']) {
+    assert.ok(!log.includes(secret), `the log contains ${secret.slice(0, 3)}…`);
+  }
+});
