@@ -1,0 +1,91 @@
+// A desktop as an administrator would set one up: a persistent libvirt domain running the test
+// guest, with password-protected SPICE and VNC displays and Porthole's metadata.
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DomainGetXMLDescFlags, Hypervisor } from '@unraid/libvirt';
+import { parseDomainXml } from '../../inventory/domain-xml.js';
+import { ensureGuestImage } from './guest-image.js';
+import { SerialLog } from './serial-log.js';
+
+export interface DesktopSpec {
+  name: string;
+  users?: string[];
+  groups?: string[];
+  spice?: boolean;
+  vnc?: boolean;
+  spicePassword?: string;
+  vncPassword?: string;
+}
+
+export interface RunningDesktop {
+  uuid: string;
+  name: string;
+  serial: SerialLog;
+  spicePort: number;
+  vncPort: number;
+  spicePassword: string;
+  vncPassword: string;
+  destroy(): Promise<void>;
+}
+
+const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/'/g, '&apos;').replace(/"/g, '&quot;');
+
+export async function defineDesktop(uri: string, spec: DesktopSpec): Promise<RunningDesktop> {
+  const image = ensureGuestImage();
+  const dir = mkdtempSync(join(tmpdir(), 'porthole-desktop-'));
+  chmodSync(dir, 0o777); // QEMU (user libvirt-qemu) writes the serial log here
+  const serial = new SerialLog(join(dir, 'serial.log'));
+  const spicePassword = spec.spicePassword ?? randomBytes(12).toString('base64url');
+  const vncPassword = spec.vncPassword ?? randomBytes(6).toString('base64url').slice(0, 8);
+  const listen = "<listen type='address' address='127.0.0.1'/>";
+  const xml = `<domain type='qemu'>
+  <name>${escape(spec.name)}</name>
+  <memory unit='MiB'>256</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>${image.kernel}</kernel>
+    <initrd>${image.initrd}</initrd>
+    <cmdline>console=ttyS0 quiet loglevel=3</cmdline>
+  </os>
+  <devices>
+    <serial type='file'><source path='${serial.path}'/><target port='0'/></serial>
+    ${spec.spice ?? true ? `<graphics type='spice' autoport='yes' passwd='${escape(spicePassword)}'>${listen}</graphics>` : ''}
+    ${spec.vnc ?? true ? `<graphics type='vnc' autoport='yes' passwd='${escape(vncPassword)}'>${listen}</graphics>` : ''}
+    <video><model type='qxl'/></video>
+    <memballoon model='none'/>
+  </devices>
+  <metadata>
+    <porthole:desktop xmlns:porthole="https://porthole.dev/xmlns/desktop/1">
+      ${(spec.users ?? []).map((u) => `<porthole:user>${escape(u)}</porthole:user>`).join('')}
+      ${(spec.groups ?? []).map((g) => `<porthole:group>${escape(g)}</porthole:group>`).join('')}
+    </porthole:desktop>
+  </metadata>
+</domain>`;
+  const h = new Hypervisor({ uri });
+  await h.connectOpen();
+  const domain = await h.domainDefineXML(xml);
+  const destroy = async () => {
+    try {
+      await h.domainDestroy(domain).catch(() => {});
+      await h.domainUndefine(domain).catch(() => {});
+    } finally {
+      await h.connectClose().catch(() => {});
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  try {
+    await h.domainCreate(domain);
+    await serial.waitFor('PORTHOLE-GUEST-READY', 60_000);
+    const live = parseDomainXml(await h.domainGetXMLDesc(domain, DomainGetXMLDescFlags.SECURE), '127.0.0.1');
+    const port = (p: string) => live.displays.find((d) => d.protocol === p)?.port ?? 0;
+    return {
+      uuid: live.uuid, name: spec.name, serial, spicePort: port('spice'), vncPort: port('vnc'), spicePassword, vncPassword, destroy,
+    };
+  } catch (error) {
+    await destroy();
+    throw error;
+  }
+}

@@ -1,0 +1,106 @@
+// libvirtd for tests, started without systemd (none runs here), with its own configuration,
+// socket directory, pid file and log, so it does not touch a libvirtd the machine may have.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Hypervisor } from '@unraid/libvirt';
+
+export interface Libvirtd {
+  /** A URI for this daemon, e.g. qemu:///system?socket=/tmp/…/libvirt-sock */
+  uri: string;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+function daemon(command: string, args: string[]): void {
+  const result = spawnSync(command, args, { encoding: 'utf8' });
+  if (result.error) {
+    throw new Error((result.error as NodeJS.ErrnoException).code === 'ENOENT'
+      ? `${command} not found: apt-get install libvirt-daemon-system` : result.error.message);
+  }
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${result.stderr.trim()}`);
+}
+
+function pidOf(file: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    return pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function connects(uri: string): Promise<boolean> {
+  const h = new Hypervisor({ uri });
+  try {
+    await h.connectOpen();
+    await h.connectClose();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function startLibvirtd(): Promise<Libvirtd> {
+  const dir = mkdtempSync(join(tmpdir(), 'porthole-libvirtd-'));
+  chmodSync(dir, 0o755); // QEMU runs as libvirt-qemu and must reach the guest files below
+  const conf = join(dir, 'libvirtd.conf');
+  writeFileSync(conf, [
+    `unix_sock_dir = "${dir}"`,
+    'auth_unix_rw = "none"',
+    'auth_unix_ro = "none"',
+    'unix_sock_rw_perms = "0700"',
+    `log_outputs = "3:file:${join(dir, 'libvirtd.log')}"`,
+    '',
+  ].join('\n'));
+  const started: Array<{ name: string; pidFile: string }> = [];
+  const t0 = Date.now();
+
+  // virtlogd serves every libvirtd on the machine at a fixed socket; reuse one that runs.
+  const virtlogdPid = join(dir, 'virtlogd.pid');
+  if (!existsSync('/run/libvirt/virtlogd-sock')) {
+    daemon('virtlogd', ['-d', '-p', virtlogdPid]);
+    started.push({ name: 'virtlogd', pidFile: virtlogdPid });
+  }
+  const libvirtdPid = join(dir, 'libvirtd.pid');
+  daemon('libvirtd', ['-d', '-f', conf, '-p', libvirtdPid]);
+  started.push({ name: 'libvirtd', pidFile: libvirtdPid });
+
+  const uri = `qemu:///system?socket=${join(dir, 'libvirt-sock')}`;
+  const stop = async () => {
+    for (const { pidFile } of started.reverse()) {
+      const pid = pidOf(pidFile);
+      if (pid === undefined || !alive(pid)) continue;
+      process.kill(pid, 'SIGTERM');
+      await waitUntil(() => !alive(pid), 15_000, `${pidFile} to exit`).catch(() => process.kill(pid, 'SIGKILL'));
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    // The first connection on a fresh machine probes QEMU's capabilities (about 8 s).
+    await waitUntil(() => connects(uri), 60_000, `libvirtd at ${uri} (log: ${join(dir, 'libvirtd.log')})`);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  console.log(`# libvirtd ready in ${Date.now() - t0} ms`);
+  return { uri, dir, stop };
+}
