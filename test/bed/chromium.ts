@@ -21,6 +21,11 @@ export async function launchChromium(): Promise<Browser> {
     ],
     defaultViewport: { width: 1280, height: 900 },
   });
-  browser.once('disconnected', () => rmSync(profile, { recursive: true, force: true }));
+  // The profile goes once the browser process has exited, not merely disconnected.
+  const close = browser.close.bind(browser);
+  browser.close = async () => {
+    await close();
+    rmSync(profile, { recursive: true, force: true, maxRetries: 5 });
+  };
   return browser;
 }

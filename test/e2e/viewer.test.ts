@@ -1,0 +1,157 @@
+// A student opens a desktop in a browser tab: real Chromium, the real gateway, a real guest
+// under libvirtd. Each test proves input reached the guest by reading the guest's serial port.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Browser, Page } from 'puppeteer-core';
+import { launchChromium } from '../bed/chromium.js';
+import { defineDesktop, type RunningDesktop } from '../bed/desktop.js';
+import { freePort, startTestGateway, type Attempt, type RunningGateway } from '../bed/gateway.js';
+import { typeIntoDesktop } from '../bed/keyboard.js';
+import { startLibvirtd, type Libvirtd } from '../bed/libvirtd.js';
+import { spiceLink, WireReader } from '../bed/protocol-clients.js';
+
+const SCREENSHOTS = process.env.PORTHOLE_SCREENSHOTS ?? join(tmpdir(), 'porthole-screenshots');
+const FALLBACK = 'f0000000-0000-4000-8000-00000000000f';
+
+let libvirtd: Libvirtd;
+let desktop: RunningDesktop;
+let gw: RunningGateway;
+let browser: Browser;
+const dir = mkdtempSync(join(tmpdir(), 'porthole-e2e-'));
+
+before(async () => {
+  libvirtd = await startLibvirtd();
+  desktop = await defineDesktop(libvirtd.uri, { name: 'class-3b-desk-1', users: ['alice'] });
+  // A second hypervisor (libvirt's test driver) describes a desktop whose SPICE display is
+  // unreachable and whose VNC display is the real guest's: the viewer must fall back by itself.
+  const closed = await freePort();
+  writeFileSync(join(dir, 'spare.xml'), `<node><domain type='test'><name>lab-spare</name><uuid>${FALLBACK}</uuid>
+    <memory>131072</memory><os><type>hvm</type></os><devices>
+    <graphics type='spice' port='${closed}' passwd='x'><listen type='address' address='127.0.0.1'/></graphics>
+    <graphics type='vnc' port='${desktop.vncPort}' passwd='${desktop.vncPassword}'><listen type='address' address='127.0.0.1'/></graphics>
+    </devices><metadata><porthole:desktop xmlns:porthole="https://porthole.dev/xmlns/desktop/1"><porthole:group>class-3b</porthole:group></porthole:desktop></metadata>
+  </domain></node>`);
+  gw = await startTestGateway({
+    libvirt: `lab=${libvirtd.uri},spare=test://${join(dir, 'spare.xml')}`,
+    users: [
+      { name: 'alice', password: 'alice-password', role: 'user', groups: ['class-3b'] },
+      { name: 'bob', password: 'bob-password', role: 'user', groups: ['class-3a'] },
+    ],
+  });
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  await gw?.close();
+  await desktop?.destroy();
+  await libvirtd?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A person at their own browser (a fresh browser context: own cookies), signed in. */
+async function signInPage(user: string, password: string): Promise<Page> {
+  const page = await (await browser.createBrowserContext()).newPage();
+  await page.goto(gw.origin);
+  await page.waitForSelector('#signin:not([hidden])');
+  await page.type('#username', user);
+  await page.type('#password', password);
+  await page.click('#signin-submit');
+  await page.waitForSelector('#desktops:not([hidden])');
+  return page;
+}
+
+interface Opened {
+  protocol: string;
+  fallbacks: Array<{ protocol: string; reason: string }>;
+  firstFrameMs: number;
+  attempts: Attempt[];
+}
+
+/** Clicks Open on a desktop and waits for the viewer to show its first frame. */
+async function openDesktop(page: Page, id: string): Promise<Opened> {
+  const connectResponse = page.waitForResponse((r) => r.url().includes('/connect') && r.request().method() === 'POST');
+  await page.click(`.desktop[data-desktop-id="${id}"] .open`);
+  const attempts = ((await (await connectResponse).json()) as { attempts: Attempt[] }).attempts;
+  await page.waitForSelector('#viewer[data-state="connected"], #viewer[data-state="failed"]', { timeout: 30_000 });
+  const state = (await page.evaluate('window.portholeViewer')) as {
+    state: string; protocol: string; fallbacks: Opened['fallbacks']; openedAt: number; firstFrameAt: number };
+  assert.equal(state.state, 'connected', `viewer failed: ${JSON.stringify(state.fallbacks)}`);
+  return { protocol: state.protocol, fallbacks: state.fallbacks, firstFrameMs: state.firstFrameAt - state.openedAt, attempts };
+}
+
+async function typeAndExpect(page: Page, desktopSerial: RunningDesktop['serial']): Promise<string> {
+  const word = `porthole${randomBytes(4).toString('hex')}`;
+  // Click into the remote screen, as a person does before typing.
+  const canvas = await page.waitForSelector('#screen canvas');
+  await canvas!.click();
+  await typeIntoDesktop(page, `echo ${word} > /dev/ttyS0\n`);
+  await desktopSerial.waitFor(word, 15_000);
+  return word;
+}
+
+test('a student signs in, opens the desktop over SPICE, and types into the guest', async () => {
+  const page = await signInPage('alice', 'alice-password');
+  const names = await page.$$eval('.desktop h2', (els) => els.map((e) => e.textContent));
+  assert.deepEqual(names.sort(), ['class-3b-desk-1', 'lab-spare']);
+  await page.screenshot({ path: join(SCREENSHOTS, 'desktops.png') });
+  const opened = await openDesktop(page, `lab/${desktop.uuid}`);
+  assert.equal(opened.protocol, 'spice');
+  assert.deepEqual(opened.fallbacks, []);
+  console.log(`# SPICE: opening the desktop to its first frame took ${opened.firstFrameMs.toFixed(0)} ms`);
+  assert.match(await page.$eval('#status', (e) => e.textContent ?? ''), /Connected over SPICE/);
+  const word = await typeAndExpect(page, desktop.serial);
+  await new Promise((r) => setTimeout(r, 500));
+  await page.screenshot({ path: join(SCREENSHOTS, 'viewer-spice.png') });
+  // The page never held a display password.
+  const html = await page.content();
+  assert.ok(!html.includes(desktop.spicePassword) && !html.includes(desktop.vncPassword));
+  assert.ok(word);
+
+  // A token replayed after use is refused: the SPICE token opened a session already.
+  const spice = opened.attempts.find((a) => a.protocol === 'spice')!;
+  const cookie = (await page.cookies()).find((c) => c.name === 'porthole_session')!;
+  const replay = new WireReader(gw.webSocket(spice.url, { protocol: 'binary', cookie: `porthole_session=${cookie.value}` }));
+  await replay.opened;
+  replay.ws.send(spiceLink(0, 1));
+  const closed = await replay.closed;
+  assert.equal(closed.code, 4001);
+  assert.match(closed.reason, /already used/);
+  await page.browserContext().close();
+});
+
+test('with SPICE unreachable the viewer falls back to VNC by itself and says why', async () => {
+  const page = await signInPage('alice', 'alice-password');
+  const opened = await openDesktop(page, `spare/${FALLBACK}`);
+  assert.equal(opened.protocol, 'vnc');
+  assert.equal(opened.fallbacks.length, 1);
+  assert.equal(opened.fallbacks[0]!.protocol, 'spice');
+  assert.match(opened.fallbacks[0]!.reason, /SPICE display refused the connection/);
+  console.log(`# VNC after SPICE failed: opening the desktop to its first frame took ${opened.firstFrameMs.toFixed(0)} ms`);
+  const notice = await page.$eval('#notice', (e) => ({ hidden: e.hasAttribute('hidden'), text: e.textContent ?? '' }));
+  assert.equal(notice.hidden, false);
+  assert.match(notice.text, /Using VNC because SPICE did not work: The desktop's SPICE display refused the connection/);
+  await typeAndExpect(page, desktop.serial);
+  await page.screenshot({ path: join(SCREENSHOTS, 'viewer-vnc-fallback.png') });
+  await page.browserContext().close();
+});
+
+test('a user not entitled to the desktop cannot list it, connect to it, or use another user\'s token', async () => {
+  const bob = await gw.signIn('bob', 'bob-password');
+  const list = await gw.api('GET', '/api/desktops', { cookie: bob });
+  assert.deepEqual(list.body, []);
+  const connect = await gw.api('POST', `/api/desktops/${encodeURIComponent(`lab/${desktop.uuid}`)}/connect`, { cookie: bob, body: {} });
+  assert.equal(connect.status, 403);
+  assert.match((connect.body as { error: string }).error, /may not open/);
+
+  const alice = await gw.signIn('alice', 'alice-password');
+  const [vnc] = await gw.connect(alice, `lab/${desktop.uuid}`, { protocols: ['vnc'] });
+  const stolen = new WireReader(gw.webSocket(vnc!.url, { cookie: bob }));
+  const closed = await stolen.closed;
+  assert.equal(closed.code, 4003);
+  assert.match(closed.reason, /another browser session/);
+});

@@ -1,0 +1,54 @@
+// Calls to Porthole's HTTP API. Every failure becomes an ApiError carrying the server's sentence.
+
+export interface Principal {
+  username: string;
+  roles: string[];
+  groups: string[];
+}
+
+export interface DesktopSummary {
+  id: string;
+  name: string;
+  hypervisor: string;
+  state: string;
+  protocols: string[];
+}
+
+export interface Attempt {
+  protocol: string;
+  url: string;
+  token: string;
+  expiresAt: string;
+}
+
+export class ApiError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method,
+      credentials: 'same-origin',
+      headers: method === 'GET' ? {} : { 'Content-Type': 'application/json' },
+      ...(method === 'GET' ? {} : { body: JSON.stringify(body ?? {}) }),
+    });
+  } catch {
+    throw new ApiError(0, 'Porthole cannot be reached. Check your network connection and try again.');
+  }
+  if (response.status === 204) return undefined as T;
+  const data = (await response.json().catch(() => ({}))) as { error?: string };
+  if (!response.ok) throw new ApiError(response.status, data.error ?? `Porthole answered ${response.status}.`);
+  return data as T;
+}
+
+export const api = {
+  login: (username: string, password: string) => call<Principal>('POST', '/api/login', { username, password }),
+  logout: () => call<void>('POST', '/api/logout'),
+  desktops: () => call<DesktopSummary[]>('GET', '/api/desktops'),
+  connect: (id: string, protocols?: string[]) =>
+    call<{ attempts: Attempt[] }>('POST', `/api/desktops/${encodeURIComponent(id)}/connect`, protocols ? { protocols } : {}),
+};

@@ -1,0 +1,31 @@
+// One display protocol's browser client behind one interface (compare noVNC's decoders, or
+// Guacamole's tunnels): the fallback chain and the viewer know nothing else about protocols.
+import type { Attempt } from '../api.js';
+
+export interface RemoteSession {
+  readonly protocol: string;
+  /** Where keyboard and mouse go. */
+  focus(): void;
+  sendCtrlAltDel(): void;
+  /** Fit the remote screen to the window (true) or show it at its own size (false). */
+  scaleToWindow(fit: boolean): void;
+  disconnect(): void;
+  /** Called once when the connection ends after it was established. */
+  onClose(listener: (reason: string) => void): void;
+}
+
+export interface Connector {
+  readonly protocol: string;
+  /** Human name, e.g. "SPICE". */
+  readonly label: string;
+  /**
+   * Opens `attempt` inside `screen`. Resolves at the first frame; rejects with an Error whose
+   * message a person can read when it fails before that. Aborting `signal` tears it down.
+   */
+  connect(attempt: Attempt, screen: HTMLElement, signal: AbortSignal): Promise<RemoteSession>;
+}
+
+/** The reason a protocol attempt failed, preferring what the proxy said when it closed. */
+export function failure(label: string, proxyReason: string | undefined, fallback: string): Error {
+  return new Error(proxyReason && proxyReason.trim() !== '' ? proxyReason : `${label}: ${fallback}`);
+}

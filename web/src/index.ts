@@ -1,0 +1,90 @@
+// The start page: sign in, then the list of desktops this user may open.
+import { api, ApiError, type DesktopSummary } from './api.js';
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const signin = $('signin');
+const desktops = $('desktops');
+const form = $<HTMLFormElement>('signin-form');
+const signinError = $('signin-error');
+const list = $('desktop-list');
+const listStatus = $('desktops-status');
+const LABELS: Record<string, string> = { spice: 'SPICE', vnc: 'VNC', rdp: 'RDP' };
+
+function showSignIn(message = ''): void {
+  desktops.hidden = true;
+  signin.hidden = false;
+  signinError.textContent = message;
+  $<HTMLInputElement>('username').focus();
+}
+
+function item(d: DesktopSummary): HTMLLIElement {
+  const li = document.createElement('li');
+  li.className = 'desktop';
+  li.dataset.desktopId = d.id;
+  const name = document.createElement('h2');
+  name.textContent = d.name; // text, never HTML: names come from libvirt
+  const meta = document.createElement('p');
+  meta.className = 'meta';
+  const state = document.createElement('span');
+  state.className = `state state-${d.state.replace(/\s+/g, '-')}`;
+  state.textContent = d.state;
+  const protocols = document.createElement('span');
+  protocols.className = 'protocols';
+  protocols.textContent = d.protocols.length ? d.protocols.map((p) => LABELS[p] ?? p).join(' · ') : 'no display';
+  meta.append(state, protocols, `on ${d.hypervisor}`);
+  const open = document.createElement('button');
+  open.className = 'open';
+  open.type = 'button';
+  open.textContent = 'Open';
+  const runnable = d.state === 'running' && d.protocols.length > 0;
+  if (!runnable) {
+    open.disabled = true;
+    open.title = d.state !== 'running' ? `This desktop is ${d.state}. Ask your administrator to start it.` : 'This desktop has no display Porthole can open.';
+    const why = document.createElement('p');
+    why.className = 'why';
+    why.textContent = open.title;
+    li.append(name, meta, why, open);
+  } else {
+    open.addEventListener('click', () => { location.href = `/viewer.html?desktop=${encodeURIComponent(d.id)}`; });
+    li.append(name, meta, open);
+  }
+  return li;
+}
+
+async function showDesktops(): Promise<void> {
+  let items: DesktopSummary[];
+  try {
+    items = await api.desktops();
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return showSignIn();
+    signin.hidden = true;
+    desktops.hidden = false;
+    listStatus.textContent = (error as Error).message;
+    return;
+  }
+  signin.hidden = true;
+  desktops.hidden = false;
+  list.replaceChildren(...items.map(item));
+  listStatus.textContent = items.length === 0 ? 'No desktops are assigned to you yet. Ask your teacher or administrator.' : '';
+}
+
+form.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const button = $<HTMLButtonElement>('signin-submit');
+  button.disabled = true;
+  signinError.textContent = '';
+  const username = $<HTMLInputElement>('username').value.trim();
+  api.login(username, $<HTMLInputElement>('password').value).then(async (who) => {
+    $<HTMLInputElement>('password').value = '';
+    $('who').textContent = who.username;
+    await showDesktops();
+  }, (error: Error) => {
+    signinError.textContent = error.message;
+  }).finally(() => { button.disabled = false; });
+});
+
+$('signout').addEventListener('click', () => {
+  api.logout().finally(() => showSignIn('You are signed out.'));
+});
+
+void showDesktops();

@@ -1,0 +1,14 @@
+// The part of noVNC's RFB (1.7, plain JavaScript) that Porthole uses.
+declare module '@novnc/novnc' {
+  export default class RFB extends EventTarget {
+    constructor(target: HTMLElement, url: string, options?: { shared?: boolean; credentials?: { password?: string } });
+    scaleViewport: boolean;
+    resizeSession: boolean;
+    viewOnly: boolean;
+    focusOnClick: boolean;
+    background: string;
+    disconnect(): void;
+    sendCtrlAltDel(): void;
+    focus(): void;
+  }
+}

@@ -1,0 +1,145 @@
+// The viewer page: opens one desktop with the fallback chain and offers the controls a user
+// needs (Ctrl+Alt+Del, scale to window, full screen, disconnect), saying at every moment which
+// protocol is in use and why it fell back.
+import { api, ApiError } from './api.js';
+import { installCloseRecorder } from './close-reasons.js';
+import type { RemoteSession } from './connectors/connector.js';
+import { SpiceConnector } from './connectors/spice.js';
+import { VncConnector } from './connectors/vnc.js';
+import { ChainFailed, FallbackChain, type Fallback } from './fallback-chain.js';
+
+type State = 'connecting' | 'connected' | 'failed' | 'closed';
+
+interface ViewerState {
+  state: State;
+  protocol: string | null;
+  fallbacks: Fallback[];
+  openedAt: number;
+  firstFrameAt: number | null;
+}
+
+declare global {
+  interface Window { portholeViewer: ViewerState }
+}
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const viewer = $('viewer');
+const screen = $('screen');
+const status = $('status');
+const notice = $('notice');
+const failedPanel = $('failed');
+const failedText = $('failed-text');
+const LABELS: Record<string, string> = { spice: 'SPICE', vnc: 'VNC', rdp: 'RDP' };
+const label = (p: string) => LABELS[p] ?? p.toUpperCase();
+
+const desktopId = new URLSearchParams(location.search).get('desktop') ?? '';
+const chain = new FallbackChain([new SpiceConnector(), new VncConnector()], async (protocols) => (await api.connect(desktopId, protocols)).attempts);
+let session: RemoteSession | undefined;
+let fit = true;
+
+window.portholeViewer = { state: 'connecting', protocol: null, fallbacks: [], openedAt: performance.now(), firstFrameAt: null };
+
+function setState(state: State, protocol: string | null = window.portholeViewer.protocol): void {
+  Object.assign(window.portholeViewer, { state, protocol });
+  viewer.dataset.state = state;
+  viewer.dataset.protocol = protocol ?? '';
+  document.body.dataset.state = state;
+}
+
+function showNotice(text: string): void {
+  notice.textContent = text;
+  notice.hidden = text === '';
+}
+
+function fellBackText(fallbacks: Fallback[]): string {
+  return fallbacks.map((f) => `${label(f.protocol)} did not work: ${f.reason}`).join(' ');
+}
+
+async function open(): Promise<void> {
+  failedPanel.hidden = true;
+  showNotice('');
+  screen.replaceChildren();
+  window.portholeViewer.openedAt = performance.now();
+  window.portholeViewer.firstFrameAt = null;
+  window.portholeViewer.fallbacks = [];
+  setState('connecting', null);
+  status.textContent = 'Asking Porthole for a connection…';
+  try {
+    const { attempts } = await api.connect(desktopId);
+    const result = await chain.open(attempts, screen, {
+      trying: (connector, index, total) => {
+        setState('connecting', connector.protocol);
+        status.textContent = `Connecting over ${connector.label}${total > 1 ? ` (${index + 1} of ${total})` : ''}…`;
+      },
+      failed: (f) => {
+        window.portholeViewer.fallbacks.push(f);
+        showNotice(fellBackText(window.portholeViewer.fallbacks));
+      },
+    });
+    session = result.session;
+    window.portholeViewer.firstFrameAt = performance.now();
+    setState('connected', session.protocol);
+    const seconds = ((window.portholeViewer.firstFrameAt - window.portholeViewer.openedAt) / 1000).toFixed(1);
+    status.textContent = `Connected over ${label(session.protocol)} in ${seconds} s`;
+    if (result.fallbacks.length > 0) {
+      showNotice(`Using ${label(session.protocol)} because ${fellBackText(result.fallbacks)}`);
+    }
+    session.scaleToWindow(fit);
+    session.focus();
+    session.onClose((reason) => {
+      session = undefined;
+      setState('closed');
+      status.textContent = 'Disconnected';
+      showFailure(`The connection ended: ${reason}`, true);
+    });
+  } catch (error) {
+    setState('failed', null);
+    status.textContent = 'Not connected';
+    if (error instanceof ChainFailed) {
+      showFailure(`None of this desktop's displays could be opened. ${fellBackText(error.fallbacks)} `
+        + 'Try again in a minute; if it keeps failing, ask your administrator to check that the desktop\'s display is enabled.', true);
+    } else if (error instanceof ApiError && error.status === 401) {
+      location.href = '/';
+    } else {
+      showFailure((error as Error).message, true);
+    }
+  }
+}
+
+function showFailure(text: string, canRetry: boolean): void {
+  failedText.textContent = text;
+  $('reconnect').hidden = !canRetry;
+  failedPanel.hidden = false;
+}
+
+$('cad').addEventListener('click', () => { session?.sendCtrlAltDel(); session?.focus(); });
+$('fit').addEventListener('click', (e) => {
+  fit = !fit;
+  (e.currentTarget as HTMLElement).setAttribute('aria-pressed', String(fit));
+  screen.classList.toggle('fit', fit);
+  session?.scaleToWindow(fit);
+  session?.focus();
+});
+$('fullscreen').addEventListener('click', () => {
+  if (document.fullscreenElement) void document.exitFullscreen();
+  else void viewer.requestFullscreen().then(() => session?.focus());
+});
+$('disconnect').addEventListener('click', () => {
+  session?.disconnect();
+  session = undefined;
+  location.href = '/';
+});
+$('reconnect').addEventListener('click', () => void open());
+screen.addEventListener('click', () => session?.focus());
+
+installCloseRecorder();
+if (!desktopId) {
+  setState('failed', null);
+  showFailure('No desktop was chosen. Go back to your desktops and pick one.', false);
+} else {
+  api.desktops().then((list) => {
+    const d = list.find((x) => x.id === desktopId);
+    if (d) { $('desktop-name').textContent = d.name; document.title = `${d.name} – Porthole`; }
+  }, () => {});
+  void open();
+}
