@@ -1,6 +1,6 @@
-// `npm test`: every test file under dist/test, run by Node's own test runner.
-// Unit and integration files run in parallel; end-to-end files (test/e2e) share one set of real
-// guests and one browser, so they run one file at a time afterwards.
+// `npm test`: every test file under dist/test, in one run of Node's own test runner, one file at
+// a time (the integration and end-to-end files boot real guests; two machine cores are not
+// enough to run them side by side), end-to-end files last. Arguments filter files by path.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -17,25 +17,14 @@ function collect(dir: string): string[] {
 }
 
 const filter = process.argv.slice(2);
-const all = collect(root)
+const files = collect(root)
   .filter((f) => filter.length === 0 || filter.some((p) => relative(root, f).includes(p)))
-  .sort();
-const e2e = all.filter((f) => relative(root, f).startsWith('e2e'));
-const fast = all.filter((f) => !e2e.includes(f));
+  .sort((a, b) => Number(relative(root, a).startsWith('e2e')) - Number(relative(root, b).startsWith('e2e')) || a.localeCompare(b));
 
-if (all.length === 0) {
+if (files.length === 0) {
   console.error('test/run: no test files matched', filter.join(' '));
   process.exit(1);
 }
 
-let failed = false;
-for (const [files, concurrency] of [[fast, 2], [e2e, 1]] as const) {
-  if (files.length === 0) continue;
-  const result = spawnSync(
-    process.execPath,
-    ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
-    { stdio: 'inherit' },
-  );
-  if (result.status !== 0) failed = true;
-}
-process.exit(failed ? 1 : 0);
+const result = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files], { stdio: 'inherit' });
+process.exit(result.status ?? 1);

@@ -2,7 +2,7 @@
 // under libvirtd. Each test proves input reached the guest by reading the guest's serial port.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -13,6 +13,7 @@ import { freePort, startTestGateway, type Attempt, type RunningGateway } from '.
 import { typeIntoDesktop } from '../bed/keyboard.js';
 import { startLibvirtd, type Libvirtd } from '../bed/libvirtd.js';
 import { spiceLink, WireReader } from '../bed/protocol-clients.js';
+import { writeTestDriver } from '../bed/test-driver.js';
 
 const SCREENSHOTS = process.env.PORTHOLE_SCREENSHOTS ?? join(tmpdir(), 'porthole-screenshots');
 const FALLBACK = 'f0000000-0000-4000-8000-00000000000f';
@@ -29,14 +30,12 @@ before(async () => {
   // A second hypervisor (libvirt's test driver) describes a desktop whose SPICE display is
   // unreachable and whose VNC display is the real guest's: the viewer must fall back by itself.
   const closed = await freePort();
-  writeFileSync(join(dir, 'spare.xml'), `<node><domain type='test'><name>lab-spare</name><uuid>${FALLBACK}</uuid>
-    <memory>131072</memory><os><type>hvm</type></os><devices>
-    <graphics type='spice' port='${closed}' passwd='x'><listen type='address' address='127.0.0.1'/></graphics>
-    <graphics type='vnc' port='${desktop.vncPort}' passwd='${desktop.vncPassword}'><listen type='address' address='127.0.0.1'/></graphics>
-    </devices><metadata><porthole:desktop xmlns:porthole="https://porthole.dev/xmlns/desktop/1"><porthole:group>class-3b</porthole:group></porthole:desktop></metadata>
-  </domain></node>`);
+  const spare = writeTestDriver(join(dir, 'spare.xml'), [{
+    name: 'lab-spare', uuid: FALLBACK, groups: ['class-3b'],
+    spice: { port: closed, password: 'x' }, vnc: { port: desktop.vncPort, password: desktop.vncPassword },
+  }]);
   gw = await startTestGateway({
-    libvirt: `lab=${libvirtd.uri},spare=test://${join(dir, 'spare.xml')}`,
+    libvirt: `lab=${libvirtd.uri},spare=${spare}`,
     users: [
       { name: 'alice', password: 'alice-password', role: 'user', groups: ['class-3b'] },
       { name: 'bob', password: 'bob-password', role: 'user', groups: ['class-3a'] },

@@ -16,38 +16,31 @@ import { UserStore } from '../../gateway/users.js';
 import { Inventory } from '../../inventory/inventory.js';
 import { LiveSessions } from '../../proxy/live-sessions.js';
 import { TokenVerifier } from '../../proxy/token-verifier.js';
+import { writeTestDriver } from '../bed/test-driver.js';
 
 const ORIGIN = 'https://desk.example.org';
 const dir = mkdtempSync(join(tmpdir(), 'porthole-app-'));
 const ALICE = '11111111-2222-3333-4444-555555555555';
 const CLASS = '21111111-2222-3333-4444-555555555555';
 const OFF = '31111111-2222-3333-4444-555555555555';
-const meta = (inner: string) => `<metadata><porthole:desktop xmlns:porthole="https://porthole.dev/xmlns/desktop/1">${inner}</porthole:desktop></metadata>`;
-const domain = (name: string, uuid: string, inner: string, extra = '') => `<domain type='test'>
-  <name>${name}</name><uuid>${uuid}</uuid><memory>131072</memory><os><type>hvm</type></os>${extra}
-  <devices>
-    <graphics type='spice' port='15930' passwd='spice-secret'><listen type='address' address='127.0.0.1'/></graphics>
-    <graphics type='vnc' port='5935' passwd='vnc-secret'><listen type='address' address='127.0.0.1'/></graphics>
-  </devices>${meta(inner)}</domain>`;
-
 let app: FastifyInstance;
 let inventory: Inventory;
 let verifier: TokenVerifier;
 
 before(async () => {
-  const xml = join(dir, 'node.xml');
-  writeFileSync(xml, `<node xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>
-    ${domain('alice-desktop', ALICE, '<porthole:user>alice</porthole:user>')}
-    ${domain('class-desktop', CLASS, '<porthole:group>class-3b</porthole:group><porthole:rdp port="3389" address="192.0.2.10"/>')}
-    ${domain('stopped', OFF, '<porthole:user>alice</porthole:user>', '<test:runstate>5</test:runstate>')}
-  </node>`);
+  const displays = { spice: { port: 15930, password: 'spice-secret' }, vnc: { port: 5935, password: 'vnc-secret' } };
+  const uri = writeTestDriver(join(dir, 'node.xml'), [
+    { name: 'alice-desktop', uuid: ALICE, users: ['alice'], ...displays },
+    { name: 'class-desktop', uuid: CLASS, groups: ['class-3b'], rdp: { port: 3389, address: '192.0.2.10' }, ...displays },
+    { name: 'stopped', uuid: OFF, users: ['alice'], running: false, ...displays },
+  ]);
   const users = new UserStore(join(dir, 'data'));
   await users.upsert('alice', 'alice-password', 'user', []);
   await users.upsert('bob', 'bob-password', 'user', ['class-3b']);
   await users.upsert('hannah', 'hannah-password', 'helpdesk', []);
   const key = loadOrCreateSigningKey(join(dir, 'data'));
   verifier = new TokenVerifier([[key.kid, key.publicKey]]);
-  inventory = new Inventory([{ name: 'lab', uri: `test://${xml}` }]);
+  inventory = new Inventory([{ name: 'lab', uri }]);
   const webRoot = join(dir, 'web');
   mkdirSync(webRoot);
   writeFileSync(join(webRoot, 'index.html'), '<!doctype html><title>Porthole</title>');

@@ -1,13 +1,14 @@
 // The proxy on real displays: a QEMU guest with password-protected SPICE and VNC, described to
 // Porthole through libvirt's test driver, reached through the running gateway over WSS.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { freePort, startTestGateway, type RunningGateway } from '../bed/gateway.js';
 import { spiceChannel, spiceLink, vncHandshake, WireReader } from '../bed/protocol-clients.js';
 import { startQemuGuest } from '../bed/qemu-guest.js';
+import { writeTestDriver } from '../bed/test-driver.js';
 
 type Guest = Awaited<ReturnType<typeof startQemuGuest>>;
 
@@ -21,28 +22,19 @@ let gw: RunningGateway;
 let alice: string;
 const dir = mkdtempSync(join(tmpdir(), 'porthole-proxy-'));
 
-function desktop(name: string, uuid: string, user: string, spice: number, vnc: number, spicePw: string, vncPw: string): string {
-  return `<domain type='test'><name>${name}</name><uuid>${uuid}</uuid><memory>131072</memory><os><type>hvm</type></os>
-    <devices>
-      <graphics type='spice' port='${spice}' passwd='${spicePw}'><listen type='address' address='127.0.0.1'/></graphics>
-      <graphics type='vnc' port='${vnc}' passwd='${vncPw}'><listen type='address' address='127.0.0.1'/></graphics>
-    </devices>
-    <metadata><porthole:desktop xmlns:porthole="https://porthole.dev/xmlns/desktop/1"><porthole:user>${user}</porthole:user></porthole:desktop></metadata>
-  </domain>`;
-}
-
 before(async () => {
   guest = await startQemuGuest({});
   const closed = await freePort();
-  const xml = join(dir, 'node.xml');
-  writeFileSync(xml, `<node>
-    ${desktop('good', GOOD, 'alice', guest.spicePort, guest.vncPort, guest.spicePassword, guest.vncPassword)}
-    ${desktop('wrong-passwords', WRONG_PASSWORDS, 'alice', guest.spicePort, guest.vncPort, 'not-the-spice-password', 'nottheone')}
-    ${desktop('unreachable', UNREACHABLE, 'alice', closed, closed, 'x', 'x')}
-    ${desktop('bobs', BOBS, 'bob', guest.spicePort, guest.vncPort, guest.spicePassword, guest.vncPassword)}
-  </node>`);
+  const real = { spice: { port: guest.spicePort, password: guest.spicePassword }, vnc: { port: guest.vncPort, password: guest.vncPassword } };
+  const uri = writeTestDriver(join(dir, 'node.xml'), [
+    { name: 'good', uuid: GOOD, users: ['alice'], ...real },
+    { name: 'wrong-passwords', uuid: WRONG_PASSWORDS, users: ['alice'],
+      spice: { port: guest.spicePort, password: 'not-the-spice-password' }, vnc: { port: guest.vncPort, password: 'nottheone' } },
+    { name: 'unreachable', uuid: UNREACHABLE, users: ['alice'], spice: { port: closed, password: 'x' }, vnc: { port: closed, password: 'x' } },
+    { name: 'bobs', uuid: BOBS, users: ['bob'], ...real },
+  ]);
   gw = await startTestGateway({
-    libvirt: `lab=test://${xml}`,
+    libvirt: `lab=${uri}`,
     users: [{ name: 'alice', password: 'alice-password', role: 'user' }, { name: 'bob', password: 'bob-password', role: 'user' }],
   });
   alice = await gw.signIn('alice', 'alice-password');
