@@ -24,6 +24,11 @@ if ((${#missing[@]})); then
   fi
 fi
 
+# The test guest is built from Debian packages fetched with apt-get download: it needs package lists.
+if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null && ! apt-cache show linux-image-amd64 >/dev/null 2>&1; then
+  apt-get update -qq
+fi
+
 if ! command -v node >/dev/null || (( $(node -p 'process.versions.node.split(".")[0]') < 20 )); then
   echo "setup: Porthole needs Node.js 20 or newer (found: $(node --version 2>/dev/null || echo none))." >&2
   exit 1

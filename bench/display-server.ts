@@ -1,0 +1,53 @@
+// A synthetic VNC display for benchmarks: the RFB 3.8 handshake with security type None, a
+// ServerInit, then framebuffer-sized data streamed as fast as the reader takes it. After the
+// handshake the proxy relays bytes without looking at them, so their content does not matter.
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+
+export interface DisplayServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+const CHUNK = Buffer.alloc(256 * 1024, 0x5a);
+
+function serverInit(): Buffer {
+  const name = Buffer.from('bench');
+  const b = Buffer.alloc(24 + name.length);
+  b.writeUInt16BE(1920, 0); b.writeUInt16BE(1080, 2);
+  b[4] = 32; b[5] = 24; b[7] = 1; // 32 bpp, depth 24, true colour
+  b.writeUInt16BE(255, 8); b.writeUInt16BE(255, 10); b.writeUInt16BE(255, 12);
+  b[14] = 16; b[15] = 8; b[16] = 0;
+  b.writeUInt32BE(name.length, 20);
+  name.copy(b, 24);
+  return b;
+}
+
+function serve(socket: Socket): void {
+  socket.setNoDelay(true);
+  let stage = 0;
+  let buffered = Buffer.alloc(0);
+  socket.write('RFB 003.008\n');
+  const pump = () => { while (socket.writable && socket.write(CHUNK)); };
+  socket.on('drain', () => { if (stage === 3) pump(); });
+  socket.on('data', (data: Buffer) => {
+    if (stage === 3) return; // input from the client: ignored
+    buffered = Buffer.concat([buffered, data]);
+    if (stage === 0 && buffered.length >= 12) { buffered = buffered.subarray(12); socket.write(Buffer.from([1, 1])); stage = 1; }
+    if (stage === 1 && buffered.length >= 1) { buffered = buffered.subarray(1); socket.write(Buffer.alloc(4)); stage = 2; }
+    if (stage === 2 && buffered.length >= 1) { buffered = buffered.subarray(1); socket.write(serverInit()); stage = 3; pump(); }
+  });
+  socket.on('error', () => socket.destroy());
+}
+
+export async function startDisplayServer(): Promise<DisplayServer> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); serve(s); });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
