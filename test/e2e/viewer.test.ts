@@ -17,6 +17,7 @@ import { writeTestDriver } from '../bed/test-driver.js';
 
 const SCREENSHOTS = process.env.PORTHOLE_SCREENSHOTS ?? join(tmpdir(), 'porthole-screenshots');
 const FALLBACK = 'f0000000-0000-4000-8000-00000000000f';
+const BROKEN = 'b0000000-0000-4000-8000-00000000000b';
 
 let libvirtd: Libvirtd;
 let desktop: RunningDesktop;
@@ -33,6 +34,9 @@ before(async () => {
   const spare = writeTestDriver(join(dir, 'spare.xml'), [{
     name: 'lab-spare', uuid: FALLBACK, groups: ['class-3b'],
     spice: { port: closed, password: 'x' }, vnc: { port: desktop.vncPort, password: desktop.vncPassword },
+  }, {
+    name: 'lab-broken', uuid: BROKEN, groups: ['class-3b'],
+    spice: { port: closed, password: 'x' }, vnc: { port: closed, password: 'x' },
   }]);
   gw = await startTestGateway({
     libvirt: `lab=${libvirtd.uri},spare=${spare}`,
@@ -57,6 +61,7 @@ async function signInPage(user: string, password: string): Promise<Page> {
   const page = await (await browser.createBrowserContext()).newPage();
   await page.goto(gw.origin);
   await page.waitForSelector('#signin:not([hidden])');
+  await page.screenshot({ path: join(SCREENSHOTS, 'signin.png') });
   await page.type('#username', user);
   await page.type('#password', password);
   await page.click('#signin-submit');
@@ -96,7 +101,7 @@ async function typeAndExpect(page: Page, desktopSerial: RunningDesktop['serial']
 test('a student signs in, opens the desktop over SPICE, and types into the guest', async () => {
   const page = await signInPage('alice', 'alice-password');
   const names = await page.$$eval('.desktop h2', (els) => els.map((e) => e.textContent));
-  assert.deepEqual(names.sort(), ['class-3b-desk-1', 'lab-spare']);
+  assert.deepEqual(names.sort(), ['class-3b-desk-1', 'lab-broken', 'lab-spare']);
   await page.screenshot({ path: join(SCREENSHOTS, 'desktops.png') });
   const opened = await openDesktop(page, `lab/${desktop.uuid}`);
   assert.equal(opened.protocol, 'spice');
@@ -136,6 +141,19 @@ test('with SPICE unreachable the viewer falls back to VNC by itself and says why
   assert.match(notice.text, /Using VNC because SPICE did not work: The desktop's SPICE display refused the connection/);
   await typeAndExpect(page, desktop.serial);
   await page.screenshot({ path: join(SCREENSHOTS, 'viewer-vnc-fallback.png') });
+  await page.browserContext().close();
+});
+
+test('when no display can be opened the viewer says why for each and what to do next', async () => {
+  const page = await signInPage('alice', 'alice-password');
+  await page.click(`.desktop[data-desktop-id="spare/${BROKEN}"] .open`);
+  await page.waitForSelector('#viewer[data-state="failed"]', { timeout: 30_000 });
+  const text = await page.$eval('#failed-text', (e) => e.textContent ?? '');
+  assert.match(text, /SPICE did not work: The desktop's SPICE display refused the connection/);
+  assert.match(text, /VNC did not work: The desktop's VNC display refused the connection/);
+  assert.match(text, /ask your administrator/);
+  assert.equal(await page.$eval('#reconnect', (e) => e.hasAttribute('hidden')), false);
+  await page.screenshot({ path: join(SCREENSHOTS, 'viewer-failed.png') });
   await page.browserContext().close();
 });
 

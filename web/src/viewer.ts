@@ -44,6 +44,8 @@ function setState(state: State, protocol: string | null = window.portholeViewer.
   viewer.dataset.state = state;
   viewer.dataset.protocol = protocol ?? '';
   document.body.dataset.state = state;
+  // The remote-control buttons mean something only while connected.
+  for (const id of ['cad', 'fit', 'fullscreen']) $<HTMLButtonElement>(id).disabled = state !== 'connected';
 }
 
 function showNotice(text: string): void {
@@ -95,6 +97,7 @@ async function open(): Promise<void> {
   } catch (error) {
     setState('failed', null);
     status.textContent = 'Not connected';
+    showNotice(''); // the failure panel says it all
     if (error instanceof ChainFailed) {
       showFailure(`None of this desktop's displays could be opened. ${fellBackText(error.fallbacks)} `
         + 'Try again in a minute; if it keeps failing, ask your administrator to check that the desktop\'s display is enabled.', true);
