@@ -2,8 +2,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { SESSION_COOKIE, type SignInSessions } from '../sign-in-sessions.js';
 import type { UserStore } from '../users.js';
+import { errorSchema } from '../http/error-schema.js';
 
-const errorSchema = { type: 'object', properties: { error: { type: 'string' } }, required: ['error'] } as const;
 const principalSchema = {
   type: 'object',
   properties: {

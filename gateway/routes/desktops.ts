@@ -5,6 +5,7 @@ import { normalizeIp } from '../../proxy/token-verifier.js';
 import { SESSION_COOKIE } from '../sign-in-sessions.js';
 import { requireUser } from '../http/authentication.js';
 import type { TokenIssuer } from '../token-issuer.js';
+import { errorSchema } from '../http/error-schema.js';
 
 /** Where desktops come from (the inventory). */
 export interface DesktopSource {
@@ -19,7 +20,6 @@ export interface DesktopRoutesOptions {
   webSocketOrigin: string;
 }
 
-const errorSchema = { type: 'object', properties: { error: { type: 'string' } }, required: ['error'] } as const;
 const attemptSchema = {
   type: 'object',
   properties: { protocol: { type: 'string' }, url: { type: 'string' }, token: { type: 'string' }, expiresAt: { type: 'string' } },

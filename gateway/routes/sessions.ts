@@ -3,8 +3,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import { CloseCode } from '../../proxy/close.js';
 import type { LiveSessions } from '../../proxy/live-sessions.js';
 import { requireUser } from '../http/authentication.js';
+import { errorSchema } from '../http/error-schema.js';
 
-const errorSchema = { type: 'object', properties: { error: { type: 'string' } }, required: ['error'] } as const;
 
 export const sessionRoutes: FastifyPluginAsync<{ sessions: LiveSessions }> = async (app, { sessions }) => {
   app.get('/api/sessions', {
