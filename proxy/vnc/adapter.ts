@@ -1,6 +1,8 @@
 // VNC: one token, one connection. The proxy authenticates to the display and offers the
-// browser "no authentication".
+// browser "no authentication"; view-only connections have their input dropped here, in the
+// proxy, whatever the browser's client claims to do.
 import type { Handshake, ProtocolAdapter, ConnectionContext } from '../adapter.js';
+import { RfbClientStream } from './client-messages.js';
 import { acceptClient, authenticateToDisplay } from './rfb-handshake.js';
 
 export class VncAdapter implements ProtocolAdapter {
@@ -18,6 +20,15 @@ export class VncAdapter implements ProtocolAdapter {
       display.socket.destroy();
       throw error;
     }
-    return { display, claims, sessionKey: claims.jti };
+    const stream = new RfbClientStream(claims.viewOnly);
+    return {
+      display,
+      claims,
+      sessionKey: claims.jti,
+      filter: (chunk) => stream.filter(chunk),
+      onEnd: () => {
+        if (claims.viewOnly) ctx.log.info({ user: claims.sub, desktop: claims.desktop, dropped: stream.dropped }, 'view-only input dropped');
+      },
+    };
   }
 }

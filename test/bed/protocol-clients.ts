@@ -93,3 +93,44 @@ export async function spiceChannel(reader: WireReader, connectionId: number, cha
   if (mini.readUInt16LE(0) !== 103) throw new Error(`main channel's first message is type ${mini.readUInt16LE(0)}`);
   return { auth, sessionId: body.readUInt32LE(0) };
 }
+
+const SHIFT_L = 0xffe1;
+const RETURN = 0xff0d;
+
+/** RFB KeyEvents (down and up) typing `text`, with Shift held around '>' as a keyboard would; one buffer per character. */
+export function rfbKeys(text: string): Buffer[] {
+  const typed: Buffer[] = [];
+  let events: Buffer[] = [];
+  const key = (keysym: number, down: boolean) => {
+    const b = Buffer.alloc(8);
+    b[0] = 4; b[1] = down ? 1 : 0; b.writeUInt32BE(keysym, 4);
+    events.push(b);
+  };
+  for (const ch of text) {
+    const keysym = ch === '\n' ? RETURN : ch.charCodeAt(0);
+    const shifted = ch === '>' || /[A-Z]/.test(ch);
+    // QEMU maps the keysym (e.g. 'S') to a key and a shift state; Shift must really be down.
+    if (shifted) key(SHIFT_L, true);
+    key(keysym, true);
+    key(keysym, false);
+    if (shifted) key(SHIFT_L, false);
+    typed.push(Buffer.concat(events));
+    events = [];
+  }
+  return typed;
+}
+
+/** Sends each buffer with a pause between, as fast as a quick typist: the guest's PS/2 queue is short. */
+export async function sendSlowly(ws: WebSocket, buffers: Buffer[], pauseMs = 15): Promise<void> {
+  for (const b of buffers) {
+    ws.send(b);
+    await new Promise((r) => setTimeout(r, pauseMs));
+  }
+}
+
+/** A FramebufferUpdateRequest for the whole screen. */
+export function rfbUpdateRequest(width: number, height: number, incremental = false): Buffer {
+  const b = Buffer.alloc(10);
+  b[0] = 3; b[1] = incremental ? 1 : 0; b.writeUInt16BE(width, 6); b.writeUInt16BE(height, 8);
+  return b;
+}

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { freePort, startTestGateway, type RunningGateway } from '../bed/gateway.js';
-import { spiceChannel, spiceLink, vncHandshake, WireReader } from '../bed/protocol-clients.js';
+import { randomBytes } from 'node:crypto';
+import { rfbKeys, rfbUpdateRequest, sendSlowly, spiceChannel, spiceLink, vncHandshake, WireReader } from '../bed/protocol-clients.js';
 import { startQemuGuest } from '../bed/qemu-guest.js';
 import { writeTestDriver } from '../bed/test-driver.js';
 
@@ -46,8 +47,8 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function attempt(id: string, protocol: 'spice' | 'vnc', cookie = alice) {
-  const attempts = await gw.connect(cookie, `lab/${id}`, { protocols: [protocol] });
+async function attempt(id: string, protocol: 'spice' | 'vnc', cookie = alice, viewOnly = false) {
+  const attempts = await gw.connect(cookie, `lab/${id}`, { protocols: [protocol], viewOnly });
   return attempts[0]!;
 }
 
@@ -68,6 +69,31 @@ test('VNC: the proxy authenticates to the display; the browser is offered only "
   const closed = await again.closed;
   assert.equal(closed.code, 4001);
   assert.match(closed.reason, /already used/);
+});
+
+test('VNC view-only: the proxy drops keyboard input; with control the same keys reach the guest', async () => {
+  const watched = open((await attempt(GOOD, 'vnc', alice, true)).url);
+  const init = await vncHandshake(watched);
+  const hidden = `viewonly${randomBytes(3).toString('hex')}`;
+  await sendSlowly(watched.ws, rfbKeys(`echo ${hidden} > /dev/ttyS0\n`));
+  // The watcher still gets pictures: its update requests pass.
+  watched.ws.send(rfbUpdateRequest(init.width, init.height));
+  const update = await watched.read(4);
+  assert.equal(update[0], 0, 'a FramebufferUpdate arrives for a view-only viewer');
+
+  const control = open((await attempt(GOOD, 'vnc')).url);
+  await vncHandshake(control);
+  const typed = `control${randomBytes(3).toString('hex')}`;
+  await sendSlowly(control.ws, rfbKeys(`echo ${typed} > /dev/ttyS0\n`));
+  await guest.serial.waitFor(typed, 10_000);
+  assert.ok(!guest.serial.contents().includes(hidden), 'view-only keystrokes reached the guest');
+  assert.equal(watched.ws.readyState, watched.ws.OPEN, 'the shared flag kept the first viewer connected');
+  watched.ws.close();
+  control.ws.close();
+  await watched.closed;
+  const logged = () => gw.logs.some((l) => l.includes('view-only input dropped') && /"key":[1-9]/.test(l));
+  for (let i = 0; i < 40 && !logged(); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(logged(), 'the drops are logged');
 });
 
 test('SPICE: one token opens the main channel, then the session\'s other channels, with the real ticket', async () => {
