@@ -9,6 +9,7 @@ import {
   AuthMechanism, ChannelType, CommonCap, LINK_HEADER_SIZE, TICKET_SIZE,
   hasCap, linkErrorText, parseLinkHeader, parseLinkMess, parseLinkReply, type LinkMess,
 } from './link.js';
+import { SpiceClientStream } from './client-messages.js';
 import { SpiceSessions, type SpiceSession } from './sessions.js';
 import { encryptTicket } from './ticket.js';
 
@@ -66,28 +67,34 @@ export class SpiceAdapter implements ProtocolAdapter {
     session.channels.add(channelKey);
 
     let display: DisplayEnd | undefined;
+    let mini: boolean;
     try {
       display = await ctx.openDisplay(claims);
-      await this.#link(ctx, display, link.raw, mess, main ? session : undefined);
+      mini = await this.#link(ctx, display, link.raw, mess, main ? session : undefined);
     } catch (error) {
       display?.socket.destroy();
       session.channels.delete(channelKey);
       if (main) this.sessions.end(claims.jti);
       throw error;
     }
+    // View-only is enforced here, per channel, whatever the browser's client does.
+    const viewOnly = claims.viewOnly ? new SpiceClientStream(mess.channelType, mini) : undefined;
     return {
       display,
       claims,
       sessionKey: claims.jti,
       primary: main,
+      ...(viewOnly ? { filter: (chunk: Buffer) => viewOnly.filter(chunk) } : {}),
       onEnd: () => {
+        if (viewOnly?.dropped) ctx.log.info({ user: claims.sub, channel: mess.channelType, dropped: viewOnly.dropped }, 'view-only input dropped');
         session.channels.delete(channelKey);
         if (main) this.sessions.end(claims.jti);
       },
     };
   }
 
-  async #link(ctx: ConnectionContext, display: DisplayEnd, linkRaw: Buffer, mess: LinkMess, mainSession: SpiceSession | undefined): Promise<void> {
+  /** Links one channel with the injected ticket; returns whether both sides use the mini header. */
+  async #link(ctx: ConnectionContext, display: DisplayEnd, linkRaw: Buffer, mess: LinkMess, mainSession: SpiceSession | undefined): Promise<boolean> {
     display.send(linkRaw);
     const reply = await readLink(display.inbox, 'The display');
     const parsed = parseLinkReply(reply.body, 'The display');
@@ -115,10 +122,9 @@ export class SpiceAdapter implements ProtocolAdapter {
         "The desktop's SPICE display refused Porthole's credentials. Ask your administrator to check the desktop's display password.",
         `SPICE authentication failed: ${linkErrorText(code)}`);
     }
-    if (mainSession) {
-      const mini = hasCap(mess.commonCaps, CommonCap.miniHeader) && hasCap(parsed.commonCaps, CommonCap.miniHeader);
-      mainSession.setSessionId(await this.#readSessionId(ctx, display, mini));
-    }
+    const mini = hasCap(mess.commonCaps, CommonCap.miniHeader) && hasCap(parsed.commonCaps, CommonCap.miniHeader);
+    if (mainSession) mainSession.setSessionId(await this.#readSessionId(ctx, display, mini));
+    return mini;
   }
 
   /** Reads (and passes on) the main channel's first message, SPICE_MSG_MAIN_INIT, for its session id. */
