@@ -144,6 +144,24 @@ test('with SPICE unreachable the viewer falls back to VNC by itself and says why
   await page.browserContext().close();
 });
 
+test('view only: the page shows the desktop, and what is typed never reaches the guest', async () => {
+  const page = await signInPage('alice', 'alice-password');
+  await page.goto(`${gw.origin}/viewer.html?desktop=${encodeURIComponent(`lab/${desktop.uuid}`)}&viewOnly=1`);
+  await page.waitForSelector('#viewer[data-state="connected"]', { timeout: 30_000 });
+  assert.equal(await page.$eval('#viewer', (e) => e.getAttribute('data-protocol')), 'spice');
+  assert.match(await page.$eval('#status', (e) => e.textContent ?? ''), /view only/);
+  const word = `watched${randomBytes(4).toString('hex')}`;
+  const canvas = await page.waitForSelector('#screen canvas');
+  await canvas!.click();
+  await typeIntoDesktop(page, `echo ${word} > /dev/ttyS0\n`);
+  // Proof by contrast: the same page with control types into the guest within seconds.
+  await page.goto(`${gw.origin}/viewer.html?desktop=${encodeURIComponent(`lab/${desktop.uuid}`)}`);
+  await page.waitForSelector('#viewer[data-state="connected"]', { timeout: 30_000 });
+  await typeAndExpect(page, desktop.serial);
+  assert.ok(!desktop.serial.contents().includes(word), 'view-only keystrokes reached the guest');
+  await page.browserContext().close();
+});
+
 test('when no display can be opened the viewer says why for each and what to do next', async () => {
   const page = await signInPage('alice', 'alice-password');
   await page.click(`.desktop[data-desktop-id="spare/${BROKEN}"] .open`);

@@ -49,6 +49,9 @@ export const api = {
   login: (username: string, password: string) => call<Principal>('POST', '/api/login', { username, password }),
   logout: () => call<void>('POST', '/api/logout'),
   desktops: () => call<DesktopSummary[]>('GET', '/api/desktops'),
-  connect: (id: string, protocols?: string[]) =>
-    call<{ attempts: Attempt[] }>('POST', `/api/desktops/${encodeURIComponent(id)}/connect`, protocols ? { protocols } : {}),
+  connect: (id: string, options: { protocols?: string[]; viewOnly?: boolean } = {}) =>
+    call<{ attempts: Attempt[] }>('POST', `/api/desktops/${encodeURIComponent(id)}/connect`, {
+      ...(options.protocols ? { protocols: options.protocols } : {}),
+      ...(options.viewOnly ? { viewOnly: true } : {}),
+    }),
 };

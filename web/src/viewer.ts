@@ -32,8 +32,12 @@ const failedText = $('failed-text');
 const LABELS: Record<string, string> = { spice: 'SPICE', vnc: 'VNC', rdp: 'RDP' };
 const label = (p: string) => LABELS[p] ?? p.toUpperCase();
 
-const desktopId = new URLSearchParams(location.search).get('desktop') ?? '';
-const chain = new FallbackChain([new SpiceConnector(), new VncConnector()], async (protocols) => (await api.connect(desktopId, protocols)).attempts);
+const params = new URLSearchParams(location.search);
+const desktopId = params.get('desktop') ?? '';
+/** Watch without control: the proxy drops keyboard and mouse input, whatever this page does. */
+const viewOnly = params.get('viewOnly') === '1';
+const chain = new FallbackChain([new SpiceConnector(), new VncConnector()],
+  async (protocols) => (await api.connect(desktopId, { protocols, viewOnly })).attempts);
 let session: RemoteSession | undefined;
 let fit = true;
 
@@ -46,6 +50,7 @@ function setState(state: State, protocol: string | null = window.portholeViewer.
   document.body.dataset.state = state;
   // The remote-control buttons mean something only while connected.
   for (const id of ['cad', 'fit', 'fullscreen']) $<HTMLButtonElement>(id).disabled = state !== 'connected';
+  $('cad').hidden = viewOnly;
 }
 
 function showNotice(text: string): void {
@@ -67,7 +72,7 @@ async function open(): Promise<void> {
   setState('connecting', null);
   status.textContent = 'Asking Porthole for a connection…';
   try {
-    const { attempts } = await api.connect(desktopId);
+    const { attempts } = await api.connect(desktopId, { viewOnly });
     const result = await chain.open(attempts, screen, {
       trying: (connector, index, total) => {
         setState('connecting', connector.protocol);
@@ -82,7 +87,7 @@ async function open(): Promise<void> {
     window.portholeViewer.firstFrameAt = performance.now();
     setState('connected', session.protocol);
     const seconds = ((window.portholeViewer.firstFrameAt - window.portholeViewer.openedAt) / 1000).toFixed(1);
-    status.textContent = `Connected over ${label(session.protocol)} in ${seconds} s`;
+    status.textContent = `Connected over ${label(session.protocol)} in ${seconds} s${viewOnly ? ' · view only' : ''}`;
     if (result.fallbacks.length > 0) {
       showNotice(`Using ${label(session.protocol)} because ${fellBackText(result.fallbacks)}`);
     }
