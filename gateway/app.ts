@@ -15,6 +15,8 @@ import { authRoutes } from './routes/auth.js';
 import { desktopRoutes, type DesktopSource } from './routes/desktops.js';
 import { healthRoutes } from './routes/health.js';
 import { sessionRoutes } from './routes/sessions.js';
+import { shadowRoutes } from './routes/shadow.js';
+import type { ShadowRequests } from './shadowing.js';
 import type { SignInSessions } from './sign-in-sessions.js';
 import type { TokenIssuer } from './token-issuer.js';
 import type { UserStore } from './users.js';
@@ -29,6 +31,7 @@ export interface GatewayServices {
   desktops: DesktopSource;
   issuer: TokenIssuer;
   liveSessions: LiveSessions;
+  shadows: ShadowRequests;
   registry: Registry;
   /** The built web client (dist/web/public). */
   webRoot: string;
@@ -76,7 +79,10 @@ export async function buildApp(services: GatewayServices, https?: ServerOptions)
   await app.register(healthRoutes, { registry: services.registry });
   await app.register(authRoutes, { users: services.users, signIns: services.signIns });
   await app.register(desktopRoutes, { desktops: services.desktops, issuer: services.issuer, webSocketOrigin: services.webSocketOrigin });
-  await app.register(sessionRoutes, { sessions: services.liveSessions });
+  await app.register(sessionRoutes, { sessions: services.liveSessions, watchers: (id) => services.shadows.watchers(id) });
+  await app.register(shadowRoutes, {
+    shadows: services.shadows, sessions: services.liveSessions, desktops: services.desktops, issuer: services.issuer, webSocketOrigin: services.webSocketOrigin,
+  });
   await app.register(fastifyStatic, { root: services.webRoot, index: 'index.html', list: false, redirect: false, wildcard: true });
   return app;
 }

@@ -13,7 +13,10 @@ import { ProxyMetrics } from '../proxy/metrics.js';
 import { SpiceAdapter } from '../proxy/spice/adapter.js';
 import { TokenVerifier } from '../proxy/token-verifier.js';
 import { VncAdapter } from '../proxy/vnc/adapter.js';
+import { CloseCode } from '../proxy/close.js';
 import { buildApp } from './app.js';
+import { AuditLog } from './audit-log.js';
+import { ShadowRequests } from './shadowing.js';
 import type { Config } from './config.js';
 import { createLogger } from './logger.js';
 import { SignInSessions } from './sign-in-sessions.js';
@@ -62,6 +65,8 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
     desktops: inventory,
     issuer: new TokenIssuer(signingKey, config.tokens.ttlSeconds, config.tokens.bindClientIp),
     liveSessions: proxy.sessions,
+    shadows: new ShadowRequests(new AuditLog(config.dataDir),
+      (id, reason) => proxy.sessions.endWhere((claims) => claims.shadow === id, CloseCode.shadowEnded, reason)),
     registry,
     webRoot: WEB_ROOT,
   }, { cert: readFileSync(tls.cert), key: readFileSync(tls.key) });

@@ -22,8 +22,9 @@ export class TokenIssuer {
   /**
    * @param options.browserSession the sign-in cookie of the browser asking; the token then works
    *   only in that browser
+   * @param options.shadow the accepted shadowing request this token serves
    */
-  issue(who: Principal, desktop: string, protocol: Protocol, options: { viewOnly: boolean; clientIp: string; browserSession?: string }): IssuedToken {
+  issue(who: Principal, desktop: string, protocol: Protocol, options: { viewOnly: boolean; clientIp: string; browserSession?: string; shadow?: string }): IssuedToken {
     const iat = Math.floor(Date.now() / 1000);
     const jti = randomUUID();
     const claims: DisplayTokenClaims = {
@@ -35,6 +36,7 @@ export class TokenIssuer {
       viewOnly: options.viewOnly,
       ...(this.bindClientIp ? { ip: options.clientIp } : {}),
       ...(options.browserSession ? { bsh: browserBinding(options.browserSession) } : {}),
+      ...(options.shadow ? { shadow: options.shadow } : {}),
       jti,
       iat,
       exp: iat + this.ttlSeconds,

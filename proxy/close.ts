@@ -24,6 +24,8 @@ export const CloseCode = {
   maxDuration: 4409,
   /** An administrator ended the session. */
   endedByAdmin: 4410,
+  /** The user ended the helpdesk's shadowing. */
+  shadowEnded: 4411,
 } as const;
 
 export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];

@@ -11,6 +11,8 @@ export interface LiveSessionInfo {
   desktop: string;
   protocol: Protocol;
   viewOnly: boolean;
+  /** Set on a helpdesk watcher's connection: the shadowing request it belongs to. */
+  shadow?: string;
   startedAt: string;
   connections: number;
   bytesToClient: number;
@@ -39,6 +41,7 @@ export class LiveSession {
       desktop: this.claims.desktop,
       protocol: this.claims.protocol,
       viewOnly: this.claims.viewOnly,
+      ...(this.claims.shadow ? { shadow: this.claims.shadow } : {}),
       startedAt: this.startedAt.toISOString(),
       connections: this.relays.size,
       bytesToClient: down,
@@ -79,10 +82,10 @@ export class LiveSessions {
     return this.#byId.get(id);
   }
 
-  /** Ends every session of a user (sign-out, revocation). */
-  endUser(user: string, code: number, reason: string): number {
+  /** Ends every session whose token matches (a user's sessions, a shadowing's watchers). */
+  endWhere(match: (claims: DisplayTokenClaims) => boolean, code: number, reason: string): number {
     let n = 0;
-    for (const s of this.#byId.values()) if (s.claims.sub === user) { s.end(code, reason); n++; }
+    for (const s of this.#byId.values()) if (match(s.claims)) { s.end(code, reason); n++; }
     return n;
   }
 

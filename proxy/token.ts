@@ -26,6 +26,11 @@ export interface DisplayTokenClaims {
   viewOnly: boolean;
   /** The client IP the token is bound to; absent when binding is turned off. */
   ip?: string;
+  /**
+   * A helpdesk shadowing request the session's user accepted: consent stands in for the
+   * desktop's metadata, and ending the request closes the connection.
+   */
+  shadow?: string;
   /** Digest of the browser's sign-in cookie (see browserBinding); absent for non-browser clients. */
   bsh?: string;
   /** Unique id: single use is enforced per jti. */

@@ -11,7 +11,7 @@ const out = `${root}dist/web/public`;
 mkdirSync(out, { recursive: true });
 cpSync(`${root}web/public`, out, { recursive: true });
 await build({
-  entryPoints: { index: `${root}web/src/index.ts`, viewer: `${root}web/src/viewer.ts` },
+  entryPoints: { index: `${root}web/src/index.ts`, viewer: `${root}web/src/viewer.ts`, helpdesk: `${root}web/src/helpdesk.ts` },
   outdir: out,
   bundle: true,
   format: 'esm',

@@ -6,7 +6,13 @@ import { requireUser } from '../http/authentication.js';
 import { errorSchema } from '../http/error-schema.js';
 
 
-export const sessionRoutes: FastifyPluginAsync<{ sessions: LiveSessions }> = async (app, { sessions }) => {
+export interface SessionRoutesOptions {
+  sessions: LiveSessions;
+  /** Who is watching a session (helpdesk shadowing). */
+  watchers: (sessionId: string) => string[];
+}
+
+export const sessionRoutes: FastifyPluginAsync<SessionRoutesOptions> = async (app, { sessions, watchers }) => {
   app.get('/api/sessions', {
     preHandler: requireUser('helpdesk', 'admin'),
     schema: {
@@ -25,7 +31,9 @@ export const sessionRoutes: FastifyPluginAsync<{ sessions: LiveSessions }> = asy
         401: errorSchema, 403: errorSchema,
       },
     },
-  }, async () => sessions.list().map((s) => ({ ...s, watchers: [] as string[] })));
+  }, async () => sessions.list()
+    .filter((s) => !s.shadow) // a watcher's connection is not a session of its own
+    .map((s) => ({ ...s, watchers: watchers(s.id) })));
 
   app.delete<{ Params: { id: string } }>('/api/sessions/:id', {
     preHandler: requireUser('admin'),

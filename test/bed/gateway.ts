@@ -43,6 +43,8 @@ export interface RunningGateway {
   ca: Buffer;
   /** Every log line, as written. */
   logs: string[];
+  /** PORTHOLE_DATA: users, keys, audit.log. */
+  dataDir: string;
   api(method: string, path: string, options?: { cookie?: string; body?: unknown; origin?: string | null }): Promise<ApiResponse>;
   signIn(user: string, password: string): Promise<string>;
   connect(cookie: string, desktopId: string, body?: object): Promise<Attempt[]>;
@@ -111,7 +113,7 @@ export async function startTestGateway(options: { libvirt: string; users: TestUs
     });
 
   return {
-    gateway, origin, port, ca, logs, api,
+    gateway, origin, port, ca, logs, dataDir, api,
     async signIn(user, password) {
       const res = await api('POST', '/api/login', { body: { username: user, password } });
       if (res.status !== 200 || !res.cookie) throw new Error(`sign-in of ${user} failed: ${res.status} ${JSON.stringify(res.body)}`);

@@ -1,16 +1,15 @@
 // A student opens a desktop in a browser tab: real Chromium, the real gateway, a real guest
 // under libvirtd. Each test proves input reached the guest by reading the guest's serial port.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Browser, Page } from 'puppeteer-core';
+import type { Browser } from 'puppeteer-core';
 import { launchChromium } from '../bed/chromium.js';
 import { defineDesktop, type RunningDesktop } from '../bed/desktop.js';
-import { freePort, startTestGateway, type Attempt, type RunningGateway } from '../bed/gateway.js';
-import { typeIntoDesktop } from '../bed/keyboard.js';
+import { freePort, startTestGateway, type RunningGateway } from '../bed/gateway.js';
+import { openDesktop, signInPage as signIn, typeAndExpect, typeWord } from '../bed/person.js';
 import { startLibvirtd, type Libvirtd } from '../bed/libvirtd.js';
 import { spiceLink, WireReader } from '../bed/protocol-clients.js';
 import { writeTestDriver } from '../bed/test-driver.js';
@@ -24,6 +23,7 @@ let desktop: RunningDesktop;
 let gw: RunningGateway;
 let browser: Browser;
 const dir = mkdtempSync(join(tmpdir(), 'porthole-e2e-'));
+const signInPage = (user: string, password: string) => signIn(browser, gw.origin, user, password, join(SCREENSHOTS, 'signin.png'));
 
 before(async () => {
   libvirtd = await startLibvirtd();
@@ -56,48 +56,6 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** A person at their own browser (a fresh browser context: own cookies), signed in. */
-async function signInPage(user: string, password: string): Promise<Page> {
-  const page = await (await browser.createBrowserContext()).newPage();
-  await page.goto(gw.origin);
-  await page.waitForSelector('#signin:not([hidden])');
-  await page.screenshot({ path: join(SCREENSHOTS, 'signin.png') });
-  await page.type('#username', user);
-  await page.type('#password', password);
-  await page.click('#signin-submit');
-  await page.waitForSelector('#desktops:not([hidden])');
-  return page;
-}
-
-interface Opened {
-  protocol: string;
-  fallbacks: Array<{ protocol: string; reason: string }>;
-  firstFrameMs: number;
-  attempts: Attempt[];
-}
-
-/** Clicks Open on a desktop and waits for the viewer to show its first frame. */
-async function openDesktop(page: Page, id: string): Promise<Opened> {
-  const connectResponse = page.waitForResponse((r) => r.url().includes('/connect') && r.request().method() === 'POST');
-  await page.click(`.desktop[data-desktop-id="${id}"] .open`);
-  const attempts = ((await (await connectResponse).json()) as { attempts: Attempt[] }).attempts;
-  await page.waitForSelector('#viewer[data-state="connected"], #viewer[data-state="failed"]', { timeout: 30_000 });
-  const state = (await page.evaluate('window.portholeViewer')) as {
-    state: string; protocol: string; fallbacks: Opened['fallbacks']; openedAt: number; firstFrameAt: number };
-  assert.equal(state.state, 'connected', `viewer failed: ${JSON.stringify(state.fallbacks)}`);
-  return { protocol: state.protocol, fallbacks: state.fallbacks, firstFrameMs: state.firstFrameAt - state.openedAt, attempts };
-}
-
-async function typeAndExpect(page: Page, desktopSerial: RunningDesktop['serial']): Promise<string> {
-  const word = `porthole${randomBytes(4).toString('hex')}`;
-  // Click into the remote screen, as a person does before typing.
-  const canvas = await page.waitForSelector('#screen canvas');
-  await canvas!.click();
-  await typeIntoDesktop(page, `echo ${word} > /dev/ttyS0\n`);
-  await desktopSerial.waitFor(word, 15_000);
-  return word;
-}
-
 test('a student signs in, opens the desktop over SPICE, and types into the guest', async () => {
   const page = await signInPage('alice', 'alice-password');
   const names = await page.$$eval('.desktop h2', (els) => els.map((e) => e.textContent));
@@ -106,7 +64,7 @@ test('a student signs in, opens the desktop over SPICE, and types into the guest
   const opened = await openDesktop(page, `lab/${desktop.uuid}`);
   assert.equal(opened.protocol, 'spice');
   assert.deepEqual(opened.fallbacks, []);
-  console.log(`# SPICE: opening the desktop to its first frame took ${opened.firstFrameMs.toFixed(0)} ms`);
+  console.log(`# SPICE: opening the desktop to its first frame took ${(opened.firstFrameAt - opened.openedAt).toFixed(0)} ms`);
   assert.match(await page.$eval('#status', (e) => e.textContent ?? ''), /Connected over SPICE/);
   const word = await typeAndExpect(page, desktop.serial);
   await new Promise((r) => setTimeout(r, 500));
@@ -135,7 +93,7 @@ test('with SPICE unreachable the viewer falls back to VNC by itself and says why
   assert.equal(opened.fallbacks.length, 1);
   assert.equal(opened.fallbacks[0]!.protocol, 'spice');
   assert.match(opened.fallbacks[0]!.reason, /SPICE display refused the connection/);
-  console.log(`# VNC after SPICE failed: opening the desktop to its first frame took ${opened.firstFrameMs.toFixed(0)} ms`);
+  console.log(`# VNC after SPICE failed: opening the desktop to its first frame took ${(opened.firstFrameAt - opened.openedAt).toFixed(0)} ms`);
   const notice = await page.$eval('#notice', (e) => ({ hidden: e.hasAttribute('hidden'), text: e.textContent ?? '' }));
   assert.equal(notice.hidden, false);
   assert.match(notice.text, /Using VNC because SPICE did not work: The desktop's SPICE display refused the connection/);
@@ -150,10 +108,7 @@ test('view only: the page shows the desktop, and what is typed never reaches the
   await page.waitForSelector('#viewer[data-state="connected"]', { timeout: 30_000 });
   assert.equal(await page.$eval('#viewer', (e) => e.getAttribute('data-protocol')), 'spice');
   assert.match(await page.$eval('#status', (e) => e.textContent ?? ''), /view only/);
-  const word = `watched${randomBytes(4).toString('hex')}`;
-  const canvas = await page.waitForSelector('#screen canvas');
-  await canvas!.click();
-  await typeIntoDesktop(page, `echo ${word} > /dev/ttyS0\n`);
+  const word = await typeWord(page, 'watched');
   // Proof by contrast: the same page with control types into the guest within seconds.
   await page.goto(`${gw.origin}/viewer.html?desktop=${encodeURIComponent(`lab/${desktop.uuid}`)}`);
   await page.waitForSelector('#viewer[data-state="connected"]', { timeout: 30_000 });

@@ -8,6 +8,8 @@ import { after, before, test } from 'node:test';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { Registry } from 'prom-client';
 import { buildApp } from '../../gateway/app.js';
+import { AuditLog } from '../../gateway/audit-log.js';
+import { ShadowRequests } from '../../gateway/shadowing.js';
 import { createLogger } from '../../gateway/logger.js';
 import { SignInSessions } from '../../gateway/sign-in-sessions.js';
 import { loadOrCreateSigningKey } from '../../gateway/signing-keys.js';
@@ -53,6 +55,7 @@ before(async () => {
     desktops: inventory,
     issuer: new TokenIssuer(key, 60, true),
     liveSessions: new LiveSessions(),
+    shadows: new ShadowRequests(new AuditLog(join(dir, 'data')), () => {}),
     registry: new Registry(),
     webRoot,
   });

@@ -21,6 +21,23 @@ export interface Attempt {
   expiresAt: string;
 }
 
+export interface LiveSession {
+  id: string;
+  user: string;
+  desktop: string;
+  protocol: string;
+  startedAt: string;
+  watchers: string[];
+}
+
+export interface ShadowNotice {
+  requestId: string;
+  asker: string;
+  desktop: string;
+  control: boolean;
+  state: 'pending' | 'accepted';
+}
+
 export class ApiError extends Error {
   constructor(readonly status: number, message: string) {
     super(message);
@@ -54,4 +71,12 @@ export const api = {
       ...(options.protocols ? { protocols: options.protocols } : {}),
       ...(options.viewOnly ? { viewOnly: true } : {}),
     }),
+  sessions: () => call<LiveSession[]>('GET', '/api/sessions'),
+  askToWatch: (sessionId: string, control: boolean) =>
+    call<{ requestId: string }>('POST', `/api/sessions/${encodeURIComponent(sessionId)}/shadow`, { control }),
+  shadow: (requestId: string) =>
+    call<{ state: string; attempts?: Attempt[] }>('GET', `/api/shadow/${encodeURIComponent(requestId)}`),
+  myShadowing: () => call<ShadowNotice[]>('GET', '/api/shadow'),
+  answerShadow: (requestId: string, accept: boolean) => call<void>('POST', `/api/shadow/${encodeURIComponent(requestId)}/answer`, { accept }),
+  endShadow: (requestId: string) => call<void>('DELETE', `/api/shadow/${encodeURIComponent(requestId)}`),
 };

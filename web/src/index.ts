@@ -65,6 +65,8 @@ async function showDesktops(): Promise<void> {
   signin.hidden = true;
   desktops.hidden = false;
   list.replaceChildren(...items.map(item));
+  // Helpdesk and admin see live sessions; for others this answers 403 and the link stays hidden.
+  api.sessions().then(() => { $('helpdesk-link').hidden = false; }, () => {});
   listStatus.textContent = items.length === 0 ? 'No desktops are assigned to you yet. Ask your teacher or administrator.' : '';
 }
 

@@ -1,7 +1,8 @@
 // The viewer page: opens one desktop with the fallback chain and offers the controls a user
 // needs (Ctrl+Alt+Del, scale to window, full screen, disconnect), saying at every moment which
 // protocol is in use and why it fell back.
-import { api, ApiError } from './api.js';
+import { api, ApiError, type Attempt } from './api.js';
+import { watchForShadowing } from './shadow-prompt.js';
 import { installCloseRecorder } from './close-reasons.js';
 import type { RemoteSession } from './connectors/connector.js';
 import { SpiceConnector } from './connectors/spice.js';
@@ -36,8 +37,17 @@ const params = new URLSearchParams(location.search);
 const desktopId = params.get('desktop') ?? '';
 /** Watch without control: the proxy drops keyboard and mouse input, whatever this page does. */
 const viewOnly = params.get('viewOnly') === '1';
-const chain = new FallbackChain([new SpiceConnector(), new VncConnector()],
-  async (protocols) => (await api.connect(desktopId, { protocols, viewOnly })).attempts);
+/** A helpdesk watching someone's screen after their yes: attempts come from the request. */
+const shadowId = params.get('shadow');
+
+/** Attempts for this page: the desktop's own, or the accepted shadowing's. */
+async function attemptsFor(protocols?: string[]): Promise<Attempt[]> {
+  if (!shadowId) return (await api.connect(desktopId, { ...(protocols ? { protocols } : {}), viewOnly })).attempts;
+  const answer = await api.shadow(shadowId);
+  if (answer.state !== 'accepted' || !answer.attempts) throw new Error(`The screen sharing is ${answer.state}, not open.`);
+  return answer.attempts;
+}
+const chain = new FallbackChain([new SpiceConnector(), new VncConnector()], (protocols) => attemptsFor(protocols));
 let session: RemoteSession | undefined;
 let fit = true;
 
@@ -50,7 +60,7 @@ function setState(state: State, protocol: string | null = window.portholeViewer.
   document.body.dataset.state = state;
   // The remote-control buttons mean something only while connected.
   for (const id of ['cad', 'fit', 'fullscreen']) $<HTMLButtonElement>(id).disabled = state !== 'connected';
-  $('cad').hidden = viewOnly;
+  $('cad').hidden = viewOnly || shadowId !== null;
 }
 
 function showNotice(text: string): void {
@@ -72,7 +82,7 @@ async function open(): Promise<void> {
   setState('connecting', null);
   status.textContent = 'Asking Porthole for a connection…';
   try {
-    const { attempts } = await api.connect(desktopId, { viewOnly });
+    const attempts = await attemptsFor();
     const result = await chain.open(attempts, screen, {
       trying: (connector, index, total) => {
         setState('connecting', connector.protocol);
@@ -87,7 +97,7 @@ async function open(): Promise<void> {
     window.portholeViewer.firstFrameAt = performance.now();
     setState('connected', session.protocol);
     const seconds = ((window.portholeViewer.firstFrameAt - window.portholeViewer.openedAt) / 1000).toFixed(1);
-    status.textContent = `Connected over ${label(session.protocol)} in ${seconds} s${viewOnly ? ' · view only' : ''}`;
+    status.textContent = `Connected over ${label(session.protocol)} in ${seconds} s${viewOnly || shadowId ? ' · view only' : ''}`;
     if (result.fallbacks.length > 0) {
       showNotice(`Using ${label(session.protocol)} because ${fellBackText(result.fallbacks)}`);
     }
@@ -141,7 +151,10 @@ $('reconnect').addEventListener('click', () => void open());
 screen.addEventListener('click', () => session?.focus());
 
 installCloseRecorder();
-if (!desktopId) {
+if (shadowId) {
+  $('desktop-name').textContent = 'Watching a user\'s screen';
+  void open();
+} else if (!desktopId) {
   setState('failed', null);
   showFailure('No desktop was chosen. Go back to your desktops and pick one.', false);
 } else {
@@ -150,4 +163,6 @@ if (!desktopId) {
     if (d) { $('desktop-name').textContent = d.name; document.title = `${d.name} – Porthole`; }
   }, () => {});
   void open();
+  // The user is asked here when the helpdesk wants to watch, and sees while it does.
+  watchForShadowing(desktopId, $('shadow-prompt'), $('shadow-banner'));
 }

@@ -1,0 +1,132 @@
+// Helpdesk shadowing with two browsers: the user on SPICE is asked, allows it, sees that they
+// are watched, and ends it; the helpdesk sees the same screen over VNC, view-only, enforced by
+// the proxy; every step is in the audit log.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Browser, Page } from 'puppeteer-core';
+import { launchChromium } from '../bed/chromium.js';
+import { defineDesktop, type RunningDesktop } from '../bed/desktop.js';
+import { startTestGateway, type RunningGateway } from '../bed/gateway.js';
+import { startLibvirtd, type Libvirtd } from '../bed/libvirtd.js';
+import { openDesktop, signInPage, typeAndExpect, typeWord, viewerState } from '../bed/person.js';
+
+const SCREENSHOTS = process.env.PORTHOLE_SCREENSHOTS ?? join(tmpdir(), 'porthole-screenshots');
+
+let libvirtd: Libvirtd;
+let desktop: RunningDesktop;
+let gw: RunningGateway;
+let browser: Browser;
+
+before(async () => {
+  libvirtd = await startLibvirtd();
+  desktop = await defineDesktop(libvirtd.uri, { name: 'alice-desk', users: ['alice'] });
+  gw = await startTestGateway({
+    libvirt: `lab=${libvirtd.uri}`,
+    users: [
+      { name: 'alice', password: 'alice-password', role: 'user' },
+      { name: 'hannah', password: 'hannah-password', role: 'helpdesk' },
+    ],
+  });
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  await gw?.close();
+  await desktop?.destroy();
+  await libvirtd?.stop();
+});
+
+/** A coarse luminance grid of the remote screen's canvas, to compare two viewers' pictures. */
+async function screenGrid(page: Page): Promise<number[]> {
+  return page.evaluate(`(() => {
+    const c = [...document.querySelectorAll('#screen canvas')].find((x) => x.width > 100);
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    const cols = 32, rows = 24, out = [];
+    for (let gy = 0; gy < rows; gy++) for (let gx = 0; gx < cols; gx++) {
+      let sum = 0, n = 0;
+      for (let y = Math.floor(gy * c.height / rows); y < Math.floor((gy + 1) * c.height / rows); y += 2)
+        for (let x = Math.floor(gx * c.width / cols); x < Math.floor((gx + 1) * c.width / cols); x += 2) {
+          const i = (y * c.width + x) * 4; sum += d[i] * 0.3 + d[i + 1] * 0.59 + d[i + 2] * 0.11; n++;
+        }
+      out.push(sum / n);
+    }
+    return out;
+  })()`) as Promise<number[]>;
+}
+
+async function askToWatch(helpdesk: Page): Promise<void> {
+  await helpdesk.goto(`${gw.origin}/helpdesk.html`);
+  await helpdesk.waitForSelector('tr[data-user="alice"] .ask');
+  await helpdesk.click('tr[data-user="alice"] .ask');
+}
+
+test('the helpdesk watches only after the user allows it, sees the same screen, and cannot type', async () => {
+  const alice = await signInPage(browser, gw.origin, 'alice', 'alice-password');
+  const opened = await openDesktop(alice, `lab/${desktop.uuid}`);
+  assert.equal(opened.protocol, 'spice');
+  await typeAndExpect(alice, desktop.serial);
+
+  const hannah = await signInPage(browser, gw.origin, 'hannah', 'hannah-password');
+  await hannah.waitForSelector('#helpdesk-link:not([hidden])');
+  // Without consent there is no way in: the desktop is not hers to open.
+  const direct = await gw.api('POST', `/api/desktops/${encodeURIComponent(`lab/${desktop.uuid}`)}/connect`,
+    { cookie: `porthole_session=${(await hannah.cookies()).find((c) => c.name === 'porthole_session')!.value}`, body: {} });
+  assert.equal(direct.status, 403);
+
+  // First she is refused.
+  await askToWatch(hannah);
+  await alice.waitForSelector('#shadow-prompt:not([hidden])', { timeout: 10_000 });
+  assert.match(await alice.$eval('#shadow-question', (e) => e.textContent ?? ''), /hannah from the helpdesk asks to see your screen/);
+  await alice.screenshot({ path: join(SCREENSHOTS, 'shadow-prompt.png') });
+  await alice.click('#shadow-prompt .refuse');
+  await hannah.waitForFunction('document.querySelector(\'tr[data-user="alice"] .ask-state\')?.textContent?.includes("did not allow")', { timeout: 10_000 });
+
+  // Then she asks again and is allowed.
+  await askToWatch(hannah);
+  await alice.waitForSelector('#shadow-prompt:not([hidden])', { timeout: 10_000 });
+  await alice.click('#shadow-prompt .allow');
+  await hannah.waitForNavigation({ timeout: 10_000 });
+  const watching = await viewerState(hannah);
+  assert.equal(watching.state, 'connected', JSON.stringify(watching.fallbacks));
+  assert.equal(watching.protocol, 'vnc');
+  await alice.waitForSelector('#shadow-banner:not([hidden])', { timeout: 5_000 });
+  assert.match(await alice.$eval('#shadow-banner', (e) => e.textContent ?? ''), /hannah from the helpdesk is watching your screen/);
+  const hannahCookie = `porthole_session=${(await hannah.cookies()).find((c) => c.name === 'porthole_session')!.value}`;
+  const sessions = (await gw.api('GET', '/api/sessions', { cookie: hannahCookie })).body as Array<{ user: string; watchers: string[] }>;
+  assert.deepEqual(sessions.map((s) => [s.user, s.watchers]), [['alice', ['hannah']]]);
+
+  // The same screen in both browsers (a coarse luminance grid; the text cursor may blink).
+  await new Promise((r) => setTimeout(r, 1000));
+  const [a, h] = [await screenGrid(alice), await screenGrid(hannah)];
+  const differing = a.filter((v, i) => Math.abs(v - h[i]!) > 8).length;
+  assert.ok(differing <= 4, `${differing} of ${a.length} cells differ between the user's and the helpdesk's screens`);
+  await alice.screenshot({ path: join(SCREENSHOTS, 'shadow-user.png') });
+  await hannah.screenshot({ path: join(SCREENSHOTS, 'shadow-helpdesk.png') });
+
+  // The helpdesk types; the guest receives nothing. The user types; the guest receives it.
+  const hidden = await typeWord(hannah, 'helpdesk');
+  await typeAndExpect(alice, desktop.serial);
+  assert.ok(!desktop.serial.contents().includes(hidden), 'the helpdesk\'s keystrokes reached the guest');
+
+  // The user ends it; the helpdesk's viewer closes within a second.
+  const clicked = Date.now();
+  await alice.click('#shadow-banner .stop-sharing');
+  await hannah.waitForSelector('#viewer[data-state="closed"]', { timeout: 5_000 });
+  const closedAfter = Date.now() - clicked;
+  console.log(`# helpdesk viewer closed ${closedAfter} ms after the user stopped sharing`);
+  assert.ok(closedAfter < 1000, `closed after ${closedAfter} ms`);
+  assert.match(await hannah.$eval('#failed-text', (e) => e.textContent ?? ''), /The user ended the screen sharing/);
+  await alice.waitForSelector('#shadow-banner[hidden]', { timeout: 5_000 });
+  assert.equal(await alice.$eval('#viewer', (e) => e.getAttribute('data-state')), 'connected', 'the user\'s own session goes on');
+
+  const audit = readFileSync(join(gw.dataDir, 'audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; asker: string; user: string; by?: string });
+  assert.deepEqual(audit.map((e) => e.event), ['shadow.requested', 'shadow.refused', 'shadow.requested', 'shadow.accepted', 'shadow.ended']);
+  assert.ok(audit.every((e) => e.asker === 'hannah' && e.user === 'alice'));
+  assert.equal(audit.at(-1)!.by, 'alice');
+  await alice.browserContext().close();
+  await hannah.browserContext().close();
+});

@@ -1,0 +1,68 @@
+// The helpdesk page: live sessions, and asking a user to let you watch. Once they allow it, the
+// viewer opens on their screen, view-only (the proxy enforces it).
+import { api, ApiError, type LiveSession } from './api.js';
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const rows = $('session-rows');
+const status = $('helpdesk-status');
+const POLL_MS = 1000;
+
+function cell(text: string): HTMLTableCellElement {
+  const td = document.createElement('td');
+  td.textContent = text;
+  return td;
+}
+
+async function ask(session: LiveSession, stateCell: HTMLElement, button: HTMLButtonElement): Promise<void> {
+  button.disabled = true;
+  try {
+    const { requestId } = await api.askToWatch(session.id, false);
+    stateCell.textContent = `Waiting for ${session.user} to answer…`;
+    for (;;) {
+      await new Promise((r) => setTimeout(r, POLL_MS));
+      const { state } = await api.shadow(requestId);
+      if (state === 'accepted') {
+        location.href = `/viewer.html?shadow=${encodeURIComponent(requestId)}`;
+        return;
+      }
+      if (state !== 'pending') {
+        stateCell.textContent = state === 'refused' ? `${session.user} did not allow it.` : 'The request has ended.';
+        button.disabled = false;
+        return;
+      }
+    }
+  } catch (error) {
+    stateCell.textContent = (error as Error).message;
+    button.disabled = false;
+  }
+}
+
+async function load(): Promise<void> {
+  let sessions: LiveSession[];
+  try {
+    sessions = await api.sessions();
+  } catch (error) {
+    status.textContent = error instanceof ApiError && error.status === 401 ? 'Please sign in first.' : (error as Error).message;
+    return;
+  }
+  status.textContent = sessions.length === 0 ? 'Nobody is connected right now.' : '';
+  rows.replaceChildren(...sessions.map((s) => {
+    const tr = document.createElement('tr');
+    tr.dataset.sessionId = s.id;
+    tr.dataset.user = s.user;
+    const stateCell = cell('');
+    stateCell.className = 'ask-state';
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'ask';
+    button.textContent = 'Ask to watch';
+    button.addEventListener('click', () => void ask(s, stateCell, button));
+    const action = document.createElement('td');
+    action.append(button, stateCell);
+    tr.append(cell(s.user), cell(s.desktop), cell(s.protocol.toUpperCase()), cell(new Date(s.startedAt).toLocaleTimeString()),
+      cell(s.watchers.join(', ') || '—'), action);
+    return tr;
+  }));
+}
+
+void load();
