@@ -58,10 +58,11 @@ async function screenGrid(page: Page): Promise<number[]> {
   })()`) as Promise<number[]>;
 }
 
-async function askToWatch(helpdesk: Page): Promise<void> {
+async function askToWatch(helpdesk: Page, control = false): Promise<void> {
+  const button = `tr[data-user="alice"] ${control ? '.ask-control' : '.ask'}`;
   await helpdesk.goto(`${gw.origin}/helpdesk.html`);
-  await helpdesk.waitForSelector('tr[data-user="alice"] .ask');
-  await helpdesk.click('tr[data-user="alice"] .ask');
+  await helpdesk.waitForSelector(button);
+  await helpdesk.click(button);
 }
 
 test('the helpdesk watches only after the user allows it, sees the same screen, and cannot type', async () => {
@@ -127,6 +128,27 @@ test('the helpdesk watches only after the user allows it, sees the same screen, 
   assert.deepEqual(audit.map((e) => e.event), ['shadow.requested', 'shadow.refused', 'shadow.requested', 'shadow.accepted', 'shadow.ended']);
   assert.ok(audit.every((e) => e.asker === 'hannah' && e.user === 'alice'));
   assert.equal(audit.at(-1)!.by, 'alice');
+  await alice.browserContext().close();
+  await hannah.browserContext().close();
+});
+
+test('control is granted only when the user allows it explicitly, and the user takes it back', async () => {
+  const alice = await signInPage(browser, gw.origin, 'alice', 'alice-password');
+  await openDesktop(alice, `lab/${desktop.uuid}`);
+  const hannah = await signInPage(browser, gw.origin, 'hannah', 'hannah-password');
+  await askToWatch(hannah, true);
+  await alice.waitForSelector('#shadow-prompt:not([hidden])', { timeout: 10_000 });
+  assert.match(await alice.$eval('#shadow-question', (e) => e.textContent ?? ''), /see your screen and use your keyboard and mouse/);
+  await alice.click('#shadow-prompt .allow');
+  await hannah.waitForNavigation({ timeout: 10_000 });
+  assert.equal((await viewerState(hannah)).state, 'connected');
+  await alice.waitForSelector('#shadow-banner:not([hidden])', { timeout: 5_000 });
+  assert.match(await alice.$eval('#shadow-banner', (e) => e.textContent ?? ''), /hannah from the helpdesk is controlling your screen/);
+  await typeAndExpect(hannah, desktop.serial); // with control, the helpdesk's typing arrives
+  await alice.click('#shadow-banner .stop-sharing');
+  await hannah.waitForSelector('#viewer[data-state="closed"]', { timeout: 5_000 });
+  const audit = readFileSync(join(gw.dataDir, 'audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; control: boolean });
+  assert.deepEqual(audit.slice(-3).map((e) => [e.event, e.control]), [['shadow.requested', true], ['shadow.accepted', true], ['shadow.ended', true]]);
   await alice.browserContext().close();
   await hannah.browserContext().close();
 });

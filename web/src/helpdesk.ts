@@ -13,10 +13,10 @@ function cell(text: string): HTMLTableCellElement {
   return td;
 }
 
-async function ask(session: LiveSession, stateCell: HTMLElement, button: HTMLButtonElement): Promise<void> {
-  button.disabled = true;
+async function ask(session: LiveSession, control: boolean, stateCell: HTMLElement, buttons: HTMLButtonElement[]): Promise<void> {
+  for (const b of buttons) b.disabled = true;
   try {
-    const { requestId } = await api.askToWatch(session.id, false);
+    const { requestId } = await api.askToWatch(session.id, control);
     stateCell.textContent = `Waiting for ${session.user} to answer…`;
     for (;;) {
       await new Promise((r) => setTimeout(r, POLL_MS));
@@ -27,13 +27,13 @@ async function ask(session: LiveSession, stateCell: HTMLElement, button: HTMLBut
       }
       if (state !== 'pending') {
         stateCell.textContent = state === 'refused' ? `${session.user} did not allow it.` : 'The request has ended.';
-        button.disabled = false;
+        for (const b of buttons) b.disabled = false;
         return;
       }
     }
   } catch (error) {
     stateCell.textContent = (error as Error).message;
-    button.disabled = false;
+    for (const b of buttons) b.disabled = false;
   }
 }
 
@@ -52,13 +52,18 @@ async function load(): Promise<void> {
     tr.dataset.user = s.user;
     const stateCell = cell('');
     stateCell.className = 'ask-state';
-    const button = document.createElement('button');
-    button.type = 'button';
-    button.className = 'ask';
-    button.textContent = 'Ask to watch';
-    button.addEventListener('click', () => void ask(s, stateCell, button));
+    const watch = document.createElement('button');
+    watch.type = 'button';
+    watch.className = 'ask';
+    watch.textContent = 'Ask to watch';
+    const control = document.createElement('button');
+    control.type = 'button';
+    control.className = 'ask-control';
+    control.textContent = 'Ask for control';
+    watch.addEventListener('click', () => void ask(s, false, stateCell, [watch, control]));
+    control.addEventListener('click', () => void ask(s, true, stateCell, [watch, control]));
     const action = document.createElement('td');
-    action.append(button, stateCell);
+    action.append(watch, ' ', control, ' ', stateCell);
     tr.append(cell(s.user), cell(s.desktop), cell(s.protocol.toUpperCase()), cell(new Date(s.startedAt).toLocaleTimeString()),
       cell(s.watchers.join(', ') || '—'), action);
     return tr;

@@ -42,7 +42,7 @@ export function watchForShadowing(desktopId: string, prompt: HTMLElement, banner
       const stop = document.createElement('button');
       stop.type = 'button';
       stop.className = 'stop-sharing';
-      stop.textContent = 'Stop sharing';
+      stop.textContent = n.control ? 'Take back control' : 'Stop sharing';
       stop.addEventListener('click', () => { void api.endShadow(n.requestId).finally(refresh); });
       banner.append(text, stop);
     }

@@ -60,7 +60,7 @@ function setState(state: State, protocol: string | null = window.portholeViewer.
   document.body.dataset.state = state;
   // The remote-control buttons mean something only while connected.
   for (const id of ['cad', 'fit', 'fullscreen']) $<HTMLButtonElement>(id).disabled = state !== 'connected';
-  $('cad').hidden = viewOnly || shadowId !== null;
+  $('cad').hidden = viewOnly;
 }
 
 function showNotice(text: string): void {
@@ -97,7 +97,7 @@ async function open(): Promise<void> {
     window.portholeViewer.firstFrameAt = performance.now();
     setState('connected', session.protocol);
     const seconds = ((window.portholeViewer.firstFrameAt - window.portholeViewer.openedAt) / 1000).toFixed(1);
-    status.textContent = `Connected over ${label(session.protocol)} in ${seconds} s${viewOnly || shadowId ? ' · view only' : ''}`;
+    status.textContent = `Connected over ${label(session.protocol)} in ${seconds} s${viewOnly ? ' · view only' : ''}${shadowId ? ' · helpdesk' : ''}`;
     if (result.fallbacks.length > 0) {
       showNotice(`Using ${label(session.protocol)} because ${fellBackText(result.fallbacks)}`);
     }
