@@ -2,7 +2,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { SESSION_COOKIE, type SignInSessions } from '../sign-in-sessions.js';
 import type { UserStore } from '../users.js';
-import { errorSchema } from '../http/error-schema.js';
+import { errorSchema } from '../http/schemas.js';
 
 const principalSchema = {
   type: 'object',

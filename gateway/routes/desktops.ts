@@ -5,7 +5,7 @@ import { normalizeIp } from '../../proxy/token-verifier.js';
 import { SESSION_COOKIE } from '../sign-in-sessions.js';
 import { requireUser } from '../http/authentication.js';
 import type { TokenIssuer } from '../token-issuer.js';
-import { errorSchema } from '../http/error-schema.js';
+import { attemptSchema, errorSchema } from '../http/schemas.js';
 
 /** Where desktops come from (the inventory). */
 export interface DesktopSource {
@@ -20,11 +20,6 @@ export interface DesktopRoutesOptions {
   webSocketOrigin: string;
 }
 
-const attemptSchema = {
-  type: 'object',
-  properties: { protocol: { type: 'string' }, url: { type: 'string' }, token: { type: 'string' }, expiresAt: { type: 'string' } },
-  required: ['protocol', 'url', 'token', 'expiresAt'],
-} as const;
 
 export const desktopRoutes: FastifyPluginAsync<DesktopRoutesOptions> = async (app, { desktops, issuer, webSocketOrigin }) => {
   app.get('/api/desktops', {

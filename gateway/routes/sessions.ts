@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { CloseCode } from '../../proxy/close.js';
 import type { LiveSessions } from '../../proxy/live-sessions.js';
 import { requireUser } from '../http/authentication.js';
-import { errorSchema } from '../http/error-schema.js';
+import { errorSchema } from '../http/schemas.js';
 
 
 export interface SessionRoutesOptions {

@@ -4,7 +4,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { protocolsOf } from '../../inventory/desktop.js';
 import type { LiveSessions } from '../../proxy/live-sessions.js';
 import { normalizeIp } from '../../proxy/token-verifier.js';
-import { errorSchema } from '../http/error-schema.js';
+import { attemptSchema, errorSchema } from '../http/schemas.js';
 import { requireUser } from '../http/authentication.js';
 import type { ShadowRequest, ShadowRequests } from '../shadowing.js';
 import { SESSION_COOKIE } from '../sign-in-sessions.js';
@@ -78,7 +78,7 @@ export const shadowRoutes: FastifyPluginAsync<ShadowRoutesOptions> = async (app,
           type: 'object',
           properties: {
             state: { type: 'string' },
-            attempts: { type: 'array', items: { type: 'object', properties: { protocol: { type: 'string' }, url: { type: 'string' }, token: { type: 'string' }, expiresAt: { type: 'string' } } } },
+            attempts: { type: 'array', items: attemptSchema },
           },
           required: ['state'],
         },

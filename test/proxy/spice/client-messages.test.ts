@@ -50,7 +50,7 @@ test('an oversized main-channel message closes a view-only channel with a reason
   const filter = new SpiceClientStream(ChannelType.main, true);
   const h = Buffer.alloc(6);
   h.writeUInt16LE(104, 0); h.writeUInt32LE(1 << 30, 2);
-  assert.throws(() => filter.filter(h), (e: unknown) => e instanceof ProxyError && e.code === 4400 && /larger than a view-only session allows/.test(e.reason));
+  assert.throws(() => filter.filter(h), (e: unknown) => e instanceof ProxyError && e.code === 4400 && /larger than a view-only connection allows/.test(e.reason));
 });
 
 test('fuzz: any main-channel byte stream is forwarded in part, refused with a ProxyError, or dropped; never a crash', () => {

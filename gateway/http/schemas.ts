@@ -1,0 +1,15 @@
+// JSON schemas shared by several routes.
+
+/** The body of every error answer: one sentence a person understands. */
+export const errorSchema = {
+  type: 'object',
+  properties: { error: { type: 'string' } },
+  required: ['error'],
+} as const;
+
+/** One protocol attempt, as `connect` and an accepted shadowing answer it. */
+export const attemptSchema = {
+  type: 'object',
+  properties: { protocol: { type: 'string' }, url: { type: 'string' }, token: { type: 'string' }, expiresAt: { type: 'string' } },
+  required: ['protocol', 'url', 'token', 'expiresAt'],
+} as const;
