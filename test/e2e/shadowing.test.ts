@@ -2,16 +2,17 @@
 // are watched, and ends it; the helpdesk sees the same screen over VNC, view-only, enforced by
 // the proxy; every step is in the audit log.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'puppeteer-core';
 import { launchChromium } from '../bed/chromium.js';
 import { defineDesktop, type RunningDesktop } from '../bed/desktop.js';
-import { startTestGateway, type RunningGateway } from '../bed/gateway.js';
+import { freePort, startTestGateway, type RunningGateway } from '../bed/gateway.js';
 import { startLibvirtd, type Libvirtd } from '../bed/libvirtd.js';
 import { openDesktop, signInPage, typeAndExpect, typeWord, viewerState } from '../bed/person.js';
+import { writeTestDriver } from '../bed/test-driver.js';
 
 const SCREENSHOTS = process.env.PORTHOLE_SCREENSHOTS ?? join(tmpdir(), 'porthole-screenshots');
 
@@ -19,12 +20,19 @@ let libvirtd: Libvirtd;
 let desktop: RunningDesktop;
 let gw: RunningGateway;
 let browser: Browser;
+const dir = mkdtempSync(join(tmpdir(), 'porthole-shadow-'));
+/** The same guest, described with an unreachable SPICE display: its user ends up on VNC. */
+const VNC_ONLY = 'a0000000-0000-4000-8000-0000000000a1';
 
 before(async () => {
   libvirtd = await startLibvirtd();
   desktop = await defineDesktop(libvirtd.uri, { name: 'alice-desk', users: ['alice'] });
+  const spare = writeTestDriver(join(dir, 'spare.xml'), [{
+    name: 'alice-vnc', uuid: VNC_ONLY, users: ['alice'],
+    spice: { port: await freePort(), password: 'x' }, vnc: { port: desktop.vncPort, password: desktop.vncPassword },
+  }]);
   gw = await startTestGateway({
-    libvirt: `lab=${libvirtd.uri}`,
+    libvirt: `lab=${libvirtd.uri},spare=${spare}`,
     users: [
       { name: 'alice', password: 'alice-password', role: 'user' },
       { name: 'hannah', password: 'hannah-password', role: 'helpdesk' },
@@ -38,6 +46,7 @@ after(async () => {
   await gw?.close();
   await desktop?.destroy();
   await libvirtd?.stop();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 /** A coarse luminance grid of the remote screen's canvas, to compare two viewers' pictures. */
@@ -149,6 +158,26 @@ test('control is granted only when the user allows it explicitly, and the user t
   await hannah.waitForSelector('#viewer[data-state="closed"]', { timeout: 5_000 });
   const audit = readFileSync(join(gw.dataDir, 'audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; control: boolean });
   assert.deepEqual(audit.slice(-3).map((e) => [e.event, e.control]), [['shadow.requested', true], ['shadow.accepted', true], ['shadow.ended', true]]);
+  await alice.browserContext().close();
+  await hannah.browserContext().close();
+});
+
+test('shadowing works while the user is on VNC: both stay connected, and the watcher cannot type', async () => {
+  const alice = await signInPage(browser, gw.origin, 'alice', 'alice-password');
+  const opened = await openDesktop(alice, `spare/${VNC_ONLY}`);
+  assert.equal(opened.protocol, 'vnc');
+  const hannah = await signInPage(browser, gw.origin, 'hannah', 'hannah-password');
+  await askToWatch(hannah);
+  await alice.waitForSelector('#shadow-prompt:not([hidden])', { timeout: 10_000 });
+  await alice.click('#shadow-prompt .allow');
+  await hannah.waitForNavigation({ timeout: 10_000 });
+  assert.equal((await viewerState(hannah)).state, 'connected');
+  const hidden = await typeWord(hannah, 'helpdesk');
+  await typeAndExpect(alice, desktop.serial); // the user's VNC connection survived the watcher's (shared)
+  assert.ok(!desktop.serial.contents().includes(hidden), 'the helpdesk\'s keystrokes reached the guest');
+  await alice.click('#shadow-banner .stop-sharing');
+  await hannah.waitForSelector('#viewer[data-state="closed"]', { timeout: 5_000 });
+  assert.equal(await alice.$eval('#viewer', (e) => e.getAttribute('data-state')), 'connected');
   await alice.browserContext().close();
   await hannah.browserContext().close();
 });
