@@ -66,6 +66,13 @@ export async function defineDesktop(uri: string, spec: DesktopSpec): Promise<Run
 </domain>`;
   const h = new Hypervisor({ uri });
   await h.connectOpen();
+  // A test run that was killed may have left its persistent domain behind (libvirt keeps
+  // definitions on disk): the test's own name is replaced, never another domain.
+  const stale = await h.domainLookupByName(spec.name).catch(() => undefined);
+  if (stale) {
+    await h.domainDestroy(stale).catch(() => {});
+    await h.domainUndefine(stale).catch(() => {});
+  }
   const domain = await h.domainDefineXML(xml);
   const destroy = async () => {
     try {

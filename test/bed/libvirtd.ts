@@ -1,7 +1,8 @@
 // libvirtd for tests, started without systemd (none runs here), with its own configuration,
 // socket directory, pid file and log, so it does not touch a libvirtd the machine may have.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync, chmodSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Hypervisor } from '@unraid/libvirt';
@@ -48,6 +49,17 @@ async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs:
   }
 }
 
+const VIRTLOGD_SOCKET = '/run/libvirt/virtlogd-sock';
+
+/** Whether a virtlogd answers at its socket (a file left by a killed one does not). */
+function virtlogdRunning(): Promise<boolean> {
+  if (!existsSync(VIRTLOGD_SOCKET)) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const s = connect(VIRTLOGD_SOCKET, () => { s.destroy(); resolve(true); });
+    s.on('error', () => resolve(false));
+  });
+}
+
 async function connects(uri: string): Promise<boolean> {
   const h = new Hypervisor({ uri });
   try {
@@ -76,7 +88,8 @@ export async function startLibvirtd(): Promise<Libvirtd> {
 
   // virtlogd serves every libvirtd on the machine at a fixed socket; reuse one that runs.
   const virtlogdPid = join(dir, 'virtlogd.pid');
-  if (!existsSync('/run/libvirt/virtlogd-sock')) {
+  if (!(await virtlogdRunning())) {
+    if (existsSync(VIRTLOGD_SOCKET)) unlinkSync(VIRTLOGD_SOCKET);
     daemon('virtlogd', ['-d', '-p', virtlogdPid]);
     started.push({ name: 'virtlogd', pidFile: virtlogdPid });
   }
