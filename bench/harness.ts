@@ -1,20 +1,17 @@
-// The benchmark harness: Porthole's real data path (TLS, WebSocket upgrade, token verification,
-// inventory lookup, the VNC security handshake, the relay) in front of a synthetic display,
-// measured against raw TCP to the same display in the same run.
-import { createServer as createHttpsServer, type Server } from 'node:https';
-import { connect, type AddressInfo } from 'node:net';
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+// The benchmark harness: one synthetic display, and three paths to it measured in one run:
+// raw TCP (the limit), Debian's websockify (the peer), and Porthole's real data path (TLS,
+// WebSocket upgrade, token verification, inventory lookup, VNC security handshake, relay). Each
+// proxy runs in its own process so its CPU time can be read from /proc.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect, type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { ensureSelfSignedCertificate } from '../certs/self-signed.js';
 import { loadOrCreateSigningKey } from '../gateway/signing-keys.js';
 import { TokenIssuer } from '../gateway/token-issuer.js';
-import type { Desktop } from '../inventory/desktop.js';
-import { DisplayProxy } from '../proxy/display-proxy.js';
-import { TokenVerifier } from '../proxy/token-verifier.js';
-import { VncAdapter } from '../proxy/vnc/adapter.js';
 import { startDisplayServer, type DisplayServer } from './display-server.js';
 
 export interface BenchResult {
@@ -23,101 +20,167 @@ export interface BenchResult {
   unit: string;
 }
 
+export type ProxyPath = 'porthole' | 'websockify';
+
+export interface Transfer {
+  megabytesPerSecond: number;
+  /** CPU-seconds the proxy process (and its children) spent per GB relayed. */
+  cpuSecondsPerGB: number;
+}
+
 export interface Harness {
   rawTcpThroughput(megabytes: number): Promise<number>;
-  portholeThroughput(megabytes: number): Promise<number>;
-  setupRate(sessions: number): Promise<number>;
+  throughput(path: ProxyPath, megabytes: number): Promise<Transfer>;
+  setupRate(path: ProxyPath, sessions: number): Promise<number>;
   close(): Promise<void>;
 }
 
 const ORIGIN = 'https://localhost';
+const TICKS = 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
 const principal = { username: 'bench', roles: ['user'], groups: [] };
+const DESKTOP = 'bench/00000000-0000-4000-8000-000000000000';
 
-/** Reads `bytes` from a stream of chunks and returns MB/s (10^6 bytes per second). */
+/** utime + stime + cutime + cstime of a process, in seconds. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / TICKS;
+}
+
 function rate(bytes: number, started: bigint): number {
   return bytes / 1e6 / (Number(process.hrtime.bigint() - started) / 1e9);
 }
 
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const { port } = s.address() as AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+async function listening(port: number, child: ChildProcess, name: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`${name} did not listen on ${port}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
 export async function startHarness(): Promise<Harness> {
+  if (spawnSync('websockify', ['--help']).error) throw new Error('websockify not found: apt-get install websockify');
   const dir = mkdtempSync(join(tmpdir(), 'porthole-bench-'));
   const display: DisplayServer = await startDisplayServer();
-  const desktop: Desktop = {
-    id: 'bench/00000000-0000-4000-8000-000000000000', name: 'bench', hypervisor: 'bench', uuid: '00000000-0000-4000-8000-000000000000',
-    state: 'running', users: ['bench'], groups: [], displays: [{ protocol: 'vnc', host: '127.0.0.1', port: display.port }],
-  };
   const key = loadOrCreateSigningKey(dir);
   const issuer = new TokenIssuer(key, 60, true);
-  const proxy = new DisplayProxy({
-    verifier: new TokenVerifier([[key.kid, key.publicKey]]),
-    targets: { get: async (id) => (id === desktop.id ? desktop : undefined) },
-    origins: new Set([ORIGIN]),
-    adapters: [new VncAdapter()],
-    log: pino({ level: 'silent' }),
-  });
   const tls = await ensureSelfSignedCertificate('localhost', join(dir, 'certs'));
-  const server: Server = createHttpsServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) });
-  server.on('upgrade', (req, socket, head) => proxy.handleUpgrade(req, socket, head));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.address() as AddressInfo).port;
   const ca = readFileSync(tls.cert);
+  const children: ChildProcess[] = [];
+  const close = async () => {
+    await Promise.all(children.map(stop));
+    await display.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
 
-  /** Opens a session through Porthole and completes the RFB handshake as noVNC would. */
-  const openSession = (onData?: (chunk: Buffer) => boolean): Promise<WebSocket> => new Promise((resolve, reject) => {
-    const { token } = issuer.issue(principal, desktop.id, 'vnc', { viewOnly: false, clientIp: '127.0.0.1' });
-    const ws = new WebSocket(`wss://127.0.0.1:${port}/ws/vnc?token=${encodeURIComponent(token)}`, { origin: ORIGIN, ca, perMessageDeflate: false });
-    let got = 0;
-    let stage = 0;
-    ws.on('message', (data: Buffer) => {
-      if (stage === 3) { if (onData?.(data)) ws.close(); return; }
-      got += data.length;
-      if (stage === 0 && got >= 12) { ws.send(Buffer.from('RFB 003.008\n')); stage = 1; got -= 12; }
-      if (stage === 1 && got >= 2) { ws.send(Buffer.from([1])); stage = 2; got -= 2; }
-      if (stage === 2 && got >= 4) { ws.send(Buffer.from([1])); stage = 3; resolve(ws); }
+  try {
+    const script = fileURLToPath(new URL('./proxy-process.js', import.meta.url));
+    const porthole = spawn(process.execPath, [script, tls.cert, tls.key, join(dir, 'keys', 'token-signing.pub.pem'), key.kid, String(display.port), ORIGIN],
+      { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(porthole);
+    const portholePort = await new Promise<number>((resolve, reject) => {
+      porthole.stdout!.once('data', (d: Buffer) => resolve((JSON.parse(d.toString()) as { port: number }).port));
+      porthole.once('exit', (code) => reject(new Error(`Porthole's proxy process exited with ${code}`)));
     });
-    ws.on('error', reject);
-    ws.on('close', (code, reason) => { if (stage < 3) reject(new Error(`closed ${code} ${reason.toString()}`)); });
-  });
+    const websockifyPort = await freePort();
+    const websockify = spawn('websockify', ['--cert', tls.cert, '--key', tls.key, `127.0.0.1:${websockifyPort}`, `127.0.0.1:${display.port}`],
+      { stdio: ['ignore', 'ignore', 'ignore'] });
+    children.push(websockify);
+    await listening(websockifyPort, websockify, 'websockify');
 
-  return {
-    async rawTcpThroughput(megabytes) {
-      const target = megabytes * 1e6;
-      return new Promise((resolve, reject) => {
-        const socket = connect(display.port, '127.0.0.1');
-        let stage = 0;
+    const pids: Record<ProxyPath, number> = { porthole: porthole.pid!, websockify: websockify.pid! };
+    const url = (path: ProxyPath) => {
+      if (path === 'websockify') return `wss://127.0.0.1:${websockifyPort}/`;
+      const { token } = issuer.issue(principal, DESKTOP, 'vnc', { viewOnly: false, clientIp: '127.0.0.1' });
+      return `wss://127.0.0.1:${portholePort}/ws/vnc?token=${encodeURIComponent(token)}`;
+    };
+
+    /** Opens a session and completes the RFB handshake as noVNC would; onData then gets the stream. */
+    const openSession = (path: ProxyPath, onData: (chunk: Buffer) => boolean): Promise<WebSocket> => new Promise((resolve, reject) => {
+      const ws = new WebSocket(url(path), path === 'websockify' ? ['binary'] : [], { origin: ORIGIN, ca, perMessageDeflate: false });
+      let got = 0;
+      let stage = 0;
+      ws.on('message', (data: Buffer) => {
+        if (stage === 3) { if (onData(data)) ws.close(); return; }
+        got += data.length;
+        if (stage === 0 && got >= 12) { ws.send(Buffer.from('RFB 003.008\n')); stage = 1; got -= 12; }
+        if (stage === 1 && got >= 2) { ws.send(Buffer.from([1])); stage = 2; got -= 2; }
+        if (stage === 2 && got >= 4) { ws.send(Buffer.from([1])); stage = 3; got -= 4; resolve(ws); }
+      });
+      ws.on('error', reject);
+      ws.on('close', (code, reason) => { if (stage < 3) reject(new Error(`${path}: closed ${code} ${reason.toString()}`)); });
+    });
+
+    return {
+      async rawTcpThroughput(megabytes) {
+        const target = megabytes * 1e6;
+        return new Promise((resolve, reject) => {
+          const socket = connect(display.port, '127.0.0.1');
+          let stage = 0;
+          let got = 0;
+          let started = 0n;
+          socket.on('data', (chunk: Buffer) => {
+            if (stage === 0) { socket.write(Buffer.concat([Buffer.from('RFB 003.008\n'), Buffer.from([1, 1])])); stage = 1; started = process.hrtime.bigint(); return; }
+            got += chunk.length;
+            if (got >= target) { socket.destroy(); resolve(rate(got, started)); }
+          });
+          socket.on('error', reject);
+        });
+      },
+      async throughput(path, megabytes) {
+        const target = megabytes * 1e6;
         let got = 0;
         let started = 0n;
-        socket.on('data', (chunk: Buffer) => {
-          if (stage === 0) { socket.write('RFB 003.008\n'); socket.write(Buffer.from([1])); socket.write(Buffer.from([1])); stage = 1; started = process.hrtime.bigint(); return; }
+        let cpuBefore = 0;
+        let done!: (bytes: number) => void;
+        const finished = new Promise<number>((r) => { done = r; });
+        const ws = await openSession(path, (chunk) => {
+          if (started === 0n) { started = process.hrtime.bigint(); cpuBefore = cpuSeconds(pids[path]); }
           got += chunk.length;
-          if (got >= target) { socket.destroy(); resolve(rate(got, started)); }
+          if (got >= target) { done(got); return true; }
+          return false;
         });
-        socket.on('error', reject);
-      });
-    },
-    async portholeThroughput(megabytes) {
-      const target = megabytes * 1e6;
-      let got = 0;
-      let started = 0n;
-      let done!: (v: number) => void;
-      const finished = new Promise<number>((r) => { done = r; });
-      await openSession((chunk) => {
-        if (started === 0n) started = process.hrtime.bigint();
-        got += chunk.length;
-        if (got >= target) { done(rate(got, started)); return true; }
-        return false;
-      });
-      return finished;
-    },
-    async setupRate(sessions) {
-      const started = process.hrtime.bigint();
-      for (let i = 0; i < sessions; i++) (await openSession(() => true)).close();
-      return sessions / (Number(process.hrtime.bigint() - started) / 1e9);
-    },
-    async close() {
-      proxy.close();
-      await new Promise((r) => server.close(r));
-      await display.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+        const bytes = await finished;
+        const megabytesPerSecond = rate(bytes, started);
+        await new Promise((r) => ws.once('close', r));
+        await new Promise((r) => setTimeout(r, 300)); // websockify's per-connection child is reaped
+        return { megabytesPerSecond, cpuSecondsPerGB: (cpuSeconds(pids[path]) - cpuBefore) / (bytes / 1e9) };
+      },
+      async setupRate(path, sessions) {
+        const started = process.hrtime.bigint();
+        for (let i = 0; i < sessions; i++) {
+          const ws = await openSession(path, () => true);
+          ws.close();
+          await new Promise((r) => ws.once('close', r));
+        }
+        return sessions / (Number(process.hrtime.bigint() - started) / 1e9);
+      },
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
 }
