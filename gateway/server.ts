@@ -46,7 +46,12 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
-  const proxy = new DisplayProxy({
+  // Shadowing is decided here and enforced by the proxy: its watchers close when it ends, and a
+  // token issued before the end is refused after it.
+  let proxy: DisplayProxy | undefined;
+  const shadows = new ShadowRequests(new AuditLog(config.dataDir),
+    (id, reason) => proxy?.sessions.endWhere((claims) => claims.shadow === id, CloseCode.shadowEnded, reason));
+  proxy = new DisplayProxy({
     verifier: new TokenVerifier([[signingKey.kid, signingKey.publicKey]]),
     targets: inventory,
     origins: config.allowedOrigins,
@@ -54,6 +59,7 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
     log: log.child({ component: 'proxy' }),
     limits: { idleTimeoutMs: config.sessions.idleTimeoutMs, maxDurationMs: config.sessions.maxDurationMs },
     metrics: new ProxyMetrics(registry),
+    admit: (claims) => (claims.shadow && shadows.get(claims.shadow)?.state !== 'accepted' ? 'The screen sharing has ended.' : undefined),
   });
 
   const app = await buildApp({
@@ -65,8 +71,7 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
     desktops: inventory,
     issuer: new TokenIssuer(signingKey, config.tokens.ttlSeconds, config.tokens.bindClientIp),
     liveSessions: proxy.sessions,
-    shadows: new ShadowRequests(new AuditLog(config.dataDir),
-      (id, reason) => proxy.sessions.endWhere((claims) => claims.shadow === id, CloseCode.shadowEnded, reason)),
+    shadows,
     registry,
     webRoot: WEB_ROOT,
   }, { cert: readFileSync(tls.cert), key: readFileSync(tls.key) });

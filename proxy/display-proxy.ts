@@ -48,6 +48,11 @@ export interface DisplayProxyOptions {
   log: Logger;
   limits?: Partial<ProxyLimits>;
   metrics?: ProxyMetrics;
+  /**
+   * A last say of the control plane on a verified token, when it runs in the same process:
+   * the reason to refuse it (e.g. its shadowing has ended since it was issued), or undefined.
+   */
+  admit?: (claims: DisplayTokenClaims) => string | undefined;
 }
 
 const PROTOCOL_NAMES: Record<Protocol, string> = { spice: 'SPICE', vnc: 'VNC', rdp: 'RDP' };
@@ -186,6 +191,8 @@ export class DisplayProxy {
 
   async #openDisplay(claims: DisplayTokenClaims, protocol: Protocol): Promise<DisplayEnd> {
     const name = PROTOCOL_NAMES[protocol];
+    const refusal = this.#options.admit?.(claims);
+    if (refusal) throw new ProxyError(CloseCode.forbidden, refusal, `token ${claims.jti} refused by the control plane: ${refusal}`);
     let desktop: Desktop | undefined;
     try {
       desktop = await this.#options.targets.get(claims.desktop);

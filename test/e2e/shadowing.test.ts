@@ -12,6 +12,7 @@ import { defineDesktop, type RunningDesktop } from '../bed/desktop.js';
 import { freePort, startTestGateway, type RunningGateway } from '../bed/gateway.js';
 import { startLibvirtd, type Libvirtd } from '../bed/libvirtd.js';
 import { openDesktop, signInPage, typeAndExpect, typeWord, viewerState } from '../bed/person.js';
+import { WireReader } from '../bed/protocol-clients.js';
 import { writeTestDriver } from '../bed/test-driver.js';
 
 const SCREENSHOTS = process.env.PORTHOLE_SCREENSHOTS ?? join(tmpdir(), 'porthole-screenshots');
@@ -122,6 +123,10 @@ test('the helpdesk watches only after the user allows it, sees the same screen, 
   await typeAndExpect(alice, desktop.serial);
   assert.ok(!desktop.serial.contents().includes(hidden), 'the helpdesk\'s keystrokes reached the guest');
 
+  // A token fetched while accepted is refused once the user has ended the sharing.
+  const requestId = new URL(hannah.url()).searchParams.get('shadow')!;
+  const spare = ((await gw.api('GET', `/api/shadow/${requestId}`, { cookie: hannahCookie })).body as { attempts: Array<{ url: string }> }).attempts[0]!;
+
   // The user ends it; the helpdesk's viewer closes within a second.
   const clicked = Date.now();
   await alice.click('#shadow-banner .stop-sharing');
@@ -131,6 +136,10 @@ test('the helpdesk watches only after the user allows it, sees the same screen, 
   assert.ok(closedAfter < 1000, `closed after ${closedAfter} ms`);
   assert.match(await hannah.$eval('#failed-text', (e) => e.textContent ?? ''), /The user ended the screen sharing/);
   await alice.waitForSelector('#shadow-banner[hidden]', { timeout: 5_000 });
+  const late = new WireReader(gw.webSocket(spare.url, { cookie: hannahCookie }));
+  const refused = await late.closed;
+  assert.equal(refused.code, 4003);
+  assert.match(refused.reason, /screen sharing has ended/);
   assert.equal(await alice.$eval('#viewer', (e) => e.getAttribute('data-state')), 'connected', 'the user\'s own session goes on');
 
   const audit = readFileSync(join(gw.dataDir, 'audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; asker: string; user: string; by?: string });
