@@ -38,11 +38,6 @@ export class SignInSessions {
     if (id) this.#byId.delete(id);
   }
 
-  /** Signs a user out everywhere. */
-  deleteUser(username: string): void {
-    for (const [id, entry] of this.#byId) if (entry.principal.username === username) this.#byId.delete(id);
-  }
-
   #sweep(): void {
     const now = Date.now();
     for (const [id, entry] of this.#byId) if (entry.expiresAt < now) this.#byId.delete(id);
