@@ -5,6 +5,8 @@ import { resolve } from 'node:path';
 import YAML from 'yaml';
 import { parseHypervisors, type HypervisorSpec } from '../inventory/hypervisor-spec.js';
 import { MAX_TOKEN_TTL_SECONDS } from '../proxy/token.js';
+import { validTrafficClass, type TrafficClass } from '../proxy/traffic-class.js';
+import { DEFAULT_TRAFFIC_CLASSES, TRAFFIC_KINDS, type TrafficClasses, type TrafficKind } from '../proxy/traffic-classes.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -19,6 +21,8 @@ export interface Config {
   logLevel: LogLevel;
   tokens: { ttlSeconds: number; bindClientIp: boolean };
   sessions: { idleTimeoutMs: number; maxDurationMs: number; signInTtlMs: number };
+  /** 802.1p priority and DSCP per kind of traffic and leg; undefined when turned off. */
+  qos: TrafficClasses | undefined;
 }
 
 /** The file's shape: every key optional. */
@@ -32,6 +36,7 @@ interface ConfigFile {
   logLevel?: string;
   tokens?: { ttlSeconds?: number; bindClientIp?: boolean };
   sessions?: { idleMinutes?: number; maxHours?: number; signInHours?: number };
+  qos?: { enabled?: boolean; classes?: Partial<Record<string, Partial<TrafficClass> & { client?: Partial<TrafficClass>; display?: Partial<TrafficClass> }>> };
 }
 
 export class ConfigError extends Error {
@@ -84,6 +89,27 @@ function readFile(path: string): ConfigFile {
   }
 }
 
+/** The default classes with the file's overrides: per kind, for both legs or per leg. */
+function trafficClasses(file: ConfigFile['qos'], env: NodeJS.ProcessEnv): TrafficClasses | undefined {
+  const flag = env.PORTHOLE_QOS;
+  if (flag !== undefined && !['on', 'off'].includes(flag)) throw new ConfigError('PORTHOLE_QOS must be on or off');
+  if (flag === 'off' || (flag === undefined && file?.enabled === false)) return undefined;
+  const classes = structuredClone(DEFAULT_TRAFFIC_CLASSES);
+  for (const [kind, override] of Object.entries(file?.classes ?? {})) {
+    if (!(TRAFFIC_KINDS as readonly string[]).includes(kind)) {
+      throw new ConfigError(`qos.classes.${kind} is not a kind of traffic; use one of ${TRAFFIC_KINDS.join(', ')}`);
+    }
+    const legs = classes[kind as TrafficKind];
+    const { client, display, ...bothLegs } = override ?? {};
+    legs.client = { ...legs.client, ...bothLegs, ...client };
+    legs.display = { ...legs.display, ...bothLegs, ...display };
+    for (const leg of [legs.client, legs.display]) {
+      if (!validTrafficClass(leg)) throw new ConfigError(`qos.classes.${kind}: priority must be 0-7 and dscp 0-63`);
+    }
+  }
+  return classes;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
   const file = env.PORTHOLE_CONFIG ? readFile(resolve(cwd, env.PORTHOLE_CONFIG)) : {};
   const publicUrl = new URL(parseOrigin(env.PORTHOLE_PUBLIC_URL ?? file.publicUrl ?? 'https://localhost:8443', 'PORTHOLE_PUBLIC_URL'));
@@ -123,5 +149,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       maxDurationMs: positive(file.sessions?.maxHours, 12, 'sessions.maxHours') * 3_600_000,
       signInTtlMs: positive(file.sessions?.signInHours, 12, 'sessions.signInHours') * 3_600_000,
     },
+    qos: trafficClasses(file.qos, env),
   };
 }

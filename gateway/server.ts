@@ -10,6 +10,7 @@ import { ensureSelfSignedCertificate } from '../certs/self-signed.js';
 import { Inventory } from '../inventory/inventory.js';
 import { DisplayProxy } from '../proxy/display-proxy.js';
 import { ProxyMetrics } from '../proxy/metrics.js';
+import { TrafficMarker } from '../proxy/traffic-class.js';
 import { SpiceAdapter } from '../proxy/spice/adapter.js';
 import { TokenVerifier } from '../proxy/token-verifier.js';
 import { VncAdapter } from '../proxy/vnc/adapter.js';
@@ -59,6 +60,7 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
     log: log.child({ component: 'proxy' }),
     limits: { idleTimeoutMs: config.sessions.idleTimeoutMs, maxDurationMs: config.sessions.maxDurationMs },
     metrics: new ProxyMetrics(registry),
+    ...(config.qos ? { traffic: { marker: new TrafficMarker(log.child({ component: 'proxy' })), classes: config.qos } } : {}),
     admit: (claims) => (claims.shadow && shadows.get(claims.shadow)?.state !== 'accepted' ? 'The screen sharing has ended.' : undefined),
   });
 

@@ -7,6 +7,7 @@ import type { Desktop, DisplayEndpoint, Protocol } from '../inventory/desktop.js
 import type { Inbox } from './inbox.js';
 import type { ClientFilter } from './relay.js';
 import type { DisplayTokenClaims } from './token.js';
+import type { TrafficKind } from './traffic-classes.js';
 
 /** The browser's side during the handshake. */
 export interface ClientEnd {
@@ -33,6 +34,11 @@ export interface ConnectionContext {
   readonly log: Logger;
   /** Verifies a token for this adapter's protocol (signature, expiry, IP). Throws ProxyError. */
   authenticate(token: string | undefined, options?: { ignoreExpiration?: boolean }): DisplayTokenClaims;
+  /**
+   * Says what kind of traffic this connection carries (set by the proxy from the protocol;
+   * SPICE refines it per channel once its link message is read): both legs are marked for it.
+   */
+  classify(kind: TrafficKind): void;
   /** Marks a token used; a second claim of the same token throws ProxyError. */
   claim(claims: DisplayTokenClaims): void;
   /**

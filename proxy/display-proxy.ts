@@ -15,6 +15,8 @@ import { Relay, type RelayLimits } from './relay.js';
 import { ReplayGuard } from './replay-guard.js';
 import { normalizeIp, type TokenVerifier } from './token-verifier.js';
 import { BROWSER_SESSION_COOKIE, type DisplayTokenClaims } from './token.js';
+import type { TrafficMarker } from './traffic-class.js';
+import type { TrafficClasses, TrafficKind } from './traffic-classes.js';
 
 export interface ProxyLimits extends RelayLimits {
   /** Most bytes either side may send before its handshake completes. */
@@ -53,6 +55,8 @@ export interface DisplayProxyOptions {
    * the reason to refuse it (e.g. its shadowing has ended since it was issued), or undefined.
    */
   admit?: (claims: DisplayTokenClaims) => string | undefined;
+  /** 802.1p/DSCP marking of both legs; absent when turned off. */
+  traffic?: { marker: TrafficMarker; classes: TrafficClasses };
 }
 
 const PROTOCOL_NAMES: Record<Protocol, string> = { spice: 'SPICE', vnc: 'VNC', rdp: 'RDP' };
@@ -136,8 +140,21 @@ export class DisplayProxy {
     ws.on('close', onClose);
     ws.on('error', (error) => inbox.fail(new ProxyError(CloseCode.protocolError, 'The browser sent data that is not valid WebSocket.', error.message)));
 
+    // What kind of traffic this is: the protocol's, until an adapter says more (SPICE channels).
+    let kind: TrafficKind = adapter.protocol === 'spice' ? 'spice.main' : adapter.protocol;
+    let displaySocket: Socket | undefined;
+    const traffic = this.#options.traffic;
+    const classify = (k: TrafficKind) => {
+      kind = k;
+      if (!traffic) return;
+      traffic.marker.mark(req.socket, traffic.classes[k].client);
+      if (displaySocket) traffic.marker.mark(displaySocket, traffic.classes[k].display);
+    };
+    classify(kind);
+
     const ctx: ConnectionContext = {
       clientIp,
+      classify,
       queryToken,
       log,
       client: { inbox, send: (data) => ws.send(data, { binary: true, compress: false }) },
@@ -148,7 +165,12 @@ export class DisplayProxy {
             `token ${claims.jti} replayed`);
         }
       },
-      openDisplay: (claims) => this.#openDisplay(claims, adapter.protocol),
+      openDisplay: async (claims) => {
+        const display = await this.#openDisplay(claims, adapter.protocol);
+        displaySocket = display.socket;
+        if (traffic) traffic.marker.mark(display.socket, traffic.classes[kind].display);
+        return display;
+      },
     };
 
     adapter.handshake(ctx).then((handshake) => {
@@ -172,8 +194,8 @@ export class DisplayProxy {
         handshake.onEnd?.();
         if (handshake.primary) session.end(end.code, end.reason);
         metrics?.active.dec({ protocol: adapter.protocol });
-        metrics?.bytes.inc({ protocol: adapter.protocol, direction: 'to_client' }, relay.bytesToClient);
-        metrics?.bytes.inc({ protocol: adapter.protocol, direction: 'to_display' }, relay.bytesToDisplay);
+        metrics?.bytes.inc({ protocol: adapter.protocol, channel: kind, direction: 'to_client' }, relay.bytesToClient);
+        metrics?.bytes.inc({ protocol: adapter.protocol, channel: kind, direction: 'to_display' }, relay.bytesToDisplay);
         log.info({ ...fields, code: end.code, reason: end.detail, toClient: relay.bytesToClient, toDisplay: relay.bytesToDisplay,
           seconds: Math.round((Date.now() - relay.startedAt) / 1000) }, 'connection closed');
       });

@@ -4,7 +4,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 export class ProxyMetrics {
   readonly connections: Counter<'protocol' | 'result'>;
   readonly active: Gauge<'protocol'>;
-  readonly bytes: Counter<'protocol' | 'direction'>;
+  readonly bytes: Counter<'protocol' | 'channel' | 'direction'>;
 
   constructor(registry: Registry) {
     this.connections = new Counter({
@@ -21,8 +21,8 @@ export class ProxyMetrics {
     });
     this.bytes = new Counter({
       name: 'porthole_proxy_bytes_total',
-      help: 'Bytes relayed, by protocol and direction (to_client, to_display), counted when a connection ends',
-      labelNames: ['protocol', 'direction'],
+      help: 'Bytes relayed, by protocol, traffic kind (e.g. spice.display) and direction (to_client, to_display), counted when a connection ends',
+      labelNames: ['protocol', 'channel', 'direction'],
       registers: [registry],
     });
   }

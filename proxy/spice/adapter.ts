@@ -12,6 +12,7 @@ import {
 import { SpiceClientStream } from './client-messages.js';
 import { SpiceSessions, type SpiceSession } from './sessions.js';
 import { encryptTicket } from './ticket.js';
+import { spiceTrafficKind } from '../traffic-classes.js';
 
 const TIMEOUT_MS = 10_000;
 const MSG_MAIN_INIT = 103;
@@ -34,6 +35,7 @@ export class SpiceAdapter implements ProtocolAdapter {
     const link = await readLink(ctx.client.inbox, 'The browser');
     const mess = parseLinkMess(link.body, 'The browser');
     const main = mess.channelType === ChannelType.main;
+    ctx.classify(spiceTrafficKind(mess.channelType));
 
     let session: SpiceSession;
     // A later channel may arrive after the token's expiry; it is admitted only into the live

@@ -37,6 +37,21 @@ test('a YAML file configures, and environment variables win over it', () => {
   assert.deepEqual(loadConfig({ PORTHOLE_CONFIG: 'porthole.json' }, dir).listen, { host: '::1', port: 8443 });
 });
 
+test('802.1p/DSCP marking: defaults, overrides per kind and leg, and a switch to turn it off', () => {
+  const defaults = loadConfig({}, dir).qos!;
+  assert.deepEqual(defaults['spice.inputs'].client, { priority: 6, dscp: 32 });
+  assert.deepEqual(defaults['spice.display'].display, { priority: 5, dscp: 34 });
+  writeFileSync(join(dir, 'qos.yaml'), 'qos: { classes: { vnc: { priority: 3 }, spice.main: { display: { dscp: 46 } } } }');
+  const c = loadConfig({ PORTHOLE_CONFIG: 'qos.yaml' }, dir).qos!;
+  assert.deepEqual(c.vnc, { client: { priority: 3, dscp: 34 }, display: { priority: 3, dscp: 34 } });
+  assert.deepEqual(c['spice.main'], { client: { priority: 4, dscp: 18 }, display: { priority: 4, dscp: 46 } });
+  assert.equal(loadConfig({ PORTHOLE_QOS: 'off' }, dir).qos, undefined);
+  writeFileSync(join(dir, 'bad-qos.yaml'), 'qos: { classes: { spice.teleport: { priority: 1 } } }');
+  assert.throws(() => loadConfig({ PORTHOLE_CONFIG: 'bad-qos.yaml' }, dir), /not a kind of traffic/);
+  writeFileSync(join(dir, 'bad-dscp.yaml'), 'qos: { classes: { vnc: { dscp: 99 } } }');
+  assert.throws(() => loadConfig({ PORTHOLE_CONFIG: 'bad-dscp.yaml' }, dir), /dscp 0-63/);
+});
+
 test('mistakes are named with the setting and what to write instead', () => {
   assert.throws(() => loadConfig({ PORTHOLE_LISTEN: '8443' }, dir), /PORTHOLE_LISTEN "8443" must be host:port/);
   assert.throws(() => loadConfig({ PORTHOLE_LOG_LEVEL: 'loud' }, dir), /must be one of debug, info, warn, error/);

@@ -1,0 +1,100 @@
+// Marks display traffic so that switches and hosts can prioritise it: the socket priority
+// (SO_PRIORITY, which a VLAN interface's egress-qos-map turns into 802.1p PCP bits) and the
+// DSCP (IP_TOS / IPV6_TCLASS). Node has no API for SO_PRIORITY, so libc's setsockopt is called
+// through koffi on the socket's descriptor. A failure (no permission, another platform) is
+// logged once and never breaks a session.
+import type { Socket } from 'node:net';
+import koffi from 'koffi';
+import type { Logger } from 'pino';
+
+export interface TrafficClass {
+  /** Socket priority 0-6 (7 needs CAP_NET_ADMIN), mapped to PCP by the VLAN's egress-qos-map. */
+  priority: number;
+  /** Differentiated Services Code Point, 0-63. */
+  dscp: number;
+}
+
+// Linux values (asm-generic/socket.h, netinet/in.h).
+const SOL_SOCKET = 1;
+const SO_PRIORITY = 12;
+const IPPROTO_IP = 0;
+const IP_TOS = 1;
+const IPPROTO_IPV6 = 41;
+const IPV6_TCLASS = 67;
+
+type SetSockOpt = (fd: number, level: number, name: number, value: number[], length: number) => number;
+type GetSockOpt = (fd: number, level: number, name: number, value: number[], length: number[]) => number;
+
+interface Libc {
+  setsockopt: SetSockOpt;
+  getsockopt: GetSockOpt;
+}
+
+let libc: Libc | undefined | null;
+
+function loadLibc(): Libc | null {
+  if (libc !== undefined) return libc;
+  try {
+    const lib = koffi.load('libc.so.6');
+    libc = {
+      setsockopt: lib.func('int setsockopt(int, int, int, _In_ int *, uint32_t)') as SetSockOpt,
+      getsockopt: lib.func('int getsockopt(int, int, int, _Out_ int *, _Inout_ uint32_t *)') as GetSockOpt,
+    };
+  } catch {
+    libc = null;
+  }
+  return libc;
+}
+
+/** The descriptor under a TCP or TLS socket, if it has one. */
+function descriptor(socket: Socket): number | undefined {
+  const handle = (socket as unknown as { _handle?: { fd?: number }; _parent?: { _handle?: { fd?: number } } });
+  const fd = handle._handle?.fd ?? handle._parent?._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}
+
+export function validTrafficClass(c: TrafficClass): boolean {
+  return Number.isInteger(c.priority) && c.priority >= 0 && c.priority <= 7 && Number.isInteger(c.dscp) && c.dscp >= 0 && c.dscp <= 63;
+}
+
+export class TrafficMarker {
+  #warned = false;
+
+  constructor(readonly log: Logger) {}
+
+  /** Sets the socket's DSCP, then its priority (on Linux, setting IP_TOS rewrites the priority). */
+  mark(socket: Socket, traffic: TrafficClass): boolean {
+    const c = loadLibc();
+    const fd = descriptor(socket);
+    const failure = !c ? 'libc could not be loaded (not Linux?)' : fd === undefined ? 'the socket has no descriptor' : undefined;
+    if (failure) return this.#fail(failure);
+    const v6 = socket.remoteFamily === 'IPv6' || socket.localAddress?.includes(':') === true;
+    const tos = v6
+      ? c!.setsockopt(fd!, IPPROTO_IPV6, IPV6_TCLASS, [traffic.dscp << 2], 4)
+      : c!.setsockopt(fd!, IPPROTO_IP, IP_TOS, [traffic.dscp << 2], 4);
+    const priority = c!.setsockopt(fd!, SOL_SOCKET, SO_PRIORITY, [traffic.priority], 4);
+    if (tos !== 0 || priority !== 0) return this.#fail(`setsockopt failed (priority ${traffic.priority}, DSCP ${traffic.dscp})`);
+    return true;
+  }
+
+  /** What a socket carries now, read back from the kernel: for tests and diagnostics. */
+  static read(socket: Socket): TrafficClass | undefined {
+    const c = loadLibc();
+    const fd = descriptor(socket);
+    if (!c || fd === undefined) return undefined;
+    const value = [0];
+    const priority = [0];
+    const v6 = socket.remoteFamily === 'IPv6';
+    if (c.getsockopt(fd, SOL_SOCKET, SO_PRIORITY, priority, [4]) !== 0) return undefined;
+    if (c.getsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_TCLASS : IP_TOS, value, [4]) !== 0) return undefined;
+    return { priority: priority[0]!, dscp: value[0]! >> 2 };
+  }
+
+  #fail(why: string): false {
+    if (!this.#warned) {
+      this.#warned = true;
+      this.log.warn(`traffic marking is not applied: ${why}; sessions go on unmarked (this is logged once)`);
+    }
+    return false;
+  }
+}
