@@ -16,7 +16,7 @@ if ((${#missing[@]})); then
     echo "setup: installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    apt-get install -y -qq "${missing[@]}" >/dev/null
   else
     echo "setup: these Debian packages are missing: ${missing[*]}" >&2
     echo "setup: install them as root (apt-get install ${missing[*]}) and run this again." >&2
