@@ -16,6 +16,7 @@ import { desktopRoutes, type DesktopSource } from './routes/desktops.js';
 import { healthRoutes } from './routes/health.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { shadowRoutes } from './routes/shadow.js';
+import { userRoutes } from './routes/users.js';
 import type { ShadowRequests } from './shadowing.js';
 import type { SignInSessions } from './sign-in-sessions.js';
 import type { TokenIssuer } from './token-issuer.js';
@@ -80,6 +81,7 @@ export async function buildApp(services: GatewayServices, https?: ServerOptions)
   await app.register(authRoutes, { users: services.users, signIns: services.signIns });
   await app.register(desktopRoutes, { desktops: services.desktops, issuer: services.issuer, webSocketOrigin: services.webSocketOrigin });
   await app.register(sessionRoutes, { sessions: services.liveSessions, watchers: (id) => services.shadows.watchers(id) });
+  await app.register(userRoutes, { signIns: services.signIns, sessions: services.liveSessions });
   await app.register(shadowRoutes, {
     shadows: services.shadows, sessions: services.liveSessions, desktops: services.desktops, issuer: services.issuer, webSocketOrigin: services.webSocketOrigin,
   });

@@ -2,11 +2,13 @@
 import { createInterface } from 'node:readline';
 import { ConfigError, loadConfig } from './config.js';
 import { startGateway } from './server.js';
+import { SigningKeyRing } from './signing-keys.js';
 import { ROLES, UserStore, type Role } from './users.js';
 
 const USAGE = `usage:
   porthole serve
-  porthole user add NAME --role user|helpdesk|admin [--group G]...   (password on standard input)`;
+  porthole user add NAME --role user|helpdesk|admin [--group G]...   (password on standard input)
+  porthole keys rotate      (a new token signing key; the previous one keeps verifying)`;
 
 async function readPassword(): Promise<string> {
   const lines = createInterface({ input: process.stdin, terminal: false });
@@ -62,6 +64,12 @@ export async function main(argv: string[]): Promise<number> {
     const [command, sub, ...rest] = argv;
     if (command === 'serve') return await serve();
     if (command === 'user' && sub === 'add') return await userAdd(rest);
+    if (command === 'keys' && sub === 'rotate' && rest.length === 0) {
+      const ring = new SigningKeyRing(loadConfig().dataDir);
+      const { current, removed } = ring.rotate();
+      console.log(`new token signing key ${current.kid}; ${ring.all().length - 1} previous key still verifies; ${removed} older removed`);
+      return 0;
+    }
     console.error(USAGE);
     return 2;
   } catch (error) {

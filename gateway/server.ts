@@ -21,7 +21,7 @@ import { ShadowRequests } from './shadowing.js';
 import type { Config } from './config.js';
 import { createLogger } from './logger.js';
 import { SignInSessions } from './sign-in-sessions.js';
-import { loadOrCreateSigningKey } from './signing-keys.js';
+import { SigningKeyRing } from './signing-keys.js';
 import { TokenIssuer } from './token-issuer.js';
 import { UserStore } from './users.js';
 
@@ -42,7 +42,13 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
     ? { cert: config.tls.cert, key: config.tls.key }
     : await ensureSelfSignedCertificate(config.publicUrl.hostname);
 
-  const signingKey = loadOrCreateSigningKey(config.dataDir);
+  const keys = new SigningKeyRing(config.dataDir);
+  const verifier = new TokenVerifier(keys.all().map((k) => [k.kid, k.publicKey]));
+  /** The signing key now; a rotation by `porthole keys rotate` is picked up here. */
+  const signingKey = () => {
+    if (keys.refresh()) verifier.setKeys(keys.all().map((k) => [k.kid, k.publicKey]));
+    return keys.current();
+  };
   const inventory = new Inventory(config.hypervisors, (w) => log.warn({ hypervisor: w.hypervisor }, `inventory: ${w.message}`));
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -53,7 +59,7 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
   const shadows = new ShadowRequests(new AuditLog(config.dataDir),
     (id, reason) => proxy?.sessions.endWhere((claims) => claims.shadow === id, CloseCode.shadowEnded, reason));
   proxy = new DisplayProxy({
-    verifier: new TokenVerifier([[signingKey.kid, signingKey.publicKey]]),
+    verifier,
     targets: inventory,
     origins: config.allowedOrigins,
     adapters: [new SpiceAdapter(), new VncAdapter()],

@@ -38,6 +38,13 @@ export class SignInSessions {
     if (id) this.#byId.delete(id);
   }
 
+  /** Signs a user out of every browser; returns how many sign-ins ended. */
+  deleteUser(username: string): number {
+    let n = 0;
+    for (const [id, entry] of this.#byId) if (entry.principal.username === username) { this.#byId.delete(id); n++; }
+    return n;
+  }
+
   #sweep(): void {
     const now = Date.now();
     for (const [id, entry] of this.#byId) if (entry.expiresAt < now) this.#byId.delete(id);

@@ -13,8 +13,11 @@ export interface IssuedToken {
 }
 
 export class TokenIssuer {
+  /**
+   * @param key the signing key, or a function giving the current one (key rotation)
+   */
   constructor(
-    readonly key: SigningKey,
+    readonly key: SigningKey | (() => SigningKey),
     readonly ttlSeconds: number,
     readonly bindClientIp: boolean,
   ) {}
@@ -41,9 +44,10 @@ export class TokenIssuer {
       iat,
       exp: iat + this.ttlSeconds,
     };
-    const token = jwt.sign(claims, this.key.privateKey, {
+    const key = typeof this.key === 'function' ? this.key() : this.key;
+    const token = jwt.sign(claims, key.privateKey, {
       algorithm: TOKEN_ALGORITHM,
-      keyid: this.key.kid,
+      keyid: key.kid,
       issuer: TOKEN_ISSUER,
       audience: TOKEN_AUDIENCE,
     });

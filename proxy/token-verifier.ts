@@ -32,6 +32,12 @@ export class TokenVerifier {
     this.#keys.delete(kid);
   }
 
+  /** Replaces the whole set (after a key rotation): tokens signed by a dropped key are refused. */
+  setKeys(keys: Iterable<[string, string | KeyObject]>): void {
+    this.#keys.clear();
+    for (const [kid, key] of keys) this.addKey(kid, key);
+  }
+
   /**
    * Checks signature, issuer, audience, expiry, protocol, client IP and browser session.
    * Does not mark the token used: single use is the caller's policy (see ReplayGuard).

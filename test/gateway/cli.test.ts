@@ -26,6 +26,14 @@ test('user add reads the password from standard input and stores a hash', async 
   assert.match(updated.stdout, /updated user carol/);
 });
 
+test('keys rotate makes a new signing key and keeps the previous one', () => {
+  const first = porthole(['keys', 'rotate'], '');
+  assert.equal(first.status, 0, first.stderr);
+  assert.match(first.stdout, /new token signing key \S+; 1 previous key still verifies; 0 older removed/);
+  const second = porthole(['keys', 'rotate'], '');
+  assert.match(second.stdout, /1 previous key still verifies; 1 older removed/);
+});
+
 test('mistakes are explained and exit non-zero', () => {
   for (const [args, input, message] of [
     [['user', 'add', 'dave'], 'password123\n', /needs --role/],

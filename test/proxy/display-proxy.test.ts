@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { rfbKeys, rfbUpdateRequest, sendSlowly, spiceChannel, spiceLink, vncHandshake, WireReader } from '../bed/protocol-clients.js';
 import { startQemuGuest } from '../bed/qemu-guest.js';
 import { writeTestDriver } from '../bed/test-driver.js';
+import { SigningKeyRing } from '../../gateway/signing-keys.js';
 
 type Guest = Awaited<ReturnType<typeof startQemuGuest>>;
 
@@ -36,7 +37,11 @@ before(async () => {
   ]);
   gw = await startTestGateway({
     libvirt: `lab=${uri}`,
-    users: [{ name: 'alice', password: 'alice-password', role: 'user' }, { name: 'bob', password: 'bob-password', role: 'user' }],
+    users: [
+      { name: 'alice', password: 'alice-password', role: 'user' },
+      { name: 'bob', password: 'bob-password', role: 'user' },
+      { name: 'root', password: 'root-password', role: 'admin' },
+    ],
   });
   alice = await gw.signIn('alice', 'alice-password');
 });
@@ -214,4 +219,52 @@ test('no password and no token ever reaches the log', () => {
   for (const secret of [guest.spicePassword, guest.vncPassword, 'alice-password', 'eyJ']) {
     assert.ok(!log.includes(secret), `the log contains ${secret.slice(0, 3)}…`);
   }
+});
+
+const kidOf = (url: string) => (JSON.parse(Buffer.from(new URL(url).searchParams.get('token')!.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid;
+
+test('rotating the signing key drops no live session; the key before the previous one stops verifying', async () => {
+  const a = await attempt(GOOD, 'spice');
+  const main = open(a.url, 'binary');
+  const { sessionId } = await spiceChannel(main, 0, 1);
+  new SigningKeyRing(gw.dataDir).rotate(); // as `porthole keys rotate` does, from another process
+  const b = await attempt(GOOD, 'vnc');
+  assert.notEqual(kidOf(b.url), kidOf(a.url), 'new tokens are signed with the new key');
+  const fresh = open(b.url);
+  await vncHandshake(fresh);
+  fresh.ws.close();
+  // The live SPICE session opened with the old key still takes its other channels.
+  const display = open(a.url, 'binary');
+  assert.equal((await spiceChannel(display, sessionId!, 2)).auth, 0);
+  // Once the old key is two rotations old, it verifies nothing new.
+  new SigningKeyRing(gw.dataDir).rotate();
+  await attempt(GOOD, 'vnc'); // the gateway picks up the rotation when it next signs
+  const cursor = open(a.url, 'binary');
+  await cursor.opened;
+  cursor.ws.send(spiceLink(sessionId!, 4));
+  const refused = await cursor.closed;
+  assert.equal(refused.code, 4001);
+  assert.equal(display.ws.readyState, display.ws.OPEN, 'channels already open are not cut');
+  main.ws.close();
+});
+
+test('an administrator revokes a user: their connections close within a second and their sign-ins end', async () => {
+  const bob = await gw.signIn('bob', 'bob-password');
+  const live = open((await attempt(BOBS, 'vnc', bob)).url, undefined, bob);
+  await vncHandshake(live);
+  const root = await gw.signIn('root', 'root-password');
+  const started = Date.now();
+  const revoked = await gw.api('DELETE', '/api/users/bob/sessions', { cookie: root });
+  assert.equal(revoked.status, 200);
+  const ended = revoked.body as { signIns: number; displaySessions: number };
+  assert.equal(ended.displaySessions, 1);
+  assert.ok(ended.signIns >= 1, 'every sign-in of bob ended (he signed in earlier in this file too)');
+  const closed = await live.closed;
+  const ms = Date.now() - started;
+  console.log(`# revoked user's connection closed ${ms} ms after the call`);
+  assert.ok(ms < 1000, `${ms} ms`);
+  assert.equal(closed.code, 4410);
+  assert.match(closed.reason, /administrator ended your sessions/);
+  assert.equal((await gw.api('GET', '/api/desktops', { cookie: bob })).status, 401);
+  assert.equal((await gw.api('DELETE', '/api/users/alice/sessions', { cookie: bob })).status, 401);
 });
