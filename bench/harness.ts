@@ -3,7 +3,7 @@
 // WebSocket upgrade, token verification, inventory lookup, VNC security handshake, relay). Each
 // proxy runs in its own process so its CPU time can be read from /proc.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,6 +85,8 @@ export async function startHarness(): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'porthole-bench-'));
   const display: DisplayServer = await startDisplayServer();
   const key = loadOrCreateSigningKey(dir);
+  const publicKey = join(dir, 'public.pem'); // all the proxy gets
+  writeFileSync(publicKey, key.publicKey.export({ type: 'spki', format: 'pem' }).toString());
   const issuer = new TokenIssuer(key, 60, true);
   const tls = await ensureSelfSignedCertificate('localhost', join(dir, 'certs'));
   const ca = readFileSync(tls.cert);
@@ -97,7 +99,7 @@ export async function startHarness(): Promise<Harness> {
 
   try {
     const script = fileURLToPath(new URL('./proxy-process.js', import.meta.url));
-    const porthole = spawn(process.execPath, [script, tls.cert, tls.key, join(dir, 'keys', 'token-signing.pub.pem'), key.kid, String(display.port), ORIGIN],
+    const porthole = spawn(process.execPath, [script, tls.cert, tls.key, publicKey, key.kid, String(display.port), ORIGIN],
       { stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(porthole);
     const portholePort = await new Promise<number>((resolve, reject) => {
