@@ -73,6 +73,18 @@ export function spiceLink(connectionId: number, channelType: number, channelId =
 }
 
 /**
+ * SPICE_MSGC_DISPLAY_INIT as spice-html5 sends it right after linking a display channel.
+ * QEMU 7.2's spice-server (0.15) crashes (SPICE Worker segfault) when a display channel is
+ * linked and closed without it: a client-side duty the tests honour, as real clients do.
+ */
+function displayInit(): Buffer {
+  const b = Buffer.alloc(6 + 14);
+  b.writeUInt16LE(101, 0); b.writeUInt32LE(14, 2);
+  b[6] = 1; b.writeBigUInt64LE(10n * 1024n * 1024n, 7); b[15] = 0; b.writeUInt32LE(0, 16);
+  return b;
+}
+
+/**
  * Links one SPICE channel through the proxy with a ticket that is NOT the password (128 zero
  * bytes): the proxy must substitute the real one. Returns the server's auth result and, for the
  * main channel, the session id from SPICE_MSG_MAIN_INIT.
@@ -87,6 +99,7 @@ export async function spiceChannel(reader: WireReader, connectionId: number, cha
   ticket.writeUInt32LE(1, 0);
   reader.ws.send(ticket);
   const auth = (await reader.read(4)).readUInt32LE(0);
+  if (auth === 0 && channelType === 2) reader.ws.send(displayInit());
   if (auth !== 0 || channelType !== 1) return { auth };
   const mini = await reader.read(6);
   const body = await reader.read(mini.readUInt32LE(2));
