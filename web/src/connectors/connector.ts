@@ -24,8 +24,3 @@ export interface Connector {
    */
   connect(attempt: Attempt, screen: HTMLElement, signal: AbortSignal): Promise<RemoteSession>;
 }
-
-/** The reason a protocol attempt failed, preferring what the proxy said when it closed. */
-export function failure(label: string, proxyReason: string | undefined, fallback: string): Error {
-  return new Error(proxyReason && proxyReason.trim() !== '' ? proxyReason : `${label}: ${fallback}`);
-}

@@ -1,0 +1,85 @@
+// The life of one protocol attempt, the same for every connector: its screen area, failure
+// before the first frame (rejecting with the proxy's close reason when there is one), success at
+// the first frame, a close after it (reported once), and teardown on abort or disconnect. A
+// connector only starts its client and says how to stop it.
+import type { Attempt } from '../api.js';
+import { lastClose } from '../close-reasons.js';
+import { firstFrame } from '../first-frame.js';
+import type { RemoteSession } from './connector.js';
+
+/** What a connector's client offers once started. */
+export interface StartedClient {
+  /** Stops the client; called once, on abort, failure, close or disconnect. */
+  stop(): void;
+  focus(): void;
+  sendCtrlAltDel(): void;
+  scaleToWindow(fit: boolean): void;
+}
+
+/**
+ * Runs one attempt in a new element of `screen` with class `areaClass`.
+ * @param start starts the client in `area`; it calls `fail(fallback)` when the connection fails
+ *   or closes, with a reason to use when the proxy gave none
+ */
+export function runAttempt(
+  protocol: string,
+  label: string,
+  attempt: Attempt,
+  screen: HTMLElement,
+  signal: AbortSignal,
+  areaClass: string,
+  start: (area: HTMLElement, fail: (fallback: string) => void) => StartedClient,
+): Promise<RemoteSession> {
+  return new Promise((resolve, reject) => {
+    const area = document.createElement('div');
+    area.id = `${areaClass}-${Math.random().toString(36).slice(2)}`;
+    area.className = areaClass;
+    screen.append(area);
+    let client: StartedClient | undefined;
+    let established = false;
+    let ended = false;
+    let closeListener: ((reason: string) => void) | undefined;
+    const teardown = () => {
+      if (ended) return;
+      ended = true;
+      try { client?.stop(); } catch { /* already closed */ }
+      area.remove();
+    };
+    /** Why it failed: the proxy's close reason when it gave one, else the client's. */
+    const reason = (fallback: string) => {
+      const proxyReason = lastClose(attempt.url)?.reason;
+      return new Error(proxyReason && proxyReason.trim() !== '' ? proxyReason : `${label}: ${fallback}`);
+    };
+    const fail = (fallback: string) => {
+      // The WebSocket's close event (with the proxy's reason) may arrive just after the client's.
+      setTimeout(() => {
+        if (ended) return;
+        const error = reason(fallback);
+        const listener = established ? closeListener : undefined;
+        teardown();
+        if (!established) reject(error);
+        else listener?.(error.message);
+      }, 50);
+    };
+    signal.addEventListener('abort', () => { teardown(); reject(signal.reason); }, { once: true });
+    try {
+      client = start(area, fail);
+    } catch (e) {
+      teardown();
+      reject(reason((e as Error).message));
+      return;
+    }
+    firstFrame(area, signal).then(() => {
+      established = true;
+      const c = client!;
+      resolve({
+        protocol,
+        focus: () => c.focus(),
+        sendCtrlAltDel: () => c.sendCtrlAltDel(),
+        scaleToWindow: (fit) => c.scaleToWindow(fit),
+        disconnect: () => { closeListener = undefined; teardown(); },
+        onClose: (l) => { closeListener = l; },
+      });
+    }, () => {});
+  });
+}
