@@ -1,5 +1,6 @@
 // How a proxied connection ends: a WebSocket close code and a reason a person can read.
 // Reasons go to the browser; details (which may name hosts) go only to the log.
+import type { WebSocket } from 'ws';
 
 export const CloseCode = {
   normal: 1000,
@@ -52,4 +53,11 @@ export function closeReason(reason: string): string {
 /** A code that may be sent in a close frame: 1005, 1006 and 1015 only describe closes. */
 export function sendableCode(code: number): number {
   return code === 1000 || code === 1001 || (code >= 4000 && code <= 4999) ? code : CloseCode.normal;
+}
+
+/** Closes a WebSocket with a code and reason; a peer that never answers the close is dropped. */
+export function closeWebSocket(ws: WebSocket, code: number, reason: string): void {
+  if (ws.readyState !== ws.OPEN && ws.readyState !== ws.CONNECTING) return;
+  ws.close(sendableCode(code), closeReason(reason));
+  setTimeout(() => ws.terminate(), 2000).unref();
 }

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import { mayOpen, type Desktop, type Protocol } from '../inventory/desktop.js';
 import type { ConnectionContext, DisplayEnd, ProtocolAdapter } from './adapter.js';
-import { CloseCode, ProxyError, closeReason } from './close.js';
+import { CloseCode, ProxyError, closeWebSocket } from './close.js';
 import { Inbox } from './inbox.js';
 import { LiveSessions } from './live-sessions.js';
 import type { ProxyMetrics } from './metrics.js';
@@ -204,10 +204,7 @@ export class DisplayProxy {
         : new ProxyError(CloseCode.protocolError, 'The connection failed inside the proxy.', (error as Error)?.stack ?? String(error));
       metrics?.connections.inc({ protocol: adapter.protocol, result: String(failure.code) });
       log.warn({ code: failure.code }, `connection refused: ${failure.detail}`);
-      if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) {
-        ws.close(failure.code, closeReason(failure.reason));
-        setTimeout(() => ws.terminate(), 2000).unref();
-      }
+      closeWebSocket(ws, failure.code, failure.reason);
     });
   }
 

@@ -4,7 +4,7 @@
 // idle and maximum-duration limits.
 import type { Socket } from 'node:net';
 import type { WebSocket, RawData } from 'ws';
-import { CloseCode, closeReason, sendableCode, type CloseCodeValue } from './close.js';
+import { CloseCode, closeWebSocket, type CloseCodeValue } from './close.js';
 
 export interface RelayLimits {
   /** Close after this long without a byte in either direction. */
@@ -62,8 +62,8 @@ export class Relay {
       }
       this.#toDisplay(data as Buffer);
     });
-    client.on('close', (code, reason) => this.#end(code, reason.toString() || 'closed by the browser', 'browser closed'));
-    client.on('error', (error) => this.#end(CloseCode.protocolError, 'The browser sent data that is not valid WebSocket.', error.message));
+    client.on('close', (code, reason) => this.close(code, reason.toString() || 'closed by the browser', 'browser closed'));
+    client.on('error', (error) => this.close(CloseCode.protocolError, 'The browser sent data that is not valid WebSocket.', error.message));
     display.on('data', (chunk: Buffer) => this.#toClient(chunk));
     display.on('drain', () => client.resume());
     display.on('end', () => this.close(CloseCode.normal, "The desktop's display closed the connection."));
@@ -127,25 +127,11 @@ export class Relay {
   /** Ends both legs; the browser gets `code` and `reason`. */
   close(code: number, reason: string, detail = reason): void {
     if (this.#ended) return;
-    const { client } = this;
-    if (client.readyState === client.OPEN || client.readyState === client.CONNECTING) {
-      client.close(sendableCode(code), closeReason(reason));
-      // A browser that never answers the close frame must not hold the socket.
-      setTimeout(() => client.terminate(), 2000).unref();
-    }
-    this.#end(code, reason, detail);
-  }
-
-  #end(code: number, reason: string, detail: string): void {
-    if (this.#ended) return;
     this.#ended = true;
     clearTimeout(this.#idleTimer);
     clearTimeout(this.#maxTimer);
     this.display.destroy();
-    if (this.client.readyState !== this.client.CLOSED && this.client.readyState !== this.client.CLOSING) {
-      this.client.close(sendableCode(code), closeReason(reason));
-      setTimeout(() => this.client.terminate(), 2000).unref();
-    }
+    closeWebSocket(this.client, code, reason); // nothing to do when the browser closed first
     this.#finish({ code, reason, detail });
   }
 }
