@@ -4,7 +4,7 @@
 // proxy runs in its own process so its CPU time can be read from /proc.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, type AddressInfo, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,7 @@ import { WebSocket } from 'ws';
 import { ensureSelfSignedCertificate } from '../certs/self-signed.js';
 import { loadOrCreateSigningKey } from '../gateway/signing-keys.js';
 import { TokenIssuer } from '../gateway/token-issuer.js';
+import { freePort } from '../test/bed/ports.js';
 import { startDisplayServer, type DisplayServer } from './display-server.js';
 
 export interface BenchResult {
@@ -49,14 +50,6 @@ function cpuSeconds(pid: number): number {
 
 function rate(bytes: number, started: bigint): number {
   return bytes / 1e6 / (Number(process.hrtime.bigint() - started) / 1e9);
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 async function listening(port: number, child: ChildProcess, name: string): Promise<void> {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DomainGetXMLDescFlags, Hypervisor } from '@unraid/libvirt';
 import { parseDomainXml } from '../../inventory/domain-xml.js';
+import { graphicsXml, metadataXml, xmlEscape } from './domain-xml.js';
 import { ensureGuestImage } from './guest-image.js';
 import { SerialLog } from './serial-log.js';
 
@@ -30,8 +31,6 @@ export interface RunningDesktop {
   destroy(): Promise<void>;
 }
 
-const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/'/g, '&apos;').replace(/"/g, '&quot;');
-
 export async function defineDesktop(uri: string, spec: DesktopSpec): Promise<RunningDesktop> {
   const image = ensureGuestImage();
   const dir = mkdtempSync(join(tmpdir(), 'porthole-desktop-'));
@@ -39,9 +38,8 @@ export async function defineDesktop(uri: string, spec: DesktopSpec): Promise<Run
   const serial = new SerialLog(join(dir, 'serial.log'));
   const spicePassword = spec.spicePassword ?? randomBytes(12).toString('base64url');
   const vncPassword = spec.vncPassword ?? randomBytes(6).toString('base64url').slice(0, 8);
-  const listen = "<listen type='address' address='127.0.0.1'/>";
   const xml = `<domain type='qemu'>
-  <name>${escape(spec.name)}</name>
+  <name>${xmlEscape(spec.name)}</name>
   <memory unit='MiB'>256</memory>
   <vcpu>1</vcpu>
   <os>
@@ -52,17 +50,12 @@ export async function defineDesktop(uri: string, spec: DesktopSpec): Promise<Run
   </os>
   <devices>
     <serial type='file'><source path='${serial.path}'/><target port='0'/></serial>
-    ${spec.spice ?? true ? `<graphics type='spice' autoport='yes' passwd='${escape(spicePassword)}'>${listen}</graphics>` : ''}
-    ${spec.vnc ?? true ? `<graphics type='vnc' autoport='yes' passwd='${escape(vncPassword)}'>${listen}</graphics>` : ''}
+    ${spec.spice ?? true ? graphicsXml('spice', 'auto', spicePassword) : ''}
+    ${spec.vnc ?? true ? graphicsXml('vnc', 'auto', vncPassword) : ''}
     <video><model type='qxl'/></video>
     <memballoon model='none'/>
   </devices>
-  <metadata>
-    <porthole:desktop xmlns:porthole="https://porthole.dev/xmlns/desktop/1">
-      ${(spec.users ?? []).map((u) => `<porthole:user>${escape(u)}</porthole:user>`).join('')}
-      ${(spec.groups ?? []).map((g) => `<porthole:group>${escape(g)}</porthole:group>`).join('')}
-    </porthole:desktop>
-  </metadata>
+  ${metadataXml(spec)}
 </domain>`;
   const h = new Hypervisor({ uri });
   await h.connectOpen();

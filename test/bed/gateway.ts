@@ -3,7 +3,6 @@
 // users, and a log captured in memory so tests can check that no secret reaches it.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -13,6 +12,7 @@ import { createLogger } from '../../gateway/logger.js';
 import { startGateway, type Gateway } from '../../gateway/server.js';
 import { UserStore, type Role } from '../../gateway/users.js';
 import { ensureSelfSignedCertificate } from '../../certs/self-signed.js';
+import { freePort } from './ports.js';
 
 export interface TestUser {
   name: string;
@@ -53,13 +53,6 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 export async function startTestGateway(options: { libvirt: string; users: TestUser[]; env?: Record<string, string> }): Promise<RunningGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), 'porthole-gw-'));

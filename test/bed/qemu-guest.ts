@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './gateway.js';
+import { freePort } from './ports.js';
 import { ensureGuestImage } from './guest-image.js';
 import { Qmp } from './qmp.js';
 import { SerialLog } from './serial-log.js';

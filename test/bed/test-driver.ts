@@ -2,6 +2,7 @@
 // with no daemon. It reports graphics exactly as written, so fixed ports can point at real QEMU
 // displays (or at nothing, for an unreachable display).
 import { writeFileSync } from 'node:fs';
+import { graphicsXml, metadataXml, xmlEscape } from './domain-xml.js';
 
 export interface TestDomain {
   name: string;
@@ -15,22 +16,13 @@ export interface TestDomain {
   rdp?: { port: number; address?: string };
 }
 
-const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/'/g, '&apos;').replace(/"/g, '&quot;');
-
-function graphics(type: string, g: { port: number; password: string } | undefined): string {
-  return g ? `<graphics type='${type}' port='${g.port}' passwd='${escape(g.password)}'><listen type='address' address='127.0.0.1'/></graphics>` : '';
-}
-
 function domainXml(d: TestDomain): string {
-  const rdp = d.rdp ? `<porthole:rdp port='${d.rdp.port}'${d.rdp.address ? ` address='${escape(d.rdp.address)}'` : ''}/>` : '';
+  const display = (type: 'spice' | 'vnc', g: { port: number; password: string } | undefined) => (g ? graphicsXml(type, g.port, g.password) : '');
   return `<domain type='test'>
-    <name>${escape(d.name)}</name><uuid>${d.uuid}</uuid><memory>131072</memory><os><type>hvm</type></os>
+    <name>${xmlEscape(d.name)}</name><uuid>${d.uuid}</uuid><memory>131072</memory><os><type>hvm</type></os>
     ${d.running === false ? '<test:runstate>5</test:runstate>' : ''}
-    <devices>${graphics('spice', d.spice)}${graphics('vnc', d.vnc)}</devices>
-    <metadata><porthole:desktop xmlns:porthole="https://porthole.dev/xmlns/desktop/1">
-      ${(d.users ?? []).map((u) => `<porthole:user>${escape(u)}</porthole:user>`).join('')}
-      ${(d.groups ?? []).map((g) => `<porthole:group>${escape(g)}</porthole:group>`).join('')}${rdp}
-    </porthole:desktop></metadata>
+    <devices>${display('spice', d.spice)}${display('vnc', d.vnc)}</devices>
+    ${metadataXml(d)}
   </domain>`;
 }
 

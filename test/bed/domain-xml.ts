@@ -1,0 +1,22 @@
+// Pieces of libvirt domain XML that the test bed writes for both libvirtd and the test driver:
+// the display elements and Porthole's metadata, as an administrator would write them.
+import { METADATA_NAMESPACE } from '../../inventory/domain-xml.js';
+
+export function xmlEscape(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/'/g, '&apos;').replace(/"/g, '&quot;');
+}
+
+/** A SPICE or VNC display on 127.0.0.1: a fixed port, or libvirt's choice (autoport). */
+export function graphicsXml(type: 'spice' | 'vnc', port: number | 'auto', password: string): string {
+  const where = port === 'auto' ? "autoport='yes'" : `port='${port}'`;
+  return `<graphics type='${type}' ${where} passwd='${xmlEscape(password)}'><listen type='address' address='127.0.0.1'/></graphics>`;
+}
+
+/** Porthole's metadata: who may open the desktop, and its RDP endpoint if any. */
+export function metadataXml(who: { users?: string[]; groups?: string[]; rdp?: { port: number; address?: string } }): string {
+  const rdp = who.rdp ? `<porthole:rdp port='${who.rdp.port}'${who.rdp.address ? ` address='${xmlEscape(who.rdp.address)}'` : ''}/>` : '';
+  return `<metadata><porthole:desktop xmlns:porthole="${METADATA_NAMESPACE}">`
+    + (who.users ?? []).map((u) => `<porthole:user>${xmlEscape(u)}</porthole:user>`).join('')
+    + (who.groups ?? []).map((g) => `<porthole:group>${xmlEscape(g)}</porthole:group>`).join('')
+    + `${rdp}</porthole:desktop></metadata>`;
+}
