@@ -2,54 +2,41 @@
 // are watched, and ends it; the helpdesk sees the same screen over VNC, view-only, enforced by
 // the proxy; every step is in the audit log.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'puppeteer-core';
-import { launchChromium } from '../bed/chromium.js';
-import { defineDesktop, type RunningDesktop } from '../bed/desktop.js';
-import { startTestGateway, type RunningGateway } from '../bed/gateway.js';
-import { freePort } from '../bed/ports.js';
-import { startLibvirtd, type Libvirtd } from '../bed/libvirtd.js';
+import type { RunningDesktop } from '../bed/desktop.js';
+import { SCREENSHOTS, startDesktopBed, type DesktopBed } from '../bed/desktop-bed.js';
+import type { RunningGateway } from '../bed/gateway.js';
 import { openDesktop, signInPage, typeAndExpect, typeWord, viewerState } from '../bed/person.js';
+import { freePort } from '../bed/ports.js';
 import { WireReader } from '../bed/protocol-clients.js';
-import { writeTestDriver } from '../bed/test-driver.js';
 
-const SCREENSHOTS = process.env.PORTHOLE_SCREENSHOTS ?? join(tmpdir(), 'porthole-screenshots');
-
-let libvirtd: Libvirtd;
-let desktop: RunningDesktop;
-let gw: RunningGateway;
-let browser: Browser;
-const dir = mkdtempSync(join(tmpdir(), 'porthole-shadow-'));
 /** The same guest, described with an unreachable SPICE display: its user ends up on VNC. */
 const VNC_ONLY = 'a0000000-0000-4000-8000-0000000000a1';
 
+let bed: DesktopBed;
+let desktop: RunningDesktop;
+let gw: RunningGateway;
+let browser: Browser;
+
 before(async () => {
-  libvirtd = await startLibvirtd();
-  desktop = await defineDesktop(libvirtd.uri, { name: 'alice-desk', users: ['alice'] });
-  const spare = writeTestDriver(join(dir, 'spare.xml'), [{
-    name: 'alice-vnc', uuid: VNC_ONLY, users: ['alice'],
-    spice: { port: await freePort(), password: 'x' }, vnc: { port: desktop.vncPort, password: desktop.vncPassword },
-  }]);
-  gw = await startTestGateway({
-    libvirt: `lab=${libvirtd.uri},spare=${spare}`,
+  bed = await startDesktopBed({
+    desktop: { name: 'alice-desk', users: ['alice'] },
+    spare: async (running) => [{
+      name: 'alice-vnc', uuid: VNC_ONLY, users: ['alice'],
+      spice: { port: await freePort(), password: 'x' }, vnc: { port: running.vncPort, password: running.vncPassword },
+    }],
     users: [
       { name: 'alice', password: 'alice-password', role: 'user' },
       { name: 'hannah', password: 'hannah-password', role: 'helpdesk' },
     ],
   });
-  browser = await launchChromium();
+  ({ desktop, gw, browser } = bed);
 });
 
-after(async () => {
-  await browser?.close();
-  await gw?.close();
-  await desktop?.destroy();
-  await libvirtd?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => bed?.close());
 
 /** A coarse luminance grid of the remote screen's canvas, to compare two viewers' pictures. */
 async function screenGrid(page: Page): Promise<number[]> {

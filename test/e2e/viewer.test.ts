@@ -1,61 +1,46 @@
 // A student opens a desktop in a browser tab: real Chromium, the real gateway, a real guest
 // under libvirtd. Each test proves input reached the guest by reading the guest's serial port.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'puppeteer-core';
-import { launchChromium } from '../bed/chromium.js';
-import { defineDesktop, type RunningDesktop } from '../bed/desktop.js';
-import { startTestGateway, type RunningGateway } from '../bed/gateway.js';
-import { freePort } from '../bed/ports.js';
+import type { RunningDesktop } from '../bed/desktop.js';
+import { SCREENSHOTS, startDesktopBed, type DesktopBed } from '../bed/desktop-bed.js';
+import type { RunningGateway } from '../bed/gateway.js';
 import { openDesktop, signInPage as signIn, typeAndExpect, typeWord } from '../bed/person.js';
-import { startLibvirtd, type Libvirtd } from '../bed/libvirtd.js';
+import { freePort } from '../bed/ports.js';
 import { spiceLink, WireReader } from '../bed/protocol-clients.js';
-import { writeTestDriver } from '../bed/test-driver.js';
 
-const SCREENSHOTS = process.env.PORTHOLE_SCREENSHOTS ?? join(tmpdir(), 'porthole-screenshots');
 const FALLBACK = 'f0000000-0000-4000-8000-00000000000f';
 const BROKEN = 'b0000000-0000-4000-8000-00000000000b';
 
-let libvirtd: Libvirtd;
+let bed: DesktopBed;
 let desktop: RunningDesktop;
 let gw: RunningGateway;
 let browser: Browser;
-const dir = mkdtempSync(join(tmpdir(), 'porthole-e2e-'));
 const signInPage = (user: string, password: string) => signIn(browser, gw.origin, user, password, join(SCREENSHOTS, 'signin.png'));
 
 before(async () => {
-  libvirtd = await startLibvirtd();
-  desktop = await defineDesktop(libvirtd.uri, { name: 'class-3b-desk-1', users: ['alice'] });
-  // A second hypervisor (libvirt's test driver) describes a desktop whose SPICE display is
-  // unreachable and whose VNC display is the real guest's: the viewer must fall back by itself.
-  const closed = await freePort();
-  const spare = writeTestDriver(join(dir, 'spare.xml'), [{
-    name: 'lab-spare', uuid: FALLBACK, groups: ['class-3b'],
-    spice: { port: closed, password: 'x' }, vnc: { port: desktop.vncPort, password: desktop.vncPassword },
-  }, {
-    name: 'lab-broken', uuid: BROKEN, groups: ['class-3b'],
-    spice: { port: closed, password: 'x' }, vnc: { port: closed, password: 'x' },
-  }]);
-  gw = await startTestGateway({
-    libvirt: `lab=${libvirtd.uri},spare=${spare}`,
+  bed = await startDesktopBed({
+    desktop: { name: 'class-3b-desk-1', users: ['alice'] },
+    // A second hypervisor describes a desktop whose SPICE display is unreachable and whose VNC
+    // display is the real guest's (the viewer must fall back by itself), and one with neither.
+    spare: async (running) => {
+      const closed = await freePort();
+      return [
+        { name: 'lab-spare', uuid: FALLBACK, groups: ['class-3b'], spice: { port: closed, password: 'x' }, vnc: { port: running.vncPort, password: running.vncPassword } },
+        { name: 'lab-broken', uuid: BROKEN, groups: ['class-3b'], spice: { port: closed, password: 'x' }, vnc: { port: closed, password: 'x' } },
+      ];
+    },
     users: [
       { name: 'alice', password: 'alice-password', role: 'user', groups: ['class-3b'] },
       { name: 'bob', password: 'bob-password', role: 'user', groups: ['class-3a'] },
     ],
   });
-  browser = await launchChromium();
+  ({ desktop, gw, browser } = bed);
 });
 
-after(async () => {
-  await browser?.close();
-  await gw?.close();
-  await desktop?.destroy();
-  await libvirtd?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => bed?.close());
 
 test('a student signs in, opens the desktop over SPICE, and types into the guest', async () => {
   const page = await signInPage('alice', 'alice-password');
