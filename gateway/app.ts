@@ -8,12 +8,15 @@ import type { ServerOptions } from 'node:https';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { LiveSessions } from '../proxy/live-sessions.js';
+import type { CertificatePins } from '../proxy/rdp/certificate-pins.js';
+import type { AuditLog } from './audit-log.js';
 import { authentication } from './http/authentication.js';
 import { originGuard } from './http/origin-guard.js';
 import { securityHeaders } from './http/security-headers.js';
 import { authRoutes } from './routes/auth.js';
 import { desktopRoutes, type DesktopSource } from './routes/desktops.js';
 import { healthRoutes } from './routes/health.js';
+import { rdpCertificateRoutes } from './routes/rdp-certificates.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { shadowRoutes } from './routes/shadow.js';
 import { userRoutes } from './routes/users.js';
@@ -33,6 +36,9 @@ export interface GatewayServices {
   issuer: TokenIssuer;
   liveSessions: LiveSessions;
   shadows: ShadowRequests;
+  /** RDP certificates pinned on first use, shown to administrators. */
+  rdpPins: CertificatePins;
+  audit: AuditLog;
   registry: Registry;
   /** The built web client (dist/web/public). */
   webRoot: string;
@@ -85,6 +91,7 @@ export async function buildApp(services: GatewayServices, https?: ServerOptions)
   await app.register(shadowRoutes, {
     shadows: services.shadows, sessions: services.liveSessions, desktops: services.desktops, issuer: services.issuer, webSocketOrigin: services.webSocketOrigin,
   });
+  await app.register(rdpCertificateRoutes, { pins: services.rdpPins, audit: services.audit });
   await app.register(fastifyStatic, { root: services.webRoot, index: 'index.html', list: false, redirect: false, wildcard: true });
   return app;
 }

@@ -23,6 +23,11 @@ export interface Config {
   sessions: { idleTimeoutMs: number; maxDurationMs: number; signInTtlMs: number };
   /** 802.1p priority and DSCP per kind of traffic and leg; undefined when turned off. */
   qos: TrafficClasses | undefined;
+  /**
+   * How RDP servers' certificates are trusted: a CA bundle (PEM file) that signs them, or,
+   * without one, each desktop's first certificate pinned (trust on first use).
+   */
+  rdp: { ca?: string };
 }
 
 /** The file's shape: every key optional. */
@@ -36,6 +41,7 @@ interface ConfigFile {
   logLevel?: string;
   tokens?: { ttlSeconds?: number; bindClientIp?: boolean };
   sessions?: { idleMinutes?: number; maxHours?: number; signInHours?: number };
+  rdp?: { ca?: string };
   qos?: { enabled?: boolean; classes?: Partial<Record<string, Partial<TrafficClass> & { client?: Partial<TrafficClass>; display?: Partial<TrafficClass> }>> };
 }
 
@@ -134,6 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const cert = env.PORTHOLE_TLS_CERT ?? file.tls?.cert;
   const key = env.PORTHOLE_TLS_KEY ?? file.tls?.key;
   if ((cert === undefined) !== (key === undefined)) throw new ConfigError('PORTHOLE_TLS_CERT and PORTHOLE_TLS_KEY go together: set both or neither');
+  const rdpCa = env.PORTHOLE_RDP_CA ?? file.rdp?.ca;
 
   return {
     listen: parseListen(env.PORTHOLE_LISTEN ?? file.listen ?? '0.0.0.0:8443'),
@@ -150,5 +157,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       signInTtlMs: positive(file.sessions?.signInHours, 12, 'sessions.signInHours') * 3_600_000,
     },
     qos: trafficClasses(file.qos, env),
+    rdp: rdpCa ? { ca: resolve(cwd, rdpCa) } : {},
   };
 }

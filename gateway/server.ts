@@ -14,6 +14,9 @@ import { TrafficMarker } from '../proxy/traffic-class.js';
 import { SpiceAdapter } from '../proxy/spice/adapter.js';
 import { TokenVerifier } from '../proxy/token-verifier.js';
 import { VncAdapter } from '../proxy/vnc/adapter.js';
+import { RdpAdapter } from '../proxy/rdp/adapter.js';
+import { CertificatePins } from '../proxy/rdp/certificate-pins.js';
+import { CaTrust, PinTrust, type CertificateTrust } from '../proxy/rdp/certificate-trust.js';
 import { CloseCode } from '../proxy/close.js';
 import { buildApp } from './app.js';
 import { AuditLog } from './audit-log.js';
@@ -55,14 +58,22 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
 
   // Shadowing is decided here and enforced by the proxy: its watchers close when it ends, and a
   // token issued before the end is refused after it.
+  const rdpPins = new CertificatePins(config.dataDir);
+  let rdpTrust: CertificateTrust;
+  try {
+    rdpTrust = config.rdp.ca ? new CaTrust(readFileSync(config.rdp.ca)) : new PinTrust(rdpPins);
+  } catch (error) {
+    throw new Error(`PORTHOLE_RDP_CA ${config.rdp.ca}: ${(error as Error).message}`);
+  }
   let proxy: DisplayProxy | undefined;
-  const shadows = new ShadowRequests(new AuditLog(config.dataDir),
+  const audit = new AuditLog(config.dataDir);
+  const shadows = new ShadowRequests(audit,
     (id, reason) => proxy?.sessions.endWhere((claims) => claims.shadow === id, CloseCode.shadowEnded, reason));
   proxy = new DisplayProxy({
     verifier,
     targets: inventory,
     origins: config.allowedOrigins,
-    adapters: [new SpiceAdapter(), new VncAdapter()],
+    adapters: [new SpiceAdapter(), new VncAdapter(), new RdpAdapter(rdpTrust)],
     log: log.child({ component: 'proxy' }),
     limits: { idleTimeoutMs: config.sessions.idleTimeoutMs, maxDurationMs: config.sessions.maxDurationMs },
     metrics: new ProxyMetrics(registry),
@@ -80,6 +91,8 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
     issuer: new TokenIssuer(signingKey, config.tokens.ttlSeconds, config.tokens.bindClientIp),
     liveSessions: proxy.sessions,
     shadows,
+    rdpPins,
+    audit,
     registry,
     webRoot: WEB_ROOT,
   }, { cert: readFileSync(tls.cert), key: readFileSync(tls.key) });

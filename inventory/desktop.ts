@@ -64,3 +64,8 @@ export function protocolsOf(desktop: Pick<Desktop, 'displays'>): Protocol[] {
 export function desktopId(hypervisor: string, uuid: string): string {
   return `${hypervisor}/${uuid}`;
 }
+
+/** `host:port` of an endpoint, an IPv6 host in brackets: how RDP clients name their destination. */
+export function endpointAddress(endpoint: Pick<DisplayEndpoint, 'host' | 'port'>): string {
+  return endpoint.host.includes(':') ? `[${endpoint.host}]:${endpoint.port}` : `${endpoint.host}:${endpoint.port}`;
+}

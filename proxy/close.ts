@@ -17,6 +17,8 @@ export const CloseCode = {
   displayUnreachable: 4010,
   /** The display refused the proxy's credentials. */
   displayAuthFailed: 4011,
+  /** The display's TLS certificate is not trusted (wrong CA, wrong name, changed since pinned). */
+  displayUntrusted: 4012,
   /** The browser or the display sent something that is not the protocol. */
   protocolError: 4400,
   /** No traffic for the idle limit. */
@@ -31,12 +33,21 @@ export const CloseCode = {
 
 export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];
 
+/** Where a network or TLS failure came from, for protocols that report it in their own terms (RDCleanPath). */
+export interface FailureCause {
+  /** The socket error, e.g. ECONNREFUSED, ETIMEDOUT. */
+  errno?: string;
+  /** The TLS alert that ended (or should end) a TLS handshake. */
+  tlsAlert?: number;
+}
+
 /** A failure that ends one connection. `reason` is for the user; `detail` for the log. */
 export class ProxyError extends Error {
   constructor(
     readonly code: CloseCodeValue,
     readonly reason: string,
     readonly detail: string = reason,
+    readonly transport: FailureCause = {},
   ) {
     super(detail);
     this.name = 'ProxyError';

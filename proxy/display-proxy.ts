@@ -262,7 +262,7 @@ export class DisplayProxy {
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new ProxyError(CloseCode.displayUnreachable, `The desktop's ${name} display did not answer. Try again, or ask your administrator.`,
-          `connect to ${host}:${port} timed out`));
+          `connect to ${host}:${port} timed out`, { errno: 'ETIMEDOUT' }));
       }, this.limits.connectTimeoutMs);
       socket.once('connect', () => { clearTimeout(timer); socket.removeAllListeners('error'); resolve(socket); });
       socket.once('error', (error: NodeJS.ErrnoException) => {
@@ -270,7 +270,7 @@ export class DisplayProxy {
         const refused = error.code === 'ECONNREFUSED';
         reject(new ProxyError(CloseCode.displayUnreachable,
           refused ? `The desktop's ${name} display refused the connection.` : `The desktop's ${name} display could not be reached.`,
-          `connect to ${host}:${port}: ${error.code ?? error.message}`));
+          `connect to ${host}:${port}: ${error.code ?? error.message}`, error.code ? { errno: error.code } : {}));
       });
     });
   }

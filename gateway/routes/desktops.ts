@@ -1,6 +1,6 @@
 // The desktops a user may open, and connect: the tokens for each protocol attempt.
 import type { FastifyPluginAsync } from 'fastify';
-import { PROTOCOLS, mayOpen, protocolsOf, type Desktop, type Protocol } from '../../inventory/desktop.js';
+import { PROTOCOLS, endpointAddress, mayOpen, protocolsOf, type Desktop, type Protocol } from '../../inventory/desktop.js';
 import { normalizeIp } from '../../proxy/token-verifier.js';
 import { SESSION_COOKIE } from '../sign-in-sessions.js';
 import { requireUser } from '../http/authentication.js';
@@ -75,22 +75,26 @@ export const desktopRoutes: FastifyPluginAsync<DesktopRoutesOptions> = async (ap
     }
     const offered = protocolsOf(desktop);
     const wanted = request.body.protocols ?? [...PROTOCOLS];
-    const protocols = wanted.filter((p) => offered.includes(p));
+    const viewOnly = request.body.viewOnly ?? false;
+    // The proxy enforces view-only by reading SPICE and VNC input; RDP's input is not filtered.
+    const protocols = wanted.filter((p) => offered.includes(p) && !(viewOnly && p === 'rdp'));
     if (protocols.length === 0) {
+      if (viewOnly && wanted.includes('rdp') && offered.includes('rdp')) {
+        return reply.code(409).send({ error: 'Watching without control is not available over RDP; use SPICE or VNC for that.' });
+      }
       return reply.code(409).send({ error: `The desktop offers ${offered.join(', ') || 'no display'}, not ${wanted.join(', ')}.` });
     }
     const clientIp = normalizeIp(request.socket.remoteAddress);
     const attempts = protocols.map((protocol) => {
       const issued = issuer.issue(who, desktop.id, protocol, {
-        viewOnly: request.body.viewOnly ?? false,
+        viewOnly,
         clientIp,
         browserSession: request.cookies[SESSION_COOKIE],
       });
+      const attempt = { protocol, token: issued.token, expiresAt: issued.expiresAt.toISOString() };
+      if (protocol !== 'rdp') return { ...attempt, url: `${webSocketOrigin}/ws/${protocol}?token=${encodeURIComponent(issued.token)}` };
       // RDP's web client sends its token inside the RDCleanPath request instead of the URL.
-      const url = protocol === 'rdp'
-        ? `${webSocketOrigin}/ws/rdp`
-        : `${webSocketOrigin}/ws/${protocol}?token=${encodeURIComponent(issued.token)}`;
-      return { protocol, url, token: issued.token, expiresAt: issued.expiresAt.toISOString() };
+      return { ...attempt, url: `${webSocketOrigin}/ws/rdp`, destination: endpointAddress(desktop.displays.find((d) => d.protocol === 'rdp')!) };
     });
     request.log.info({ user: who.username, desktop: desktop.id, protocols }, 'connect tokens issued');
     return { attempts };

@@ -1,5 +1,5 @@
-// Minimal SPICE and VNC clients that speak to the proxy over a WebSocket, as a browser's
-// spice-html5 and noVNC do, for protocol-level tests without a browser.
+// Minimal SPICE, VNC and RDCleanPath clients that speak to the proxy over a WebSocket, as a browser's
+// spice-html5, noVNC and IronRDP do, for protocol-level tests without a browser.
 import type { WebSocket } from 'ws';
 
 export interface Closed {
@@ -146,4 +146,26 @@ export function rfbUpdateRequest(width: number, height: number, incremental = fa
   const b = Buffer.alloc(10);
   b[0] = 3; b[1] = incremental ? 1 : 0; b.writeUInt16BE(width, 6); b.writeUInt16BE(height, 8);
   return b;
+}
+
+/** An X.224 Connection Request as an RDP client sends it, asking for `protocols` (1 TLS, 2 NLA, 8 NLA-ext). */
+export function x224ConnectionRequest(protocols: number): Buffer {
+  const cookie = Buffer.from('Cookie: mstshash=porthole\r\n', 'latin1');
+  const negotiation = Buffer.from([0x01, 0x00, 0x08, 0x00, 0, 0, 0, 0]);
+  negotiation.writeUInt32LE(protocols, 4);
+  const tpdu = Buffer.concat([Buffer.from([0, 0xe0, 0, 0, 0, 0, 0]), cookie, negotiation]);
+  tpdu[0] = tpdu.length - 1;
+  const tpkt = Buffer.from([3, 0, 0, 0]);
+  tpkt.writeUInt16BE(4 + tpdu.length, 2);
+  return Buffer.concat([tpkt, tpdu]);
+}
+
+/** Reads one whole DER PDU (an RDCleanPath answer) from the proxy. */
+export async function readDerPdu(reader: WireReader): Promise<Buffer> {
+  const head = await reader.read(2);
+  const first = head[1]!;
+  if (first < 0x80) return Buffer.concat([head, await reader.read(first)]);
+  const octets = await reader.read(first & 0x7f);
+  const length = octets.reduce((n, b) => n * 256 + b, 0);
+  return Buffer.concat([head, octets, await reader.read(length)]);
 }

@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { Registry } from 'prom-client';
 import { buildApp } from '../../gateway/app.js';
+import { CertificatePins } from '../../proxy/rdp/certificate-pins.js';
 import { AuditLog } from '../../gateway/audit-log.js';
 import { ShadowRequests } from '../../gateway/shadowing.js';
 import { createLogger } from '../../gateway/logger.js';
@@ -56,6 +57,8 @@ before(async () => {
     issuer: new TokenIssuer(key, 60, true),
     liveSessions: new LiveSessions(),
     shadows: new ShadowRequests(new AuditLog(join(dir, 'data')), () => {}),
+    rdpPins: new CertificatePins(join(dir, 'data')),
+    audit: new AuditLog(join(dir, 'data')),
     registry: new Registry(),
     webRoot,
   });
