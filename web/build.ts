@@ -1,5 +1,5 @@
 // Builds the web client: each page's entry point bundled with its protocol clients (noVNC,
-// spice-html5) by esbuild into dist/web/public, beside the HTML and CSS from web/public.
+// spice-html5; IronRDP as a chunk loaded on demand) by esbuild into dist/web/public, beside the HTML and CSS from web/public.
 // Type checking is tsc's job (`tsc -p web/tsconfig.json`); esbuild only bundles.
 import { cpSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,9 @@ await build({
   outdir: out,
   bundle: true,
   format: 'esm',
+  // Shared code and IronRDP (loaded only when an RDP attempt starts) go into their own chunks.
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   target: 'es2022',
   minify: true,
   sourcemap: true,

@@ -1,5 +1,5 @@
 // Response headers that make the browser enforce what the server means: no framing, no
-// sniffing, scripts only from this origin, HTTPS only.
+// sniffing, scripts only from this origin (WebAssembly too on the viewer page), HTTPS only.
 import fp from 'fastify-plugin';
 
 export const CONTENT_SECURITY_POLICY = [
@@ -15,9 +15,22 @@ export const CONTENT_SECURITY_POLICY = [
   "form-action 'self'",
 ].join('; ');
 
+/**
+ * The viewer page alone runs IronRDP (RDP): WebAssembly compilation ('wasm-unsafe-eval', not
+ * 'unsafe-eval'), its WASM inlined as a data: URL that it fetches, and the inline styles of its
+ * web component. Every other page keeps the strict policy.
+ */
+export const VIEWER_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY
+  .replace("script-src 'self'", "script-src 'self' 'wasm-unsafe-eval'")
+  .replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+  .replace("connect-src 'self'", "connect-src 'self' data:");
+
+const VIEWER_PAGES = new Set(['/viewer.html', '/viewer']);
+
 export const securityHeaders = fp(async (app) => {
   app.addHook('onSend', async (_request, reply) => {
-    reply.header('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+    const path = _request.url.split('?', 1)[0]!;
+    reply.header('Content-Security-Policy', VIEWER_PAGES.has(path) ? VIEWER_CONTENT_SECURITY_POLICY : CONTENT_SECURITY_POLICY);
     reply.header('Strict-Transport-Security', 'max-age=31536000');
     reply.header('X-Content-Type-Options', 'nosniff');
     reply.header('X-Frame-Options', 'DENY');

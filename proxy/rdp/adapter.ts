@@ -128,7 +128,7 @@ export class RdpAdapter implements ProtocolAdapter {
       }
       if (answer.selectedProtocol === SecurityProtocol.rdp) {
         throw new ProxyError(CloseCode.displayAuthFailed,
-          "The desktop's RDP server offers only standard RDP security, without TLS. Ask your administrator to enable TLS or Network Level Authentication.",
+          "The desktop's RDP server offers no TLS, only standard RDP security. Ask your administrator to enable TLS or NLA.",
           'RDP server selected standard RDP security');
       }
       const secure = await secureDisplay(display, 'RDP', this.trust.tlsOptions, TIMEOUT_MS);

@@ -50,13 +50,13 @@ export class CaTrust implements CertificateTrust {
     const cert = socket.getPeerCertificate();
     if (!socket.authorized) {
       throw new ProxyError(CloseCode.displayUntrusted,
-        "The desktop's RDP certificate is not signed by the authority Porthole trusts, so Porthole did not connect. Ask your administrator.",
+        "The desktop's RDP certificate is not from the authority Porthole trusts; Porthole did not connect. Ask your administrator.",
         `RDP certificate of ${desktop} (${names(cert)}) refused: ${String(socket.authorizationError)}`, { tlsAlert: UNKNOWN_CA });
     }
     const mismatch = checkServerIdentity(host, cert);
     if (mismatch) {
       throw new ProxyError(CloseCode.displayUntrusted,
-        "The desktop's RDP certificate was issued for another machine, so Porthole did not connect. Ask your administrator.",
+        "The desktop's RDP certificate names another machine; Porthole did not connect. Ask your administrator.",
         `RDP certificate of ${desktop} does not name ${host}: ${mismatch.message}`, { tlsAlert: BAD_CERTIFICATE });
     }
   }
@@ -89,8 +89,7 @@ export class PinTrust implements CertificateTrust {
     }
     if (pin.fingerprint !== cert.fingerprint256) {
       throw new ProxyError(CloseCode.displayUntrusted,
-        "The desktop's RDP certificate has changed since Porthole first connected to it, so Porthole did not connect. "
-        + 'If the desktop was reinstalled, ask your administrator to accept its new certificate.',
+        "The desktop's RDP certificate changed since Porthole first saw it; Porthole did not connect. Ask your administrator.",
         `RDP certificate of ${desktop} is ${cert.fingerprint256}, pinned ${pin.fingerprint}`, { tlsAlert: BAD_CERTIFICATE });
     }
   }

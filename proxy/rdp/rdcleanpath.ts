@@ -151,7 +151,13 @@ function decodeFailure(block: asn1.AsnType): RDCleanPathFailure & { code: number
 
 /** Decodes exactly one PDU: the whole buffer, nothing before or after it. */
 export function decodePdu(der: Buffer): RDCleanPathPdu {
-  const parsed = asn1.fromBER(der);
+  let parsed: ReturnType<typeof asn1.fromBER>;
+  try {
+    parsed = asn1.fromBER(der);
+  } catch (error) {
+    // asn1js throws on some malformed values (a GeneralizedTime that is not a time, found by fuzzing).
+    return fail(`the RDCleanPath PDU is not valid DER (${(error as Error).message})`);
+  }
   if (parsed.offset === -1) fail(`the RDCleanPath PDU is not valid DER (${parsed.result.error || 'undecodable'})`);
   if (parsed.offset !== der.length) fail('the RDCleanPath PDU is followed by trailing bytes');
   checkDefinite(parsed.result);

@@ -64,11 +64,11 @@ export function parseConnectionConfirm(frame: Buffer): Confirm {
 /** Names of RDP_NEG_FAILURE codes, for people. */
 export function negotiationFailureText(code: number): string {
   switch (code) {
-    case 1: return 'the RDP server requires TLS';
-    case 2: return 'the RDP server requires standard RDP security, which the browser client does not offer';
-    case 3: return 'the RDP server has no certificate for TLS';
-    case 5: return 'the RDP server requires Network Level Authentication';
-    case 6: return 'the RDP server requires Network Level Authentication with TLS';
-    default: return `the RDP server refused the security protocols (code ${code})`;
+    case 1: return 'it requires TLS';
+    case 2: return 'it allows only standard RDP security, which browsers cannot use';
+    case 3: return 'it has no certificate for TLS';
+    case 5: return 'it requires Network Level Authentication';
+    case 6: return 'it requires Network Level Authentication with TLS';
+    default: return `it refused the security protocols (code ${code})`;
   }
 }

@@ -56,3 +56,22 @@ export async function typeAndExpect(page: Page, serial: SerialLog): Promise<stri
   await serial.waitFor(word, 15_000);
   return word;
 }
+
+/** Answers the viewer's RDP sign-in (the desktop's own account) and returns when it was submitted. */
+export async function signInToDesktop(page: Page, username: string, password: string): Promise<number> {
+  await page.waitForSelector('#rdp-sign-in:not([hidden])', { timeout: 30_000 });
+  await page.type('#rdp-sign-in input[name="username"]', username);
+  await page.type('#rdp-sign-in input[name="password"]', password);
+  const submittedAt = (await page.evaluate('performance.now()')) as number;
+  await page.click('#rdp-sign-in button[type="submit"]');
+  return submittedAt;
+}
+
+/** Clicks into an RDP screen (IronRDP draws inside its web component's shadow root) and types a fresh word. */
+export async function typeWordOverRdp(page: Page, prefix = 'porthole'): Promise<string> {
+  const word = `${prefix}${randomBytes(4).toString('hex')}`;
+  const canvas = await page.waitForSelector('pierce/canvas');
+  await canvas!.click();
+  await typeIntoDesktop(page, word);
+  return word;
+}

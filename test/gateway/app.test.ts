@@ -192,6 +192,12 @@ test('every response carries the security headers; health and metrics answer', a
   assert.equal(res.statusCode, 200);
   assert.match(String(res.headers['content-security-policy']), /default-src 'self'; script-src 'self'/);
   assert.match(String(res.headers['content-security-policy']), /frame-ancestors 'none'/);
+  assert.doesNotMatch(String(res.headers['content-security-policy']), /wasm|unsafe/);
+  // Only the viewer runs IronRDP's WebAssembly; even there no 'unsafe-eval' and no other origin.
+  const viewer = String((await app.inject({ method: 'GET', url: '/viewer.html?desktop=x' })).headers['content-security-policy']);
+  assert.match(viewer, /script-src 'self' 'wasm-unsafe-eval';/);
+  assert.match(viewer, /connect-src 'self' data:;/);
+  assert.doesNotMatch(viewer, /unsafe-eval'|https?:|\*/);
   assert.equal(res.headers['x-content-type-options'], 'nosniff');
   assert.equal(res.headers['referrer-policy'], 'no-referrer');
   assert.match(String(res.headers['strict-transport-security']), /max-age=\d+/);

@@ -10,15 +10,17 @@ import { ChannelType, parseLinkHeader, parseLinkMess, parseLinkReply } from '../
 import { SpiceClientStream } from '../../proxy/spice/client-messages.js';
 import { acceptClient, authenticateToDisplay, parseVersion } from '../../proxy/vnc/rfb-handshake.js';
 import { RfbClientStream } from '../../proxy/vnc/client-messages.js';
+import { decodeRequest, encodePdu, pduLength, RDCleanPathError } from '../../proxy/rdp/rdcleanpath.js';
+import { checkConnectionRequest, confirmLength, parseConnectionConfirm, X224Error } from '../../proxy/rdp/x224.js';
 
 const RUNS = 100_000;
 
-/** Runs `parse` on fuzzed input; anything but a ProxyError is a failure. */
+/** Runs `parse` on fuzzed input; anything but a refusal with a reason (ProxyError, or the RDP parsers' own errors, which the adapter turns into one) is a failure. */
 function refusesCleanly(parse: () => unknown): boolean {
   try {
     parse();
   } catch (error) {
-    if (!(error instanceof ProxyError)) throw error;
+    if (!(error instanceof ProxyError || error instanceof RDCleanPathError || error instanceof X224Error)) throw error;
   }
   return true;
 }
@@ -79,4 +81,37 @@ test('view-only client streams (RFB and the SPICE main channel)', () => {
     return true;
   }), { numRuns: RUNS });
   report('view-only client streams', n);
+});
+
+test('RDCleanPath requests (DER) and the X.224 messages around them', () => {
+  const valid = encodePdu({ destination: '192.0.2.10:3389', proxyAuth: 'eyJhbGciOiJFUzI1NiJ9.e30.sig', x224: Buffer.from('0300002b26e00000000000436f6f6b69653a206d737473686173683d706f7274686f6c650d0a0100080003000000', 'hex') });
+  // Garbage, valid PDUs with bytes changed, cut or appended, and well-formed PDUs with hostile fields.
+  const mutated = fc.record({ at: fc.nat(), value: fc.integer({ min: 0, max: 255 }), cut: fc.nat(), tail: fc.uint8Array({ maxLength: 8 }) })
+    .map(({ at, value, cut, tail }) => {
+      const b = Buffer.from(valid);
+      b[at % b.length] = value;
+      return Buffer.concat([b.subarray(0, b.length - (cut % 4)), Buffer.from(tail)]);
+    });
+  const structured = fc.record({
+    destination: fc.option(fc.string({ maxLength: 40 }), { nil: undefined }),
+    proxyAuth: fc.option(fc.string({ maxLength: 40 }), { nil: undefined }),
+    preconnectionBlob: fc.option(fc.string({ maxLength: 10 }), { nil: undefined }),
+    x224: fc.option(fc.uint8Array({ maxLength: 60 }).map((b) => Buffer.from(b)), { nil: undefined }),
+    serverAddr: fc.option(fc.string({ maxLength: 10 }), { nil: undefined }),
+  }).map((fields) => encodePdu(Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined))));
+  const input = fc.oneof(fc.uint8Array({ maxLength: 120 }).map((b) => Buffer.from(b)), mutated, structured);
+  let n = 0;
+  fc.assert(fc.property(input, (der) => {
+    n++;
+    refusesCleanly(() => {
+      const length = pduLength(der.subarray(0, 5));
+      if (length !== undefined) assert.ok(length >= 2 && length < 2 ** 24);
+    });
+    // decodeRequest decodes the whole PDU (decodePdu) first, then checks it is a request.
+    refusesCleanly(() => checkConnectionRequest(decodeRequest(der).x224));
+    refusesCleanly(() => parseConnectionConfirm(der));
+    refusesCleanly(() => confirmLength(der.subarray(0, 4)));
+    return true;
+  }), { numRuns: RUNS });
+  report('RDCleanPath', n);
 });

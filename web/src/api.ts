@@ -19,6 +19,8 @@ export interface Attempt {
   url: string;
   token: string;
   expiresAt: string;
+  /** RDP only: the desktop's host:port, which the RDCleanPath request must name. */
+  destination?: string;
 }
 
 export interface LiveSession {

@@ -18,7 +18,15 @@ export function installCloseRecorder(): void {
   const Native = window.WebSocket;
   const Recording = function (this: unknown, url: string | URL, protocols?: string | string[]) {
     const socket = new Native(url, protocols);
-    socket.addEventListener('close', (e) => closes.set(String(socket.url), { code: e.code, reason: e.reason, at: performance.now() }));
+    // A close the page's client started may come back with the client's own words ("client
+    // dropped"); Porthole's codes (4000-4999) carry the proxy's reason even then, because the
+    // proxy's close was already on its way (IronRDP closes as soon as it reads an error PDU).
+    let closedByPage = false;
+    const close = socket.close.bind(socket);
+    socket.close = (code?: number, reason?: string) => { closedByPage = true; close(code, reason); };
+    socket.addEventListener('close', (e) => {
+      if (!closedByPage || (e.code >= 4000 && e.code <= 4999)) closes.set(String(socket.url), { code: e.code, reason: e.reason, at: performance.now() });
+    });
     return socket;
   } as unknown as typeof WebSocket;
   Object.assign(Recording, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 });

@@ -1,7 +1,7 @@
 // Tries a desktop's protocols in order until one shows a picture, as Guacamole's ChainedTunnel
 // does for tunnels: the first attempt that reaches its first frame wins; each failure is kept
 // with its reason so the user learns why. A protocol without a connector is skipped, with a
-// reason; adding RDP is one more connector.
+// reason; a new protocol is one more connector.
 import type { Attempt } from './api.js';
 import type { Connector, RemoteSession } from './connectors/connector.js';
 
@@ -14,6 +14,8 @@ export interface ChainEvents {
   /** An attempt starts (for progress: "Connecting over SPICE…"). */
   trying(connector: Connector, index: number, total: number): void;
   failed(fallback: Fallback): void;
+  /** A connector asks the person for something first (for progress: "Waiting for your sign-in…"). */
+  preparing?(connector: Connector): void;
 }
 
 export class ChainFailed extends Error {
@@ -30,7 +32,7 @@ export class FallbackChain {
     readonly timeoutMs = 10_000,
   ) {}
 
-  async open(attempts: Attempt[], screen: HTMLElement, events: ChainEvents): Promise<{ session: RemoteSession; fallbacks: Fallback[] }> {
+  async open(attempts: Attempt[], screen: HTMLElement, events: ChainEvents, signal: AbortSignal = new AbortController().signal): Promise<{ session: RemoteSession; fallbacks: Fallback[] }> {
     const fallbacks: Fallback[] = [];
     const queue = [...attempts];
     for (let i = 0; i < queue.length; i++) {
@@ -41,6 +43,18 @@ export class FallbackChain {
         fallbacks.push(f);
         events.failed(f);
         continue;
+      }
+      if (connector.prepare) {
+        events.preparing?.(connector);
+        try {
+          await connector.prepare(attempt, signal);
+        } catch (error) {
+          if (signal.aborted) throw error;
+          const f = { protocol: attempt.protocol, reason: (error as Error).message };
+          fallbacks.push(f);
+          events.failed(f);
+          continue;
+        }
       }
       if (Date.parse(attempt.expiresAt) - Date.now() < 2000) {
         const fresh = await this.renew(queue.slice(i).map((a) => a.protocol));

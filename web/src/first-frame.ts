@@ -1,4 +1,4 @@
-// When the first picture arrives: both clients draw into a canvas inside the screen element,
+// When the first picture arrives: every client draws into a canvas inside the screen element,
 // and a drawn pixel is opaque where an untouched canvas is transparent. Checked every frame.
 
 function drawn(canvas: HTMLCanvasElement): boolean {
@@ -9,12 +9,19 @@ function drawn(canvas: HTMLCanvasElement): boolean {
   return points.some(([x, y]) => context.getImageData(x, y, 1, 1).data[3] === 255);
 }
 
+/** Canvases in `root`, including inside open shadow roots (IronRDP's web component draws in one). */
+function canvasesIn(root: ParentNode): HTMLCanvasElement[] {
+  const found = [...root.querySelectorAll('canvas')];
+  for (const element of root.querySelectorAll('*')) if (element.shadowRoot) found.push(...canvasesIn(element.shadowRoot));
+  return found;
+}
+
 /** Resolves with performance.now() at the first drawn frame in `screen`; rejects when aborted. */
 export function firstFrame(screen: HTMLElement, signal: AbortSignal): Promise<number> {
   return new Promise((resolve, reject) => {
     const check = () => {
       if (signal.aborted) return reject(signal.reason);
-      const canvas = [...screen.querySelectorAll('canvas')].find(drawn);
+      const canvas = canvasesIn(screen).find(drawn);
       if (canvas) resolve(performance.now());
       else requestAnimationFrame(check);
     };

@@ -7,6 +7,7 @@ import { installCloseRecorder } from './close-reasons.js';
 import type { RemoteSession } from './connectors/connector.js';
 import { SpiceConnector } from './connectors/spice.js';
 import { VncConnector } from './connectors/vnc.js';
+import { RdpConnector } from './connectors/rdp.js';
 import { ChainFailed, FallbackChain, type Fallback } from './fallback-chain.js';
 
 type State = 'connecting' | 'connected' | 'failed' | 'closed';
@@ -47,7 +48,8 @@ async function attemptsFor(protocols?: string[]): Promise<Attempt[]> {
   if (answer.state !== 'accepted' || !answer.attempts) throw new Error(`The screen sharing is ${answer.state}, not open.`);
   return answer.attempts;
 }
-const chain = new FallbackChain([new SpiceConnector(), new VncConnector()], (protocols) => attemptsFor(protocols));
+const chain = new FallbackChain([new SpiceConnector(), new VncConnector(), new RdpConnector($<HTMLFormElement>('rdp-sign-in'))],
+  (protocols) => attemptsFor(protocols));
 let session: RemoteSession | undefined;
 let fit = true;
 
@@ -87,6 +89,10 @@ async function open(): Promise<void> {
       trying: (connector, index, total) => {
         setState('connecting', connector.protocol);
         status.textContent = `Connecting over ${connector.label}${total > 1 ? ` (${index + 1} of ${total})` : ''}…`;
+      },
+      preparing: (connector) => {
+        setState('connecting', connector.protocol);
+        status.textContent = `${connector.label} needs the desktop's own sign-in…`;
       },
       failed: (f) => {
         window.portholeViewer.fallbacks.push(f);

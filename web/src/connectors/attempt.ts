@@ -19,7 +19,8 @@ export interface StartedClient {
 /**
  * Runs one attempt in a new element of `screen` with class `areaClass`.
  * @param start starts the client in `area`; it calls `fail(fallback)` when the connection fails
- *   or closes, with a reason to use when the proxy gave none
+ *   or closes, with a reason to use when the proxy gave none, or `fail(reason, true)` when the
+ *   client knows better than the proxy (the desktop refused a password inside the encrypted session)
  */
 export function runAttempt(
   protocol: string,
@@ -28,7 +29,7 @@ export function runAttempt(
   screen: HTMLElement,
   signal: AbortSignal,
   areaClass: string,
-  start: (area: HTMLElement, fail: (fallback: string) => void) => StartedClient,
+  start: (area: HTMLElement, fail: (fallback: string, ownReason?: boolean) => void) => StartedClient,
 ): Promise<RemoteSession> {
   return new Promise((resolve, reject) => {
     const area = document.createElement('div');
@@ -46,15 +47,15 @@ export function runAttempt(
       area.remove();
     };
     /** Why it failed: the proxy's close reason when it gave one, else the client's. */
-    const reason = (fallback: string) => {
-      const proxyReason = lastClose(attempt.url)?.reason;
+    const reason = (fallback: string, ownReason = false) => {
+      const proxyReason = ownReason ? undefined : lastClose(attempt.url)?.reason;
       return new Error(proxyReason && proxyReason.trim() !== '' ? proxyReason : `${label}: ${fallback}`);
     };
-    const fail = (fallback: string) => {
+    const fail = (fallback: string, ownReason = false) => {
       // The WebSocket's close event (with the proxy's reason) may arrive just after the client's.
       setTimeout(() => {
         if (ended) return;
-        const error = reason(fallback);
+        const error = reason(fallback, ownReason);
         const listener = established ? closeListener : undefined;
         teardown();
         if (!established) reject(error);

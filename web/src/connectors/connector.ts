@@ -19,6 +19,12 @@ export interface Connector {
   /** Human name, e.g. "SPICE". */
   readonly label: string;
   /**
+   * Asks the person for what this protocol needs before it connects (RDP: the desktop's own
+   * sign-in). Runs before the attempt's token is checked for freshness and without the chain's
+   * timeout, since people take their time; rejects when they cancel.
+   */
+  prepare?(attempt: Attempt, signal: AbortSignal): Promise<void>;
+  /**
    * Opens `attempt` inside `screen`. Resolves at the first frame; rejects with an Error whose
    * message a person can read when it fails before that. Aborting `signal` tears it down.
    */
