@@ -1,6 +1,7 @@
 // One libvirt connection, opened on first use and reopened after it fails.
 import { Hypervisor as LibvirtConnection, DomainGetXMLDescFlags, type Domain } from '@unraid/libvirt';
 import type { DesktopState } from './desktop.js';
+import { GuestAddresses } from './guest-addresses.js';
 import { hostOfUri, type HypervisorSpec } from './hypervisor-spec.js';
 
 /** What one libvirt domain looks like right now, with its secure XML (display passwords included). */
@@ -21,11 +22,18 @@ export class Hypervisor {
   /** Where displays that listen on a wildcard address are reached. */
   readonly host: string;
   #connection: Promise<LibvirtConnection> | undefined;
+  readonly #addresses: GuestAddresses;
 
   constructor(spec: HypervisorSpec) {
     this.name = spec.name;
     this.uri = spec.uri;
     this.host = hostOfUri(spec.uri);
+    this.#addresses = new GuestAddresses(spec.uri);
+  }
+
+  /** A running guest's IPv4 address as libvirt reports it (leases, guest agent, ARP), if it can tell. */
+  guestAddress(uuid: string): Promise<string | undefined> {
+    return this.#addresses.first(uuid);
   }
 
   #connect(): Promise<LibvirtConnection> {
@@ -87,5 +95,6 @@ export class Hypervisor {
     const connection = this.#connection;
     this.#connection = undefined;
     if (connection) await connection.then((c) => c.connectClose()).catch(() => {});
+    await this.#addresses.close();
   }
 }

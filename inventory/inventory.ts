@@ -19,7 +19,7 @@ export class Inventory {
     this.#onWarning = onWarning;
   }
 
-  #desktop(hypervisor: Hypervisor, snapshot: DomainSnapshot): Desktop | undefined {
+  async #desktop(hypervisor: Hypervisor, snapshot: DomainSnapshot): Promise<Desktop | undefined> {
     let description;
     try {
       description = parseDomainXml(snapshot.xml, hypervisor.host);
@@ -28,10 +28,10 @@ export class Inventory {
       return undefined;
     }
     const displays: DisplayEndpoint[] = snapshot.state === 'running' ? [...description.displays] : [];
-    if (description.rdp?.address) {
-      // RDP needs the guest's address; without one in the metadata, libvirt's view of the
-      // guest's interfaces is the source (not yet read: see issue "RDP as the third protocol").
-      displays.push({ protocol: 'rdp', host: description.rdp.address, port: description.rdp.port });
+    if (description.rdp) {
+      // RDP needs the guest's address: the metadata's, or else what libvirt knows of the guest.
+      const host = description.rdp.address ?? (snapshot.state === 'running' ? await this.#guestAddress(hypervisor, snapshot.uuid) : undefined);
+      if (host) displays.push({ protocol: 'rdp', host, port: description.rdp.port });
     }
     return {
       id: desktopId(hypervisor.name, description.uuid),
@@ -45,11 +45,20 @@ export class Inventory {
     };
   }
 
+  async #guestAddress(hypervisor: Hypervisor, uuid: string): Promise<string | undefined> {
+    try {
+      return await hypervisor.guestAddress(uuid);
+    } catch (error) {
+      this.#onWarning({ hypervisor: hypervisor.name, message: `domain ${uuid}: guest address: ${(error as Error).message}` });
+      return undefined;
+    }
+  }
+
   /** Every domain on every hypervisor. An unreachable hypervisor is reported, not fatal. */
   async list(): Promise<Desktop[]> {
     const results = await Promise.allSettled(
       [...this.hypervisors.values()].map(async (h) =>
-        (await h.listDomains()).map((s) => this.#desktop(h, s))),
+        Promise.all((await h.listDomains()).map((s) => this.#desktop(h, s)))),
     );
     const desktops: Desktop[] = [];
     results.forEach((result, i) => {
@@ -71,7 +80,7 @@ export class Inventory {
     const uuid = id.slice(slash + 1).toLowerCase();
     if (!hypervisor || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(uuid)) return undefined;
     const snapshot = await hypervisor.domain(uuid);
-    return snapshot ? this.#desktop(hypervisor, snapshot) : undefined;
+    return snapshot ? await this.#desktop(hypervisor, snapshot) : undefined;
   }
 
   async close(): Promise<void> {

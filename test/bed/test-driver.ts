@@ -14,6 +14,8 @@ export interface TestDomain {
   users?: string[];
   groups?: string[];
   rdp?: { port: number; address?: string };
+  /** A NIC on libvirt's `default` network (the test driver then reports an address for it). */
+  nic?: { mac: string };
 }
 
 function domainXml(d: TestDomain): string {
@@ -21,13 +23,18 @@ function domainXml(d: TestDomain): string {
   return `<domain type='test'>
     <name>${xmlEscape(d.name)}</name><uuid>${d.uuid}</uuid><memory>131072</memory><os><type>hvm</type></os>
     ${d.running === false ? '<test:runstate>5</test:runstate>' : ''}
-    <devices>${display('spice', d.spice)}${display('vnc', d.vnc)}</devices>
+    <devices>${display('spice', d.spice)}${display('vnc', d.vnc)}${d.nic ? `<interface type='network'><mac address='${d.nic.mac}'/><source network='default'/></interface>` : ''}</devices>
     ${metadataXml(d)}
   </domain>`;
 }
 
 /** Writes a test-driver node file and returns its libvirt URI. */
 export function writeTestDriver(path: string, domains: TestDomain[]): string {
-  writeFileSync(path, `<node xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>\n${domains.map(domainXml).join('\n')}\n</node>\n`);
+  // NICs need their network: libvirt's usual `default` NAT network.
+  const network = domains.some((d) => d.nic)
+    ? "<network><name>default</name><bridge name='virbr0'/><forward/><ip address='192.168.122.1' netmask='255.255.255.0'>"
+      + "<dhcp><range start='192.168.122.2' end='192.168.122.254'/></dhcp></ip></network>\n"
+    : '';
+  writeFileSync(path, `<node xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>\n${network}${domains.map(domainXml).join('\n')}\n</node>\n`);
   return `test://${path}`;
 }
