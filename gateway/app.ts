@@ -92,6 +92,9 @@ export async function buildApp(services: GatewayServices, https?: ServerOptions)
     shadows: services.shadows, sessions: services.liveSessions, desktops: services.desktops, issuer: services.issuer, webSocketOrigin: services.webSocketOrigin,
   });
   await app.register(rdpCertificateRoutes, { pins: services.rdpPins, audit: services.audit });
-  await app.register(fastifyStatic, { root: services.webRoot, index: 'index.html', list: false, redirect: false, wildcard: true });
+  await app.register(fastifyStatic, {
+    root: services.webRoot, index: 'index.html', list: false, redirect: false, wildcard: true,
+    preCompressed: true, // web/build.ts writes .br and .gz beside each file
+  });
   return app;
 }

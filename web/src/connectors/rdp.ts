@@ -29,6 +29,7 @@ interface UserInteraction {
   };
   connect(config: unknown): Promise<{ run(): Promise<{ reason(): string }> }>;
   ctrlAltDel(): void;
+  resize(width: number, height: number): void;
   shutdown(): void;
 }
 
@@ -145,6 +146,7 @@ export class RdpConnector implements Connector {
       if (!attempt.destination) throw new Error('Porthole did not name the desktop\'s RDP address');
       let ui: UserInteraction | undefined;
       let stopped = false;
+      let stopResizing = () => {};
       const element = document.createElement('iron-remote-desktop') as HTMLElement & { module?: unknown; scale?: string };
       element.setAttribute('scale', 'fit');
       element.setAttribute('flexcenter', 'true');
@@ -164,6 +166,14 @@ export class RdpConnector implements Connector {
             .build();
           return ui!.connect(config).then((session) => {
             ui!.setVisibility(true);
+            // Ask the desktop to match the window (Display Control; servers without it ignore this).
+            let timer: ReturnType<typeof setTimeout> | undefined;
+            const follow = () => {
+              clearTimeout(timer);
+              timer = setTimeout(() => { if (!stopped && area.clientWidth > 0) ui!.resize(area.clientWidth, area.clientHeight); }, 400);
+            };
+            window.addEventListener('resize', follow);
+            stopResizing = () => { clearTimeout(timer); window.removeEventListener('resize', follow); };
             return session.run().then((end) => fail(`the session ended (${end.reason()})`));
           });
         }).catch((error: unknown) => {
@@ -177,7 +187,11 @@ export class RdpConnector implements Connector {
         area.append(element);
       }, (error: Error) => fail(`IronRDP could not be loaded: ${error.message}`));
       return {
-        stop: () => { stopped = true; try { ui?.shutdown(); } catch { /* not connected yet */ } },
+        stop: () => {
+          stopped = true;
+          stopResizing();
+          try { ui?.shutdown(); } catch { /* not connected yet */ }
+        },
         focus: () => element.shadowRoot?.querySelector('canvas')?.focus(),
         sendCtrlAltDel: () => ui?.ctrlAltDel(),
         scaleToWindow: (fit) => ui?.setScale(fit ? Scale.Fit : Scale.Real),
