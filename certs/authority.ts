@@ -2,7 +2,9 @@
 // as an operator makes for RDP servers (or, later, QEMU's SPICE/VNC x509 directories) so that
 // Porthole can verify them. Tests make throwaway ones; keys never leave the directory they are
 // written to. Built on selfsigned (node-forge/x509 underneath) rather than hand-written ASN.1.
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { join } from 'node:path';
 import { generate } from 'selfsigned';
 
 export interface KeyAndCertificate {
@@ -33,6 +35,18 @@ export async function createAuthority(name: string, days = 365): Promise<KeyAndC
 }
 
 /**
+ * Writes the directory QEMU reads for TLS displays (SPICE `x509-dir`, VNC `tls-creds-x509`
+ * `dir`; libvirt's /etc/pki/libvirt-spice and libvirt-vnc): ca-cert.pem, server-cert.pem,
+ * server-key.pem.
+ */
+export function writeDisplayCredentials(dir: string, authority: KeyAndCertificate, server: KeyAndCertificate): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeFileSync(join(dir, 'ca-cert.pem'), authority.cert);
+  writeFileSync(join(dir, 'server-cert.pem'), server.cert);
+  writeFileSync(join(dir, 'server-key.pem'), server.key, { mode: 0o600 });
+}
+
+/**
  * A server certificate for `names` (host names and IP addresses, the first is the common name),
  * signed by `authority`. RSA, because RDP servers (FreeRDP, Windows) expect an RSA key.
  */
@@ -49,7 +63,8 @@ export async function issueHostCertificate(authority: KeyAndCertificate, names: 
     extensions: [
       { name: 'basicConstraints', cA: false },
       { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
-      { name: 'extKeyUsage', serverAuth: true },
+      // Client auth too: the same kind of certificate identifies Porthole to displays that verify peers.
+      { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
       { name: 'subjectAltName', altNames: names.map((n) => (isIP(n) ? { type: 7 as const, ip: n } : { type: 2 as const, value: n })) },
     ],
   });

@@ -21,6 +21,7 @@ import { sessionRoutes } from './routes/sessions.js';
 import { shadowRoutes } from './routes/shadow.js';
 import { userRoutes } from './routes/users.js';
 import type { ShadowRequests } from './shadowing.js';
+import type { SignInLockout } from './sign-in-lockout.js';
 import type { SignInSessions } from './sign-in-sessions.js';
 import type { TokenIssuer } from './token-issuer.js';
 import type { UserStore } from './users.js';
@@ -32,6 +33,8 @@ export interface GatewayServices {
   webSocketOrigin: string;
   users: UserStore;
   signIns: SignInSessions;
+  /** Failed sign-ins per user name, and the locks they lead to. */
+  signInLockout: SignInLockout;
   desktops: DesktopSource;
   issuer: TokenIssuer;
   liveSessions: LiveSessions;
@@ -44,6 +47,13 @@ export interface GatewayServices {
   webRoot: string;
 }
 
+/**
+ * Header reading is bounded, and short: a browser sends its headers at once (WebSocket upgrades
+ * included), so a client that dribbles them (slowloris) is cut off after 10 s. Node checks the
+ * bound on a timer, every 30 s by default; once a second keeps the cut close to the bound.
+ */
+const HEADER_LIMITS = { headersTimeout: 10_000, connectionsCheckingInterval: 1_000 } as const;
+
 export async function buildApp(services: GatewayServices, https?: ServerOptions): Promise<FastifyInstance> {
   const options: FastifyServerOptions = {
     loggerInstance: services.log,
@@ -54,7 +64,9 @@ export async function buildApp(services: GatewayServices, https?: ServerOptions)
     connectionTimeout: 60_000,
     return503OnClosing: true,
   };
-  const app = (https ? Fastify({ ...options, https } as FastifyServerOptions) : Fastify(options)) as unknown as FastifyInstance;
+  const app = (https
+    ? Fastify({ ...options, https: { ...https, ...HEADER_LIMITS } } as FastifyServerOptions)
+    : Fastify({ ...options, http: HEADER_LIMITS })) as unknown as FastifyInstance;
 
   app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown }, request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
@@ -84,17 +96,19 @@ export async function buildApp(services: GatewayServices, https?: ServerOptions)
   await app.register(originGuard, { origins: services.origins });
   await app.register(authentication, { signIns: services.signIns });
   await app.register(healthRoutes, { registry: services.registry });
-  await app.register(authRoutes, { users: services.users, signIns: services.signIns });
+  await app.register(authRoutes, { users: services.users, signIns: services.signIns, lockout: services.signInLockout, audit: services.audit });
   await app.register(desktopRoutes, { desktops: services.desktops, issuer: services.issuer, webSocketOrigin: services.webSocketOrigin });
   await app.register(sessionRoutes, { sessions: services.liveSessions, watchers: (id) => services.shadows.watchers(id) });
-  await app.register(userRoutes, { signIns: services.signIns, sessions: services.liveSessions });
+  await app.register(userRoutes, { signIns: services.signIns, sessions: services.liveSessions, lockout: services.signInLockout, audit: services.audit });
   await app.register(shadowRoutes, {
     shadows: services.shadows, sessions: services.liveSessions, desktops: services.desktops, issuer: services.issuer, webSocketOrigin: services.webSocketOrigin,
   });
   await app.register(rdpCertificateRoutes, { pins: services.rdpPins, audit: services.audit });
   await app.register(fastifyStatic, {
     root: services.webRoot, index: 'index.html', list: false, redirect: false, wildcard: true,
-    preCompressed: true, // web/build.ts writes .br and .gz beside each file
+    preCompressed: true, // web/build.ts writes .br and .gz beside scripts and styles
   });
+  // With preCompressed, @fastify/static does not find the index for / itself (fastify-static#270).
+  app.get('/', (_request, reply) => reply.sendFile('index.html'));
   return app;
 }

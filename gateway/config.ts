@@ -28,6 +28,11 @@ export interface Config {
    * without one, each desktop's first certificate pinned (trust on first use).
    */
   rdp: { ca?: string };
+  /**
+   * TLS to SPICE and VNC displays (SPICE's tlsPort, VeNCrypt): the CA that signs the hypervisors'
+   * display certificates, and a client certificate for displays that verify their peers.
+   */
+  displays: { ca?: string; clientCert?: string; clientKey?: string };
 }
 
 /** The file's shape: every key optional. */
@@ -42,6 +47,7 @@ interface ConfigFile {
   tokens?: { ttlSeconds?: number; bindClientIp?: boolean };
   sessions?: { idleMinutes?: number; maxHours?: number; signInHours?: number };
   rdp?: { ca?: string };
+  displays?: { ca?: string; clientCert?: string; clientKey?: string };
   qos?: { enabled?: boolean; classes?: Partial<Record<string, Partial<TrafficClass> & { client?: Partial<TrafficClass>; display?: Partial<TrafficClass> }>> };
 }
 
@@ -141,6 +147,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const key = env.PORTHOLE_TLS_KEY ?? file.tls?.key;
   if ((cert === undefined) !== (key === undefined)) throw new ConfigError('PORTHOLE_TLS_CERT and PORTHOLE_TLS_KEY go together: set both or neither');
   const rdpCa = env.PORTHOLE_RDP_CA ?? file.rdp?.ca;
+  const displayCa = env.PORTHOLE_DISPLAY_CA ?? file.displays?.ca;
+  const clientCert = env.PORTHOLE_DISPLAY_CLIENT_CERT ?? file.displays?.clientCert;
+  const clientKey = env.PORTHOLE_DISPLAY_CLIENT_KEY ?? file.displays?.clientKey;
+  if ((clientCert === undefined) !== (clientKey === undefined)) {
+    throw new ConfigError('PORTHOLE_DISPLAY_CLIENT_CERT and PORTHOLE_DISPLAY_CLIENT_KEY go together: set both or neither');
+  }
+  if (clientCert !== undefined && displayCa === undefined) throw new ConfigError('PORTHOLE_DISPLAY_CLIENT_CERT needs PORTHOLE_DISPLAY_CA');
 
   return {
     listen: parseListen(env.PORTHOLE_LISTEN ?? file.listen ?? '0.0.0.0:8443'),
@@ -158,5 +171,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     },
     qos: trafficClasses(file.qos, env),
     rdp: rdpCa ? { ca: resolve(cwd, rdpCa) } : {},
+    displays: {
+      ...(displayCa ? { ca: resolve(cwd, displayCa) } : {}),
+      ...(clientCert && clientKey ? { clientCert: resolve(cwd, clientCert), clientKey: resolve(cwd, clientKey) } : {}),
+    },
   };
 }

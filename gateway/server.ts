@@ -16,13 +16,14 @@ import { TokenVerifier } from '../proxy/token-verifier.js';
 import { VncAdapter } from '../proxy/vnc/adapter.js';
 import { RdpAdapter } from '../proxy/rdp/adapter.js';
 import { CertificatePins } from '../proxy/rdp/certificate-pins.js';
-import { CaTrust, PinTrust, type CertificateTrust } from '../proxy/rdp/certificate-trust.js';
+import { CaTrust, PinTrust, type CertificateTrust } from '../proxy/certificate-trust.js';
 import { CloseCode } from '../proxy/close.js';
 import { buildApp } from './app.js';
 import { AuditLog } from './audit-log.js';
 import { ShadowRequests } from './shadowing.js';
 import type { Config } from './config.js';
 import { createLogger } from './logger.js';
+import { SignInLockout } from './sign-in-lockout.js';
 import { SignInSessions } from './sign-in-sessions.js';
 import { SigningKeyRing } from './signing-keys.js';
 import { TokenIssuer } from './token-issuer.js';
@@ -65,6 +66,13 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
   } catch (error) {
     throw new Error(`PORTHOLE_RDP_CA ${config.rdp.ca}: ${(error as Error).message}`);
   }
+  let displayTrust: CertificateTrust | undefined;
+  try {
+    const { ca, clientCert, clientKey } = config.displays;
+    displayTrust = ca ? new CaTrust(readFileSync(ca), clientCert && clientKey ? { cert: readFileSync(clientCert), key: readFileSync(clientKey) } : undefined) : undefined;
+  } catch (error) {
+    throw new Error(`PORTHOLE_DISPLAY_CA or its client certificate: ${(error as Error).message}`);
+  }
   let proxy: DisplayProxy | undefined;
   const audit = new AuditLog(config.dataDir);
   const shadows = new ShadowRequests(audit,
@@ -77,6 +85,7 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
     log: log.child({ component: 'proxy' }),
     limits: { idleTimeoutMs: config.sessions.idleTimeoutMs, maxDurationMs: config.sessions.maxDurationMs },
     metrics: new ProxyMetrics(registry),
+    ...(displayTrust ? { displayTrust } : {}),
     ...(config.qos ? { traffic: { marker: new TrafficMarker(log.child({ component: 'proxy' })), classes: config.qos } } : {}),
     admit: (claims) => (claims.shadow && shadows.get(claims.shadow)?.state !== 'accepted' ? 'The screen sharing has ended.' : undefined),
   });
@@ -87,6 +96,7 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
     webSocketOrigin: config.publicUrl.origin.replace(/^http/, 'ws'),
     users: new UserStore(config.dataDir),
     signIns: new SignInSessions(config.sessions.signInTtlMs),
+    signInLockout: new SignInLockout(),
     desktops: inventory,
     issuer: new TokenIssuer(signingKey, config.tokens.ttlSeconds, config.tokens.bindClientIp),
     liveSessions: proxy.sessions,

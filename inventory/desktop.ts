@@ -23,7 +23,10 @@ export type DesktopState =
 export interface DisplayEndpoint {
   protocol: Protocol;
   host: string;
-  port: number;
+  /** The plain port; absent for a SPICE display that listens on its TLS port only. */
+  port?: number;
+  /** SPICE's TLS port (libvirt's `tlsPort`): TLS from the first byte, checked against the display CA. */
+  tlsPort?: number;
   /** The display password from the live domain XML (SPICE ticket, VNC password). */
   password?: string;
 }
@@ -66,6 +69,6 @@ export function desktopId(hypervisor: string, uuid: string): string {
 }
 
 /** `host:port` of an endpoint, an IPv6 host in brackets: how RDP clients name their destination. */
-export function endpointAddress(endpoint: Pick<DisplayEndpoint, 'host' | 'port'>): string {
+export function endpointAddress(endpoint: { host: string; port?: number }): string {
   return endpoint.host.includes(':') ? `[${endpoint.host}]:${endpoint.port}` : `${endpoint.host}:${endpoint.port}`;
 }

@@ -11,7 +11,7 @@ export interface DomainDescription {
   users: string[];
   groups: string[];
   rdp?: { port: number; address?: string };
-  /** SPICE and VNC endpoints with a real port (a stopped domain has none). */
+  /** SPICE and VNC endpoints with a real port or TLS port (a stopped domain has none). */
   displays: DisplayEndpoint[];
 }
 
@@ -90,12 +90,14 @@ export function parseDomainXml(xml: string, hypervisorHost: string): DomainDescr
     const type = attr(graphics, 'type');
     if (type !== 'spice' && type !== 'vnc') continue;
     const p = port(attr(graphics, 'port'));
-    if (p === undefined) continue; // not running, or autoport not yet assigned
+    const tlsPort = type === 'spice' ? port(attr(graphics, 'tlsPort')) : undefined;
+    if (p === undefined && tlsPort === undefined) continue; // not running, or autoport not yet assigned
     const password = attr(graphics, 'passwd');
     displays.push({
       protocol: type,
       host: listenAddress(graphics, hypervisorHost),
-      port: p,
+      ...(p !== undefined ? { port: p } : {}),
+      ...(tlsPort !== undefined ? { tlsPort } : {}),
       ...(password !== undefined ? { password } : {}),
     });
   }

@@ -39,6 +39,11 @@ export interface ConnectionContext {
    * SPICE refines it per channel once its link message is read): both legs are marked for it.
    */
   classify(kind: TrafficKind): void;
+  /**
+   * Starts TLS with the display mid-handshake (VeNCrypt) and checks its certificate against the
+   * display CA; resolves with the display to use from then on. Throws ProxyError.
+   */
+  secure(display: DisplayEnd): Promise<DisplayEnd>;
   /** Marks a token used; a second claim of the same token throws ProxyError. */
   claim(claims: DisplayTokenClaims): void;
   /**

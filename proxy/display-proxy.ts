@@ -5,9 +5,11 @@ import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
-import { mayOpen, type Desktop, type Protocol } from '../inventory/desktop.js';
+import { mayOpen, type Desktop, type DisplayEndpoint, type Protocol } from '../inventory/desktop.js';
 import type { ConnectionContext, DisplayEnd, ProtocolAdapter } from './adapter.js';
+import type { CertificateTrust } from './certificate-trust.js';
 import { CloseCode, ProxyError, closeWebSocket } from './close.js';
+import { secureDisplay } from './display-tls.js';
 import { Inbox } from './inbox.js';
 import { LiveSessions } from './live-sessions.js';
 import type { ProxyMetrics } from './metrics.js';
@@ -57,6 +59,12 @@ export interface DisplayProxyOptions {
   admit?: (claims: DisplayTokenClaims) => string | undefined;
   /** 802.1p/DSCP marking of both legs; absent when turned off. */
   traffic?: { marker: TrafficMarker; classes: TrafficClasses };
+  /**
+   * The CA (and client certificate) for SPICE and VNC displays that speak TLS (SPICE's tlsPort,
+   * VeNCrypt); absent when none is configured, and then such displays are refused, never
+   * reached unverified.
+   */
+  displayTrust?: CertificateTrust;
 }
 
 const PROTOCOL_NAMES: Record<Protocol, string> = { spice: 'SPICE', vnc: 'VNC', rdp: 'RDP' };
@@ -165,6 +173,7 @@ export class DisplayProxy {
             `token ${claims.jti} replayed`);
         }
       },
+      secure: (display) => this.#secure(display, PROTOCOL_NAMES[adapter.protocol]),
       openDisplay: async (claims) => {
         const display = await this.#openDisplay(claims, adapter.protocol);
         displaySocket = display.socket;
@@ -233,7 +242,44 @@ export class DisplayProxy {
     if (!endpoint) {
       throw new ProxyError(CloseCode.unavailable, `This desktop has no ${name} display.`, `desktop ${claims.desktop} has no ${protocol} display`);
     }
-    const socket = await this.#connect(endpoint.host, endpoint.port, name);
+    // A TLS port is used whenever there is one and Porthole can verify it.
+    const trust = this.#options.displayTrust;
+    const useTls = endpoint.tlsPort !== undefined && (trust !== undefined || endpoint.port === undefined);
+    if (useTls && !trust) {
+      throw new ProxyError(CloseCode.displayUntrusted,
+        `The desktop's ${name} display accepts only TLS, and Porthole has no authority to check it with. Ask your administrator.`,
+        `${claims.desktop}: ${name} on TLS port ${endpoint.tlsPort} only, and PORTHOLE_DISPLAY_CA is not set`);
+    }
+    const socket = await this.#connect(endpoint.host, useTls ? endpoint.tlsPort! : endpoint.port!, name);
+    const display = this.#displayEnd(socket, endpoint, desktop, name);
+    if (!useTls) return display;
+    try {
+      return await this.#secure(display, name);
+    } catch (error) {
+      socket.destroy();
+      throw error;
+    }
+  }
+
+  /** TLS with a display, its certificate checked against the display CA. */
+  async #secure(display: DisplayEnd, name: string): Promise<DisplayEnd> {
+    const trust = this.#options.displayTrust;
+    if (!trust) {
+      throw new ProxyError(CloseCode.displayUntrusted,
+        `The desktop's ${name} display requires TLS, and Porthole has no authority to check it with. Ask your administrator.`,
+        `${display.desktop.id}: ${name} display asks for TLS, and PORTHOLE_DISPLAY_CA is not set`);
+    }
+    const secure = await secureDisplay(display, name, trust.tlsOptions, this.limits.connectTimeoutMs);
+    try {
+      trust.check(display.desktop.id, display.endpoint.host, secure.socket, name);
+    } catch (error) {
+      secure.socket.destroy();
+      throw error;
+    }
+    return secure;
+  }
+
+  #displayEnd(socket: Socket, endpoint: DisplayEndpoint, desktop: Desktop, name: string): DisplayEnd {
     const inbox = new Inbox('The display', this.limits.handshakeBytes);
     const onData = (chunk: Buffer) => inbox.push(chunk);
     const onEnd = () => inbox.fail(new ProxyError(CloseCode.displayUnreachable, `The desktop's ${name} display closed the connection during the handshake.`, 'display closed during the handshake'));

@@ -28,12 +28,13 @@ await build({
 });
 
 // Pre-compressed copies, served by @fastify/static (preCompressed) to browsers that accept them:
-// IronRDP's chunk is 6 MB as JavaScript, 1.8 MB with brotli.
+// IronRDP's chunk is 6 MB as JavaScript, 1.8 MB with brotli. Not the HTML pages: with
+// preCompressed, @fastify/static then answers 404 for the index at / (fastify-static#270).
 function compressTree(dir: string): void {
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) { compressTree(path); continue; }
-    if (!/\.(js|css|html)$/.test(name) || statSync(path).size < 1024) continue;
+    if (!/\.(js|css)$/.test(name) || statSync(path).size < 1024) continue;
     const content = readFileSync(path);
     writeFileSync(`${path}.gz`, gzipSync(content, { level: 9 }));
     writeFileSync(`${path}.br`, brotliCompressSync(content, { params: { [constants.BROTLI_PARAM_QUALITY]: 9 } }));

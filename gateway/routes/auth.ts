@@ -1,5 +1,8 @@
-// Sign-in and sign-out.
+// Sign-in and sign-out. A name locked after too many failed sign-ins is refused before its
+// password is checked (see sign-in-lockout.ts).
 import type { FastifyPluginAsync } from 'fastify';
+import type { AuditLog } from '../audit-log.js';
+import type { SignInLockout } from '../sign-in-lockout.js';
 import { SESSION_COOKIE, type SignInSessions } from '../sign-in-sessions.js';
 import type { UserStore } from '../users.js';
 import { errorSchema } from '../http/schemas.js';
@@ -17,9 +20,20 @@ const principalSchema = {
 export interface AuthRoutesOptions {
   users: UserStore;
   signIns: SignInSessions;
+  lockout: SignInLockout;
+  audit: AuditLog;
 }
 
-export const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, { users, signIns }) => {
+/** "5 minutes", "1 minute", "30 seconds": a wait, rounded up, as a person reads it. */
+function waitOf(ms: number): string {
+  const [n, unit] = ms >= 60_000 ? [Math.ceil(ms / 60_000), 'minute'] : [Math.max(1, Math.ceil(ms / 1000)), 'second'];
+  return `${n} ${unit}${n === 1 ? '' : 's'}`;
+}
+
+const lockedSentence = (ms: number) =>
+  `Too many failed sign-ins for this account. Try again in ${waitOf(ms)}, or ask your administrator to unlock it.`;
+
+export const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, { users, signIns, lockout, audit }) => {
   app.post<{ Body: { username: string; password: string } }>('/api/login', {
     config: { rateLimit: { max: 10, timeWindow: '1 minute' } },
     schema: {
@@ -29,14 +43,34 @@ export const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, { u
         required: ['username', 'password'],
         additionalProperties: false,
       },
-      response: { 200: principalSchema, 401: errorSchema },
+      response: { 200: principalSchema, 401: errorSchema, 429: errorSchema },
     },
   }, async (request, reply) => {
     const { username, password } = request.body;
-    const principal = await users.authenticate(username, password);
+    const refusal = lockout.admit(username);
+    if (refusal) {
+      reply.header('retry-after', Math.ceil(refusal.retryAfterMs / 1000));
+      return reply.code(429).send({
+        error: refusal.reason === 'locked'
+          ? lockedSentence(refusal.retryAfterMs)
+          : `Too many sign-ins for this account are under way at once. Try again in ${waitOf(refusal.retryAfterMs)}.`,
+      });
+    }
+    let principal: Awaited<ReturnType<UserStore['authenticate']>>;
+    try {
+      principal = await users.authenticate(username, password);
+    } catch (error) {
+      lockout.settle(username, undefined);
+      throw error;
+    }
+    const lock = lockout.settle(username, principal !== undefined);
     if (!principal) {
       request.log.info({ user: username }, 'sign-in failed');
-      return reply.code(401).send({ error: 'The user name or password is not right.' });
+      if (!lock) return reply.code(401).send({ error: 'The user name or password is not right.' });
+      const until = new Date(lock.until).toISOString();
+      request.log.warn({ user: username, until, lockMinutes: lock.durationMs / 60_000, lockCount: lock.count }, 'sign-in locked after too many failures');
+      audit.record({ event: 'sign-in.locked', user: username, address: request.ip, until, minutes: lock.durationMs / 60_000, count: lock.count });
+      return reply.code(401).send({ error: `The user name or password is not right. ${lockedSentence(lock.durationMs)}` });
     }
     // A new id on every sign-in; the old one (if any) is dropped.
     signIns.delete(request.cookies[SESSION_COOKIE]);

@@ -9,8 +9,7 @@ import { endpointAddress } from '../../inventory/desktop.js';
 import type { ConnectionContext, Handshake, ProtocolAdapter } from '../adapter.js';
 import { CloseCode, ProxyError } from '../close.js';
 import { secureDisplay } from '../display-tls.js';
-import type { CertificateTrust } from './certificate-trust.js';
-import { certificateChain } from './certificate-trust.js';
+import { certificateChain, type CertificateTrust } from '../certificate-trust.js';
 import {
   decodeRequest, encodeFailure, encodeNegotiationFailure, encodeResponse, pduLength, RDCleanPathError,
   type RDCleanPathFailure,
@@ -133,7 +132,7 @@ export class RdpAdapter implements ProtocolAdapter {
       }
       const secure = await secureDisplay(display, 'RDP', this.trust.tlsOptions, TIMEOUT_MS);
       try {
-        this.trust.check(claims.desktop, display.endpoint.host, secure.socket);
+        this.trust.check(claims.desktop, display.endpoint.host, secure.socket, 'RDP');
         if (ctx.client.inbox.length > 0) {
           throw new ProxyError(CloseCode.protocolError, 'The RDP client sent data before Porthole answered its request.',
             `${ctx.client.inbox.length} bytes after the RDCleanPath request`);

@@ -12,12 +12,14 @@ export class VncAdapter implements ProtocolAdapter {
   async handshake(ctx: ConnectionContext): Promise<Handshake> {
     const claims = ctx.authenticate(ctx.queryToken);
     ctx.claim(claims);
-    const display = await ctx.openDisplay(claims);
+    const opened = await ctx.openDisplay(claims);
+    let display = opened;
     try {
-      await authenticateToDisplay(display, display.endpoint.password);
+      display = await authenticateToDisplay(opened, opened.endpoint.password, (d) => ctx.secure(d));
       await acceptClient(ctx.client);
     } catch (error) {
       display.socket.destroy();
+      opened.socket.destroy();
       throw error;
     }
     const stream = new RfbClientStream(claims.viewOnly);

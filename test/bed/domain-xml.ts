@@ -6,9 +6,13 @@ export function xmlEscape(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/'/g, '&apos;').replace(/"/g, '&quot;');
 }
 
-/** A SPICE or VNC display on 127.0.0.1: a fixed port, or libvirt's choice (autoport). */
-export function graphicsXml(type: 'spice' | 'vnc', port: number | 'auto', password: string): string {
-  const where = port === 'auto' ? "autoport='yes'" : `port='${port}'`;
+/**
+ * A SPICE or VNC display on 127.0.0.1: a fixed port, or libvirt's choice (autoport); SPICE may
+ * have a TLS port, and with port 'none' only that.
+ */
+export function graphicsXml(type: 'spice' | 'vnc', port: number | 'auto' | 'none', password: string, tlsPort?: number): string {
+  const tls = tlsPort !== undefined ? ` tlsPort='${tlsPort}'` : '';
+  const where = port === 'auto' ? "autoport='yes'" : port === 'none' ? tls.trim() : `port='${port}'${tls}`;
   return `<graphics type='${type}' ${where} passwd='${xmlEscape(password)}'><listen type='address' address='127.0.0.1'/></graphics>`;
 }
 

@@ -17,10 +17,17 @@ export interface QemuGuestOptions {
   spicePassword?: string;
   /** At most 8 characters count (VNC authentication). */
   vncPassword?: string;
+  /**
+   * TLS-only displays: SPICE on a TLS port alone, VNC with VeNCrypt X.509, with the credentials in
+   * `dir` (certs/authority.ts writeDisplayCredentials); `verifyPeer` makes VNC ask for a client certificate.
+   */
+  tls?: { dir: string; verifyPeer?: boolean };
 }
 
 export interface QemuGuest {
+  /** 0 when SPICE is on its TLS port only. */
   spicePort: number;
+  spiceTlsPort: number;
   vncPort: number;
   spicePassword: string;
   vncPassword: string;
@@ -38,7 +45,9 @@ export async function startQemuGuest(options: QemuGuestOptions = {}): Promise<Qe
   const vncPassword = options.vncPassword ?? randomBytes(6).toString('base64url').slice(0, 8);
   const spice = options.spice ?? true;
   const vnc = options.vnc ?? true;
-  const spicePort = spice ? await freePort() : 0;
+  const tls = options.tls;
+  const spicePort = spice && !tls ? await freePort() : 0;
+  const spiceTlsPort = spice && tls ? await freePort() : 0;
   writeFileSync(join(dir, 'spice-password'), spicePassword, { mode: 0o600 });
   const serial = new SerialLog(join(dir, 'serial.log'));
   const qmpPath = join(dir, 'qmp.sock');
@@ -48,9 +57,10 @@ export async function startQemuGuest(options: QemuGuestOptions = {}): Promise<Qe
     '-vga', 'qxl', '-display', 'none', '-serial', `file:${serial.path}`,
     '-qmp', `unix:${qmpPath},server=on,wait=off`,
     ...(spice ? ['-object', `secret,id=spicepw,file=${join(dir, 'spice-password')}`,
-      '-spice', `port=${spicePort},addr=127.0.0.1,password-secret=spicepw`] : []),
+      '-spice', `${tls ? `tls-port=${spiceTlsPort},x509-dir=${tls.dir}` : `port=${spicePort}`},addr=127.0.0.1,password-secret=spicepw`] : []),
+    ...(vnc && tls ? ['-object', `tls-creds-x509,id=vnctls,dir=${tls.dir},endpoint=server,verify-peer=${tls.verifyPeer ? 'on' : 'off'}`] : []),
     // QEMU picks the first free VNC display from :0 to :99; QMP says which.
-    ...(vnc ? ['-vnc', '127.0.0.1:0,to=99,password=on'] : []),
+    ...(vnc ? ['-vnc', `127.0.0.1:0,to=99,password=on${tls ? ',tls-creds=vnctls' : ''}`] : []),
   ];
   let child: ChildProcess;
   try {
@@ -87,7 +97,7 @@ export async function startQemuGuest(options: QemuGuestOptions = {}): Promise<Qe
     }
     await Promise.race([serial.waitFor('PORTHOLE-GUEST-READY', 60_000), started]);
     return {
-      spicePort, vncPort, spicePassword, vncPassword, serial, qmp, pid: child.pid!,
+      spicePort, spiceTlsPort, vncPort, spicePassword, vncPassword, serial, qmp, pid: child.pid!,
       stop: async () => { qmp.close(); await stop(); },
     };
   } catch (error) {

@@ -9,7 +9,8 @@ export interface TestDomain {
   uuid: string;
   /** Default true; false reports the domain as shut off. */
   running?: boolean;
-  spice?: { port: number; password: string };
+  /** SPICE on a plain port, a TLS port, or both. */
+  spice?: { port?: number; tlsPort?: number; password: string };
   vnc?: { port: number; password: string };
   users?: string[];
   groups?: string[];
@@ -19,7 +20,8 @@ export interface TestDomain {
 }
 
 function domainXml(d: TestDomain): string {
-  const display = (type: 'spice' | 'vnc', g: { port: number; password: string } | undefined) => (g ? graphicsXml(type, g.port, g.password) : '');
+  const display = (type: 'spice' | 'vnc', g: { port?: number; tlsPort?: number; password: string } | undefined) =>
+    (g ? graphicsXml(type, g.port ?? 'none', g.password, g.tlsPort) : '');
   return `<domain type='test'>
     <name>${xmlEscape(d.name)}</name><uuid>${d.uuid}</uuid><memory>131072</memory><os><type>hvm</type></os>
     ${d.running === false ? '<test:runstate>5</test:runstate>' : ''}

@@ -12,6 +12,7 @@ import { CertificatePins } from '../../proxy/rdp/certificate-pins.js';
 import { AuditLog } from '../../gateway/audit-log.js';
 import { ShadowRequests } from '../../gateway/shadowing.js';
 import { createLogger } from '../../gateway/logger.js';
+import { SignInLockout } from '../../gateway/sign-in-lockout.js';
 import { SignInSessions } from '../../gateway/sign-in-sessions.js';
 import { loadOrCreateSigningKey } from '../../gateway/signing-keys.js';
 import { TokenIssuer } from '../../gateway/token-issuer.js';
@@ -53,6 +54,7 @@ before(async () => {
     webSocketOrigin: 'wss://desk.example.org',
     users,
     signIns: new SignInSessions(3600_000),
+    signInLockout: new SignInLockout(),
     desktops: inventory,
     issuer: new TokenIssuer(key, 60, true),
     liveSessions: new LiveSessions(),

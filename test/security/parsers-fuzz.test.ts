@@ -59,7 +59,8 @@ test('RFB versions, and both halves of the RFB security handshake against hostil
     // A valid version first (either peer starts with one), then anything.
     inbox.push(Buffer.concat([Buffer.from('RFB 003.008\n'), Buffer.from(bytes)]));
     inbox.fail(new ProxyError(4010, 'closed', 'peer closed'));
-    const run = toDisplay ? authenticateToDisplay(peer, 'password') : acceptClient(peer);
+    // With a TLS hook, so that VeNCrypt (security type 19) is fuzzed too; TLS itself is Node's.
+    const run = toDisplay ? authenticateToDisplay(peer, 'password', async (d) => d) : acceptClient(peer);
     await run.catch((e: unknown) => { if (!(e instanceof ProxyError)) throw e; });
     return true;
   }), { numRuns: RUNS });
