@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Desktop, DisplayEndpoint, Protocol } from '../inventory/desktop.js';
 import type { Inbox } from './inbox.js';
-import type { ClientFilter } from './relay.js';
+import type { ClientFilter, Farewell } from './relay.js';
 import type { DisplayTokenClaims } from './token.js';
 import type { TrafficKind } from './traffic-classes.js';
 
@@ -62,6 +62,8 @@ export interface Handshake {
   primary?: boolean;
   /** Inspects browser-to-display bytes after the handshake (view-only). */
   filter?: ClientFilter;
+  /** What the display must receive, and how long it stays open, before the proxy closes it. */
+  farewell?: () => Farewell | undefined;
   /** Called once when this connection ends. */
   onEnd?: () => void;
 }

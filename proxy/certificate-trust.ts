@@ -56,7 +56,7 @@ export class CaTrust implements CertificateTrust {
     const cert = socket.getPeerCertificate();
     if (!socket.authorized) {
       throw new ProxyError(CloseCode.displayUntrusted,
-        `The desktop's ${label} certificate is not from the authority Porthole trusts; Porthole did not connect. Ask your administrator.`,
+        `Porthole does not trust the desktop's ${label} certificate (unknown authority) and did not connect. Ask your administrator.`,
         `${label} certificate of ${desktop} (${names(cert)}) refused: ${String(socket.authorizationError)}`, { tlsAlert: UNKNOWN_CA });
     }
     const mismatch = checkServerIdentity(host, cert);

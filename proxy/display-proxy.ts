@@ -191,7 +191,7 @@ export class DisplayProxy {
         handshake.onEnd?.();
         return;
       }
-      const relay = new Relay(ws, handshake.display.socket, this.limits, handshake.filter);
+      const relay = new Relay(ws, handshake.display.socket, this.limits, handshake.filter, handshake.farewell);
       const session = this.sessions.attach(handshake.sessionKey, handshake.claims, relay);
       const fields = { session: session.id, user: handshake.claims.sub, desktop: handshake.claims.desktop };
       metrics?.connections.inc({ protocol: adapter.protocol, result: 'ok' });

@@ -6,6 +6,12 @@ import type { Socket } from 'node:net';
 import type { WebSocket, RawData } from 'ws';
 import { CloseCode, closeWebSocket, type CloseCodeValue } from './close.js';
 
+/** What the display receives, and how long its side stays open, once the relay closes. */
+export interface Farewell {
+  send?: Buffer;
+  lingerMs: number;
+}
+
 export interface RelayLimits {
   /** Close after this long without a byte in either direction. */
   idleTimeoutMs: number;
@@ -39,11 +45,16 @@ export class Relay {
   #idleTimer: NodeJS.Timeout | undefined;
   #maxTimer: NodeJS.Timeout | undefined;
 
+  /**
+   * @param farewell what the display must receive, and how long it stays open, before the
+   *   proxy closes it (a SPICE display channel closed before or just after its DISPLAY_INIT)
+   */
   constructor(
     readonly client: WebSocket,
     readonly display: Socket,
     readonly limits: RelayLimits,
     readonly filter?: ClientFilter,
+    readonly farewell?: () => Farewell | undefined,
   ) {
     this.done = new Promise((resolve) => { this.#finish = resolve; });
   }
@@ -130,7 +141,13 @@ export class Relay {
     this.#ended = true;
     clearTimeout(this.#idleTimer);
     clearTimeout(this.#maxTimer);
-    this.display.destroy();
+    const last = this.display.destroyed ? undefined : this.farewell?.();
+    if (last) {
+      if (last.send) this.display.write(last.send);
+      setTimeout(() => this.display.destroy(), last.lingerMs).unref();
+    } else {
+      this.display.destroy();
+    }
     closeWebSocket(this.client, code, reason); // nothing to do when the browser closed first
     this.#finish({ code, reason, detail });
   }

@@ -10,6 +10,7 @@ import {
   hasCap, linkErrorText, parseLinkHeader, parseLinkMess, parseLinkReply, type LinkMess,
 } from './link.js';
 import { SpiceClientStream } from './client-messages.js';
+import { DisplayInitWatch } from './display-init.js';
 import { SpiceSessions, type SpiceSession } from './sessions.js';
 import { encryptTicket } from './ticket.js';
 import { spiceTrafficKind } from '../traffic-classes.js';
@@ -81,12 +82,18 @@ export class SpiceAdapter implements ProtocolAdapter {
     }
     // View-only is enforced here, per channel, whatever the browser's client does.
     const viewOnly = claims.viewOnly ? new SpiceClientStream(mess.channelType, mini) : undefined;
+    const init = mess.channelType === ChannelType.display && mini ? new DisplayInitWatch() : undefined;
+    const filter = init || viewOnly ? (chunk: Buffer) => {
+      if (init && !init.seen) init.observe(chunk);
+      return viewOnly ? viewOnly.filter(chunk) : chunk;
+    } : undefined;
     return {
       display,
       claims,
       sessionKey: claims.jti,
       primary: main,
-      ...(viewOnly ? { filter: (chunk: Buffer) => viewOnly.filter(chunk) } : {}),
+      ...(filter ? { filter } : {}),
+      ...(init ? { farewell: () => init.farewell() } : {}),
       onEnd: () => {
         if (viewOnly?.dropped) ctx.log.info({ user: claims.sub, channel: mess.channelType, dropped: viewOnly.dropped }, 'view-only input dropped');
         session.channels.delete(channelKey);

@@ -12,6 +12,7 @@ import { rfbKeys, rfbUpdateRequest, sendSlowly, spiceChannel, spiceLink, vncHand
 import { startQemuGuest } from '../bed/qemu-guest.js';
 import { writeTestDriver } from '../bed/test-driver.js';
 import { SigningKeyRing } from '../../gateway/signing-keys.js';
+import { displayInitMessage } from '../../proxy/spice/display-init.js';
 
 type Guest = Awaited<ReturnType<typeof startQemuGuest>>;
 
@@ -268,4 +269,33 @@ test('an administrator revokes a user: their connections close within a second a
   assert.match(closed.reason, /administrator ended your sessions/);
   assert.equal((await gw.api('GET', '/api/desktops', { cookie: bob })).status, 401);
   assert.equal((await gw.api('DELETE', '/api/users/alice/sessions', { cookie: bob })).status, 401);
+});
+
+test('a browser that closes a SPICE display channel before, or right after, DISPLAY_INIT cannot crash the guest', async () => {
+  // QEMU 7.2's spice-server segfaults the whole guest on this without the proxy's safeguard.
+  for (const sendsInit of [false, true]) {
+    const a = await attempt(GOOD, 'spice');
+    const main = open(a.url, 'binary');
+    const { sessionId } = await spiceChannel(main, 0, 1);
+    const display = open(a.url, 'binary');
+    await display.opened;
+    display.ws.send(spiceLink(sessionId!, 2));
+    const header = await display.read(16);
+    await display.read(header.readUInt32LE(12));
+    const ticket = Buffer.alloc(4 + 128);
+    ticket.writeUInt32LE(1, 0);
+    display.ws.send(ticket);
+    assert.equal((await display.read(4)).readUInt32LE(0), 0);
+    if (sendsInit) display.ws.send(displayInitMessage());
+    display.ws.close();
+    await display.closed;
+    main.ws.close();
+    await main.closed;
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.doesNotThrow(() => process.kill(guest.pid, 0), `QEMU died (closing ${sendsInit ? 'right after' : 'before'} DISPLAY_INIT)`);
+  }
+  // And SPICE still works.
+  const again = open((await attempt(GOOD, 'spice')).url, 'binary');
+  assert.equal((await spiceChannel(again, 0, 1)).auth, 0);
+  again.ws.close();
 });

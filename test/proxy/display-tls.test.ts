@@ -95,12 +95,12 @@ test('a display certificate from another CA is refused with a clear reason, for 
   spice.ws.send(spiceLink(0, 1));
   const s = await spice.closed;
   assert.equal(s.code, 4012);
-  assert.match(s.reason, /SPICE certificate is not from the authority Porthole trusts/);
+  assert.match(s.reason, /does not trust the desktop's SPICE certificate \(unknown authority\)/);
   const vnc = await open(foreign, 'vnc');
   await vnc.opened;
   const v = await vnc.closed;
   assert.equal(v.code, 4012);
-  assert.match(v.reason, /VNC certificate is not from the authority Porthole trusts/);
+  assert.match(v.reason, /does not trust the desktop's VNC certificate \(unknown authority\)/);
 });
 
 test('without a display CA, TLS-only displays are refused rather than reached unverified', async () => {

@@ -185,7 +185,7 @@ test('with a configured CA: a server certificate it signed is accepted, another 
   assert.equal(refused.pdu.error?.tlsAlert, 48);
   const closed = await refused.closed;
   assert.equal(closed.code, 4012);
-  assert.match(closed.reason, /not from the authority Porthole trusts/);
+  assert.match(closed.reason, /does not trust the desktop's RDP certificate \(unknown authority\)/);
 });
 
 test('network failures come back as WSA codes; a server that requires NLA refuses a TLS-only client by negotiation', async () => {
