@@ -49,7 +49,7 @@ export interface RunningGateway {
   signIn(user: string, password: string): Promise<string>;
   connect(cookie: string, desktopId: string, body?: object): Promise<Attempt[]>;
   /** A WebSocket to the proxy, as a browser on this origin (signed in with `cookie`) would open it. */
-  webSocket(url: string, options?: { protocol?: string; origin?: string; cookie?: string }): WebSocket;
+  webSocket(url: string, options?: { protocol?: string; origin?: string; cookie?: string; localAddress?: string }): WebSocket;
   close(): Promise<void>;
 }
 
@@ -117,10 +117,11 @@ export async function startTestGateway(options: { libvirt: string; users: TestUs
       if (res.status !== 200) throw new Error(`connect failed: ${res.status} ${JSON.stringify(res.body)}`);
       return (res.body as { attempts: Attempt[] }).attempts;
     },
-    webSocket(url, { protocol, origin: o = origin, cookie } = {}) {
+    webSocket(url, { protocol, origin: o = origin, cookie, localAddress } = {}) {
       const u = new URL(url);
       u.hostname = '127.0.0.1'; // the certificate names 127.0.0.1 too
-      return new WebSocket(u, protocol ? [protocol] : [], { origin: o, ca, ...(cookie ? { headers: { cookie } } : {}) });
+      // localAddress: another loopback address (127.0.0.2) stands for another client machine.
+      return new WebSocket(u, protocol ? [protocol] : [], { origin: o, ca, ...(cookie ? { headers: { cookie } } : {}), ...(localAddress ? { localAddress } : {}) });
     },
     async close() {
       await gateway.close();

@@ -299,3 +299,17 @@ test('a browser that closes a SPICE display channel before, or right after, DISP
   assert.equal((await spiceChannel(again, 0, 1)).auth, 0);
   again.ws.close();
 });
+
+test('a token used from another client address than the one it was issued to is refused', async () => {
+  // The API call came from 127.0.0.1; 127.0.0.2 (also this machine's loopback) stands for another machine.
+  const a = await attempt(GOOD, 'vnc');
+  const elsewhere = new WireReader(gw.webSocket(a.url, { cookie: alice, localAddress: '127.0.0.2' }));
+  const closed = await elsewhere.closed;
+  assert.equal(closed.code, 4003);
+  assert.match(closed.reason, /another network address/);
+  // The same token from the address it was issued to still works: the refusal did not spend it.
+  const here = open(a.url);
+  const init = await vncHandshake(here);
+  assert.ok(init.width > 0);
+  here.ws.close();
+});

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startDisplayServer, type DisplayServer } from '../../bench/display-server.js';
 import { startTestGateway, type RunningGateway } from '../bed/gateway.js';
-import { rfbKeys, sendSlowly, spiceChannel, vncHandshake, WireReader } from '../bed/protocol-clients.js';
+import { rfbKeys, sendSlowly, spiceChannel, vncHandshake, WireReader, x224ConnectionRequest } from '../bed/protocol-clients.js';
+import { encodePdu } from '../../proxy/rdp/rdcleanpath.js';
 import { startQemuGuest, type QemuGuest } from '../bed/qemu-guest.js';
 import { writeTestDriver } from '../bed/test-driver.js';
 
@@ -31,6 +32,12 @@ const BEHAVIOURS: Record<string, (s: Socket) => void> = {
   earlyClose: (s) => { s.write('RFB 003.008\n'); s.once('data', () => s.end(Buffer.from([255, 1, 2]))); },
   // Not RFB at all: an HTML page.
   html: (s) => { s.end('<html><script>alert(1)</script></html>\n'); },
+  // RFB: accepts the connection and never says a word.
+  silent: () => {},
+  // RDP: an X.224 confirm that announces 65,535 bytes.
+  rdpHugeConfirm: (s) => { s.once('data', () => s.write(Buffer.from([3, 0, 0xff, 0xff, 2, 0xd0, 0]))); },
+  // RDP: an HTML page instead of an X.224 confirm.
+  rdpHtml: (s) => { s.once('data', () => s.end('<html><script>alert(1)</script></html>\n')); },
   // SPICE: a link reply that claims to be 4 GiB long.
   spiceHugeReply: (s) => { s.once('data', () => s.write(Buffer.concat([Buffer.from('REDQ'), u32le(2), u32le(2), u32le(0xffffffff)]))); },
   // SPICE: a reply whose capability offset points far outside it.
@@ -65,8 +72,10 @@ before(async () => {
   for (const [name, behave] of Object.entries(BEHAVIOURS)) {
     const { port, server } = await hostile(behave);
     servers.push(server);
-    const protocol = name.startsWith('spice') ? 'spice' : 'vnc';
-    domains.push({ name, uuid: uuid(n), users: ['alice'], [protocol]: { port, password: 'x' } } as never);
+    const protocol = name.startsWith('spice') ? 'spice' : name.startsWith('rdp') ? 'rdp' : 'vnc';
+    domains.push((protocol === 'rdp'
+      ? { name, uuid: uuid(n), users: ['alice'], rdp: { port, address: '127.0.0.1' } }
+      : { name, uuid: uuid(n), users: ['alice'], [protocol]: { port, password: 'x' } }) as never);
     ids[name] = `lab/${uuid(n++)}`;
   }
   gw = await startTestGateway({ libvirt: `lab=${writeTestDriver(join(dir, 'node.xml'), domains)}`, users: [{ name: 'alice', password: 'alice-password', role: 'user' }] });
@@ -81,8 +90,11 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function url(id: string, protocol: 'spice' | 'vnc'): Promise<string> {
-  return (await gw.connect(alice, id, { protocols: [protocol] }))[0]!.url;
+async function url(id: string, protocol: 'spice' | 'vnc' | 'rdp'): Promise<string> {
+  return (await attemptFor(id, protocol)).url;
+}
+async function attemptFor(id: string, protocol: 'spice' | 'vnc' | 'rdp') {
+  return (await gw.connect(alice, id, { protocols: [protocol] }))[0]! as Awaited<ReturnType<RunningGateway['connect']>>[number] & { destination?: string };
 }
 const open = (u: string, protocol?: string) => new WireReader(gw.webSocket(u, { cookie: alice, ...(protocol ? { protocol } : {}) }));
 
@@ -94,13 +106,22 @@ test('hostile display servers get each connection closed with a reason; a live s
     hugeReason: [4010, /refused the connection/],
     earlyClose: [4010, /closed the connection during the handshake/],
     html: [4400, /does not speak VNC/],
+    silent: [4400, /stopped answering during the handshake/],
+    rdpHugeConfirm: [4400, /announced a 65535-byte connection confirm/],
+    rdpHtml: [4400, /did not send a TPKT frame/],
     spiceHugeReply: [4400, /did not start a valid SPICE connection/],
     spiceBadCaps: [4400, /did not start a valid SPICE connection/],
   };
   for (const [name, [code, reason]] of Object.entries(expect)) {
     const spice = name.startsWith('spice');
-    const reader = open(await url(ids[name]!, spice ? 'spice' : 'vnc'), spice ? 'binary' : undefined);
+    const rdp = name.startsWith('rdp');
+    const attempt = await attemptFor(ids[name]!, spice ? 'spice' : rdp ? 'rdp' : 'vnc');
+    const reader = open(attempt.url, spice ? 'binary' : undefined);
     if (spice) await spiceChannel(reader, 0, 1).catch(() => {});
+    if (rdp) {
+      await reader.opened;
+      reader.ws.send(encodePdu({ destination: attempt.destination!, proxyAuth: attempt.token, x224: x224ConnectionRequest(3) }));
+    }
     const closed = await reader.closed;
     assert.equal(closed.code, code, `${name}: ${closed.reason}`);
     assert.match(closed.reason, reason, name);
