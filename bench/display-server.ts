@@ -1,7 +1,11 @@
 // A synthetic VNC display for benchmarks: the RFB 3.8 handshake with security type None, a
-// ServerInit, then framebuffer-sized data streamed as fast as the reader takes it. After the
-// handshake the proxy relays bytes without looking at them, so their content does not matter.
+// ServerInit, then, by mode: framebuffer-sized data streamed as fast as the reader takes it
+// (`stream`, the display direction), every byte received sent back (`echo`, round trips and
+// idle sessions), or everything received taken and dropped (`sink`, the input direction).
+// After the handshake the proxy relays bytes without looking at them, so content does not matter.
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+
+export type DisplayMode = 'stream' | 'echo' | 'sink';
 
 export interface DisplayServer {
   port: number;
@@ -9,6 +13,7 @@ export interface DisplayServer {
 }
 
 const CHUNK = Buffer.alloc(256 * 1024, 0x5a);
+export const MIB = 1024 * 1024;
 
 function serverInit(): Buffer {
   const name = Buffer.from('bench');
@@ -22,26 +27,44 @@ function serverInit(): Buffer {
   return b;
 }
 
-function serve(socket: Socket): void {
+function serve(socket: Socket, mode: DisplayMode): void {
   socket.setNoDelay(true);
   let stage = 0;
   let buffered = Buffer.alloc(0);
   socket.write('RFB 003.008\n');
   const pump = () => { while (socket.writable && socket.write(CHUNK)); };
-  socket.on('drain', () => { if (stage === 3) pump(); });
+  // sink: one byte back per MiB taken in, so the sender knows when its data has arrived.
+  let received = 0;
+  const acknowledge = (n: number) => {
+    const before = Math.floor(received / MIB);
+    received += n;
+    const acks = Math.floor(received / MIB) - before;
+    if (acks > 0) socket.write(Buffer.alloc(acks, 1));
+  };
+  socket.on('drain', () => { if (stage === 3 && mode === 'stream') pump(); });
   socket.on('data', (data: Buffer) => {
-    if (stage === 3) return; // input from the client: ignored
+    if (stage === 3) {
+      if (mode === 'echo') socket.write(data);
+      if (mode === 'sink') acknowledge(data.length);
+      return; // stream: input from the client is dropped
+    }
     buffered = Buffer.concat([buffered, data]);
     if (stage === 0 && buffered.length >= 12) { buffered = buffered.subarray(12); socket.write(Buffer.from([1, 1])); stage = 1; }
     if (stage === 1 && buffered.length >= 1) { buffered = buffered.subarray(1); socket.write(Buffer.alloc(4)); stage = 2; }
-    if (stage === 2 && buffered.length >= 1) { buffered = buffered.subarray(1); socket.write(serverInit()); stage = 3; pump(); }
+    if (stage === 2 && buffered.length >= 1) {
+      buffered = buffered.subarray(1);
+      socket.write(serverInit());
+      stage = 3;
+      if (mode === 'stream') pump();
+      else if (mode === 'echo' && buffered.length > 0) socket.write(buffered);
+    }
   });
   socket.on('error', () => socket.destroy());
 }
 
-export async function startDisplayServer(): Promise<DisplayServer> {
+export async function startDisplayServer(mode: DisplayMode = 'stream'): Promise<DisplayServer> {
   const sockets = new Set<Socket>();
-  const server: Server = createServer((s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); serve(s); });
+  const server: Server = createServer((s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); serve(s, mode); });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return {
     port: (server.address() as AddressInfo).port,

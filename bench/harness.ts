@@ -3,8 +3,8 @@
 // WebSocket upgrade, token verification, inventory lookup, VNC security handshake, relay). Each
 // proxy runs in its own process so its CPU time can be read from /proc.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +13,7 @@ import { ensureSelfSignedCertificate } from '../certs/self-signed.js';
 import { loadOrCreateSigningKey } from '../gateway/signing-keys.js';
 import { TokenIssuer } from '../gateway/token-issuer.js';
 import { freePort } from '../test/bed/ports.js';
-import { startDisplayServer, type DisplayServer } from './display-server.js';
+import { MIB, startDisplayServer, type DisplayMode, type DisplayServer } from './display-server.js';
 
 export interface BenchResult {
   name: string;
@@ -29,17 +29,56 @@ export interface Transfer {
   cpuSecondsPerGB: number;
 }
 
+export interface Latency {
+  p50Ms: number;
+  p99Ms: number;
+}
+
+export interface IdleMemory {
+  sessions: number;
+  /** Proportional set size the proxy (and its children) gained per idle session. */
+  kilobytesPerSession: number;
+}
+
 export interface Harness {
   rawTcpThroughput(megabytes: number): Promise<number>;
   throughput(path: ProxyPath, megabytes: number): Promise<Transfer>;
+  /** Browser-to-display throughput (MB/s), raw TCP or through a proxy. */
+  inputThroughput(path: ProxyPath | 'raw', megabytes: number): Promise<number>;
+  /** Round trips of a small message through the echo display. */
+  echoLatency(path: ProxyPath | 'raw', samples: number): Promise<Latency>;
   setupRate(path: ProxyPath, sessions: number): Promise<number>;
+  /** Memory per idle session, with `sessions` held open by a separate client process. */
+  idleMemory(path: ProxyPath, sessions: number): Promise<IdleMemory>;
   close(): Promise<void>;
 }
 
 const ORIGIN = 'https://localhost';
 const TICKS = 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
 const principal = { username: 'bench', roles: ['user'], groups: [] };
-const DESKTOP = 'bench/00000000-0000-4000-8000-000000000000';
+const MODES: readonly DisplayMode[] = ['stream', 'echo', 'sink'];
+const PING = Buffer.alloc(64, 0x2a);
+const SERVER_INIT = 24 + 'bench'.length;
+
+/** Proportional set size of a process and all its descendants, in kB (websockify forks per connection). */
+function pssKilobytes(pid: number): number {
+  let total = 0;
+  try {
+    const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    total += Number(/^Pss:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0);
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const children = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+      for (const child of children ? children.split(' ') : []) total += pssKilobytes(Number(child));
+    }
+  } catch {
+    // the process ended meanwhile
+  }
+  return total;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
+}
 
 /** utime + stime + cutime + cstime of a process, in seconds. */
 function cpuSeconds(pid: number): number {
@@ -76,7 +115,9 @@ async function stop(child: ChildProcess): Promise<void> {
 export async function startHarness(): Promise<Harness> {
   if (spawnSync('websockify', ['--help']).error) throw new Error('websockify not found: apt-get install websockify');
   const dir = mkdtempSync(join(tmpdir(), 'porthole-bench-'));
-  const display: DisplayServer = await startDisplayServer();
+  const displays = {} as Record<DisplayMode, DisplayServer>;
+  for (const mode of MODES) displays[mode] = await startDisplayServer(mode);
+  const display = displays.stream;
   const key = loadOrCreateSigningKey(dir);
   const publicKey = join(dir, 'public.pem'); // all the proxy gets
   writeFileSync(publicKey, key.publicKey.export({ type: 'spki', format: 'pem' }).toString());
@@ -86,46 +127,75 @@ export async function startHarness(): Promise<Harness> {
   const children: ChildProcess[] = [];
   const close = async () => {
     await Promise.all(children.map(stop));
-    await display.close();
+    for (const d of Object.values(displays)) await d.close();
     rmSync(dir, { recursive: true, force: true });
   };
 
   try {
     const script = fileURLToPath(new URL('./proxy-process.js', import.meta.url));
-    const porthole = spawn(process.execPath, [script, tls.cert, tls.key, publicKey, key.kid, String(display.port), ORIGIN],
+    const porthole = spawn(process.execPath, [script, tls.cert, tls.key, publicKey, key.kid, ORIGIN, ...MODES.map((m) => `${m}=${displays[m].port}`)],
       { stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(porthole);
     const portholePort = await new Promise<number>((resolve, reject) => {
       porthole.stdout!.once('data', (d: Buffer) => resolve((JSON.parse(d.toString()) as { port: number }).port));
       porthole.once('exit', (code) => reject(new Error(`Porthole's proxy process exited with ${code}`)));
     });
-    const websockifyPort = await freePort();
-    const websockify = spawn('websockify', ['--cert', tls.cert, '--key', tls.key, `127.0.0.1:${websockifyPort}`, `127.0.0.1:${display.port}`],
-      { stdio: ['ignore', 'ignore', 'ignore'] });
-    children.push(websockify);
-    await listening(websockifyPort, websockify, 'websockify');
+    // websockify serves one target per instance: one instance per synthetic display.
+    const websockifyPorts = {} as Record<DisplayMode, number>;
+    const websockifyPids = {} as Record<DisplayMode, number>;
+    for (const mode of MODES) {
+      websockifyPorts[mode] = await freePort();
+      const websockify = spawn('websockify', ['--cert', tls.cert, '--key', tls.key, `127.0.0.1:${websockifyPorts[mode]}`, `127.0.0.1:${displays[mode].port}`],
+        { stdio: ['ignore', 'ignore', 'ignore'] });
+      children.push(websockify);
+      websockifyPids[mode] = websockify.pid!;
+      await listening(websockifyPorts[mode], websockify, 'websockify');
+    }
 
-    const pids: Record<ProxyPath, number> = { porthole: porthole.pid!, websockify: websockify.pid! };
-    const url = (path: ProxyPath) => {
-      if (path === 'websockify') return `wss://127.0.0.1:${websockifyPort}/`;
-      const { token } = issuer.issue(principal, DESKTOP, 'vnc', { viewOnly: false, clientIp: '127.0.0.1' });
+    const pids: Record<ProxyPath, number> = { porthole: porthole.pid!, websockify: websockifyPids.stream };
+    const url = (path: ProxyPath, mode: DisplayMode = 'stream') => {
+      if (path === 'websockify') return `wss://127.0.0.1:${websockifyPorts[mode]}/`;
+      const { token } = issuer.issue(principal, `bench/${mode}`, 'vnc', { viewOnly: false, clientIp: '127.0.0.1' });
       return `wss://127.0.0.1:${portholePort}/ws/vnc?token=${encodeURIComponent(token)}`;
     };
 
     /** Opens a session and completes the RFB handshake as noVNC would; onData then gets the stream. */
-    const openSession = (path: ProxyPath, onData: (chunk: Buffer) => boolean): Promise<WebSocket> => new Promise((resolve, reject) => {
-      const ws = new WebSocket(url(path), path === 'websockify' ? ['binary'] : [], { origin: ORIGIN, ca, perMessageDeflate: false });
+    const openSession = (path: ProxyPath, onData: (chunk: Buffer) => boolean, mode: DisplayMode = 'stream'): Promise<WebSocket> => new Promise((resolve, reject) => {
+      const ws = new WebSocket(url(path, mode), path === 'websockify' ? ['binary'] : [], { origin: ORIGIN, ca, perMessageDeflate: false });
       let got = 0;
       let stage = 0;
       ws.on('message', (data: Buffer) => {
-        if (stage === 3) { if (onData(data)) ws.close(); return; }
+        if (stage === 4) { if (onData(data)) ws.close(); return; }
         got += data.length;
         if (stage === 0 && got >= 12) { ws.send(Buffer.from('RFB 003.008\n')); stage = 1; got -= 12; }
         if (stage === 1 && got >= 2) { ws.send(Buffer.from([1])); stage = 2; got -= 2; }
-        if (stage === 2 && got >= 4) { ws.send(Buffer.from([1])); stage = 3; got -= 4; resolve(ws); }
+        if (stage === 2 && got >= 4) { ws.send(Buffer.from([1])); stage = 3; got -= 4; }
+        // The ServerInit (24 bytes and the name "bench") is the last handshake message; what
+        // follows it in the same message, if anything, is the display's stream.
+        if (stage === 3 && got >= SERVER_INIT) {
+          stage = 4;
+          resolve(ws);
+          if (got > SERVER_INIT && onData(data.subarray(data.length - (got - SERVER_INIT)))) ws.close();
+        }
       });
       ws.on('error', reject);
-      ws.on('close', (code, reason) => { if (stage < 3) reject(new Error(`${path}: closed ${code} ${reason.toString()}`)); });
+      ws.on('close', (code, reason) => { if (stage < 4) reject(new Error(`${path}: closed ${code} ${reason.toString()}`)); });
+    });
+
+    /** A raw TCP session to a synthetic display, past its handshake. */
+    const rawSession = (mode: DisplayMode, onData: (chunk: Buffer) => void): Promise<Socket> => new Promise((resolve, reject) => {
+      const socket = connect(displays[mode].port, '127.0.0.1');
+      let got = 0;
+      let ready = false;
+      socket.on('data', (chunk: Buffer) => {
+        if (ready) return onData(chunk);
+        got += chunk.length;
+        if (got === 12) socket.write(Buffer.from('RFB 003.008\n'));
+        if (got === 14) socket.write(Buffer.from([1]));
+        if (got === 18) socket.write(Buffer.from([1]));
+        if (got >= 18 + SERVER_INIT) { ready = true; resolve(socket); }
+      });
+      socket.on('error', reject);
     });
 
     return {
@@ -163,10 +233,89 @@ export async function startHarness(): Promise<Harness> {
         await new Promise((r) => setTimeout(r, 300)); // websockify's per-connection child is reaped
         return { megabytesPerSecond, cpuSecondsPerGB: (cpuSeconds(pids[path]) - cpuBefore) / (bytes / 1e9) };
       },
+      async inputThroughput(path, megabytes) {
+        const total = Math.ceil(megabytes * 1e6 / MIB);
+        const chunk = Buffer.alloc(256 * 1024, 0x33);
+        let acks = 0;
+        let done!: () => void;
+        const finished = new Promise<void>((r) => { done = r; });
+        const onAck = (data: Buffer) => { acks += data.length; if (acks >= total) done(); };
+        let started = 0n;
+        let write: (b: Buffer) => boolean;
+        let closeIt: () => void;
+        if (path === 'raw') {
+          const socket = await rawSession('sink', onAck);
+          write = (b) => socket.write(b);
+          closeIt = () => socket.destroy();
+          started = process.hrtime.bigint();
+          const pump = () => { let sent = 0; while (sent < 16 && acks < total) { sent++; if (!write(chunk)) return socket.once('drain', pump); } if (acks < total) setImmediate(pump); };
+          pump();
+        } else {
+          const ws = await openSession(path, (d) => { onAck(d); return false; }, 'sink');
+          closeIt = () => ws.close();
+          started = process.hrtime.bigint();
+          // Keep about 4 MiB in flight; WebSocket has no drain event, so poll its buffer.
+          const pump = () => { while (ws.bufferedAmount < 4 * MIB && acks < total) ws.send(chunk, { binary: true }); if (acks < total) setTimeout(pump, 1); };
+          pump();
+        }
+        await finished;
+        const result = rate(total * MIB, started);
+        closeIt();
+        await new Promise((r) => setTimeout(r, 300));
+        return result;
+      },
+      async echoLatency(path, samples) {
+        let pending: (() => void) | undefined;
+        let got = 0;
+        const onEcho = (data: Buffer) => { got += data.length; if (got >= PING.length) { got -= PING.length; pending?.(); } };
+        let send: () => void;
+        let closeIt: () => void;
+        if (path === 'raw') {
+          const socket = await rawSession('echo', onEcho);
+          socket.setNoDelay(true);
+          send = () => socket.write(PING);
+          closeIt = () => socket.destroy();
+        } else {
+          const ws = await openSession(path, (d) => { onEcho(d); return false; }, 'echo');
+          send = () => ws.send(PING, { binary: true });
+          closeIt = () => ws.close();
+        }
+        const times: number[] = [];
+        for (let i = 0; i < samples + 50; i++) {
+          const t0 = process.hrtime.bigint();
+          await new Promise<void>((r) => { pending = r; send(); });
+          if (i >= 50) times.push(Number(process.hrtime.bigint() - t0) / 1e6); // the first 50 warm up
+        }
+        closeIt();
+        times.sort((a, b) => a - b);
+        return { p50Ms: percentile(times, 0.5), p99Ms: percentile(times, 0.99) };
+      },
+      async idleMemory(path, sessions) {
+        const pid = path === 'porthole' ? porthole.pid! : websockifyPids.echo;
+        const urls = Array.from({ length: sessions }, () => url(path, 'echo'));
+        writeFileSync(join(dir, 'idle-urls.json'), JSON.stringify({ urls, protocols: path === 'websockify' ? ['binary'] : [], origin: ORIGIN, ca: ca.toString() }));
+        await new Promise((r) => setTimeout(r, 1000));
+        const before = pssKilobytes(pid);
+        const clients = spawn(process.execPath, [fileURLToPath(new URL('./idle-clients.js', import.meta.url)), join(dir, 'idle-urls.json')],
+          { stdio: ['pipe', 'pipe', 'inherit'] });
+        children.push(clients);
+        try {
+          await new Promise<void>((resolve, reject) => {
+            clients.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('ready')) resolve(); });
+            clients.once('exit', (code) => reject(new Error(`the idle clients exited with ${code}`)));
+          });
+          await new Promise((r) => setTimeout(r, 3000)); // let the proxy settle (GC, lazy buffers)
+          const after = pssKilobytes(pid);
+          return { sessions, kilobytesPerSession: (after - before) / sessions };
+        } finally {
+          await stop(clients);
+          await new Promise((r) => setTimeout(r, 2000));
+        }
+      },
       async setupRate(path, sessions) {
         const started = process.hrtime.bigint();
         for (let i = 0; i < sessions; i++) {
-          const ws = await openSession(path, () => true);
+          const ws = await openSession(path, () => true, 'echo');
           ws.close();
           await new Promise((r) => ws.once('close', r));
         }

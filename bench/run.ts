@@ -10,6 +10,10 @@ import { startHarness, type BenchResult, type Transfer } from './harness.js';
 const smoke = process.argv.includes('--smoke'); // a quick run that only proves the harness works
 const megabytes = smoke ? 20 : 1000;
 const sessions = smoke ? 10 : 200;
+const echoes = smoke ? 200 : 5000;
+// 10,000 idle sessions need 20,000 sockets in the proxy: more than this machine's hard limit of
+// open files per process (20,000), so 9,000 is the largest figure measured here.
+const idleCounts = smoke ? [50] : [1000, 9000];
 
 const harness = await startHarness();
 const results: BenchResult[] = [];
@@ -24,6 +28,19 @@ try {
   const porthole = await best(() => harness.throughput('porthole', megabytes));
   const websockifySetups = await harness.setupRate('websockify', sessions);
   const portholeSetups = await harness.setupRate('porthole', sessions);
+  const bestOf3 = async (f: () => Promise<number>) => Math.max(await f(), await f(), await f());
+  const rawInput = await bestOf3(() => harness.inputThroughput('raw', megabytes));
+  const websockifyInput = await bestOf3(() => harness.inputThroughput('websockify', megabytes));
+  const portholeInput = await bestOf3(() => harness.inputThroughput('porthole', megabytes));
+  const rawEcho = await harness.echoLatency('raw', echoes);
+  const websockifyEcho = await harness.echoLatency('websockify', echoes);
+  const portholeEcho = await harness.echoLatency('porthole', echoes);
+  const idle: BenchResult[] = [];
+  for (const n of idleCounts) {
+    idle.push({ name: `idle sessions: Porthole, ${n} sessions`, value: (await harness.idleMemory('porthole', n)).kilobytesPerSession, unit: 'KB/session' });
+  }
+  // websockify forks a process per connection: 1,000 are enough to see its cost.
+  const websockifyIdle = (await harness.idleMemory('websockify', Math.min(idleCounts[0]!, 1000))).kilobytesPerSession;
   results.push(
     { name: 'display direction, raw TCP (the limit)', value: raw, unit: 'MB/s' },
     { name: 'display direction, websockify over wss', value: websockify.megabytesPerSecond, unit: 'MB/s' },
@@ -36,6 +53,19 @@ try {
     { name: 'session setups, websockify over wss', value: websockifySetups, unit: 'sessions/s' },
     { name: 'session setups, Porthole over wss (token verified)', value: portholeSetups, unit: 'sessions/s' },
     { name: 'Porthole / websockify setups (target >= 10)', value: portholeSetups / websockifySetups, unit: 'ratio' },
+    { name: 'input direction, raw TCP', value: rawInput, unit: 'MB/s' },
+    { name: 'input direction, websockify over wss', value: websockifyInput, unit: 'MB/s' },
+    { name: 'input direction, Porthole over wss', value: portholeInput, unit: 'MB/s' },
+    { name: 'echo round trip p50, raw TCP', value: rawEcho.p50Ms, unit: 'ms' },
+    { name: 'echo round trip p99, raw TCP', value: rawEcho.p99Ms, unit: 'ms' },
+    { name: 'echo round trip p50, websockify over wss', value: websockifyEcho.p50Ms, unit: 'ms' },
+    { name: 'echo round trip p99, websockify over wss', value: websockifyEcho.p99Ms, unit: 'ms' },
+    { name: 'echo round trip p50, Porthole over wss', value: portholeEcho.p50Ms, unit: 'ms' },
+    { name: 'echo round trip p99, Porthole over wss', value: portholeEcho.p99Ms, unit: 'ms' },
+    { name: 'Porthole added p50 over raw TCP (target <= 0.1)', value: portholeEcho.p50Ms - rawEcho.p50Ms, unit: 'ms' },
+    { name: 'Porthole added p99 over raw TCP (target <= 1)', value: portholeEcho.p99Ms - rawEcho.p99Ms, unit: 'ms' },
+    ...idle,
+    { name: `idle sessions: websockify, ${Math.min(idleCounts[0]!, 1000)} sessions`, value: websockifyIdle, unit: 'KB/session' },
   );
 } finally {
   await harness.close();
@@ -45,5 +75,6 @@ const out = process.env.PORTHOLE_BENCH_OUT ?? fileURLToPath(new URL('./results.j
 const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, date: new Date().toISOString() };
 writeFileSync(out, `${JSON.stringify({ machine, megabytes, sessions, results }, null, 2)}\n`);
 console.log(`Porthole benchmarks (${machine.cores} cores, ${machine.cpu}, Node ${machine.node}, ${machine.date})`);
-for (const r of results) console.log(`${r.name.padEnd(58)} ${r.value.toFixed(r.unit === 'ratio' || r.unit === 'CPU-s/GB' ? 2 : 0).padStart(9)} ${r.unit}`);
+const digits = (unit: string) => (unit === 'ms' ? 3 : unit === 'ratio' || unit === 'CPU-s/GB' ? 2 : 0);
+for (const r of results) console.log(`${r.name.padEnd(58)} ${r.value.toFixed(digits(r.unit)).padStart(9)} ${r.unit}`);
 console.log(`results written to ${out}`);

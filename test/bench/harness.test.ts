@@ -4,14 +4,22 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startHarness } from '../../bench/harness.js';
 
-test('the benchmark harness measures raw TCP, websockify and Porthole on the same synthetic display', async (t) => {
+test('the benchmark harness measures raw TCP, websockify and Porthole on the same synthetic displays: both directions, round trips, setups, idle memory', async (t) => {
   const harness = await startHarness();
   t.after(() => harness.close());
-  const figures = [await harness.rawTcpThroughput(5)];
+  const figures = [await harness.rawTcpThroughput(5), await harness.inputThroughput('raw', 5)];
+  const raw = await harness.echoLatency('raw', 20);
+  figures.push(raw.p50Ms, raw.p99Ms);
   for (const path of ['websockify', 'porthole'] as const) {
     const transfer = await harness.throughput(path, 5);
-    figures.push(transfer.megabytesPerSecond, await harness.setupRate(path, 3));
+    figures.push(transfer.megabytesPerSecond, await harness.setupRate(path, 3), await harness.inputThroughput(path, 5));
     assert.ok(transfer.cpuSecondsPerGB >= 0, `${path}: ${transfer.cpuSecondsPerGB} CPU-s/GB`);
+    const echo = await harness.echoLatency(path, 20);
+    assert.ok(echo.p99Ms >= echo.p50Ms, `${path}: p99 ${echo.p99Ms} below p50 ${echo.p50Ms}`);
+    figures.push(echo.p50Ms);
+    const idle = await harness.idleMemory(path, 10);
+    assert.equal(idle.sessions, 10);
+    assert.ok(Number.isFinite(idle.kilobytesPerSession), `${path}: ${idle.kilobytesPerSession} KB/session`);
   }
   for (const value of figures) assert.ok(Number.isFinite(value) && value > 0, `measured ${value}`);
 });
