@@ -5,6 +5,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -292,16 +293,23 @@ export async function startHarness(): Promise<Harness> {
       },
       async idleMemory(path, sessions) {
         const pid = path === 'porthole' ? porthole.pid! : websockifyPids.echo;
-        const urls = Array.from({ length: sessions }, () => url(path, 'echo'));
-        writeFileSync(join(dir, 'idle-urls.json'), JSON.stringify({ urls, protocols: path === 'websockify' ? ['binary'] : [], origin: ORIGIN, ca: ca.toString() }));
         await new Promise((r) => setTimeout(r, 1000));
         const before = pssKilobytes(pid);
-        const clients = spawn(process.execPath, [fileURLToPath(new URL('./idle-clients.js', import.meta.url)), join(dir, 'idle-urls.json')],
+        const settings = JSON.stringify({ sessions, protocols: path === 'websockify' ? ['binary'] : [], origin: ORIGIN, ca: ca.toString() });
+        const clients = spawn(process.execPath, [fileURLToPath(new URL('./idle-clients.js', import.meta.url)), settings],
           { stdio: ['pipe', 'pipe', 'inherit'] });
         children.push(clients);
         try {
+          // Fresh URLs (and tokens) in batches, whenever the clients ask.
+          let issued = 0;
           await new Promise<void>((resolve, reject) => {
-            clients.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('ready')) resolve(); });
+            createInterface({ input: clients.stdout! }).on('line', (line) => {
+              if (line.startsWith('ready')) return resolve();
+              if (line !== 'need') return;
+              const batch = Math.min(200, sessions - issued);
+              issued += batch;
+              clients.stdin!.write(Array.from({ length: batch }, () => `${url(path, 'echo')}\n`).join(''));
+            });
             clients.once('exit', (code) => reject(new Error(`the idle clients exited with ${code}`)));
           });
           await new Promise((r) => setTimeout(r, 3000)); // let the proxy settle (GC, lazy buffers)

@@ -1,12 +1,33 @@
 // The idle-session load for the memory benchmark, in a process of its own so that its sockets
-// and buffers are not counted against the proxy and do not share its file-descriptor limit:
-// opens one WebSocket per URL (100 at a time), completes each RFB handshake as noVNC would,
-// prints "ready N" and holds every session open, silent, until it is terminated.
-import { readFileSync } from 'node:fs';
+// and buffers are not counted against the proxy and do not share its file-descriptor limit.
+// Given how many sessions to open, it asks the harness for URLs in batches ("need" on stdout,
+// one URL per line back on stdin: tokens live 60 s, so they are made just in time), opens them
+// 100 at a time, completes each RFB handshake as noVNC would, prints "ready N" and holds every
+// session open, silent, until it is terminated.
+import { createInterface } from 'node:readline';
 import { WebSocket } from 'ws';
 
-const { urls, protocols, origin, ca } = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as { urls: string[]; protocols: string[]; origin: string; ca: string };
+const { sessions, protocols, origin, ca } = JSON.parse(process.argv[2]!) as { sessions: number; protocols: string[]; origin: string; ca: string };
 const open: WebSocket[] = [];
+const queue: string[] = [];
+let asked = false;
+let waiting: Array<() => void> = [];
+createInterface({ input: process.stdin }).on('line', (url) => {
+  queue.push(url);
+  asked = false;
+  const woken = waiting;
+  waiting = [];
+  for (const wake of woken) wake();
+});
+
+async function nextUrl(): Promise<string> {
+  while (queue.length === 0) {
+    if (!asked) { asked = true; process.stdout.write('need\n'); }
+    await new Promise<void>((r) => { waiting.push(r); });
+  }
+  if (queue.length < 50 && !asked) { asked = true; process.stdout.write('need\n'); }
+  return queue.shift()!;
+}
 
 function session(url: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -21,13 +42,16 @@ function session(url: string): Promise<void> {
       if (stage === 3 && got >= 18 + 24 + 5) { stage = 4; open.push(ws); resolve(); }
     });
     ws.on('error', reject);
-    ws.on('close', () => { if (stage < 4) reject(new Error('closed during the handshake')); });
+    ws.on('close', (code, reason) => { if (stage < 4) reject(new Error(`session ${open.length + 1} closed during the handshake: ${code} ${reason.toString()}`)); });
   });
 }
 
-let next = 0;
+let started = 0;
 async function worker(): Promise<void> {
-  while (next < urls.length) await session(urls[next++]!);
+  while (started < sessions) {
+    started++;
+    await session(await nextUrl());
+  }
 }
 await Promise.all(Array.from({ length: 100 }, worker));
 process.stdout.write(`ready ${open.length}\n`);
