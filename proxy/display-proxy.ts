@@ -118,11 +118,6 @@ export class DisplayProxy {
     return this.#adapters.get(path);
   }
 
-  /** Whether an upgrade request is for one of the proxy's paths. */
-  handles(url: string | undefined): boolean {
-    return this.#adapterFor(url) !== undefined;
-  }
-
   /** Takes over an HTTP upgrade request (the http server's 'upgrade' event). */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const adapter = this.#adapterFor(req.url);

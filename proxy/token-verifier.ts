@@ -28,10 +28,6 @@ export class TokenVerifier {
     this.#keys.set(kid, object);
   }
 
-  removeKey(kid: string): void {
-    this.#keys.delete(kid);
-  }
-
   /** Replaces the whole set (after a key rotation): tokens signed by a dropped key are refused. */
   setKeys(keys: Iterable<[string, string | KeyObject]>): void {
     this.#keys.clear();
