@@ -146,6 +146,7 @@ export class RdpConnector implements Connector {
       if (!attempt.destination) throw new Error('Porthole did not name the desktop\'s RDP address');
       let ui: UserInteraction | undefined;
       let stopped = false;
+      let connected = false;
       let stopResizing = () => {};
       const element = document.createElement('iron-remote-desktop') as HTMLElement & { module?: unknown; scale?: string };
       element.setAttribute('scale', 'fit');
@@ -165,6 +166,7 @@ export class RdpConnector implements Connector {
             .withExtension(displayControl(true))
             .build();
           return ui!.connect(config).then((session) => {
+            connected = true;
             ui!.setVisibility(true);
             // Ask the desktop to match the window (Display Control; servers without it ignore this).
             let timer: ReturnType<typeof setTimeout> | undefined;
@@ -177,6 +179,9 @@ export class RdpConnector implements Connector {
             return session.run().then((end) => fail(`the session ended (${end.reason()})`));
           });
         }).catch((error: unknown) => {
+          // Once connected, the sign-in is past: the proxy's reason (ended by an administrator,
+          // idle, ...) says more than IronRDP's.
+          if (connected) return fail('the connection was lost.');
           const { text, ownReason } = describeIronError(error);
           fail(text, ownReason);
         });
