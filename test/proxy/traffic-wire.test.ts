@@ -1,9 +1,12 @@
-// DSCP on real frames: tcpdump on the loopback interface while SPICE channels and a VNC
-// connection run through the proxy; every connection's packets, on both legs the proxy sends,
-// carry its kind's DSCP. (802.1p PCP needs a VLAN interface, which this machine's kernel lacks;
-// the priority itself is checked on the sockets in traffic-class.test.ts.)
+// DSCP and priority on real packets: tcpdump on the loopback interface while SPICE channels and
+// a VNC connection run through the proxy; every connection's packets, on both legs the proxy
+// sends, carry its kind's DSCP. The priority (SO_PRIORITY, which a VLAN's egress-qos-map turns
+// into the 802.1p PCP bits) is read per packet by the kernel's own nftables (`meta priority`
+// into a counting set): this machine's kernel has no VLAN support (no 8021q), so the PCP bits
+// themselves cannot be put on a frame here, but their input is checked packet by packet.
+// The nftables table only counts (policy accept) and is removed afterwards.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +32,46 @@ before(async () => {
   alice = await gw.signIn('alice', 'alice-password');
 });
 
+const TABLE = `porthole_wire_${process.pid}`;
+
+/** nft, given a script on stdin; throws with its message. */
+function nft(args: string[], script?: string): string {
+  const run = spawnSync('nft', args, { input: script, encoding: 'utf8' });
+  if (run.error) throw new Error('nft not found: apt-get install nftables');
+  if (run.status !== 0) throw new Error(`nft ${args.join(' ')}: ${run.stderr.trim()}`);
+  return run.stdout;
+}
+
+/** Counts the proxy's packets per connection and priority, on both legs. */
+function countPriorities(proxyPort: number, displayPorts: number[]): { read(): { client: Map<number, Set<number>>; display: Map<number, Set<number>> }; remove(): void } {
+  nft(['-f', '-'], `table inet ${TABLE} {
+    set client { typeof tcp dport . meta priority; flags dynamic; counter; size 4096; }
+    set display { typeof tcp sport . meta priority; flags dynamic; counter; size 4096; }
+    chain out {
+      type filter hook output priority 0; policy accept;
+      tcp sport ${proxyPort} add @client { tcp dport . meta priority }
+      tcp dport { ${displayPorts.join(', ')} } add @display { tcp sport . meta priority }
+    }
+  }`);
+  const readSet = (name: string) => {
+    const json = JSON.parse(nft(['-j', 'list', 'set', 'inet', TABLE, name])) as { nftables: Array<{ set?: { elem?: Array<{ elem: { val: { concat: [number, string] } } }> } }> };
+    const byPort = new Map<number, Set<number>>();
+    for (const entry of json.nftables.find((e) => e.set)?.set?.elem ?? []) {
+      const [port, classid] = entry.elem.val.concat;
+      // SO_PRIORITY n is classid 0:n; nft prints 0 as "none".
+      const priority = classid === 'none' ? 0 : Number(classid.split(':')[1]);
+      byPort.set(port, (byPort.get(port) ?? new Set()).add(priority));
+    }
+    return byPort;
+  };
+  return {
+    read: () => ({ client: readSet('client'), display: readSet('display') }),
+    remove: () => { spawnSync('nft', ['delete', 'table', 'inet', TABLE]); },
+  };
+}
+
 after(async () => {
+  spawnSync('nft', ['delete', 'table', 'inet', TABLE]);
   await gw?.close();
   await guest?.stop();
   rmSync(dir, { recursive: true, force: true });
@@ -80,8 +122,9 @@ function lastDscpBy(packets: Packet[], select: (p: Packet) => number | undefined
 
 const count = (values: Iterable<number>) => [...values].sort((a, b) => a - b);
 
-test('each SPICE channel and the VNC connection carry their DSCP on both legs, on the wire', async () => {
+test('each SPICE channel and the VNC connection carry their DSCP and priority on both legs, on the wire', async () => {
   const dump = await capture([guest.spicePort, guest.vncPort, gw.port]);
+  const priorities = countPriorities(gw.port, [guest.spicePort, guest.vncPort]);
   const [spice] = await gw.connect(alice, DESKTOP, { protocols: ['spice'] });
   const open = (protocol?: string) => new WireReader(gw.webSocket(spice!.url, { cookie: alice, ...(protocol ? { protocol } : {}) }));
   const main = open('binary');
@@ -98,6 +141,8 @@ test('each SPICE channel and the VNC connection carry their DSCP on both legs, o
   await new Promise((r) => setTimeout(r, 500));
   for (const c of [...channels, vncReader]) c.ws.close();
   const packets = await dump.stop();
+  const seen = priorities.read();
+  priorities.remove();
 
   // Host-side leg: the proxy's packets to the displays.
   const toSpice = lastDscpBy(packets, (p) => (p.to === guest.spicePort ? p.from : undefined));
@@ -110,4 +155,18 @@ test('each SPICE channel and the VNC connection carry their DSCP on both legs, o
   assert.deepEqual(count(toVnc.values()), [34]);
   // The browser side also has the API calls' connections (unmarked, DSCP 0).
   assert.deepEqual(count(toClients.values()).filter((d) => d !== 0), [18, 32, 34, 34, 34]);
+
+  // Priorities, per connection, paired with its DSCP: each marked connection carries exactly one
+  // priority besides 0 (its TLS handshake and upgrade answer, or its SYN, go out before the
+  // proxy knows the connection's kind), and it is its kind's.
+  const pairs = (dscps: Map<number, number>, byPort: Map<number, Set<number>>) => [...dscps].filter(([, d]) => d !== 0).map(([port, dscp]) => {
+    const marked = [...(byPort.get(port) ?? [])].filter((p) => p !== 0);
+    assert.equal(marked.length, 1, `connection on port ${port}: priorities ${[...(byPort.get(port) ?? [])].join(',')}`);
+    return `${dscp}/${marked[0]}`;
+  }).sort();
+  const hostSide = pairs(new Map([...toSpice, ...toVnc]), seen.display);
+  const browserSide = pairs(toClients, seen.client);
+  console.log(`# DSCP/priority, host-side leg: ${hostSide.join(', ')}; browser-side leg: ${browserSide.join(', ')} (priority = the 802.1p PCP through a VLAN's egress-qos-map)`);
+  assert.deepEqual(hostSide, ['18/4', '32/6', '34/5', '34/5', '34/5'], 'main 4, inputs 6, display, cursor and VNC 5');
+  assert.deepEqual(browserSide, ['18/4', '32/6', '34/5', '34/5', '34/5']);
 });
