@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { createAuthority, issueHostCertificate, writeDisplayCredentials } from '../../certs/authority.js';
 import { startTestGateway, type RunningGateway } from '../bed/gateway.js';
-import { rfbKeys, sendSlowly, spiceChannel, spiceLink, vncHandshake, WireReader } from '../bed/protocol-clients.js';
+import { rfbKeys, sendSlowly, spiceChannel, spiceLink, vncHandshake, WireReader, type Closed } from '../bed/protocol-clients.js';
 import { startQemuGuest, type QemuGuest } from '../bed/qemu-guest.js';
 import { writeTestDriver } from '../bed/test-driver.js';
 
@@ -89,32 +89,29 @@ test('with the hypervisors\' CA: SPICE over its TLS port and VNC over VeNCrypt X
   assert.ok(!trusting.logs.some((l) => l.includes(guest.vncPassword) || l.includes(guest.spicePassword)));
 });
 
+/** Opens `protocol` through `gw` as a client would (SPICE: a main-channel link) and returns how the proxy closed it. */
+async function refusal(gw: RunningGateway, protocol: 'spice' | 'vnc'): Promise<Closed> {
+  const reader = await open(gw, protocol);
+  await reader.opened;
+  if (protocol === 'spice') reader.ws.send(spiceLink(0, 1));
+  return reader.closed;
+}
+
 test('a display certificate from another CA is refused with a clear reason, for SPICE and for VNC', async () => {
-  const spice = await open(foreign, 'spice');
-  await spice.opened;
-  spice.ws.send(spiceLink(0, 1));
-  const s = await spice.closed;
-  assert.equal(s.code, 4012);
-  assert.match(s.reason, /does not trust the desktop's SPICE certificate \(unknown authority\)/);
-  const vnc = await open(foreign, 'vnc');
-  await vnc.opened;
-  const v = await vnc.closed;
-  assert.equal(v.code, 4012);
-  assert.match(v.reason, /does not trust the desktop's VNC certificate \(unknown authority\)/);
+  for (const protocol of ['spice', 'vnc'] as const) {
+    const closed = await refusal(foreign, protocol);
+    assert.equal(closed.code, 4012);
+    assert.match(closed.reason, new RegExp(`does not trust the desktop's ${protocol.toUpperCase()} certificate \\(unknown authority\\)`));
+  }
 });
 
 test('without a display CA, TLS-only displays are refused rather than reached unverified', async () => {
-  const spice = await open(unconfigured, 'spice');
-  await spice.opened;
-  spice.ws.send(spiceLink(0, 1));
-  const s = await spice.closed;
-  assert.equal(s.code, 4012);
-  assert.match(s.reason, /accepts only TLS, and Porthole has no authority to check it with/);
-  const vnc = await open(unconfigured, 'vnc');
-  await vnc.opened;
-  const v = await vnc.closed;
-  assert.equal(v.code, 4012);
-  assert.match(v.reason, /requires TLS, and Porthole has no authority to check it with/);
+  const spice = await refusal(unconfigured, 'spice');
+  assert.equal(spice.code, 4012);
+  assert.match(spice.reason, /accepts only TLS, and Porthole has no authority to check it with/);
+  const vnc = await refusal(unconfigured, 'vnc');
+  assert.equal(vnc.code, 4012);
+  assert.match(vnc.reason, /requires TLS, and Porthole has no authority to check it with/);
 });
 
 test('a VNC display that verifies its peers admits Porthole with its client certificate, and refuses it without', async () => {
