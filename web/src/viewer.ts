@@ -87,6 +87,8 @@ async function open(): Promise<void> {
     const attempts = await attemptsFor();
     const result = await chain.open(attempts, screen, {
       trying: (connector, index, total) => {
+        // After a sign-in to the desktop (RDP), time counts from the moment the person submitted it.
+        if (connector.prepare) window.portholeViewer.openedAt = performance.now();
         setState('connecting', connector.protocol);
         status.textContent = `Connecting over ${connector.label}${total > 1 ? ` (${index + 1} of ${total})` : ''}…`;
       },
