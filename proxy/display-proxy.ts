@@ -1,7 +1,7 @@
 // The WebSocket side of the proxy: accepts upgrades on the protocol paths, checks the Origin,
 // hands the connection to its protocol's adapter for the handshake, then relays it.
 import type { IncomingMessage } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
@@ -170,9 +170,9 @@ export class DisplayProxy {
       },
       secure: (display) => this.#secure(display, PROTOCOL_NAMES[adapter.protocol]),
       openDisplay: async (claims) => {
-        const display = await this.#openDisplay(claims, adapter.protocol);
+        const mark = traffic ? (socket: Socket) => traffic.marker.mark(socket, traffic.classes[kind].display) : undefined;
+        const display = await this.#openDisplay(claims, adapter.protocol, mark);
         displaySocket = display.socket;
-        if (traffic) traffic.marker.mark(display.socket, traffic.classes[kind].display);
         return display;
       },
     };
@@ -212,7 +212,7 @@ export class DisplayProxy {
     });
   }
 
-  async #openDisplay(claims: DisplayTokenClaims, protocol: Protocol): Promise<DisplayEnd> {
+  async #openDisplay(claims: DisplayTokenClaims, protocol: Protocol, mark?: (socket: Socket) => void): Promise<DisplayEnd> {
     const name = PROTOCOL_NAMES[protocol];
     const refusal = this.#options.admit?.(claims);
     if (refusal) throw new ProxyError(CloseCode.forbidden, refusal, `token ${claims.jti} refused by the control plane: ${refusal}`);
@@ -245,7 +245,7 @@ export class DisplayProxy {
         `The desktop's ${name} display accepts only TLS, and Porthole has no authority to check it with. Ask your administrator.`,
         `${claims.desktop}: ${name} on TLS port ${endpoint.tlsPort} only, and PORTHOLE_DISPLAY_CA is not set`);
     }
-    const socket = await this.#connect(endpoint.host, useTls ? endpoint.tlsPort! : endpoint.port!, name);
+    const socket = await this.#connect(endpoint.host, useTls ? endpoint.tlsPort! : endpoint.port!, name, mark);
     const display = this.#displayEnd(socket, endpoint, desktop, name);
     if (!useTls) return display;
     try {
@@ -296,16 +296,29 @@ export class DisplayProxy {
     };
   }
 
-  #connect(host: string, port: number, name: string): Promise<Socket> {
+  /**
+   * TCP to a display. `mark` classifies the socket: before the SYN leaves when the host is an
+   * address (the socket is bound first, so it has a descriptor when the attempt starts), so that
+   * every packet of the connection carries its priority; after connecting for a host name.
+   */
+  #connect(host: string, port: number, name: string, mark?: (socket: Socket) => void): Promise<Socket> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host, port });
+      const family = isIP(host);
+      const early = mark !== undefined && family !== 0;
+      const socket = connect({ host, port, ...(early ? { localAddress: family === 6 ? '::' : '0.0.0.0' } : {}) });
+      if (early) socket.once('connectionAttempt', () => mark(socket));
       socket.setNoDelay(true);
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new ProxyError(CloseCode.displayUnreachable, `The desktop's ${name} display did not answer. Try again, or ask your administrator.`,
           `connect to ${host}:${port} timed out`, { errno: 'ETIMEDOUT' }));
       }, this.limits.connectTimeoutMs);
-      socket.once('connect', () => { clearTimeout(timer); socket.removeAllListeners('error'); resolve(socket); });
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.removeAllListeners('error');
+        if (mark && !early) mark(socket);
+        resolve(socket);
+      });
       socket.once('error', (error: NodeJS.ErrnoException) => {
         clearTimeout(timer);
         const refused = error.code === 'ECONNREFUSED';

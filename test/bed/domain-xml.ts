@@ -10,10 +10,10 @@ export function xmlEscape(s: string): string {
  * A SPICE or VNC display on 127.0.0.1: a fixed port, or libvirt's choice (autoport); SPICE may
  * have a TLS port, and with port 'none' only that.
  */
-export function graphicsXml(type: 'spice' | 'vnc', port: number | 'auto' | 'none', password: string, tlsPort?: number): string {
+export function graphicsXml(type: 'spice' | 'vnc', port: number | 'auto' | 'none', password: string, tlsPort?: number, address = '127.0.0.1'): string {
   const tls = tlsPort !== undefined ? ` tlsPort='${tlsPort}'` : '';
   const where = port === 'auto' ? "autoport='yes'" : port === 'none' ? tls.trim() : `port='${port}'${tls}`;
-  return `<graphics type='${type}' ${where} passwd='${xmlEscape(password)}'><listen type='address' address='127.0.0.1'/></graphics>`;
+  return `<graphics type='${type}' ${where} passwd='${xmlEscape(password)}'><listen type='address' address='${address}'/></graphics>`;
 }
 
 /** Porthole's metadata: who may open the desktop, and its RDP endpoint if any. */

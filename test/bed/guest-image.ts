@@ -1,8 +1,9 @@
-// A tiny real guest, built at test time from Debian packages: Debian's kernel booted as an
-// uncompressed ELF (PVH, twice as fast under TCG as vmlinuz), and an initramfs with busybox and
-// the DRM modules so that SPICE and VNC show a text console. /init prints a ready line on the
-// serial port, runs a shell on the display's console (what the keyboard types into) and one on
-// the serial port. Cached in test/bed/.cache (gitignored), built once per kernel version.
+// Tiny real machines, built at test time from Debian packages: Debian's kernel booted as an
+// uncompressed ELF (PVH, twice as fast under TCG as vmlinuz), and an initramfs with busybox, the
+// kernel modules a recipe names (with their dependencies) and the recipe's /init. The test guest
+// is one recipe: the DRM modules so that SPICE and VNC show a text console; /init prints a ready
+// line on the serial port, runs a shell on the display's console (what the keyboard types into)
+// and one on the serial port. Cached in test/bed/.cache (gitignored), built once per recipe.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -11,6 +12,15 @@ import { fileURLToPath } from 'node:url';
 export interface GuestImage {
   kernel: string;
   initrd: string;
+}
+
+/** What goes into an image besides busybox: modules to load (dependencies are added) and /init. */
+export interface ImageRecipe {
+  /** The cache folder's name; change it when the recipe changes. */
+  name: string;
+  modules: string[];
+  /** /init, given the modules in load order (each at /lib/modules/NAME.ko). */
+  init(modules: string[]): string;
 }
 
 /** dist/test/bed/ -> test/bed/.cache */
@@ -97,7 +107,7 @@ echo PORTHOLE-GUEST-READY > /dev/ttyS0
 while true; do setsid sh -c 'exec sh -i <>/dev/tty1 >&0 2>&1'; done
 `;
 
-function build(dir: string): void {
+function build(dir: string, recipe: ImageRecipe): void {
   const work = `${dir}.build-${process.pid}`;
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
@@ -119,9 +129,9 @@ function build(dir: string): void {
     copyFileSync(join(work, 'busybox', 'bin', 'busybox'), join(root, 'bin', 'busybox'));
     chmodSync(join(root, 'bin', 'busybox'), 0o755);
     const modules = findModules(join(work, 'kernel', 'lib', 'modules'));
-    const order = loadOrder(DISPLAY_MODULES, modules);
+    const order = loadOrder(recipe.modules, modules);
     for (const m of order) copyFileSync(modules.get(m)!, join(root, 'lib', 'modules', `${m}.ko`));
-    writeFileSync(join(root, 'init'), INIT(order), { mode: 0o755 });
+    writeFileSync(join(root, 'init'), recipe.init(order), { mode: 0o755 });
     const cpio = spawnSync('sh', ['-c', 'find . | cpio -o -H newc --quiet | gzip -1'], { cwd: root, maxBuffer: 256 * 1024 * 1024 });
     if (cpio.status !== 0) throw new Error(`initramfs: ${cpio.stderr.toString() || 'cpio failed (apt-get install cpio)'}`);
 
@@ -140,12 +150,17 @@ function build(dir: string): void {
   }
 }
 
-/** The guest's kernel and initramfs, built on first use. */
-export function ensureGuestImage(): GuestImage {
-  const dir = join(CACHE_DIR, 'guest-v2');
+/** A recipe's kernel and initramfs, built on first use. */
+export function ensureImage(recipe: ImageRecipe): GuestImage {
+  const dir = join(CACHE_DIR, recipe.name);
   const image = { kernel: join(dir, 'vmlinux'), initrd: join(dir, 'initrd.gz') };
   if (existsSync(image.kernel) && existsSync(image.initrd)) return image;
   mkdirSync(CACHE_DIR, { recursive: true });
-  build(dir);
+  build(dir, recipe);
   return image;
+}
+
+/** The test guest's kernel and initramfs. */
+export function ensureGuestImage(): GuestImage {
+  return ensureImage({ name: 'guest-v2', modules: DISPLAY_MODULES, init: INIT });
 }

@@ -22,6 +22,14 @@ export interface QemuGuestOptions {
    * `dir` (certs/authority.ts writeDisplayCredentials); `verifyPeer` makes VNC ask for a client certificate.
    */
   tls?: { dir: string; verifyPeer?: boolean };
+  /** Where the displays listen (default 127.0.0.1). */
+  address?: string;
+  /**
+   * Displays only: the machine is never started (QEMU's -S), so there is no guest to boot and no
+   * serial console, but SPICE and VNC accept clients (links, authentication, an idle screen). For
+   * places where booting a guest costs too much, such as inside another emulated machine.
+   */
+  displaysOnly?: boolean;
 }
 
 export interface QemuGuest {
@@ -39,7 +47,9 @@ export interface QemuGuest {
 
 /** Boots the guest and resolves when it printed its ready line. */
 export async function startQemuGuest(options: QemuGuestOptions = {}): Promise<QemuGuest> {
-  const image = ensureGuestImage();
+  const displaysOnly = options.displaysOnly ?? false;
+  const image = displaysOnly ? undefined : ensureGuestImage();
+  const address = options.address ?? '127.0.0.1';
   const dir = mkdtempSync(join(tmpdir(), 'porthole-guest-'));
   const spicePassword = options.spicePassword ?? randomBytes(12).toString('base64url');
   const vncPassword = options.vncPassword ?? randomBytes(6).toString('base64url').slice(0, 8);
@@ -53,14 +63,14 @@ export async function startQemuGuest(options: QemuGuestOptions = {}): Promise<Qe
   const qmpPath = join(dir, 'qmp.sock');
   const args = [
     '-accel', 'tcg', '-m', '256', '-smp', '1', '-nodefaults', '-no-user-config', '-nic', 'none',
-    '-kernel', image.kernel, '-initrd', image.initrd, '-append', 'console=ttyS0 quiet loglevel=3',
+    ...(image ? ['-kernel', image.kernel, '-initrd', image.initrd, '-append', 'console=ttyS0 quiet loglevel=3'] : ['-S']),
     '-vga', 'qxl', '-display', 'none', '-serial', `file:${serial.path}`,
     '-qmp', `unix:${qmpPath},server=on,wait=off`,
     ...(spice ? ['-object', `secret,id=spicepw,file=${join(dir, 'spice-password')}`,
-      '-spice', `${tls ? `tls-port=${spiceTlsPort},x509-dir=${tls.dir}` : `port=${spicePort}`},addr=127.0.0.1,password-secret=spicepw`] : []),
+      '-spice', `${tls ? `tls-port=${spiceTlsPort},x509-dir=${tls.dir}` : `port=${spicePort}`},addr=${address},password-secret=spicepw`] : []),
     ...(vnc && tls ? ['-object', `tls-creds-x509,id=vnctls,dir=${tls.dir},endpoint=server,verify-peer=${tls.verifyPeer ? 'on' : 'off'}`] : []),
     // QEMU picks the first free VNC display from :0 to :99; QMP says which.
-    ...(vnc ? ['-vnc', `127.0.0.1:0,to=99,password=on${tls ? ',tls-creds=vnctls' : ''}`] : []),
+    ...(vnc ? ['-vnc', `${address}:0,to=99,password=on${tls ? ',tls-creds=vnctls' : ''}`] : []),
   ];
   let child: ChildProcess;
   try {
@@ -95,7 +105,7 @@ export async function startQemuGuest(options: QemuGuestOptions = {}): Promise<Qe
       const info = await qmp.execute<{ service: string }>('query-vnc');
       vncPort = Number(info.service);
     }
-    await Promise.race([serial.waitFor('PORTHOLE-GUEST-READY', 60_000), started]);
+    if (!displaysOnly) await Promise.race([serial.waitFor('PORTHOLE-GUEST-READY', 60_000), started]);
     return {
       spicePort, spiceTlsPort, vncPort, spicePassword, vncPassword, serial, qmp, pid: child.pid!,
       stop: async () => { qmp.close(); await stop(); },

@@ -9,9 +9,9 @@ export interface TestDomain {
   uuid: string;
   /** Default true; false reports the domain as shut off. */
   running?: boolean;
-  /** SPICE on a plain port, a TLS port, or both. */
-  spice?: { port?: number; tlsPort?: number; password: string };
-  vnc?: { port: number; password: string };
+  /** SPICE on a plain port, a TLS port, or both; displays listen on 127.0.0.1 unless `address` says. */
+  spice?: { port?: number; tlsPort?: number; password: string; address?: string };
+  vnc?: { port: number; password: string; address?: string };
   users?: string[];
   groups?: string[];
   rdp?: { port: number; address?: string };
@@ -20,8 +20,8 @@ export interface TestDomain {
 }
 
 function domainXml(d: TestDomain): string {
-  const display = (type: 'spice' | 'vnc', g: { port?: number; tlsPort?: number; password: string } | undefined) =>
-    (g ? graphicsXml(type, g.port ?? 'none', g.password, g.tlsPort) : '');
+  const display = (type: 'spice' | 'vnc', g: { port?: number; tlsPort?: number; password: string; address?: string } | undefined) =>
+    (g ? graphicsXml(type, g.port ?? 'none', g.password, g.tlsPort, g.address) : '');
   return `<domain type='test'>
     <name>${xmlEscape(d.name)}</name><uuid>${d.uuid}</uuid><memory>131072</memory><os><type>hvm</type></os>
     ${d.running === false ? '<test:runstate>5</test:runstate>' : ''}
