@@ -1,10 +1,12 @@
-// The benchmark harness: one synthetic display, and three paths to it measured in one run:
-// raw TCP (the limit), Debian's websockify (the peer), and Porthole's real data path (TLS,
-// WebSocket upgrade, token verification, inventory lookup, VNC security handshake, relay). Each
-// proxy runs in its own process so its CPU time can be read from /proc.
+// The benchmark harness: one synthetic display, and the paths to it measured in one run: raw TCP
+// (the limit), a bare TLS relay in Node (the floor for any proxy in Node: TLS and the kernel's
+// copies alone), Debian's websockify (the peer), and Porthole's real data path (TLS, WebSocket
+// upgrade, token verification, inventory lookup, VNC security handshake, relay). Each proxy runs
+// in its own process so its CPU time can be read from /proc.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +32,12 @@ export interface Transfer {
   cpuSecondsPerGB: number;
 }
 
+export interface SetupRate {
+  perSecond: number;
+  /** CPU time the proxy process (and its children) spent per session set up. */
+  cpuMsPerSetup: number;
+}
+
 export interface Latency {
   p50Ms: number;
   p99Ms: number;
@@ -44,11 +52,14 @@ export interface IdleMemory {
 export interface Harness {
   rawTcpThroughput(megabytes: number): Promise<number>;
   throughput(path: ProxyPath, megabytes: number): Promise<Transfer>;
+  /** The bare TLS relay's display-direction throughput and CPU per GB. */
+  floorThroughput(megabytes: number): Promise<Transfer>;
   /** Browser-to-display throughput (MB/s), raw TCP or through a proxy. */
   inputThroughput(path: ProxyPath | 'raw', megabytes: number): Promise<number>;
   /** Round trips of a small message through the echo display. */
-  echoLatency(path: ProxyPath | 'raw', samples: number): Promise<Latency>;
-  setupRate(path: ProxyPath, sessions: number): Promise<number>;
+  echoLatency(path: ProxyPath | 'raw' | 'floor', samples: number): Promise<Latency>;
+  /** Sessions opened and closed, `concurrency` at a time. */
+  setupRate(path: ProxyPath | 'floor', sessions: number, concurrency: number): Promise<SetupRate>;
   /** Memory per idle session, with `sessions` held open by a separate client process. */
   idleMemory(path: ProxyPath, sessions: number): Promise<IdleMemory>;
   close(): Promise<void>;
@@ -134,7 +145,9 @@ export async function startHarness(): Promise<Harness> {
 
   try {
     const script = fileURLToPath(new URL('./proxy-process.js', import.meta.url));
-    const porthole = spawn(process.execPath, [script, tls.cert, tls.key, publicKey, key.kid, ORIGIN, ...MODES.map((m) => `${m}=${displays[m].port}`)],
+    // PORTHOLE_BENCH_PROFILE=DIR: the proxy process writes a V8 CPU profile there when it ends.
+    const profile = process.env.PORTHOLE_BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${process.env.PORTHOLE_BENCH_PROFILE}`] : [];
+    const porthole = spawn(process.execPath, [...profile, script, tls.cert, tls.key, publicKey, key.kid, ORIGIN, ...MODES.map((m) => `${m}=${displays[m].port}`)],
       { stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(porthole);
     const portholePort = await new Promise<number>((resolve, reject) => {
@@ -151,6 +164,20 @@ export async function startHarness(): Promise<Harness> {
       children.push(websockify);
       websockifyPids[mode] = websockify.pid!;
       await listening(websockifyPorts[mode], websockify, 'websockify');
+    }
+
+    // The bare TLS relay, one per display it is measured on.
+    const floorPorts = {} as Record<'stream' | 'echo', number>;
+    const floorPids = {} as Record<'stream' | 'echo', number>;
+    for (const mode of ['stream', 'echo'] as const) {
+      const relay = spawn(process.execPath, [fileURLToPath(new URL('./tls-relay-process.js', import.meta.url)), tls.cert, tls.key, String(displays[mode].port)],
+        { stdio: ['ignore', 'pipe', 'inherit'] });
+      children.push(relay);
+      floorPids[mode] = relay.pid!;
+      floorPorts[mode] = await new Promise<number>((resolve, reject) => {
+        relay.stdout!.once('data', (d: Buffer) => resolve((JSON.parse(d.toString()) as { port: number }).port));
+        relay.once('exit', (code) => reject(new Error(`the TLS relay exited with ${code}`)));
+      });
     }
 
     const pids: Record<ProxyPath, number> = { porthole: porthole.pid!, websockify: websockifyPids.stream };
@@ -183,9 +210,10 @@ export async function startHarness(): Promise<Harness> {
       ws.on('close', (code, reason) => { if (stage < 4) reject(new Error(`${path}: closed ${code} ${reason.toString()}`)); });
     });
 
-    /** A raw TCP session to a synthetic display, past its handshake. */
-    const rawSession = (mode: DisplayMode, onData: (chunk: Buffer) => void): Promise<Socket> => new Promise((resolve, reject) => {
-      const socket = connect(displays[mode].port, '127.0.0.1');
+    /** A raw TCP session to a synthetic display (or through the bare TLS relay), past its handshake. */
+    const rawSession = (mode: DisplayMode, onData: (chunk: Buffer) => void, via: 'tcp' | 'tls' = 'tcp'): Promise<Socket> => new Promise((resolve, reject) => {
+      const socket = via === 'tcp' ? connect(displays[mode].port, '127.0.0.1')
+        : tlsConnect({ host: '127.0.0.1', port: floorPorts[mode as 'stream' | 'echo'], servername: 'localhost', ca });
       let got = 0;
       let ready = false;
       socket.on('data', (chunk: Buffer) => {
@@ -234,6 +262,25 @@ export async function startHarness(): Promise<Harness> {
         await new Promise((r) => setTimeout(r, 300)); // websockify's per-connection child is reaped
         return { megabytesPerSecond, cpuSecondsPerGB: (cpuSeconds(pids[path]) - cpuBefore) / (bytes / 1e9) };
       },
+      async floorThroughput(megabytes) {
+        const target = megabytes * 1e6;
+        let got = 0;
+        let started = 0n;
+        let cpuBefore = 0;
+        let done!: () => void;
+        const finished = new Promise<void>((r) => { done = r; });
+        const socket = await rawSession('stream', (chunk) => {
+          if (started === 0n) { started = process.hrtime.bigint(); cpuBefore = cpuSeconds(floorPids.stream); }
+          got += chunk.length;
+          if (got >= target) done();
+        }, 'tls');
+        await finished;
+        const megabytesPerSecond = rate(got, started);
+        const cpuSecondsPerGB = (cpuSeconds(floorPids.stream) - cpuBefore) / (got / 1e9);
+        socket.destroy();
+        await new Promise((r) => setTimeout(r, 300));
+        return { megabytesPerSecond, cpuSecondsPerGB };
+      },
       async inputThroughput(path, megabytes) {
         const total = Math.ceil(megabytes * 1e6 / MIB);
         const chunk = Buffer.alloc(256 * 1024, 0x33);
@@ -271,8 +318,8 @@ export async function startHarness(): Promise<Harness> {
         const onEcho = (data: Buffer) => { got += data.length; if (got >= PING.length) { got -= PING.length; pending?.(); } };
         let send: () => void;
         let closeIt: () => void;
-        if (path === 'raw') {
-          const socket = await rawSession('echo', onEcho);
+        if (path === 'raw' || path === 'floor') {
+          const socket = await rawSession('echo', onEcho, path === 'raw' ? 'tcp' : 'tls');
           socket.setNoDelay(true);
           send = () => socket.write(PING);
           closeIt = () => socket.destroy();
@@ -320,14 +367,29 @@ export async function startHarness(): Promise<Harness> {
           await new Promise((r) => setTimeout(r, 2000));
         }
       },
-      async setupRate(path, sessions) {
+      async setupRate(path, sessions, concurrency) {
+        const pid = path === 'porthole' ? porthole.pid! : path === 'floor' ? floorPids.echo : websockifyPids.echo;
+        const cpuBefore = cpuSeconds(pid);
         const started = process.hrtime.bigint();
-        for (let i = 0; i < sessions; i++) {
-          const ws = await openSession(path, () => true, 'echo');
-          ws.close();
-          await new Promise((r) => ws.once('close', r));
-        }
-        return sessions / (Number(process.hrtime.bigint() - started) / 1e9);
+        let next = 0;
+        const worker = async () => {
+          while (next < sessions) {
+            next++;
+            if (path === 'floor') {
+              const socket = await rawSession('echo', () => {}, 'tls');
+              socket.end();
+              await new Promise((r) => socket.once('close', r));
+              continue;
+            }
+            const ws = await openSession(path, () => true, 'echo');
+            ws.close();
+            await new Promise((r) => ws.once('close', r));
+          }
+        };
+        await Promise.all(Array.from({ length: concurrency }, worker));
+        const perSecond = sessions / (Number(process.hrtime.bigint() - started) / 1e9);
+        await new Promise((r) => setTimeout(r, 500)); // websockify's children are reaped
+        return { perSecond, cpuMsPerSetup: (cpuSeconds(pid) - cpuBefore) * 1000 / sessions };
       },
       close,
     };

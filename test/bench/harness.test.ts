@@ -4,15 +4,20 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startHarness } from '../../bench/harness.js';
 
-test('the benchmark harness measures raw TCP, websockify and Porthole on the same synthetic displays: both directions, round trips, setups, idle memory', async (t) => {
+test('the benchmark harness measures raw TCP, the bare TLS relay, websockify and Porthole on the same synthetic displays: both directions, round trips, setups, idle memory', async (t) => {
   const harness = await startHarness();
   t.after(() => harness.close());
   const figures = [await harness.rawTcpThroughput(5), await harness.inputThroughput('raw', 5)];
   const raw = await harness.echoLatency('raw', 20);
-  figures.push(raw.p50Ms, raw.p99Ms);
+  const floor = await harness.floorThroughput(5);
+  const floorEcho = await harness.echoLatency('floor', 20);
+  figures.push(raw.p50Ms, raw.p99Ms, floor.megabytesPerSecond, floorEcho.p50Ms);
+  assert.ok(floor.cpuSecondsPerGB >= 0, `floor: ${floor.cpuSecondsPerGB} CPU-s/GB`);
   for (const path of ['websockify', 'porthole'] as const) {
     const transfer = await harness.throughput(path, 5);
-    figures.push(transfer.megabytesPerSecond, await harness.setupRate(path, 3), await harness.inputThroughput(path, 5));
+    const setups = await harness.setupRate(path, 6, 3);
+    figures.push(transfer.megabytesPerSecond, setups.perSecond, await harness.inputThroughput(path, 5));
+    assert.ok(setups.cpuMsPerSetup >= 0, `${path}: ${setups.cpuMsPerSetup} CPU-ms per setup`);
     assert.ok(transfer.cpuSecondsPerGB >= 0, `${path}: ${transfer.cpuSecondsPerGB} CPU-s/GB`);
     const echo = await harness.echoLatency(path, 20);
     assert.ok(echo.p99Ms >= echo.p50Ms, `${path}: p99 ${echo.p99Ms} below p50 ${echo.p50Ms}`);
