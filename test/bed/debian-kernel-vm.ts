@@ -1,8 +1,8 @@
 // A command run on Debian's stock kernel, for what this machine's own kernel cannot do (it has
 // no 802.1Q VLAN support, so no frame here can carry 802.1p bits). QEMU (TCG) boots Debian's
-// kernel with the host's root file system shared read-only over 9p, fresh /proc, /sys, /dev,
-// /tmp and /run, and one host folder (`share`) shared writable at the same path for the
-// command's results. There is no network device: the command builds its own namespaces and
+// kernel with the host's root file system shared read-only over 9p, fresh /proc, /sys, /dev and
+// /run, a writable TMPDIR under /run (the host's /tmp stays visible: the checkout may live
+// there), and one host folder (`share`) shared writable at the same path for the command's results. There is no network device: the command builds its own namespaces and
 // links inside the machine. Boot to command: about 5 s.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -21,7 +21,7 @@ mkdir -p /host
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose hostroot /host || fail "9p mount of the host's root"
 mount -t proc proc /host/proc; mount -t sysfs sys /host/sys; mount -t devtmpfs dev /host/dev
 mkdir -p /host/dev/pts /host/dev/shm; mount -t devpts pts /host/dev/pts; mount -t tmpfs shm /host/dev/shm
-mount -t tmpfs tmp /host/tmp; mount -t tmpfs run /host/run
+mount -t tmpfs run /host/run; mkdir -p /host/run/tmp
 mkdir -p /host$SHARE
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 share /host$SHARE || fail "9p mount of $SHARE"
 echo PORTHOLE-VM-READY > /dev/ttyS0
@@ -42,8 +42,8 @@ export interface VmRun {
  */
 export async function runOnDebianKernel(share: string, command: string, options: { cwd: string; timeoutMs?: number; memoryMb?: number }): Promise<VmRun> {
   if (/\s/.test(share)) throw new Error(`the shared folder's path must not contain spaces: ${share}`);
-  const image = ensureImage({ name: 'vlan-lab-v1', modules: MODULES, init: INIT });
-  writeFileSync(`${share}/.command`, `cd '${options.cwd}' || exit 97\nexport PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root\n${command}\n`);
+  const image = ensureImage({ name: 'vlan-lab-v2', modules: MODULES, init: INIT });
+  writeFileSync(`${share}/.command`, `cd '${options.cwd}' || exit 97\nexport PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TMPDIR=/run/tmp\n${command}\n`);
   const serial = `${share}/.serial`;
   const args = [
     '-accel', 'tcg', '-m', String(options.memoryMb ?? 2048), '-smp', '2', '-nodefaults', '-no-user-config',

@@ -8,6 +8,7 @@
 // it. What each connection carried goes to SHARE/wire.json (a WireObservation) for the test.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureSelfSignedCertificate } from '../../certs/self-signed.js';
@@ -124,7 +125,7 @@ async function addUser(env: NodeJS.ProcessEnv): Promise<void> {
 async function main(share: string): Promise<void> {
   buildNetwork();
   progress('network built');
-  const data = '/tmp/porthole-data';
+  const data = join(tmpdir(), 'porthole-data');
   mkdirSync(data, { recursive: true });
   const tls = await ensureSelfSignedCertificate(GATEWAY.browser, join(data, 'certs'));
   const qemu = await startQemuGuest({ displaysOnly: true, address: PEER.hypervisor });
