@@ -41,6 +41,8 @@ export interface SetupRate {
 export interface Latency {
   p50Ms: number;
   p99Ms: number;
+  /** CPU time the proxy process (and its children) spent per round trip (two messages relayed); 0 for raw TCP. */
+  cpuUsPerRoundTrip: number;
 }
 
 export interface IdleMemory {
@@ -97,6 +99,21 @@ function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / TICKS;
+}
+
+/** CPU seconds of a process, its reaped children and its live descendants (websockify's per-connection children). */
+function treeCpuSeconds(pid: number): number {
+  let total = 0;
+  try {
+    total += cpuSeconds(pid);
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const children = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+      for (const child of children ? children.split(' ') : []) total += treeCpuSeconds(Number(child));
+    }
+  } catch {
+    // the process ended meanwhile
+  }
+  return total;
 }
 
 function rate(bytes: number, started: bigint): number {
@@ -346,15 +363,19 @@ export async function startHarness(): Promise<Harness> {
           send = () => ws.send(PING, { binary: true });
           closeIt = () => ws.close();
         }
+        const pid = path === 'porthole' ? porthole.pid! : path === 'websockify' ? websockifyPids.echo : path === 'floor' ? floorPids.echo : undefined;
         const times: number[] = [];
+        let cpuBefore = 0;
         for (let i = 0; i < samples + 50; i++) {
+          if (i === 50 && pid) cpuBefore = treeCpuSeconds(pid); // the first 50 warm up
           const t0 = process.hrtime.bigint();
           await new Promise<void>((r) => { pending = r; send(); });
-          if (i >= 50) times.push(Number(process.hrtime.bigint() - t0) / 1e6); // the first 50 warm up
+          if (i >= 50) times.push(Number(process.hrtime.bigint() - t0) / 1e6);
         }
+        const cpuUsPerRoundTrip = pid ? (treeCpuSeconds(pid) - cpuBefore) * 1e6 / samples : 0;
         closeIt();
         times.sort((a, b) => a - b);
-        return { p50Ms: percentile(times, 0.5), p99Ms: percentile(times, 0.99) };
+        return { p50Ms: percentile(times, 0.5), p99Ms: percentile(times, 0.99), cpuUsPerRoundTrip };
       },
       async idleMemory(path, sessions) {
         const pid = path === 'porthole' ? porthole.pid! : websockifyPids.echo;

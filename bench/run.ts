@@ -12,7 +12,7 @@ const megabytes = smoke ? 20 : 1000;
 const sessions = smoke ? 10 : 400;
 /** Setups in flight at once: enough to keep a proxy busy, few enough for websockify (it drops from ~490). */
 const concurrency = 8;
-const echoes = smoke ? 200 : 5000;
+const echoes = smoke ? 200 : 20000;
 // 10,000 idle sessions need 20,000 sockets in the proxy: more than this machine's hard limit of
 // open files per process (20,000), so 9,000 is the largest figure measured here.
 const idleCounts = smoke ? [50] : [1000, 9000];
@@ -79,6 +79,10 @@ try {
     { name: 'echo round trip p99, websockify over wss', value: websockifyEcho.p99Ms, unit: 'ms' },
     { name: 'echo round trip p50, Porthole over wss', value: portholeEcho.p50Ms, unit: 'ms' },
     { name: 'echo round trip p99, Porthole over wss', value: portholeEcho.p99Ms, unit: 'ms' },
+    { name: 'bare TLS relay CPU per round trip (the floor)', value: floorEcho.cpuUsPerRoundTrip, unit: 'us' },
+    { name: 'websockify CPU per round trip', value: websockifyEcho.cpuUsPerRoundTrip, unit: 'us' },
+    { name: 'Porthole CPU per round trip', value: portholeEcho.cpuUsPerRoundTrip, unit: 'us' },
+    { name: 'websockify / Porthole CPU per round trip', value: websockifyEcho.cpuUsPerRoundTrip / portholeEcho.cpuUsPerRoundTrip, unit: 'ratio' },
     { name: 'Porthole added p50 over raw TCP (target <= 0.1)', value: portholeEcho.p50Ms - rawEcho.p50Ms, unit: 'ms' },
     { name: 'Porthole added p99 over raw TCP (target <= 1)', value: portholeEcho.p99Ms - rawEcho.p99Ms, unit: 'ms' },
     ...idle,
@@ -92,6 +96,6 @@ const out = process.env.PORTHOLE_BENCH_OUT ?? fileURLToPath(new URL('./results.j
 const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, date: new Date().toISOString() };
 writeFileSync(out, `${JSON.stringify({ machine, megabytes, sessions, results }, null, 2)}\n`);
 console.log(`Porthole benchmarks (${machine.cores} cores, ${machine.cpu}, Node ${machine.node}, ${machine.date})`);
-const digits = (unit: string) => (unit === 'ms' ? 3 : unit === 'ratio' || unit === 'CPU-s/GB' ? 2 : 0);
+const digits = (unit: string) => (unit === 'ms' ? 3 : unit === 'ratio' || unit === 'CPU-s/GB' || unit === 'us' ? 2 : 0);
 for (const r of results) console.log(`${r.name.padEnd(72)} ${r.value.toFixed(digits(r.unit)).padStart(9)} ${r.unit}`);
 console.log(`results written to ${out}`);
