@@ -101,22 +101,64 @@ function readFile(path: string): ConfigFile {
   }
 }
 
-/** The default classes with the file's overrides: per kind, for both legs or per leg. */
+/** One change to the default classes: a kind, one leg or both, priority and/or DSCP. */
+interface ClassOverride {
+  kind: string;
+  leg?: 'client' | 'display';
+  value: Partial<TrafficClass>;
+  /** Where it was written, for error messages. */
+  source: string;
+}
+
+/** The file's `qos.classes`: per kind, `{ priority, dscp, client: {...}, display: {...} }`. */
+function fileOverrides(file: ConfigFile['qos']): ClassOverride[] {
+  return Object.entries(file?.classes ?? {}).flatMap(([kind, override]) => {
+    const { client, display, ...bothLegs } = override ?? {};
+    const source = `qos.classes.${kind}`;
+    return [
+      { kind, value: bothLegs, source },
+      ...(client ? [{ kind, leg: 'client' as const, value: client, source }] : []),
+      ...(display ? [{ kind, leg: 'display' as const, value: display, source }] : []),
+    ];
+  });
+}
+
+/**
+ * PORTHOLE_QOS_CLASSES: entries `KIND=PRIORITY/DSCP` or `KIND.LEG=PRIORITY/DSCP` (LEG: client or
+ * display), separated by commas or spaces, e.g. `spice.inputs=6/46, vnc.display=4/26`.
+ */
+function environmentOverrides(text: string | undefined): ClassOverride[] {
+  return (text ?? '').split(/[\s,]+/).filter(Boolean).map((entry) => {
+    const source = `PORTHOLE_QOS_CLASSES entry "${entry}"`;
+    const match = /^([a-z.]+)=(\d+)\/(\d+)$/.exec(entry);
+    if (!match) throw new ConfigError(`${source}: write KIND=PRIORITY/DSCP or KIND.LEG=PRIORITY/DSCP, e.g. spice.inputs=6/32`);
+    const [, name, priority, dscp] = match as unknown as [string, string, string, string];
+    const legMatch = /^(.+)\.(client|display)$/.exec(name);
+    // "spice.display" is a kind; "spice.display.client" is its browser-side leg.
+    const perLeg = !(TRAFFIC_KINDS as readonly string[]).includes(name) && legMatch;
+    return {
+      kind: perLeg ? legMatch[1]! : name,
+      ...(perLeg ? { leg: legMatch[2] as 'client' | 'display' } : {}),
+      value: { priority: Number(priority), dscp: Number(dscp) },
+      source,
+    };
+  });
+}
+
+/** The default classes with the file's overrides, then the environment's: per kind, for both legs or per leg. */
 function trafficClasses(file: ConfigFile['qos'], env: NodeJS.ProcessEnv): TrafficClasses | undefined {
   const flag = env.PORTHOLE_QOS;
   if (flag !== undefined && !['on', 'off'].includes(flag)) throw new ConfigError('PORTHOLE_QOS must be on or off');
   if (flag === 'off' || (flag === undefined && file?.enabled === false)) return undefined;
   const classes = structuredClone(DEFAULT_TRAFFIC_CLASSES);
-  for (const [kind, override] of Object.entries(file?.classes ?? {})) {
+  for (const { kind, leg, value, source } of [...fileOverrides(file), ...environmentOverrides(env.PORTHOLE_QOS_CLASSES)]) {
     if (!(TRAFFIC_KINDS as readonly string[]).includes(kind)) {
-      throw new ConfigError(`qos.classes.${kind} is not a kind of traffic; use one of ${TRAFFIC_KINDS.join(', ')}`);
+      throw new ConfigError(`${source}: ${kind} is not a kind of traffic; use one of ${TRAFFIC_KINDS.join(', ')}`);
     }
     const legs = classes[kind as TrafficKind];
-    const { client, display, ...bothLegs } = override ?? {};
-    legs.client = { ...legs.client, ...bothLegs, ...client };
-    legs.display = { ...legs.display, ...bothLegs, ...display };
-    for (const leg of [legs.client, legs.display]) {
-      if (!validTrafficClass(leg)) throw new ConfigError(`qos.classes.${kind}: priority must be 0-7 and dscp 0-63`);
+    for (const side of leg ? [leg] : (['client', 'display'] as const)) {
+      legs[side] = { ...legs[side], ...value };
+      if (!validTrafficClass(legs[side])) throw new ConfigError(`${source}: priority must be 0-7 and dscp 0-63`);
     }
   }
   return classes;

@@ -52,6 +52,22 @@ test('802.1p/DSCP marking: defaults, overrides per kind and leg, and a switch to
   assert.throws(() => loadConfig({ PORTHOLE_CONFIG: 'bad-dscp.yaml' }, dir), /dscp 0-63/);
 });
 
+test('802.1p/DSCP classes from the environment: per kind or leg, over the file\'s', () => {
+  const env = {
+    PORTHOLE_CONFIG: 'qos.yaml', // vnc priority 3, spice.main display-side DSCP 46
+    PORTHOLE_QOS_CLASSES: 'spice.inputs=7/46, vnc.client=2/10 spice.display.display=4/26',
+  };
+  const c = loadConfig(env, dir).qos!;
+  assert.deepEqual(c['spice.inputs'], { client: { priority: 7, dscp: 46 }, display: { priority: 7, dscp: 46 } });
+  assert.deepEqual(c.vnc, { client: { priority: 2, dscp: 10 }, display: { priority: 3, dscp: 34 } });
+  assert.deepEqual(c['spice.display'], { client: { priority: 5, dscp: 34 }, display: { priority: 4, dscp: 26 } });
+  assert.deepEqual(c['spice.main'].display, { priority: 4, dscp: 46 });
+  assert.throws(() => loadConfig({ PORTHOLE_QOS_CLASSES: 'vnc=5' }, dir), /entry "vnc=5": write KIND=PRIORITY\/DSCP/);
+  assert.throws(() => loadConfig({ PORTHOLE_QOS_CLASSES: 'spice.teleport=1/10' }, dir), /spice.teleport is not a kind of traffic/);
+  assert.throws(() => loadConfig({ PORTHOLE_QOS_CLASSES: 'rdp.display=8/10' }, dir), /entry "rdp.display=8\/10": priority must be 0-7/);
+  assert.equal(loadConfig({ PORTHOLE_QOS: 'off', PORTHOLE_QOS_CLASSES: 'vnc=1/8' }, dir).qos, undefined);
+});
+
 test('mistakes are named with the setting and what to write instead', () => {
   assert.throws(() => loadConfig({ PORTHOLE_LISTEN: '8443' }, dir), /PORTHOLE_LISTEN "8443" must be host:port/);
   assert.throws(() => loadConfig({ PORTHOLE_LOG_LEVEL: 'loud' }, dir), /must be one of debug, info, warn, error/);
