@@ -191,6 +191,7 @@ export class DisplayProxy {
       const fields = { session: session.id, user: handshake.claims.sub, desktop: handshake.claims.desktop };
       metrics?.connections.inc({ protocol: adapter.protocol, result: 'ok' });
       metrics?.active.inc({ protocol: adapter.protocol });
+      metrics?.track(relay, adapter.protocol, kind);
       relay.start(inbox.drain(), handshake.display.inbox.drain());
       log.info(fields, 'connection open');
       void relay.done.then((end) => {
@@ -198,8 +199,7 @@ export class DisplayProxy {
         handshake.onEnd?.();
         if (handshake.primary) session.end(end.code, end.reason);
         metrics?.active.dec({ protocol: adapter.protocol });
-        metrics?.bytes.inc({ protocol: adapter.protocol, channel: kind, direction: 'to_client' }, relay.bytesToClient);
-        metrics?.bytes.inc({ protocol: adapter.protocol, channel: kind, direction: 'to_display' }, relay.bytesToDisplay);
+        metrics?.untrack(relay);
         log.info({ ...fields, code: end.code, reason: end.detail, toClient: relay.bytesToClient, toDisplay: relay.bytesToDisplay,
           seconds: Math.round((Date.now() - relay.startedAt) / 1000) }, 'connection closed');
       });

@@ -78,6 +78,31 @@ test('VNC: the proxy authenticates to the display; the browser is offered only "
   assert.match(closed.reason, /already used/);
 });
 
+/** porthole_proxy_bytes_total for VNC, per direction, from /metrics. */
+async function vncBytes(): Promise<{ toClient: number; toDisplay: number }> {
+  const text = String((await gw.api('GET', '/metrics')).body);
+  const read = (direction: string) => Number(new RegExp(`porthole_proxy_bytes_total\\{protocol="vnc",channel="vnc",direction="${direction}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+  return { toClient: read('to_client'), toDisplay: read('to_display') };
+}
+
+test('/metrics counts the bytes of a live session while it runs, not only when it ends', async () => {
+  const before = await vncBytes();
+  const reader = open((await attempt(GOOD, 'vnc')).url);
+  const { width, height } = await vncHandshake(reader);
+  reader.ws.send(rfbUpdateRequest(width, height)); // a full screen, uncompressed: hundreds of KB
+  await reader.read(4); // the update's header: the picture is on its way
+  await new Promise((r) => setTimeout(r, 500));
+  const live = await vncBytes();
+  console.log(`# live VNC session: ${live.toClient - before.toClient} bytes to the browser, ${live.toDisplay - before.toDisplay} to the display, counted before it closed`);
+  assert.ok(live.toClient - before.toClient > 100_000, `to_client grew by ${live.toClient - before.toClient}`);
+  assert.ok(live.toDisplay - before.toDisplay >= 10, `to_display grew by ${live.toDisplay - before.toDisplay}`); // the request itself
+  reader.ws.close();
+  await reader.closed;
+  await new Promise((r) => setTimeout(r, 100));
+  const after = await vncBytes();
+  assert.ok(after.toClient >= live.toClient, 'the counter never goes back');
+});
+
 test('VNC view-only: the proxy drops keyboard input; with control the same keys reach the guest', async () => {
   const watched = open((await attempt(GOOD, 'vnc', alice, true)).url);
   const init = await vncHandshake(watched);
