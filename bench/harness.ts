@@ -6,7 +6,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +36,15 @@ export interface SetupRate {
   perSecond: number;
   /** CPU time the proxy process (and its children) spent per session set up. */
   cpuMsPerSetup: number;
+  /** The share of TLS handshakes that resumed an earlier session (0 unless asked to resume). */
+  resumed: number;
+}
+
+/** The last session ticket a client got, offered on its next connection, and how often that worked. */
+interface TlsTicket {
+  session?: Buffer;
+  handshakes: number;
+  resumed: number;
 }
 
 export interface Latency {
@@ -60,8 +69,11 @@ export interface Harness {
   inputThroughput(path: ProxyPath | 'raw', megabytes: number): Promise<number>;
   /** Round trips of a small message through the echo display. */
   echoLatency(path: ProxyPath | 'raw' | 'floor', samples: number): Promise<Latency>;
-  /** Sessions opened and closed, `concurrency` at a time. */
-  setupRate(path: ProxyPath | 'floor', sessions: number, concurrency: number): Promise<SetupRate>;
+  /**
+   * Sessions opened and closed, `concurrency` at a time; with `resume`, each TLS handshake offers
+   * the session ticket of an earlier one, as a browser does for the connections of one desktop.
+   */
+  setupRate(path: ProxyPath | 'floor', sessions: number, concurrency: number, resume?: boolean): Promise<SetupRate>;
   /** Memory per idle session, with `sessions` held open by a separate client process. */
   idleMemory(path: ProxyPath, sessions: number): Promise<IdleMemory>;
   close(): Promise<void>;
@@ -223,8 +235,19 @@ export async function startHarness(): Promise<Harness> {
     };
 
     /** Opens a session and completes the RFB handshake as noVNC would; onData then gets the stream. */
-    const openSession = (path: ProxyPath, onData: (chunk: Buffer) => boolean, mode: DisplayMode = 'stream'): Promise<WebSocket> => new Promise((resolve, reject) => {
-      const ws = new WebSocket(url(path, mode), path === 'websockify' ? ['binary'] : [], { origin: ORIGIN, ca, perMessageDeflate: false });
+    /** TLS connections that offer, and keep, a session ticket when `ticket` is given. */
+    const resumingConnect = (ticket: TlsTicket | undefined) => (options: ConnectionOptions): TLSSocket => {
+      const socket = tlsConnect({ ...options, servername: '', ...(ticket?.session ? { session: ticket.session } : {}) });
+      if (ticket) {
+        socket.on('session', (session: Buffer) => { ticket.session = session; });
+        socket.once('secureConnect', () => { ticket.handshakes++; if (socket.isSessionReused()) ticket.resumed++; });
+      }
+      return socket;
+    };
+
+    const openSession = (path: ProxyPath, onData: (chunk: Buffer) => boolean, mode: DisplayMode = 'stream', ticket?: TlsTicket): Promise<WebSocket> => new Promise((resolve, reject) => {
+      const ws = new WebSocket(url(path, mode), path === 'websockify' ? ['binary'] : [],
+        { origin: ORIGIN, ca, perMessageDeflate: false, createConnection: resumingConnect(ticket) as never });
       let got = 0;
       let stage = 0;
       ws.on('message', (data: Buffer) => {
@@ -246,9 +269,9 @@ export async function startHarness(): Promise<Harness> {
     });
 
     /** A raw TCP session to a synthetic display (or through the bare TLS relay), past its handshake. */
-    const rawSession = (mode: DisplayMode, onData: (chunk: Buffer) => void, via: 'tcp' | 'tls' = 'tcp'): Promise<Socket> => new Promise((resolve, reject) => {
+    const rawSession = (mode: DisplayMode, onData: (chunk: Buffer) => void, via: 'tcp' | 'tls' = 'tcp', ticket?: TlsTicket): Promise<Socket> => new Promise((resolve, reject) => {
       const socket = via === 'tcp' ? connect(displays[mode].port, '127.0.0.1')
-        : tlsConnect({ host: '127.0.0.1', port: floorPorts[mode as 'stream' | 'echo'], servername: 'localhost', ca });
+        : resumingConnect(ticket)({ host: '127.0.0.1', port: floorPorts[mode as 'stream' | 'echo'], ca });
       let got = 0;
       let ready = false;
       socket.on('data', (chunk: Buffer) => {
@@ -406,21 +429,22 @@ export async function startHarness(): Promise<Harness> {
           await new Promise((r) => setTimeout(r, 2000));
         }
       },
-      async setupRate(path, sessions, concurrency) {
+      async setupRate(path, sessions, concurrency, resume = false) {
         const pid = path === 'porthole' ? porthole.pid! : path === 'floor' ? floorPids.echo : websockifyPids.echo;
         const cpuBefore = cpuSeconds(pid);
         const started = process.hrtime.bigint();
         let next = 0;
+        const ticket: TlsTicket | undefined = resume ? { handshakes: 0, resumed: 0 } : undefined;
         const worker = async () => {
           while (next < sessions) {
             next++;
             if (path === 'floor') {
-              const socket = await rawSession('echo', () => {}, 'tls');
+              const socket = await rawSession('echo', () => {}, 'tls', ticket);
               socket.end();
               await new Promise((r) => socket.once('close', r));
               continue;
             }
-            const ws = await openSession(path, () => true, 'echo');
+            const ws = await openSession(path, () => true, 'echo', ticket);
             ws.close();
             await new Promise((r) => ws.once('close', r));
           }
@@ -428,7 +452,7 @@ export async function startHarness(): Promise<Harness> {
         await Promise.all(Array.from({ length: concurrency }, worker));
         const perSecond = sessions / (Number(process.hrtime.bigint() - started) / 1e9);
         await new Promise((r) => setTimeout(r, 500)); // websockify's children are reaped
-        return { perSecond, cpuMsPerSetup: (cpuSeconds(pid) - cpuBefore) * 1000 / sessions };
+        return { perSecond, cpuMsPerSetup: (cpuSeconds(pid) - cpuBefore) * 1000 / sessions, resumed: ticket ? ticket.resumed / ticket.handshakes : 0 };
       },
       close,
     };

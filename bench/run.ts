@@ -32,6 +32,10 @@ try {
   const floorSetups = await harness.setupRate('floor', sessions, concurrency);
   const websockifySetups = await harness.setupRate('websockify', sessions, concurrency);
   const portholeSetups = await harness.setupRate('porthole', sessions, concurrency);
+  // As a browser opens a desktop's connections: each TLS handshake offers the last session ticket.
+  const floorResumed = await harness.setupRate('floor', sessions, concurrency, true);
+  const websockifyResumed = await harness.setupRate('websockify', sessions, concurrency, true);
+  const portholeResumed = await harness.setupRate('porthole', sessions, concurrency, true);
   const bestOf3 = async (f: () => Promise<number>) => Math.max(await f(), await f(), await f());
   const rawInput = await bestOf3(() => harness.inputThroughput('raw', megabytes));
   const websockifyInput = await bestOf3(() => harness.inputThroughput('websockify', megabytes));
@@ -68,6 +72,15 @@ try {
     { name: 'websockify CPU per setup', value: websockifySetups.cpuMsPerSetup, unit: 'ms' },
     { name: 'Porthole CPU per setup', value: portholeSetups.cpuMsPerSetup, unit: 'ms' },
     { name: 'websockify / Porthole CPU per setup', value: websockifySetups.cpuMsPerSetup / portholeSetups.cpuMsPerSetup, unit: 'ratio' },
+    { name: 'TLS resumed: bare TLS relay setups', value: floorResumed.perSecond, unit: 'sessions/s' },
+    { name: 'TLS resumed: websockify setups', value: websockifyResumed.perSecond, unit: 'sessions/s' },
+    { name: 'TLS resumed: Porthole setups', value: portholeResumed.perSecond, unit: 'sessions/s' },
+    { name: 'TLS resumed: Porthole / websockify setups', value: portholeResumed.perSecond / websockifyResumed.perSecond, unit: 'ratio' },
+    { name: 'TLS resumed: bare TLS relay CPU per setup', value: floorResumed.cpuMsPerSetup, unit: 'ms' },
+    { name: 'TLS resumed: websockify CPU per setup', value: websockifyResumed.cpuMsPerSetup, unit: 'ms' },
+    { name: 'TLS resumed: Porthole CPU per setup', value: portholeResumed.cpuMsPerSetup, unit: 'ms' },
+    { name: 'TLS resumed: share of handshakes resumed, websockify', value: websockifyResumed.resumed, unit: 'ratio' },
+    { name: 'TLS resumed: share of handshakes resumed, Porthole', value: portholeResumed.resumed, unit: 'ratio' },
     { name: 'input direction, raw TCP', value: rawInput, unit: 'MB/s' },
     { name: 'input direction, websockify over wss', value: websockifyInput, unit: 'MB/s' },
     { name: 'input direction, Porthole over wss', value: portholeInput, unit: 'MB/s' },

@@ -16,6 +16,9 @@ test('the benchmark harness measures raw TCP, the bare TLS relay, websockify and
   for (const path of ['websockify', 'porthole'] as const) {
     const transfer = await harness.throughput(path, 5);
     const setups = await harness.setupRate(path, 6, 3);
+    const resumed = await harness.setupRate(path, 6, 2, true);
+    assert.ok(resumed.resumed >= 0 && resumed.resumed <= 1, `${path}: resumed share ${resumed.resumed}`);
+    if (path === 'porthole') assert.ok(resumed.resumed > 0, 'Porthole resumes TLS sessions');
     figures.push(transfer.megabytesPerSecond, setups.perSecond, await harness.inputThroughput(path, 5));
     assert.ok(setups.cpuMsPerSetup >= 0, `${path}: ${setups.cpuMsPerSetup} CPU-ms per setup`);
     assert.ok(transfer.cpuSecondsPerGB >= 0, `${path}: ${transfer.cpuSecondsPerGB} CPU-s/GB`);

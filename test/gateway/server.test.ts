@@ -1,0 +1,41 @@
+// The running gateway's HTTPS: what a browser's connections get from it.
+import assert from 'node:assert/strict';
+import { connect, type TLSSocket } from 'node:tls';
+import { after, before, test } from 'node:test';
+import { startTestGateway, type RunningGateway } from '../bed/gateway.js';
+
+let gw: RunningGateway;
+
+before(async () => {
+  gw = await startTestGateway({ libvirt: 'test:///default', users: [] });
+});
+after(() => gw?.close());
+
+/**
+ * A finished TLS handshake with the gateway, offering `session` to resume, and the session ticket
+ * the gateway sends after it (TLS 1.3 sends tickets after the handshake, and none after a resumption).
+ */
+function handshake(session?: Buffer): Promise<{ socket: TLSSocket; ticket: Promise<Buffer> }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port: gw.port, servername: 'localhost', ca: gw.ca, ...(session ? { session } : {}) });
+    const ticket = new Promise<Buffer>((resolveTicket, rejectTicket) => {
+      const timer = setTimeout(() => rejectTicket(new Error('the gateway sent no TLS session ticket within 5 s')), 5000).unref();
+      socket.once('session', (t: Buffer) => { clearTimeout(timer); resolveTicket(t); });
+    });
+    ticket.catch(() => {}); // only the first connection's ticket is awaited
+    socket.once('secureConnect', () => resolve({ socket, ticket }));
+    socket.once('error', reject);
+  });
+}
+
+test('TLS sessions resume: a desktop\'s connections after the first skip the certificate exchange', async () => {
+  const first = await handshake();
+  const ticket = await first.ticket;
+  assert.equal(first.socket.isSessionReused(), false);
+  first.socket.destroy();
+  for (let i = 0; i < 3; i++) {
+    const { socket } = await handshake(ticket);
+    assert.equal(socket.isSessionReused(), true, `connection ${i + 2} resumed`);
+    socket.destroy();
+  }
+});
