@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startHarness, type BenchResult, type Transfer } from './harness.js';
+import { largestIdleCount } from './open-files.js';
 
 const smoke = process.argv.includes('--smoke'); // a quick run that only proves the harness works
 const megabytes = smoke ? 20 : 1000;
@@ -13,9 +14,7 @@ const sessions = smoke ? 10 : 400;
 /** Setups in flight at once: enough to keep a proxy busy, few enough for websockify (it drops from ~490). */
 const concurrency = 8;
 const echoes = smoke ? 200 : 20000;
-// 10,000 idle sessions need 20,000 sockets in the proxy: more than this machine's hard limit of
-// open files per process (20,000), so 9,000 is the largest figure measured here.
-const idleCounts = smoke ? [50] : [1000, 9000];
+const idleCounts = smoke ? [50] : [1000, largestIdleCount(10_000)];
 
 const harness = await startHarness();
 const results: BenchResult[] = [];
