@@ -85,6 +85,14 @@ const principal = { username: 'bench', roles: ['user'], groups: [] };
 const MODES: readonly DisplayMode[] = ['stream', 'echo', 'sink'];
 const PING = Buffer.alloc(64, 0x2a);
 const SERVER_INIT = 24 + 'bench'.length;
+/**
+ * The cipher suites in the order Chromium and Firefox offer them (AES-128-GCM first), so every
+ * path encrypts as it would for a browser; Node's own client would pick AES-256-GCM.
+ */
+export const BROWSER_CIPHERS = [
+  'TLS_AES_128_GCM_SHA256', 'TLS_CHACHA20_POLY1305_SHA256', 'TLS_AES_256_GCM_SHA384',
+  'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256',
+].join(':');
 
 /** Proportional set size of a process and all its descendants, in kB (websockify forks per connection). */
 function pssKilobytes(pid: number): number {
@@ -234,10 +242,9 @@ export async function startHarness(): Promise<Harness> {
       return `wss://127.0.0.1:${portholePort}/ws/vnc?token=${encodeURIComponent(token)}`;
     };
 
-    /** Opens a session and completes the RFB handshake as noVNC would; onData then gets the stream. */
-    /** TLS connections that offer, and keep, a session ticket when `ticket` is given. */
+    /** TLS connections as a browser makes them, offering, and keeping, a session ticket when `ticket` is given. */
     const resumingConnect = (ticket: TlsTicket | undefined) => (options: ConnectionOptions): TLSSocket => {
-      const socket = tlsConnect({ ...options, servername: '', ...(ticket?.session ? { session: ticket.session } : {}) });
+      const socket = tlsConnect({ ...options, servername: '', ciphers: BROWSER_CIPHERS, ...(ticket?.session ? { session: ticket.session } : {}) });
       if (ticket) {
         socket.on('session', (session: Buffer) => { ticket.session = session; });
         socket.once('secureConnect', () => { ticket.handshakes++; if (socket.isSessionReused()) ticket.resumed++; });
@@ -245,6 +252,7 @@ export async function startHarness(): Promise<Harness> {
       return socket;
     };
 
+    /** Opens a session and completes the RFB handshake as noVNC would; onData then gets the stream. */
     const openSession = (path: ProxyPath, onData: (chunk: Buffer) => boolean, mode: DisplayMode = 'stream', ticket?: TlsTicket): Promise<WebSocket> => new Promise((resolve, reject) => {
       const ws = new WebSocket(url(path, mode), path === 'websockify' ? ['binary'] : [],
         { origin: ORIGIN, ca, perMessageDeflate: false, createConnection: resumingConnect(ticket) as never });
@@ -404,7 +412,7 @@ export async function startHarness(): Promise<Harness> {
         const pid = path === 'porthole' ? porthole.pid! : websockifyPids.echo;
         await new Promise((r) => setTimeout(r, 1000));
         const before = pssKilobytes(pid);
-        const settings = JSON.stringify({ sessions, protocols: path === 'websockify' ? ['binary'] : [], origin: ORIGIN, ca: ca.toString() });
+        const settings = JSON.stringify({ sessions, protocols: path === 'websockify' ? ['binary'] : [], origin: ORIGIN, ca: ca.toString(), ciphers: BROWSER_CIPHERS });
         const clients = spawn(process.execPath, [fileURLToPath(new URL('./idle-clients.js', import.meta.url)), settings],
           { stdio: ['pipe', 'pipe', 'inherit'] });
         children.push(clients);

@@ -7,7 +7,7 @@
 import { createInterface } from 'node:readline';
 import { WebSocket } from 'ws';
 
-const { sessions, protocols, origin, ca } = JSON.parse(process.argv[2]!) as { sessions: number; protocols: string[]; origin: string; ca: string };
+const { sessions, protocols, origin, ca, ciphers } = JSON.parse(process.argv[2]!) as { sessions: number; protocols: string[]; origin: string; ca: string; ciphers: string };
 const open: WebSocket[] = [];
 const queue: string[] = [];
 let asked = false;
@@ -31,7 +31,7 @@ async function nextUrl(): Promise<string> {
 
 function session(url: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, protocols, { origin, ca, perMessageDeflate: false });
+    const ws = new WebSocket(url, protocols, { origin, ca, ciphers, perMessageDeflate: false });
     let got = 0;
     let stage = 0;
     ws.on('message', (data: Buffer) => {
