@@ -10,6 +10,7 @@ import type { Registry } from 'prom-client';
 import type { LiveSessions } from '../proxy/live-sessions.js';
 import type { CertificatePins } from '../proxy/rdp/certificate-pins.js';
 import type { AuditLog } from './audit-log.js';
+import { clientErrorHandler, clientErrorSentence, frameworkErrors } from './http/error-answers.js';
 import { authentication } from './http/authentication.js';
 import { originGuard } from './http/origin-guard.js';
 import { securityHeaders } from './http/security-headers.js';
@@ -63,18 +64,20 @@ export async function buildApp(services: GatewayServices, https?: ServerOptions)
     requestTimeout: 30_000,
     connectionTimeout: 60_000,
     return503OnClosing: true,
+    frameworkErrors,
+    clientErrorHandler,
   };
   const app = (https
     ? Fastify({ ...options, https: { ...https, ...HEADER_LIMITS } } as FastifyServerOptions)
     : Fastify({ ...options, http: HEADER_LIMITS })) as unknown as FastifyInstance;
 
-  app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown }, request, reply) => {
+  app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown; code?: string }, request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
     if (status >= 500) {
       request.log.error({ err: error }, 'request failed');
       return reply.code(status).send({ error: 'Something went wrong inside Porthole. Try again; if it keeps happening, tell your administrator.' });
     }
-    const message = error.validation ? `The request is not valid: ${error.message}.` : error.message;
+    const message = error.validation ? `The request is not valid: ${error.message}.` : clientErrorSentence(status, error);
     return reply.code(status).send({ error: message });
   });
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'There is nothing at this address.' }));

@@ -62,14 +62,20 @@ function parseListen(value: string): { host: string; port: number } {
   return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
 }
 
-function parseOrigin(value: string, name: string): string {
+/**
+ * @param httpsOnly the public URL: Porthole serves HTTPS only, and a browser's WebSockets from an
+ *   http:// page would be ws://, which it does not answer (an extra allowed origin may be http).
+ */
+function parseOrigin(value: string, name: string, httpsOnly = false): string {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
     throw new ConfigError(`${name} "${value}" is not a URL`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(`${name} "${value}" must be an https URL`);
+  if (url.protocol !== 'https:' && (httpsOnly || url.protocol !== 'http:')) {
+    throw new ConfigError(`${name} "${value}" must be an https URL${httpsOnly ? ': Porthole serves HTTPS only (put a TLS-terminating proxy\'s https:// address here if one is in front)' : ' or an http one'}`);
+  }
   return url.origin;
 }
 
@@ -166,7 +172,7 @@ function trafficClasses(file: ConfigFile['qos'], env: NodeJS.ProcessEnv): Traffi
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
   const file = env.PORTHOLE_CONFIG ? readFile(resolve(cwd, env.PORTHOLE_CONFIG)) : {};
-  const publicUrl = new URL(parseOrigin(env.PORTHOLE_PUBLIC_URL ?? file.publicUrl ?? 'https://localhost:8443', 'PORTHOLE_PUBLIC_URL'));
+  const publicUrl = new URL(parseOrigin(env.PORTHOLE_PUBLIC_URL ?? file.publicUrl ?? 'https://localhost:8443', 'PORTHOLE_PUBLIC_URL', true));
   const allowedOrigins = new Set([
     publicUrl.origin,
     ...list(env.PORTHOLE_ALLOWED_ORIGINS ?? file.allowedOrigins).map((o) => parseOrigin(o, 'PORTHOLE_ALLOWED_ORIGINS')),

@@ -89,6 +89,7 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
     ...(config.qos ? { traffic: { marker: new TrafficMarker(log.child({ component: 'proxy' })), classes: config.qos } } : {}),
     admit: (claims) => (claims.shadow && shadows.get(claims.shadow)?.state !== 'accepted' ? 'The screen sharing has ended.' : undefined),
   });
+  proxy.sessions.onEnded((session) => shadows.sessionEnded(session.id));
 
   const app = await buildApp({
     log,

@@ -69,14 +69,25 @@ export class ShadowRequests {
   }
 
   /** Ends a request; the watchers' connections close. */
-  end(request: ShadowRequest, by: string): void {
+  end(request: ShadowRequest, by: string, reason = by === request.user ? 'The user ended the screen sharing.' : 'The screen sharing has ended.'): void {
     if (request.state === 'ended') return;
     const wasAccepted = request.state === 'accepted';
     request.state = 'ended';
     request.endedAt = new Date().toISOString();
     this.audit.record({ event: 'shadow.ended', request: request.id, by, asker: request.asker, user: request.user, desktop: request.desktop,
       control: request.control, watched: wasAccepted });
-    this.endWatchers(request.id, by === request.user ? 'The user ended the screen sharing.' : 'The screen sharing has ended.');
+    this.endWatchers(request.id, reason);
+  }
+
+  /**
+   * The watched session's last connection closed (the user left, or was disconnected): its
+   * requests end, waiting or running, so nobody watches a desktop its user is no longer at.
+   */
+  sessionEnded(session: string): void {
+    for (const r of this.#byId.values()) {
+      if (r.session !== session || (r.state !== 'pending' && r.state !== 'accepted')) continue;
+      this.end(r, 'session-ended', 'The session you were watching has ended: its user left the desktop.');
+    }
   }
 
   #sweep(): void {

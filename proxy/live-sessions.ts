@@ -53,6 +53,16 @@ export class LiveSession {
 export class LiveSessions {
   readonly #byKey = new Map<string, LiveSession>();
   readonly #byId = new Map<string, LiveSession>();
+  readonly #endedListeners = new Set<(session: LiveSession) => void>();
+
+  /**
+   * Calls `listener` when a session's last connection has closed (what depends on the session,
+   * such as a helpdesk watching it, ends with it). Returns a function that removes the listener.
+   */
+  onEnded(listener: (session: LiveSession) => void): () => void {
+    this.#endedListeners.add(listener);
+    return () => this.#endedListeners.delete(listener);
+  }
 
   /** Adds a relay to its session, opening the session on its first connection. */
   attach(key: string, claims: DisplayTokenClaims, relay: Relay): LiveSession {
@@ -71,6 +81,7 @@ export class LiveSessions {
     if (session.relays.size === 0) {
       this.#byKey.delete(session.key);
       this.#byId.delete(session.id);
+      for (const listener of this.#endedListeners) listener(session);
     }
   }
 

@@ -8,7 +8,11 @@ import {
   MAX_TOKEN_TTL_SECONDS, TOKEN_ALGORITHM, TOKEN_AUDIENCE, TOKEN_ISSUER, browserBinding, type DisplayTokenClaims,
 } from './token.js';
 
-/** Clock skew tolerated between the broker that signs and the proxy that verifies. */
+/**
+ * Clock skew tolerated between the broker that signs and the proxy that verifies, for tokens
+ * that seem issued in the future. Expiry has no tolerance: a token stops working at its `exp`
+ * (the `expiresAt` its user was told, at most 60 s after issue) by the proxy's clock.
+ */
 export const CLOCK_TOLERANCE_SECONDS = 5;
 
 const EXPIRED = 'This connection link has expired. Open the desktop again from your list.';
@@ -55,8 +59,7 @@ export class TokenVerifier {
         algorithms: [TOKEN_ALGORITHM],
         issuer: TOKEN_ISSUER,
         audience: TOKEN_AUDIENCE,
-        clockTolerance: CLOCK_TOLERANCE_SECONDS,
-        ...(options.ignoreExpiration ? { ignoreExpiration: true } : { maxAge: MAX_TOKEN_TTL_SECONDS + CLOCK_TOLERANCE_SECONDS }),
+        ...(options.ignoreExpiration ? { ignoreExpiration: true } : { maxAge: MAX_TOKEN_TTL_SECONDS }),
       });
     } catch (error) {
       const expired = error instanceof jwt.TokenExpiredError;
@@ -67,6 +70,10 @@ export class TokenVerifier {
       || !isProtocol(claims.protocol) || typeof claims.exp !== 'number' || typeof claims.iat !== 'number'
       || !Array.isArray(claims.groups) || !Array.isArray(claims.roles) || typeof claims.viewOnly !== 'boolean') {
       throw new ProxyError(CloseCode.badToken, INVALID, 'token without the display claims');
+    }
+    if (claims.iat > Date.now() / 1000 + CLOCK_TOLERANCE_SECONDS) {
+      throw new ProxyError(CloseCode.badToken, INVALID,
+        `token issued ${claims.iat - Math.floor(Date.now() / 1000)} s in the future: the broker's and the proxy's clocks differ by more than ${CLOCK_TOLERANCE_SECONDS} s`);
     }
     if (claims.exp - claims.iat > MAX_TOKEN_TTL_SECONDS) {
       throw new ProxyError(CloseCode.badToken, INVALID, `token lifetime ${claims.exp - claims.iat} s exceeds ${MAX_TOKEN_TTL_SECONDS} s`);

@@ -29,9 +29,18 @@ if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null && ! apt-cache show lin
   apt-get update -qq
 fi
 
-if ! command -v node >/dev/null || (( $(node -p 'process.versions.node.split(".")[0]') < 20 )); then
-  echo "setup: Porthole needs Node.js 20 or newer (found: $(node --version 2>/dev/null || echo none))." >&2
-  exit 1
+node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+
+if (( $(node_major) < 20 )); then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+    bash scripts/install-node.sh
+    hash -r
+  fi
+  if (( $(node_major) < 20 )); then
+    echo "setup: Porthole needs Node.js 20 or newer (found: $(node --version 2>/dev/null || echo none))." >&2
+    echo "setup: run this as root on Debian to have it installed, or install it from https://nodejs.org/." >&2
+    exit 1
+  fi
 fi
 
 # npm ci when the lock file is there (reproducible); it also builds (the prepare script).

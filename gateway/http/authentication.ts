@@ -19,7 +19,7 @@ export const authentication = fp<{ signIns: SignInSessions }>(async (app, { sign
   });
 }, { name: 'porthole-authentication', dependencies: ['@fastify/cookie'] });
 
-/** preHandler: 401 unless signed in, 403 unless the user has one of `roles` (when given). */
+/** onRequest (before the body is read or checked): 401 unless signed in, 403 unless the user has one of `roles` (when given). */
 export function requireUser(...roles: Role[]) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const who = request.principal;

@@ -23,7 +23,7 @@ export interface DesktopRoutesOptions {
 
 export const desktopRoutes: FastifyPluginAsync<DesktopRoutesOptions> = async (app, { desktops, issuer, webSocketOrigin }) => {
   app.get('/api/desktops', {
-    preHandler: requireUser(),
+    onRequest: requireUser(),
     schema: {
       response: {
         200: {
@@ -49,7 +49,7 @@ export const desktopRoutes: FastifyPluginAsync<DesktopRoutesOptions> = async (ap
   });
 
   app.post<{ Params: { id: string }; Body: { protocols?: Protocol[]; viewOnly?: boolean } }>('/api/desktops/:id/connect', {
-    preHandler: requireUser(),
+    onRequest: requireUser(),
     schema: {
       params: { type: 'object', properties: { id: { type: 'string', maxLength: 200 } }, required: ['id'] },
       body: {
@@ -62,12 +62,21 @@ export const desktopRoutes: FastifyPluginAsync<DesktopRoutesOptions> = async (ap
       },
       response: {
         200: { type: 'object', properties: { attempts: { type: 'array', items: attemptSchema } }, required: ['attempts'] },
-        401: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema,
+        401: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema, 503: errorSchema,
       },
     },
   }, async (request, reply) => {
     const who = request.principal!;
-    const desktop = await desktops.get(request.params.id);
+    let desktop;
+    try {
+      desktop = await desktops.get(request.params.id);
+    } catch (error) {
+      const hypervisor = request.params.id.split('/')[0];
+      request.log.warn({ hypervisor, err: error }, 'connect: the hypervisor cannot be reached');
+      return reply.code(503).send({
+        error: `The desktop's host (${hypervisor}) cannot be reached right now. Try again in a minute; if it goes on, tell your administrator.`,
+      });
+    }
     if (!desktop) return reply.code(404).send({ error: 'There is no such desktop.' });
     if (!mayOpen(desktop, who)) return reply.code(403).send({ error: 'You may not open this desktop.' });
     if (desktop.state !== 'running') {

@@ -18,12 +18,12 @@ const pinSchema = {
 
 export const rdpCertificateRoutes: FastifyPluginAsync<{ pins: CertificatePins; audit: AuditLog }> = async (app, { pins, audit }) => {
   app.get('/api/rdp/certificates', {
-    preHandler: requireUser('admin'),
+    onRequest: requireUser('admin'),
     schema: { response: { 200: { type: 'array', items: pinSchema }, 401: errorSchema, 403: errorSchema } },
   }, async () => pins.list());
 
   app.delete<{ Params: { desktop: string } }>('/api/rdp/certificates/:desktop', {
-    preHandler: requireUser('admin'),
+    onRequest: requireUser('admin'),
     schema: {
       params: { type: 'object', properties: { desktop: { type: 'string', maxLength: 200 } }, required: ['desktop'] },
       response: { 401: errorSchema, 403: errorSchema, 404: errorSchema },

@@ -14,7 +14,7 @@ export interface SessionRoutesOptions {
 
 export const sessionRoutes: FastifyPluginAsync<SessionRoutesOptions> = async (app, { sessions, watchers }) => {
   app.get('/api/sessions', {
-    preHandler: requireUser('helpdesk', 'admin'),
+    onRequest: requireUser('helpdesk', 'admin'),
     schema: {
       response: {
         200: {
@@ -36,7 +36,7 @@ export const sessionRoutes: FastifyPluginAsync<SessionRoutesOptions> = async (ap
     .map((s) => ({ ...s, watchers: watchers(s.id) })));
 
   app.delete<{ Params: { id: string } }>('/api/sessions/:id', {
-    preHandler: requireUser('admin'),
+    onRequest: requireUser('admin'),
     schema: {
       params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } }, required: ['id'] },
       response: { 204: { type: 'null' }, 401: errorSchema, 403: errorSchema, 404: errorSchema },

@@ -35,7 +35,7 @@ export const shadowRoutes: FastifyPluginAsync<ShadowRoutesOptions> = async (app,
   }
 
   app.post<{ Params: { id: string }; Body: { control?: boolean } }>('/api/sessions/:id/shadow', {
-    preHandler: requireUser('helpdesk', 'admin'),
+    onRequest: requireUser('helpdesk', 'admin'),
     schema: {
       params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } }, required: ['id'] },
       body: { type: 'object', properties: { control: { type: 'boolean' } }, additionalProperties: false },
@@ -53,7 +53,7 @@ export const shadowRoutes: FastifyPluginAsync<ShadowRoutesOptions> = async (app,
   });
 
   app.get('/api/shadow', {
-    preHandler: requireUser(),
+    onRequest: requireUser(),
     schema: {
       response: {
         200: {
@@ -70,7 +70,7 @@ export const shadowRoutes: FastifyPluginAsync<ShadowRoutesOptions> = async (app,
     .map((r) => ({ requestId: r.id, asker: r.asker, desktop: r.desktop, control: r.control, state: r.state })));
 
   app.get<{ Params: { requestId: string } }>('/api/shadow/:requestId', {
-    preHandler: requireUser(),
+    onRequest: requireUser(),
     schema: {
       params: requestIdParams,
       response: {
@@ -100,7 +100,7 @@ export const shadowRoutes: FastifyPluginAsync<ShadowRoutesOptions> = async (app,
   });
 
   app.post<{ Params: { requestId: string }; Body: { accept: boolean } }>('/api/shadow/:requestId/answer', {
-    preHandler: requireUser(),
+    onRequest: requireUser(),
     schema: {
       params: requestIdParams,
       body: { type: 'object', properties: { accept: { type: 'boolean' } }, required: ['accept'], additionalProperties: false },
@@ -115,7 +115,7 @@ export const shadowRoutes: FastifyPluginAsync<ShadowRoutesOptions> = async (app,
   });
 
   app.delete<{ Params: { requestId: string } }>('/api/shadow/:requestId', {
-    preHandler: requireUser(),
+    onRequest: requireUser(),
     schema: { params: requestIdParams, response: { 204: { type: 'null' }, 401: errorSchema, 404: errorSchema } },
   }, async (request, reply) => {
     const found = party(request, reply, ['asker', 'user']);

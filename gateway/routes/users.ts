@@ -21,7 +21,7 @@ const nameParams = { type: 'object', properties: { name: { type: 'string', maxLe
 
 export const userRoutes: FastifyPluginAsync<UserRoutesOptions> = async (app, { signIns, sessions, lockout, audit }) => {
   app.delete<{ Params: { name: string } }>('/api/users/:name/sessions', {
-    preHandler: requireUser('admin'),
+    onRequest: requireUser('admin'),
     schema: {
       params: nameParams,
       response: {
@@ -40,7 +40,7 @@ export const userRoutes: FastifyPluginAsync<UserRoutesOptions> = async (app, { s
   });
 
   app.delete<{ Params: { name: string } }>('/api/users/:name/lockout', {
-    preHandler: requireUser('admin'),
+    onRequest: requireUser('admin'),
     schema: { params: nameParams, response: { 204: { type: 'null' }, 401: errorSchema, 403: errorSchema, 404: errorSchema } },
   }, async (request, reply) => {
     const { name } = request.params;

@@ -178,3 +178,28 @@ test('shadowing works while the user is on VNC: both stay connected, and the wat
   await alice.browserContext().close();
   await hannah.browserContext().close();
 });
+
+test('when the user leaves the desktop, the helpdesk\'s view closes and the sharing ends with it', async () => {
+  const alice = await signInPage(browser, gw.origin, 'alice', 'alice-password');
+  await openDesktop(alice, `lab/${desktop.uuid}`);
+  const hannah = await signInPage(browser, gw.origin, 'hannah', 'hannah-password');
+  await askToWatch(hannah);
+  await alice.waitForSelector('#shadow-prompt:not([hidden])', { timeout: 10_000 });
+  await alice.click('#shadow-prompt .allow');
+  await hannah.waitForNavigation({ timeout: 10_000 });
+  assert.equal((await viewerState(hannah)).state, 'connected');
+  const requestId = new URL(hannah.url()).searchParams.get('shadow')!;
+  const hannahCookie = `porthole_session=${(await hannah.cookies()).find((c) => c.name === 'porthole_session')!.value}`;
+
+  // Alice closes her tab without ending the sharing: nobody may go on watching her desktop.
+  const left = Date.now();
+  await alice.browserContext().close();
+  await hannah.waitForSelector('#viewer[data-state="closed"]', { timeout: 5_000 });
+  console.log(`# helpdesk viewer closed ${Date.now() - left} ms after the user left the desktop`);
+  assert.match(await hannah.$eval('#failed-text', (e) => e.textContent ?? ''), /session you were watching has ended/);
+  const request = await gw.api('GET', `/api/shadow/${requestId}`, { cookie: hannahCookie });
+  assert.deepEqual(request.body, { state: 'ended' }, 'no new connection links for an ended sharing');
+  const audit = readFileSync(join(gw.dataDir, 'audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; by?: string });
+  assert.deepEqual([audit.at(-1)!.event, audit.at(-1)!.by], ['shadow.ended', 'session-ended']);
+  await hannah.browserContext().close();
+});

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { Registry } from 'prom-client';
-import { buildApp } from '../../gateway/app.js';
+import { buildApp, type GatewayServices } from '../../gateway/app.js';
 import { CertificatePins } from '../../proxy/rdp/certificate-pins.js';
 import { AuditLog } from '../../gateway/audit-log.js';
 import { ShadowRequests } from '../../gateway/shadowing.js';
@@ -28,6 +28,7 @@ const ALICE = '11111111-2222-3333-4444-555555555555';
 const CLASS = '21111111-2222-3333-4444-555555555555';
 const OFF = '31111111-2222-3333-4444-555555555555';
 let app: FastifyInstance;
+let services: GatewayServices;
 let inventory: Inventory;
 let verifier: TokenVerifier;
 
@@ -48,7 +49,7 @@ before(async () => {
   const webRoot = join(dir, 'web');
   mkdirSync(webRoot);
   writeFileSync(join(webRoot, 'index.html'), '<!doctype html><title>Porthole</title>');
-  app = await buildApp({
+  services = {
     log: createLogger('error'),
     origins: new Set([ORIGIN]),
     webSocketOrigin: 'wss://desk.example.org',
@@ -63,7 +64,8 @@ before(async () => {
     audit: new AuditLog(join(dir, 'data')),
     registry: new Registry(),
     webRoot,
-  });
+  };
+  app = await buildApp(services);
 });
 
 after(async () => {
@@ -225,4 +227,41 @@ test('sign-in attempts are rate limited per user name and address, with a clear 
   // Another user behind the same address (a classroom's NAT) still signs in.
   const other = await app.inject({ method: 'POST', url: '/api/login', headers: json, remoteAddress: '192.0.2.99', payload: { username: 'alice', password: 'alice-password' } });
   assert.equal(other.statusCode, 200);
+});
+
+test('errors found before any route runs are sentences too: broken encodings, long ids, bad or oversized JSON', async () => {
+  const cookie = await signIn('alice', 'alice-password');
+  /** Exactly one key, `error`, holding a sentence. */
+  const sentence = (res: LightMyRequestResponse, status: number) => {
+    assert.equal(res.statusCode, status, res.body);
+    const body = res.json() as Record<string, unknown>;
+    assert.deepEqual(Object.keys(body), ['error'], res.body);
+    assert.match(body.error as string, /^[A-Z].*[.!?]$/, res.body);
+  };
+  sentence(await app.inject({ method: 'POST', url: '/api/desktops/lab%2F%E0%A4%A/connect', headers: { ...json, cookie }, payload: {} }), 400);
+  sentence(await app.inject({ method: 'GET', url: '/%E0%A4%A' }), 400);
+  sentence(await app.inject({ method: 'POST', url: `/api/desktops/lab%2F${'a'.repeat(300)}/connect`, headers: { ...json, cookie }, payload: {} }), 414);
+  sentence(await app.inject({ method: 'POST', url: '/api/login', headers: json, payload: '{"username":' }), 400);
+  sentence(await app.inject({ method: 'POST', url: '/api/login', headers: json, payload: `{"username":"${'x'.repeat(70_000)}"}` }), 413);
+});
+
+test('a caller who is not signed in gets 401 before the body or the path is looked at', async () => {
+  error(await app.inject({ method: 'POST', url: `/api/desktops/${encodeURIComponent(`lab/${ALICE}`)}/connect`, headers: json, payload: { protocols: [] } }), 401, /sign in/);
+  error(await app.inject({ method: 'POST', url: '/api/shadow/x/answer', headers: json, payload: {} }), 401, /sign in/);
+  error(await app.inject({ method: 'GET', url: `/api/shadow/${'x'.repeat(70)}` }), 401, /sign in/);
+  error(await app.inject({ method: 'POST', url: '/api/sessions/x/shadow', headers: json, payload: '{"control":' }), 401, /sign in/);
+});
+
+test('a desktop whose hypervisor cannot be reached gets 503 and a sentence naming the host, not an internal error', async () => {
+  const cookie = await signIn('alice', 'alice-password');
+  // A real libvirt client, pointed at a port where no libvirtd listens.
+  const unreachable = new Inventory([{ name: 'gone', uri: 'qemu+tcp://127.0.0.1:1/system' }]);
+  const other = await buildApp({ ...services, desktops: unreachable });
+  try {
+    const res = await other.inject({ method: 'POST', url: `/api/desktops/${encodeURIComponent(`gone/${ALICE}`)}/connect`, headers: { ...json, cookie }, payload: {} });
+    error(res, 503, /desktop's host \(gone\) cannot be reached right now. Try again in a minute/);
+  } finally {
+    await other.close();
+    await unreachable.close();
+  }
 });

@@ -72,6 +72,8 @@ test('mistakes are named with the setting and what to write instead', () => {
   assert.throws(() => loadConfig({ PORTHOLE_LISTEN: '8443' }, dir), /PORTHOLE_LISTEN "8443" must be host:port/);
   assert.throws(() => loadConfig({ PORTHOLE_LOG_LEVEL: 'loud' }, dir), /must be one of debug, info, warn, error/);
   assert.throws(() => loadConfig({ PORTHOLE_PUBLIC_URL: 'nope' }, dir), /PORTHOLE_PUBLIC_URL "nope" is not a URL/);
+  assert.throws(() => loadConfig({ PORTHOLE_PUBLIC_URL: 'http://desk.example:8443' }, dir), /PORTHOLE_PUBLIC_URL "http:\/\/desk.example:8443" must be an https URL: Porthole serves HTTPS only/);
+  assert.equal(loadConfig({ PORTHOLE_ALLOWED_ORIGINS: 'http://localhost:3000' }, dir).allowedOrigins.has('http://localhost:3000'), true);
   assert.throws(() => loadConfig({ PORTHOLE_TLS_CERT: 'a.pem' }, dir), /set both or neither/);
   assert.throws(() => loadConfig({ PORTHOLE_CONFIG: 'missing.yaml' }, dir), /cannot read PORTHOLE_CONFIG file/);
   writeFileSync(join(dir, 'long.yaml'), 'tokens: { ttlSeconds: 600 }');

@@ -8,7 +8,7 @@ import jwt from 'jsonwebtoken';
 import { loadOrCreateSigningKey } from '../../gateway/signing-keys.js';
 import { TokenIssuer } from '../../gateway/token-issuer.js';
 import { ProxyError } from '../../proxy/close.js';
-import { TokenVerifier, normalizeIp } from '../../proxy/token-verifier.js';
+import { CLOCK_TOLERANCE_SECONDS, TokenVerifier, normalizeIp } from '../../proxy/token-verifier.js';
 
 const alice = { username: 'alice', roles: ['user'], groups: ['class-3b'] };
 const dir = mkdtempSync(join(tmpdir(), 'porthole-keys-'));
@@ -55,6 +55,16 @@ test('an expired token is refused with "expired", unless the caller allows it fo
   const token = jwt.sign(claims, key.privateKey, { algorithm: 'ES256', keyid: key.kid, issuer: 'porthole-gateway', audience: 'porthole-proxy' });
   rejects(() => verifier.verify(token, 'spice', '1.2.3.4'), 4001, /expired/);
   assert.equal(verifier.verify(token, 'spice', '1.2.3.4', { ignoreExpiration: true }).jti, 'j1');
+});
+
+test('a token stops working at its expiry, to the second, and one issued in the future beyond the clock tolerance is refused', () => {
+  const now = Math.floor(Date.now() / 1000);
+  const sign = (jti: string, iat: number, exp: number) => jwt.sign({ sub: 'alice', groups: [], roles: ['user'], desktop: 'lab/u', protocol: 'vnc', viewOnly: false, jti, iat, exp },
+    key.privateKey, { algorithm: 'ES256', keyid: key.kid, issuer: 'porthole-gateway', audience: 'porthole-proxy' });
+  rejects(() => verifier.verify(sign('at-expiry', now - 60, now), 'vnc', '1.2.3.4'), 4001, /expired/);
+  assert.equal(verifier.verify(sign('last-second', now - 58, now + 2), 'vnc', '1.2.3.4').jti, 'last-second');
+  assert.equal(verifier.verify(sign('skewed', now + CLOCK_TOLERANCE_SECONDS - 1, now + 60), 'vnc', '1.2.3.4').jti, 'skewed');
+  rejects(() => verifier.verify(sign('future', now + 30, now + 90), 'vnc', '1.2.3.4'), 4001, /not valid/);
 });
 
 test('a token living longer than 60 seconds is refused even when signed', () => {

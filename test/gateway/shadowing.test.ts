@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { AuditLog } from '../../gateway/audit-log.js';
+import { ShadowRequests } from '../../gateway/shadowing.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'porthole-shadow-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('when the watched session ends, its requests end too: the watchers are closed with a reason', () => {
+  const audit = new AuditLog(dir);
+  const closed: Array<[string, string]> = [];
+  const shadows = new ShadowRequests(audit, (id, reason) => closed.push([id, reason]));
+  const watched = shadows.ask('hannah', { session: 's1', user: 'alice', desktop: 'lab/a' }, false);
+  const waiting = shadows.ask('harry', { session: 's1', user: 'alice', desktop: 'lab/a' }, true);
+  const other = shadows.ask('hannah', { session: 's2', user: 'bob', desktop: 'lab/b' }, false);
+  shadows.answer(watched, true);
+  shadows.answer(other, true);
+
+  shadows.sessionEnded('s1');
+  assert.equal(shadows.get(watched.id)!.state, 'ended');
+  assert.equal(shadows.get(waiting.id)!.state, 'ended', 'a request still waiting for its answer ends as well');
+  assert.equal(shadows.get(other.id)!.state, 'accepted', 'another session\'s shadowing goes on');
+  assert.deepEqual(closed.map(([id]) => id), [watched.id, waiting.id]);
+  assert.match(closed[0]![1], /session you were watching has ended/);
+  assert.deepEqual(shadows.watchers('s1'), []);
+  assert.deepEqual(shadows.forUser('alice'), [], 'the user is no longer asked');
+
+  shadows.sessionEnded('s1'); // a second notice changes nothing
+  assert.equal(closed.length, 2);
+  const events = readFileSync(audit.path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; by?: string; request: string });
+  assert.deepEqual(events.filter((e) => e.event === 'shadow.ended').map((e) => [e.request, e.by]),
+    [[watched.id, 'session-ended'], [waiting.id, 'session-ended']]);
+});
