@@ -97,9 +97,9 @@ export async function buildApp(services: GatewayServices, https?: ServerOptions)
       Object.assign(new Error(`Too many attempts. Wait ${context.after} and try again.`), { statusCode: context.statusCode }),
   });
   await app.register(originGuard, { origins: services.origins });
-  await app.register(authentication, { signIns: services.signIns });
+  await app.register(authentication, { signIns: services.signIns, users: services.users });
   await app.register(healthRoutes, { registry: services.registry });
-  await app.register(authRoutes, { users: services.users, signIns: services.signIns, lockout: services.signInLockout, audit: services.audit });
+  await app.register(authRoutes, { users: services.users, signIns: services.signIns, lockout: services.signInLockout, audit: services.audit, sessions: services.liveSessions });
   await app.register(desktopRoutes, { desktops: services.desktops, issuer: services.issuer, webSocketOrigin: services.webSocketOrigin });
   await app.register(sessionRoutes, { sessions: services.liveSessions, watchers: (id) => services.shadows.watchers(id) });
   await app.register(userRoutes, { signIns: services.signIns, sessions: services.liveSessions, lockout: services.signInLockout, audit: services.audit });

@@ -74,6 +74,7 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
     throw new Error(`PORTHOLE_DISPLAY_CA or its client certificate: ${(error as Error).message}`);
   }
   let proxy: DisplayProxy | undefined;
+  const signIns = new SignInSessions(config.sessions.signInTtlMs);
   const audit = new AuditLog(config.dataDir);
   const shadows = new ShadowRequests(audit,
     (id, reason) => proxy?.sessions.endWhere((claims) => claims.shadow === id, CloseCode.shadowEnded, reason));
@@ -87,7 +88,12 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
     metrics: new ProxyMetrics(registry),
     ...(displayTrust ? { displayTrust } : {}),
     ...(config.qos ? { traffic: { marker: new TrafficMarker(log.child({ component: 'proxy' })), classes: config.qos } } : {}),
-    admit: (claims) => (claims.shadow && shadows.get(claims.shadow)?.state !== 'accepted' ? 'The screen sharing has ended.' : undefined),
+    admit: (claims) => {
+      if (claims.shadow && shadows.get(claims.shadow)?.state !== 'accepted') return 'The screen sharing has ended.';
+      // A token issued to a browser works only while that browser is signed in.
+      if (claims.bsh && !signIns.isSignedIn(claims.bsh)) return 'You are signed out of Porthole. Sign in again to open your desktop.';
+      return undefined;
+    },
   });
   proxy.sessions.onEnded((session) => shadows.sessionEnded(session.id));
 
@@ -96,7 +102,7 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
     origins: config.allowedOrigins,
     webSocketOrigin: config.publicUrl.origin.replace(/^http/, 'ws'),
     users: new UserStore(config.dataDir),
-    signIns: new SignInSessions(config.sessions.signInTtlMs),
+    signIns,
     signInLockout: new SignInLockout(),
     desktops: inventory,
     issuer: new TokenIssuer(signingKey, config.tokens.ttlSeconds, config.tokens.bindClientIp),

@@ -2,16 +2,20 @@
 // Nothing about the user is in the cookie, so signing out or revoking takes effect at once.
 import { randomBytes } from 'node:crypto';
 import type { Principal } from '../inventory/desktop.js';
+import { browserBinding } from '../proxy/token.js';
 
 export { BROWSER_SESSION_COOKIE as SESSION_COOKIE } from '../proxy/token.js';
 
 interface SignIn {
   principal: Principal;
   expiresAt: number;
+  /** The digest display tokens carry to bind them to this browser (browserBinding). */
+  binding: string;
 }
 
 export class SignInSessions {
   readonly #byId = new Map<string, SignIn>();
+  readonly #byBinding = new Map<string, string>();
 
   constructor(readonly ttlMs: number) {}
 
@@ -19,8 +23,15 @@ export class SignInSessions {
   create(principal: Principal): string {
     this.#sweep();
     const id = randomBytes(32).toString('base64url');
-    this.#byId.set(id, { principal, expiresAt: Date.now() + this.ttlMs });
+    this.#byId.set(id, { principal, expiresAt: Date.now() + this.ttlMs, binding: browserBinding(id) });
+    this.#byBinding.set(browserBinding(id), id);
     return id;
+  }
+
+  /** Whether the browser that display tokens with this binding were issued to is still signed in. */
+  isSignedIn(binding: string): boolean {
+    const id = this.#byBinding.get(binding);
+    return id !== undefined && this.get(id) !== undefined;
   }
 
   get(id: string | undefined): Principal | undefined {
@@ -28,25 +39,34 @@ export class SignInSessions {
     const entry = this.#byId.get(id);
     if (!entry) return undefined;
     if (entry.expiresAt < Date.now()) {
-      this.#byId.delete(id);
+      this.#remove(id, entry);
       return undefined;
     }
     return entry.principal;
   }
 
-  delete(id: string | undefined): void {
-    if (id) this.#byId.delete(id);
+  /** Ends one sign-in; returns the binding of the display tokens issued to it, if it existed. */
+  delete(id: string | undefined): string | undefined {
+    const entry = id ? this.#byId.get(id) : undefined;
+    if (!id || !entry) return undefined;
+    this.#remove(id, entry);
+    return entry.binding;
   }
 
   /** Signs a user out of every browser; returns how many sign-ins ended. */
   deleteUser(username: string): number {
     let n = 0;
-    for (const [id, entry] of this.#byId) if (entry.principal.username === username) { this.#byId.delete(id); n++; }
+    for (const [id, entry] of this.#byId) if (entry.principal.username === username) { this.#remove(id, entry); n++; }
     return n;
   }
 
   #sweep(): void {
     const now = Date.now();
-    for (const [id, entry] of this.#byId) if (entry.expiresAt < now) this.#byId.delete(id);
+    for (const [id, entry] of this.#byId) if (entry.expiresAt < now) this.#remove(id, entry);
+  }
+
+  #remove(id: string, entry: SignIn): void {
+    this.#byId.delete(id);
+    this.#byBinding.delete(entry.binding);
   }
 }

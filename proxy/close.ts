@@ -27,8 +27,10 @@ export const CloseCode = {
   maxDuration: 4409,
   /** An administrator ended the session. */
   endedByAdmin: 4410,
-  /** The user ended the helpdesk's shadowing. */
+  /** The helpdesk's shadowing ended (by the user, the helpdesk, or with the watched session). */
   shadowEnded: 4411,
+  /** The browser the session was opened from signed out. */
+  signedOut: 4412,
 } as const;
 
 export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];

@@ -4,7 +4,7 @@ import fp from 'fastify-plugin';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../../inventory/desktop.js';
 import { SESSION_COOKIE, type SignInSessions } from '../sign-in-sessions.js';
-import type { Role } from '../users.js';
+import type { Role, UserStore } from '../users.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -12,10 +12,20 @@ declare module 'fastify' {
   }
 }
 
-export const authentication = fp<{ signIns: SignInSessions }>(async (app, { signIns }) => {
+export const authentication = fp<{ signIns: SignInSessions; users: UserStore }>(async (app, { signIns, users }) => {
   app.decorateRequest('principal', undefined);
   app.addHook('onRequest', async (request) => {
-    request.principal = signIns.get(request.cookies[SESSION_COOKIE]);
+    const id = request.cookies[SESSION_COOKIE];
+    const signedIn = signIns.get(id);
+    if (!signedIn) return;
+    // Roles and groups as the user store says now: `porthole user add` changing them while
+    // someone is signed in takes effect at their next request (the store re-reads a changed file).
+    const user = await users.get(signedIn.username);
+    if (!user) {
+      signIns.delete(id);
+      return;
+    }
+    request.principal = { username: user.username, roles: [...user.roles], groups: [...user.groups] };
   });
 }, { name: 'porthole-authentication', dependencies: ['@fastify/cookie'] });
 

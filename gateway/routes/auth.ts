@@ -1,6 +1,8 @@
 // Sign-in and sign-out. A name locked after too many failed sign-ins is refused before its
 // password is checked (see sign-in-lockout.ts).
 import type { FastifyPluginAsync } from 'fastify';
+import { CloseCode } from '../../proxy/close.js';
+import type { LiveSessions } from '../../proxy/live-sessions.js';
 import type { AuditLog } from '../audit-log.js';
 import type { SignInLockout } from '../sign-in-lockout.js';
 import { SESSION_COOKIE, type SignInSessions } from '../sign-in-sessions.js';
@@ -22,6 +24,8 @@ export interface AuthRoutesOptions {
   signIns: SignInSessions;
   lockout: SignInLockout;
   audit: AuditLog;
+  /** The proxy's live sessions: signing out closes the ones this browser opened. */
+  sessions: LiveSessions;
 }
 
 /** "5 minutes", "1 minute", "30 seconds": a wait, rounded up, as a person reads it. */
@@ -33,7 +37,7 @@ function waitOf(ms: number): string {
 const lockedSentence = (ms: number) =>
   `Too many failed sign-ins for this account. Try again in ${waitOf(ms)}, or ask your administrator to unlock it.`;
 
-export const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, { users, signIns, lockout, audit }) => {
+export const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, { users, signIns, lockout, audit, sessions }) => {
   app.post<{ Body: { username: string; password: string } }>('/api/login', {
     config: { rateLimit: { max: 10, timeWindow: '1 minute' } },
     schema: {
@@ -84,7 +88,9 @@ export const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, { u
 
   app.post('/api/logout', { schema: { response: { 204: { type: 'null' } } } }, async (request, reply) => {
     const who = request.principal;
-    signIns.delete(request.cookies[SESSION_COOKIE]);
+    const binding = signIns.delete(request.cookies[SESSION_COOKIE]);
+    // A shared classroom computer: signing out also closes the desktops this browser has open.
+    if (binding) sessions.endWhere((claims) => claims.bsh === binding, CloseCode.signedOut, 'You signed out of Porthole.');
     reply.clearCookie(SESSION_COOKIE, { httpOnly: true, secure: true, sameSite: 'strict', path: '/' });
     if (who) request.log.info({ user: who.username }, 'signed out');
     return reply.code(204).send();

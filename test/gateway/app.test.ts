@@ -265,3 +265,15 @@ test('a desktop whose hypervisor cannot be reached gets 503 and a sentence namin
     await unreachable.close();
   }
 });
+
+test('a role taken away counts at the next request of a sign-in made before it', async () => {
+  const cookie = await signIn('hannah', 'hannah-password');
+  assert.equal((await app.inject({ method: 'GET', url: '/api/sessions', headers: { cookie } })).statusCode, 200);
+  await services.users.upsert('hannah', 'hannah-password', 'user', []); // `porthole user add hannah --role user`
+  try {
+    error(await app.inject({ method: 'GET', url: '/api/sessions', headers: { cookie } }), 403, /needs the helpdesk or admin role/);
+  } finally {
+    await services.users.upsert('hannah', 'hannah-password', 'helpdesk', []);
+  }
+  assert.equal((await app.inject({ method: 'GET', url: '/api/sessions', headers: { cookie } })).statusCode, 200);
+});

@@ -296,6 +296,31 @@ test('an administrator revokes a user: their connections close within a second a
   assert.equal((await gw.api('DELETE', '/api/users/alice/sessions', { cookie: bob })).status, 401);
 });
 
+test('signing out closes the desktops this browser opened and voids its unused links; the user\'s other browser goes on', async () => {
+  const shared = await gw.signIn('bob', 'bob-password'); // a classroom computer
+  const own = await gw.signIn('bob', 'bob-password'); // his laptop
+  const onShared = open((await attempt(BOBS, 'vnc', shared)).url, undefined, shared);
+  await vncHandshake(onShared);
+  const onOwn = open((await attempt(BOBS, 'vnc', own)).url, undefined, own);
+  await vncHandshake(onOwn);
+  const unused = await attempt(BOBS, 'vnc', shared);
+
+  const out = await gw.api('POST', '/api/logout', { cookie: shared });
+  assert.equal(out.status, 204);
+  const closed = await onShared.closed;
+  assert.equal(closed.code, 4412);
+  assert.match(closed.reason, /You signed out of Porthole/);
+  const late = open(unused.url, undefined, shared);
+  const refused = await late.closed;
+  assert.equal(refused.code, 4003);
+  assert.match(refused.reason, /signed out of Porthole. Sign in again/);
+  // The laptop's session is another sign-in: it stays open and answers.
+  onOwn.ws.send(rfbUpdateRequest(16, 16));
+  assert.equal((await onOwn.read(4))[0], 0, 'a FramebufferUpdate on the other browser\'s session');
+  onOwn.ws.close();
+  await onOwn.closed;
+});
+
 test('a browser that closes a SPICE display channel before, or right after, DISPLAY_INIT cannot crash the guest', async () => {
   // QEMU 7.2's spice-server segfaults the whole guest on this without the proxy's safeguard.
   for (const sendsInit of [false, true]) {
