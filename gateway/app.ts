@@ -66,6 +66,9 @@ export async function buildApp(services: GatewayServices, https?: ServerOptions)
     return503OnClosing: true,
     frameworkErrors,
     clientErrorHandler,
+    // Bodies are taken as sent: a misspelt field ("viewonly") or a wrong type ("control": 1) is
+    // refused with the reason, never dropped or coerced into something the caller did not mean.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
   };
   const app = (https
     ? Fastify({ ...options, https: { ...https, ...HEADER_LIMITS } } as FastifyServerOptions)

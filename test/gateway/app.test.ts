@@ -277,3 +277,12 @@ test('a role taken away counts at the next request of a sign-in made before it',
   }
   assert.equal((await app.inject({ method: 'GET', url: '/api/sessions', headers: { cookie } })).statusCode, 200);
 });
+
+test('a misspelt field or a wrong type is refused with the reason, not dropped or coerced', async () => {
+  const cookie = await signIn('alice', 'alice-password');
+  const connect = `/api/desktops/${encodeURIComponent(`lab/${ALICE}`)}/connect`;
+  error(await app.inject({ method: 'POST', url: connect, headers: { ...json, cookie }, payload: { viewonly: true } }), 400, /must NOT have additional properties/);
+  error(await app.inject({ method: 'POST', url: connect, headers: { ...json, cookie }, payload: { viewOnly: 1 } }), 400, /viewOnly must be boolean/);
+  error(await app.inject({ method: 'POST', url: '/api/login', headers: json, payload: { username: 5, password: 'alice-password' } }), 400, /username must be string/);
+  assert.equal((await app.inject({ method: 'POST', url: connect, headers: { ...json, cookie }, payload: { viewOnly: true } })).statusCode, 200);
+});
