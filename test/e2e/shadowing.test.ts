@@ -138,16 +138,22 @@ test('the helpdesk watches only after the user allows it, sees the same screen, 
   await hannah.browserContext().close();
 });
 
-test('control is granted only when the user allows it explicitly, and the user takes it back', async () => {
+/** Alice opens `desktopId`; hannah asks to watch (or control) and alice allows it; hannah is connected. */
+async function watchWithConsent(desktopId: string, control = false): Promise<{ alice: Page; hannah: Page; protocol: string }> {
   const alice = await signInPage(browser, gw.origin, 'alice', 'alice-password');
-  await openDesktop(alice, `lab/${desktop.uuid}`);
+  const { protocol } = await openDesktop(alice, desktopId);
   const hannah = await signInPage(browser, gw.origin, 'hannah', 'hannah-password');
-  await askToWatch(hannah, true);
+  await askToWatch(hannah, control);
   await alice.waitForSelector('#shadow-prompt:not([hidden])', { timeout: 10_000 });
-  assert.match(await alice.$eval('#shadow-question', (e) => e.textContent ?? ''), /see your screen and use your keyboard and mouse/);
+  if (control) assert.match(await alice.$eval('#shadow-question', (e) => e.textContent ?? ''), /see your screen and use your keyboard and mouse/);
   await alice.click('#shadow-prompt .allow');
   await hannah.waitForNavigation({ timeout: 10_000 });
   assert.equal((await viewerState(hannah)).state, 'connected');
+  return { alice, hannah, protocol };
+}
+
+test('control is granted only when the user allows it explicitly, and the user takes it back', async () => {
+  const { alice, hannah } = await watchWithConsent(`lab/${desktop.uuid}`, true);
   await alice.waitForSelector('#shadow-banner:not([hidden])', { timeout: 5_000 });
   assert.match(await alice.$eval('#shadow-banner', (e) => e.textContent ?? ''), /hannah from the helpdesk is controlling your screen/);
   await typeAndExpect(hannah, desktop.serial); // with control, the helpdesk's typing arrives
@@ -160,15 +166,8 @@ test('control is granted only when the user allows it explicitly, and the user t
 });
 
 test('shadowing works while the user is on VNC: both stay connected, and the watcher cannot type', async () => {
-  const alice = await signInPage(browser, gw.origin, 'alice', 'alice-password');
-  const opened = await openDesktop(alice, `spare/${VNC_ONLY}`);
-  assert.equal(opened.protocol, 'vnc');
-  const hannah = await signInPage(browser, gw.origin, 'hannah', 'hannah-password');
-  await askToWatch(hannah);
-  await alice.waitForSelector('#shadow-prompt:not([hidden])', { timeout: 10_000 });
-  await alice.click('#shadow-prompt .allow');
-  await hannah.waitForNavigation({ timeout: 10_000 });
-  assert.equal((await viewerState(hannah)).state, 'connected');
+  const { alice, hannah, protocol } = await watchWithConsent(`spare/${VNC_ONLY}`);
+  assert.equal(protocol, 'vnc');
   const hidden = await typeWord(hannah, 'helpdesk');
   await typeAndExpect(alice, desktop.serial); // the user's VNC connection survived the watcher's (shared)
   assert.ok(!desktop.serial.contents().includes(hidden), 'the helpdesk\'s keystrokes reached the guest');
@@ -180,14 +179,7 @@ test('shadowing works while the user is on VNC: both stay connected, and the wat
 });
 
 test('when the user leaves the desktop, the helpdesk\'s view closes and the sharing ends with it', async () => {
-  const alice = await signInPage(browser, gw.origin, 'alice', 'alice-password');
-  await openDesktop(alice, `lab/${desktop.uuid}`);
-  const hannah = await signInPage(browser, gw.origin, 'hannah', 'hannah-password');
-  await askToWatch(hannah);
-  await alice.waitForSelector('#shadow-prompt:not([hidden])', { timeout: 10_000 });
-  await alice.click('#shadow-prompt .allow');
-  await hannah.waitForNavigation({ timeout: 10_000 });
-  assert.equal((await viewerState(hannah)).state, 'connected');
+  const { alice, hannah } = await watchWithConsent(`lab/${desktop.uuid}`);
   const requestId = new URL(hannah.url()).searchParams.get('shadow')!;
   const hannahCookie = `porthole_session=${(await hannah.cookies()).find((c) => c.name === 'porthole_session')!.value}`;
 
