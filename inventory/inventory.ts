@@ -56,20 +56,27 @@ export class Inventory {
 
   /** Every domain on every hypervisor. An unreachable hypervisor is reported, not fatal. */
   async list(): Promise<Desktop[]> {
+    return (await this.survey()).desktops;
+  }
+
+  /** Every domain on every hypervisor, and the names of the hypervisors that could not be read. */
+  async survey(): Promise<{ desktops: Desktop[]; unreachable: string[] }> {
     const results = await Promise.allSettled(
       [...this.hypervisors.values()].map(async (h) =>
         Promise.all((await h.listDomains()).map((s) => this.#desktop(h, s)))),
     );
     const desktops: Desktop[] = [];
+    const unreachable: string[] = [];
     results.forEach((result, i) => {
       if (result.status === 'fulfilled') {
         for (const d of result.value) if (d) desktops.push(d);
       } else {
         const name = [...this.hypervisors.keys()][i]!;
+        unreachable.push(name);
         this.#onWarning({ hypervisor: name, message: (result.reason as Error).message });
       }
     });
-    return desktops.sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+    return { desktops: desktops.sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id)), unreachable };
   }
 
   /** One desktop by id, read fresh from its hypervisor; undefined when unknown. */

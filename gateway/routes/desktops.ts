@@ -8,8 +8,12 @@ import type { TokenIssuer } from '../token-issuer.js';
 import { attemptSchema, errorSchema } from '../http/schemas.js';
 
 /** Where desktops come from (the inventory). */
+/** Names the hypervisors whose desktops are missing from a list because they could not be read. */
+export const UNREACHABLE_HEADER = 'porthole-unreachable-hypervisors';
+
 export interface DesktopSource {
-  list(): Promise<Desktop[]>;
+  /** The desktops, and the hypervisors that could not be read (their desktops are missing). */
+  survey(): Promise<{ desktops: Desktop[]; unreachable: string[] }>;
   get(id: string): Promise<Desktop | undefined>;
 }
 
@@ -40,10 +44,14 @@ export const desktopRoutes: FastifyPluginAsync<DesktopRoutesOptions> = async (ap
         401: errorSchema,
       },
     },
-  }, async (request) => {
+  }, async (request, reply) => {
     const who = request.principal!;
+    const { desktops: found, unreachable } = await desktops.survey();
+    // The list stays an array (the contract); which hosts could not be read travels beside it,
+    // so the page can say that some desktops may be missing rather than hide them silently.
+    if (unreachable.length > 0) void reply.header(UNREACHABLE_HEADER, unreachable.join(', '));
     // The response schema keeps display endpoints and passwords out of the answer.
-    return (await desktops.list())
+    return found
       .filter((d) => mayOpen(d, who))
       .map((d) => ({ id: d.id, name: d.name, hypervisor: d.hypervisor, state: d.state, protocols: protocolsOf(d) }));
   });

@@ -252,7 +252,7 @@ test('a caller who is not signed in gets 401 before the body or the path is look
   error(await app.inject({ method: 'POST', url: '/api/sessions/x/shadow', headers: json, payload: '{"control":' }), 401, /sign in/);
 });
 
-test('a desktop whose hypervisor cannot be reached gets 503 and a sentence naming the host, not an internal error', async () => {
+test('a hypervisor that cannot be reached: connect gets 503 naming the host, the list names it beside its array', async () => {
   const cookie = await signIn('alice', 'alice-password');
   // A real libvirt client, pointed at a port where no libvirtd listens.
   const unreachable = new Inventory([{ name: 'gone', uri: 'qemu+tcp://127.0.0.1:1/system' }]);
@@ -260,6 +260,10 @@ test('a desktop whose hypervisor cannot be reached gets 503 and a sentence namin
   try {
     const res = await other.inject({ method: 'POST', url: `/api/desktops/${encodeURIComponent(`gone/${ALICE}`)}/connect`, headers: { ...json, cookie }, payload: {} });
     error(res, 503, /desktop's host \(gone\) cannot be reached right now. Try again in a minute/);
+    const list = await other.inject({ method: 'GET', url: '/api/desktops', headers: { cookie } });
+    assert.equal(list.statusCode, 200);
+    assert.deepEqual(list.json(), [], 'the list stays an array (the contract)');
+    assert.equal(list.headers['porthole-unreachable-hypervisors'], 'gone', 'and says which host could not be read');
   } finally {
     await other.close();
     await unreachable.close();

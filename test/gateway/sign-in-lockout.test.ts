@@ -48,7 +48,7 @@ before(async () => {
     users,
     signIns: new SignInSessions(3600_000),
     signInLockout: new SignInLockout({ clock: () => now }),
-    desktops: { list: async () => [], get: async () => undefined },
+    desktops: { survey: async () => ({ desktops: [], unreachable: [] }), get: async () => undefined },
     issuer: new TokenIssuer(loadOrCreateSigningKey(data), 60, true),
     liveSessions: new LiveSessions(),
     shadows: new ShadowRequests(audit, () => {}),

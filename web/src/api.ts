@@ -47,6 +47,11 @@ export class ApiError extends Error {
 }
 
 async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  return (await exchange<T>(method, path, body)).data;
+}
+
+/** A call, with the answer's headers for the few calls that say something beside the body. */
+async function exchange<T>(method: string, path: string, body?: unknown): Promise<{ data: T; headers: Headers }> {
   let response: Response;
   try {
     response = await fetch(path, {
@@ -58,16 +63,21 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   } catch {
     throw new ApiError(0, 'Porthole cannot be reached. Check your network connection and try again.');
   }
-  if (response.status === 204) return undefined as T;
+  if (response.status === 204) return { data: undefined as T, headers: response.headers };
   const data = (await response.json().catch(() => ({}))) as { error?: string };
   if (!response.ok) throw new ApiError(response.status, data.error ?? `Porthole answered ${response.status}.`);
-  return data as T;
+  return { data: data as T, headers: response.headers };
 }
 
 export const api = {
   login: (username: string, password: string) => call<Principal>('POST', '/api/login', { username, password }),
   logout: () => call<void>('POST', '/api/logout'),
-  desktops: () => call<DesktopSummary[]>('GET', '/api/desktops'),
+  /** The desktops, and the hosts that could not be read (their desktops are missing from the list). */
+  desktops: async () => {
+    const { data, headers } = await exchange<DesktopSummary[]>('GET', '/api/desktops');
+    const unreachable = (headers.get('porthole-unreachable-hypervisors') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    return { desktops: data, unreachable };
+  },
   connect: (id: string, options: { protocols?: string[]; viewOnly?: boolean } = {}) =>
     call<{ attempts: Attempt[] }>('POST', `/api/desktops/${encodeURIComponent(id)}/connect`, {
       ...(options.protocols ? { protocols: options.protocols } : {}),

@@ -53,8 +53,9 @@ function item(d: DesktopSummary): HTMLLIElement {
 
 async function showDesktops(): Promise<void> {
   let items: DesktopSummary[];
+  let unreachable: string[];
   try {
-    items = await api.desktops();
+    ({ desktops: items, unreachable } = await api.desktops());
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) return showSignIn();
     signin.hidden = true;
@@ -67,7 +68,9 @@ async function showDesktops(): Promise<void> {
   list.replaceChildren(...items.map(item));
   // Helpdesk and admin see live sessions; for others this answers 403 and the link stays hidden.
   api.sessions().then(() => { $('helpdesk-link').hidden = false; }, () => {});
-  listStatus.textContent = items.length === 0 ? 'No desktops are assigned to you yet. Ask your teacher or administrator.' : '';
+  listStatus.textContent = unreachable.length > 0
+    ? `Some desktops may be missing: Porthole cannot reach ${unreachable.length === 1 ? 'the host' : 'the hosts'} ${unreachable.join(', ')} right now. Reload in a minute; if they stay missing, tell your administrator.`
+    : items.length === 0 ? 'No desktops are assigned to you yet. Ask your teacher or administrator.' : '';
 }
 
 form.addEventListener('submit', (event) => {

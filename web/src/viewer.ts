@@ -166,8 +166,8 @@ if (shadowId) {
   setState('failed', null);
   showFailure('No desktop was chosen. Go back to your desktops and pick one.', false);
 } else {
-  api.desktops().then((list) => {
-    const d = list.find((x) => x.id === desktopId);
+  api.desktops().then(({ desktops }) => {
+    const d = desktops.find((x) => x.id === desktopId);
     if (d) { $('desktop-name').textContent = d.name; document.title = `${d.name} – Porthole`; }
   }, () => {});
   void open();
