@@ -31,10 +31,11 @@ async function userAdd(args: string[]): Promise<number> {
     if ((flag === '--role' || flag === '--group') && value === undefined) throw new Error(`${flag} needs a value`);
     if (flag === '--role') {
       if (!ROLES.includes(value as Role)) throw new Error(`--role must be one of ${ROLES.join(', ')}`);
+      if (role !== undefined && role !== value) throw new Error(`--role given twice (${role}, ${value}): a user has one role`);
       role = value as Role;
       i++;
     } else if (flag === '--group') {
-      groups.push(value!);
+      if (!groups.includes(value!)) groups.push(value!);
       i++;
     } else {
       throw new Error(`unknown option ${flag}\n${USAGE}`);

@@ -55,10 +55,10 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-function parseListen(value: string): { host: string; port: number } {
+function parseListen(value: string, name: string): { host: string; port: number } {
   const match = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(value);
   const port = match ? Number(match[2]) : NaN;
-  if (!match || port > 65535) throw new ConfigError(`PORTHOLE_LISTEN "${value}" must be host:port, e.g. 0.0.0.0:8443`);
+  if (!match || port > 65535) throw new ConfigError(`${name} "${value}" must be host:port, e.g. 0.0.0.0:8443`);
   return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
 }
 
@@ -172,20 +172,23 @@ function trafficClasses(file: ConfigFile['qos'], env: NodeJS.ProcessEnv): Traffi
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
   const file = env.PORTHOLE_CONFIG ? readFile(resolve(cwd, env.PORTHOLE_CONFIG)) : {};
-  const publicUrl = new URL(parseOrigin(env.PORTHOLE_PUBLIC_URL ?? file.publicUrl ?? 'https://localhost:8443', 'PORTHOLE_PUBLIC_URL', true));
+  /** Where a setting came from, for its error message: the variable when set, else the file's key. */
+  const from = (variable: string, key: keyof ConfigFile) =>
+    (env[variable] === undefined && file[key] !== undefined ? `${env.PORTHOLE_CONFIG} ${key}` : variable);
+  const publicUrl = new URL(parseOrigin(env.PORTHOLE_PUBLIC_URL ?? file.publicUrl ?? 'https://localhost:8443', from('PORTHOLE_PUBLIC_URL', 'publicUrl'), true));
   const allowedOrigins = new Set([
     publicUrl.origin,
-    ...list(env.PORTHOLE_ALLOWED_ORIGINS ?? file.allowedOrigins).map((o) => parseOrigin(o, 'PORTHOLE_ALLOWED_ORIGINS')),
+    ...list(env.PORTHOLE_ALLOWED_ORIGINS ?? file.allowedOrigins).map((o) => parseOrigin(o, from('PORTHOLE_ALLOWED_ORIGINS', 'allowedOrigins'))),
   ]);
   const level = env.PORTHOLE_LOG_LEVEL ?? file.logLevel ?? 'info';
   if (!['debug', 'info', 'warn', 'error'].includes(level)) {
-    throw new ConfigError(`PORTHOLE_LOG_LEVEL "${level}" must be one of debug, info, warn, error`);
+    throw new ConfigError(`${from('PORTHOLE_LOG_LEVEL', 'logLevel')} "${level}" must be one of debug, info, warn, error`);
   }
   let hypervisors: HypervisorSpec[];
   try {
     hypervisors = parseHypervisors(env.PORTHOLE_LIBVIRT ?? (file.libvirt !== undefined ? list(file.libvirt) : 'qemu:///system'));
   } catch (error) {
-    throw new ConfigError(`PORTHOLE_LIBVIRT: ${(error as Error).message}`);
+    throw new ConfigError(`${from('PORTHOLE_LIBVIRT', 'libvirt')}: ${(error as Error).message}`);
   }
   const ttl = positive(file.tokens?.ttlSeconds, MAX_TOKEN_TTL_SECONDS, 'tokens.ttlSeconds');
   if (ttl > MAX_TOKEN_TTL_SECONDS) throw new ConfigError(`tokens.ttlSeconds may be at most ${MAX_TOKEN_TTL_SECONDS}`);
@@ -204,7 +207,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (clientCert !== undefined && displayCa === undefined) throw new ConfigError('PORTHOLE_DISPLAY_CLIENT_CERT needs PORTHOLE_DISPLAY_CA');
 
   return {
-    listen: parseListen(env.PORTHOLE_LISTEN ?? file.listen ?? '0.0.0.0:8443'),
+    listen: parseListen(String(env.PORTHOLE_LISTEN ?? file.listen ?? '0.0.0.0:8443'), from('PORTHOLE_LISTEN', 'listen')),
     publicUrl,
     allowedOrigins,
     tls: { ...(cert ? { cert: resolve(cwd, cert) } : {}), ...(key ? { key: resolve(cwd, key) } : {}) },

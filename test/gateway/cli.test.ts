@@ -38,6 +38,7 @@ test('mistakes are explained and exit non-zero', () => {
   for (const [args, input, message] of [
     [['user', 'add', 'dave'], 'password123\n', /needs --role/],
     [['user', 'add', 'dave', '--role', 'root'], 'password123\n', /--role must be one of user, helpdesk, admin/],
+    [['user', 'add', 'dave', '--role', 'user', '--role', 'admin'], 'password123\n', /--role given twice \(user, admin\): a user has one role/],
     [['user', 'add', 'dave', '--role', 'user'], '', /no password on standard input/],
     [['user', 'add', 'dave', '--role', 'user'], 'short\n', /at least 8 characters/],
     [['user', 'add', 'dave', '--role', 'user', '--colour', 'red'], 'password123\n', /unknown option --colour/],

@@ -69,6 +69,10 @@ test('802.1p/DSCP classes from the environment: per kind or leg, over the file\'
 });
 
 test('mistakes are named with the setting and what to write instead', () => {
+  writeFileSync(join(dir, 'bad-listen.json'), '{"listen": 5, "logLevel": "loud"}');
+  assert.throws(() => loadConfig({ PORTHOLE_CONFIG: 'bad-listen.json' }, dir), /bad-listen.json logLevel "loud" must be one of/);
+  assert.throws(() => loadConfig({ PORTHOLE_CONFIG: 'bad-listen.json', PORTHOLE_LOG_LEVEL: 'info' }, dir), /bad-listen.json listen "5" must be host:port/);
+  assert.throws(() => loadConfig({ PORTHOLE_CONFIG: 'bad-listen.json', PORTHOLE_LOG_LEVEL: 'loud' }, dir), /^ConfigError: PORTHOLE_LOG_LEVEL "loud"/);
   assert.throws(() => loadConfig({ PORTHOLE_LISTEN: '8443' }, dir), /PORTHOLE_LISTEN "8443" must be host:port/);
   assert.throws(() => loadConfig({ PORTHOLE_LOG_LEVEL: 'loud' }, dir), /must be one of debug, info, warn, error/);
   assert.throws(() => loadConfig({ PORTHOLE_PUBLIC_URL: 'nope' }, dir), /PORTHOLE_PUBLIC_URL "nope" is not a URL/);
