@@ -10,6 +10,7 @@ import type { Registry } from 'prom-client';
 import type { LiveSessions } from '../proxy/live-sessions.js';
 import type { CertificatePins } from '../proxy/rdp/certificate-pins.js';
 import type { AuditLog } from './audit-log.js';
+import type { DeviceCookies } from './device-cookies.js';
 import { clientErrorHandler, clientErrorSentence, frameworkErrors } from './http/error-answers.js';
 import { authentication } from './http/authentication.js';
 import { originGuard } from './http/origin-guard.js';
@@ -36,6 +37,8 @@ export interface GatewayServices {
   signIns: SignInSessions;
   /** Failed sign-ins per user name, and the locks they lead to. */
   signInLockout: SignInLockout;
+  /** Browsers known to have signed in as a user, which others' failures do not lock out. */
+  devices: DeviceCookies;
   desktops: DesktopSource;
   issuer: TokenIssuer;
   liveSessions: LiveSessions;
@@ -102,7 +105,7 @@ export async function buildApp(services: GatewayServices, https?: ServerOptions)
   await app.register(originGuard, { origins: services.origins });
   await app.register(authentication, { signIns: services.signIns, users: services.users });
   await app.register(healthRoutes, { registry: services.registry });
-  await app.register(authRoutes, { users: services.users, signIns: services.signIns, lockout: services.signInLockout, audit: services.audit, sessions: services.liveSessions });
+  await app.register(authRoutes, { users: services.users, signIns: services.signIns, lockout: services.signInLockout, audit: services.audit, sessions: services.liveSessions, devices: services.devices });
   await app.register(desktopRoutes, { desktops: services.desktops, issuer: services.issuer, webSocketOrigin: services.webSocketOrigin });
   await app.register(sessionRoutes, { sessions: services.liveSessions, watchers: (id) => services.shadows.watchers(id) });
   await app.register(userRoutes, { signIns: services.signIns, sessions: services.liveSessions, lockout: services.signInLockout, audit: services.audit });

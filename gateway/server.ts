@@ -23,6 +23,7 @@ import { AuditLog } from './audit-log.js';
 import { ShadowRequests } from './shadowing.js';
 import type { Config } from './config.js';
 import { createLogger } from './logger.js';
+import { DeviceCookies } from './device-cookies.js';
 import { SignInLockout } from './sign-in-lockout.js';
 import { SignInSessions } from './sign-in-sessions.js';
 import { SigningKeyRing } from './signing-keys.js';
@@ -104,6 +105,7 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
     users: new UserStore(config.dataDir),
     signIns,
     signInLockout: new SignInLockout(),
+    devices: new DeviceCookies(config.dataDir),
     desktops: inventory,
     issuer: new TokenIssuer(signingKey, config.tokens.ttlSeconds, config.tokens.bindClientIp),
     liveSessions: proxy.sessions,

@@ -4,6 +4,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { CloseCode } from '../../proxy/close.js';
 import type { LiveSessions } from '../../proxy/live-sessions.js';
 import type { AuditLog } from '../audit-log.js';
+import { DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE_SECONDS, type DeviceCookies } from '../device-cookies.js';
 import type { SignInLockout } from '../sign-in-lockout.js';
 import { SESSION_COOKIE, type SignInSessions } from '../sign-in-sessions.js';
 import type { UserStore } from '../users.js';
@@ -26,6 +27,7 @@ export interface AuthRoutesOptions {
   audit: AuditLog;
   /** The proxy's live sessions: signing out closes the ones this browser opened. */
   sessions: LiveSessions;
+  devices: DeviceCookies;
 }
 
 /** "5 minutes", "1 minute", "30 seconds": a wait, rounded up, as a person reads it. */
@@ -37,7 +39,7 @@ function waitOf(ms: number): string {
 const lockedSentence = (ms: number) =>
   `Too many failed sign-ins for this account. Try again in ${waitOf(ms)}, or ask your administrator to unlock it.`;
 
-export const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, { users, signIns, lockout, audit, sessions }) => {
+export const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, { users, signIns, lockout, audit, sessions, devices }) => {
   app.post<{ Body: { username: string; password: string } }>('/api/login', {
     config: { rateLimit: { max: 10, timeWindow: '1 minute' } },
     schema: {
@@ -51,7 +53,11 @@ export const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, { u
     },
   }, async (request, reply) => {
     const { username, password } = request.body;
-    const refusal = lockout.admit(username);
+    // A browser that signed in as this user before is counted on its own, not with the name:
+    // others' guesses that locked the name do not lock it out.
+    const device = devices.verify(request.cookies[DEVICE_COOKIE], username);
+    const counted = device ? `device:${device}` : username;
+    const refusal = lockout.admit(counted);
     if (refusal) {
       reply.header('retry-after', Math.ceil(refusal.retryAfterMs / 1000));
       return reply.code(429).send({
@@ -64,16 +70,17 @@ export const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, { u
     try {
       principal = await users.authenticate(username, password);
     } catch (error) {
-      lockout.settle(username, undefined);
+      lockout.settle(counted, undefined);
       throw error;
     }
-    const lock = lockout.settle(username, principal !== undefined);
+    const lock = lockout.settle(counted, principal !== undefined);
     if (!principal) {
       request.log.info({ user: username }, 'sign-in failed');
       if (!lock) return reply.code(401).send({ error: 'The user name or password is not right.' });
       const until = new Date(lock.until).toISOString();
       request.log.warn({ user: username, until, lockMinutes: lock.durationMs / 60_000, lockCount: lock.count }, 'sign-in locked after too many failures');
-      audit.record({ event: 'sign-in.locked', user: username, address: request.ip, until, minutes: lock.durationMs / 60_000, count: lock.count });
+      audit.record({ event: 'sign-in.locked', user: username, address: request.ip, until, minutes: lock.durationMs / 60_000, count: lock.count,
+        ...(device ? { device: 'a browser the user signed in from before' } : {}) });
       return reply.code(401).send({ error: `The user name or password is not right. ${lockedSentence(lock.durationMs)}` });
     }
     // A new id on every sign-in; the old one (if any) is dropped.
@@ -82,6 +89,11 @@ export const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, { u
     reply.setCookie(SESSION_COOKIE, id, {
       httpOnly: true, secure: true, sameSite: 'strict', path: '/', maxAge: Math.floor(signIns.ttlMs / 1000),
     });
+    if (!device) {
+      reply.setCookie(DEVICE_COOKIE, devices.issue(username), {
+        httpOnly: true, secure: true, sameSite: 'strict', path: '/api/login', maxAge: DEVICE_COOKIE_MAX_AGE_SECONDS,
+      });
+    }
     request.log.info({ user: username }, 'signed in');
     return principal;
   });

@@ -50,7 +50,7 @@ export function gatewayClient({ address, port, origin, ca }: { address: string; 
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString();
-          const set = res.headers['set-cookie']?.[0];
+          const set = res.headers['set-cookie']?.find((c) => c.startsWith('porthole_session='));
           resolve({
             status: res.statusCode ?? 0,
             body: text && res.headers['content-type']?.includes('json') ? JSON.parse(text) : text,

@@ -10,6 +10,7 @@ import { Registry } from 'prom-client';
 import { buildApp, type GatewayServices } from '../../gateway/app.js';
 import { CertificatePins } from '../../proxy/rdp/certificate-pins.js';
 import { AuditLog } from '../../gateway/audit-log.js';
+import { DeviceCookies } from '../../gateway/device-cookies.js';
 import { ShadowRequests } from '../../gateway/shadowing.js';
 import { createLogger } from '../../gateway/logger.js';
 import { SignInLockout } from '../../gateway/sign-in-lockout.js';
@@ -56,6 +57,7 @@ before(async () => {
     users,
     signIns: new SignInSessions(3600_000),
     signInLockout: new SignInLockout(),
+    devices: new DeviceCookies(join(dir, 'data')),
     desktops: inventory,
     issuer: new TokenIssuer(key, 60, true),
     liveSessions: new LiveSessions(),

@@ -11,6 +11,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { Registry } from 'prom-client';
 import { buildApp } from '../../gateway/app.js';
 import { AuditLog } from '../../gateway/audit-log.js';
+import { DeviceCookies } from '../../gateway/device-cookies.js';
 import { createLogger } from '../../gateway/logger.js';
 import { ShadowRequests } from '../../gateway/shadowing.js';
 import { SignInLockout } from '../../gateway/sign-in-lockout.js';
@@ -34,7 +35,7 @@ let audit: AuditLog;
 
 before(async () => {
   const users = new UserStore(data);
-  for (const name of ['lena', 'max', 'nora', 'otto', 'pia']) await users.upsert(name, `${name}-password`, 'user', []);
+  for (const name of ['lena', 'max', 'nora', 'otto', 'pia', 'tom', 'una']) await users.upsert(name, `${name}-password`, 'user', []);
   await users.upsert('ada', 'ada-password', 'admin', []);
   const authenticate = users.authenticate.bind(users);
   users.authenticate = (username, password) => { checks++; return authenticate(username, password); };
@@ -48,6 +49,7 @@ before(async () => {
     users,
     signIns: new SignInSessions(3600_000),
     signInLockout: new SignInLockout({ clock: () => now }),
+    devices: new DeviceCookies(data),
     desktops: { survey: async () => ({ desktops: [], unreachable: [] }), get: async () => undefined },
     issuer: new TokenIssuer(loadOrCreateSigningKey(data), 60, true),
     liveSessions: new LiveSessions(),
@@ -191,4 +193,34 @@ test('memory stays bounded: quiet names are forgotten after a day, and the map h
   failOnce('f');
   assert.equal(lockout.size, 1, 'names quiet for a day are forgotten');
   assert.equal(lockout.admit('c'), undefined);
+});
+
+/** A sign-in from the browser that holds `device` (its porthole_device cookie). */
+function signInWith(device: string, username: string, password: string): Promise<LightMyRequestResponse> {
+  return app.inject({ method: 'POST', url: '/api/login', headers: { ...json, cookie: `porthole_device=${device}` }, remoteAddress: '192.0.2.77', payload: { username, password } });
+}
+
+test('others\' guesses lock the name, not the browser the user signed in from before; that browser is counted alone', async () => {
+  const first = await signIn('tom', 'tom-password'); // the teacher's laptop, some day before
+  const cookie = first.cookies.find((c) => c.name === 'porthole_device')!;
+  assert.ok(cookie, 'a signed-in browser is given a device cookie');
+  assert.equal(cookie.httpOnly, true);
+  assert.equal(cookie.secure, true);
+  assert.equal(cookie.sameSite, 'Strict');
+  assert.equal(cookie.path, '/api/login');
+  const laptop = cookie.value;
+  const una = (await signIn('una', 'una-password')).cookies.find((c) => c.name === 'porthole_device')!.value;
+
+  await fail('tom', 5); // a student, from the classroom's computers
+  lockedFor(await signIn('tom', 'tom-password'), '5 minutes');
+  assert.equal((await signInWith(laptop, 'tom', 'tom-password')).statusCode, 200, 'the teacher signs in from the laptop');
+  lockedFor(await signInWith(una, 'tom', 'tom-password'), '5 minutes'); // another user's browser is not the teacher's
+  const [name, device] = laptop.split('.');
+  lockedFor(await signInWith(`${name}.${device}.forged`, 'tom', 'tom-password'), '5 minutes');
+
+  // Guessing from the trusted browser locks that browser only (a stolen cookie is not a free pass).
+  for (let i = 0; i < 5; i++) assert.equal((await signInWith(laptop, 'tom', `guess-${i}`)).statusCode, 401);
+  lockedFor(await signInWith(laptop, 'tom', 'tom-password'), '5 minutes');
+  const lock = auditEvents().filter((e) => e.event === 'sign-in.locked' && e.user === 'tom').at(-1)!;
+  assert.equal(lock.device, 'a browser the user signed in from before');
 });
