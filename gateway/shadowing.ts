@@ -86,7 +86,7 @@ export class ShadowRequests {
   sessionEnded(session: string): void {
     for (const r of this.#byId.values()) {
       if (r.session !== session || (r.state !== 'pending' && r.state !== 'accepted')) continue;
-      this.end(r, 'session-ended', 'The session you were watching has ended: its user left the desktop.');
+      this.end(r, 'session-ended', 'The session you were watching has ended: its user left or was disconnected.');
     }
   }
 

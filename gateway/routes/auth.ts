@@ -54,7 +54,8 @@ export const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, { u
   }, async (request, reply) => {
     const { username, password } = request.body;
     // A browser that signed in as this user before is counted on its own, not with the name:
-    // others' guesses that locked the name do not lock it out.
+    // others' guesses that locked the name do not lock it out. (A typed name cannot stand for a
+    // device's key: that would take the device's random id, which only its HttpOnly cookie holds.)
     const device = devices.verify(request.cookies[DEVICE_COOKIE], username);
     const counted = device ? `device:${device}` : username;
     const refusal = lockout.admit(counted);
