@@ -183,6 +183,11 @@ test('when the user leaves the desktop, the helpdesk\'s view closes and the shar
   const requestId = new URL(hannah.url()).searchParams.get('shadow')!;
   const hannahCookie = `porthole_session=${(await hannah.cookies()).find((c) => c.name === 'porthole_session')!.value}`;
 
+  // Hannah also has the helpdesk page open in another tab.
+  const desk = await hannah.browserContext().newPage();
+  await desk.goto(`${gw.origin}/helpdesk.html`);
+  await desk.waitForSelector('tr[data-user="alice"]');
+
   // Alice closes her tab without ending the sharing: nobody may go on watching her desktop.
   const left = Date.now();
   await alice.browserContext().close();
@@ -193,5 +198,8 @@ test('when the user leaves the desktop, the helpdesk\'s view closes and the shar
   assert.deepEqual(request.body, { state: 'ended' }, 'no new connection links for an ended sharing');
   const audit = readFileSync(join(gw.dataDir, 'audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; by?: string });
   assert.deepEqual([audit.at(-1)!.event, audit.at(-1)!.by], ['shadow.ended', 'session-ended']);
+  // The helpdesk page follows by itself: alice's row goes without a reload.
+  await desk.waitForFunction('!document.querySelector(\'tr[data-user="alice"]\')', { timeout: 8_000 });
+  assert.equal(await desk.$eval('#helpdesk-status', (e) => e.textContent), 'Nobody is connected right now.');
   await hannah.browserContext().close();
 });

@@ -6,6 +6,12 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 const rows = $('session-rows');
 const status = $('helpdesk-status');
 const POLL_MS = 1000;
+/** The list follows sessions that start and end, without a reload. */
+const REFRESH_MS = 5000;
+/** Requests waiting for their answer: the table stays as it is meanwhile. */
+let asking = 0;
+/** What the table shows now, to rebuild it only when that changed (a row under the pointer stays put). */
+let shown = '';
 
 function cell(text: string): HTMLTableCellElement {
   const td = document.createElement('td');
@@ -15,6 +21,7 @@ function cell(text: string): HTMLTableCellElement {
 
 async function ask(session: LiveSession, control: boolean, stateCell: HTMLElement, buttons: HTMLButtonElement[]): Promise<void> {
   for (const b of buttons) b.disabled = true;
+  asking++;
   try {
     const { requestId } = await api.askToWatch(session.id, control);
     stateCell.textContent = `Waiting for ${session.user} to answer…`;
@@ -34,6 +41,8 @@ async function ask(session: LiveSession, control: boolean, stateCell: HTMLElemen
   } catch (error) {
     stateCell.textContent = (error as Error).message;
     for (const b of buttons) b.disabled = false;
+  } finally {
+    asking--;
   }
 }
 
@@ -46,6 +55,9 @@ async function load(): Promise<void> {
     return;
   }
   status.textContent = sessions.length === 0 ? 'Nobody is connected right now.' : '';
+  const now = JSON.stringify(sessions.map((s) => [s.id, s.watchers]));
+  if (now === shown) return;
+  shown = now;
   rows.replaceChildren(...sessions.map((s) => {
     const tr = document.createElement('tr');
     tr.dataset.sessionId = s.id;
@@ -71,3 +83,4 @@ async function load(): Promise<void> {
 }
 
 void load();
+setInterval(() => { if (asking === 0 && !document.hidden) void load(); }, REFRESH_MS);
