@@ -131,3 +131,33 @@ test('a user not entitled to the desktop cannot list it, connect to it, or use a
   assert.equal(closed.code, 4003);
   assert.match(closed.reason, /another browser session/);
 });
+
+/** Bytes the proxy has carried to the guest on SPICE's inputs channel, from /metrics. */
+async function spiceInputBytes(): Promise<number> {
+  const text = String((await gw.api('GET', '/metrics')).body);
+  return Number(/porthole_proxy_bytes_total\{protocol="spice",channel="spice.inputs",direction="to_display"\} (\d+)/.exec(text)?.[1] ?? 0);
+}
+
+// Last in this file: Ctrl+Alt+Del restarts the tiny guest.
+test('over SPICE, a key it cannot map does not freeze the tab, and the toolbar\'s Ctrl+Alt+Del reaches the desktop and gives the keyboard back', async () => {
+  const page = await signInPage('alice', 'alice-password');
+  const opened = await openDesktop(page, `lab/${desktop.uuid}`);
+  assert.equal(opened.protocol, 'spice');
+  const dialogs: string[] = [];
+  const errors: string[] = [];
+  page.on('dialog', (d) => { dialogs.push(d.message()); void d.dismiss(); });
+  page.on('pageerror', (e) => errors.push(String(e)));
+
+  await page.keyboard.press('NumpadSubtract'); // spice-html5 has no scancode for it
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(dialogs, [], 'no alert blocks the page');
+  await typeAndExpect(page, desktop.serial); // typing goes on
+
+  const before = await spiceInputBytes();
+  await page.click('#cad');
+  await new Promise((r) => setTimeout(r, 500));
+  assert.deepEqual(errors, [], 'Ctrl+Alt+Del raises no error in the page');
+  assert.ok(await spiceInputBytes() > before, 'key messages went to the guest over the inputs channel');
+  assert.equal(await page.evaluate('document.activeElement?.tagName'), 'CANVAS', 'the keyboard is back on the desktop');
+  await page.browserContext().close();
+});

@@ -76,10 +76,18 @@ async function showDesktops(): Promise<void> {
 form.addEventListener('submit', (event) => {
   event.preventDefault();
   const button = $<HTMLButtonElement>('signin-submit');
-  button.disabled = true;
   signinError.textContent = '';
   const username = $<HTMLInputElement>('username').value.trim();
-  api.login(username, $<HTMLInputElement>('password').value).then(async (who) => {
+  const password = $<HTMLInputElement>('password').value;
+  // Said here, in words, rather than by the server's schema ("body/username must NOT have…").
+  const missing = !username ? 'username' : !password ? 'password' : undefined;
+  if (missing) {
+    signinError.textContent = missing === 'username' ? 'Enter your user name.' : 'Enter your password.';
+    $(missing).focus();
+    return;
+  }
+  button.disabled = true;
+  api.login(username, password).then(async (who) => {
     $<HTMLInputElement>('password').value = '';
     $('who').textContent = who.username;
     await showDesktops();

@@ -5,6 +5,17 @@ import type { Attempt } from '../api.js';
 import { runAttempt } from './attempt.js';
 import type { Connector, RemoteSession } from './connector.js';
 
+// spice-html5 calls alert() for a key it has no scancode for (numpad minus, the ISO key left of
+// Z, IME composition), which freezes the tab until dismissed; the key is dropped either way.
+// Such alerts become console warnings; any other alert is left as it is.
+const nativeAlert = globalThis.alert?.bind(globalThis);
+if (nativeAlert) {
+  globalThis.alert = (message?: unknown) => {
+    if (typeof message === 'string' && message.startsWith('no map for ')) console.warn(`SPICE: ${message}: this key is not sent to the desktop`);
+    else nativeAlert(message);
+  };
+}
+
 export class SpiceConnector implements Connector {
   readonly protocol = 'spice';
   readonly label = 'SPICE';
@@ -16,7 +27,17 @@ export class SpiceConnector implements Connector {
       return {
         stop: () => connection.stop(),
         focus: () => area.querySelector('canvas')?.focus(),
-        sendCtrlAltDel: () => sendCtrlAltDel(connection),
+        sendCtrlAltDel: () => {
+          // spice-html5's sendCtrlAltDel ignores its argument and reads a global `sc` (its own
+          // demo page defines one); give it the connection for the call only.
+          const scope = globalThis as { sc?: unknown };
+          scope.sc = connection;
+          try {
+            sendCtrlAltDel(connection);
+          } finally {
+            delete scope.sc;
+          }
+        },
         scaleToWindow: () => {}, // the page's CSS (.screen.fit) scales the SPICE canvas
       };
     });
