@@ -33,12 +33,18 @@ export class ShadowRequests {
     readonly audit: AuditLog,
     /** Closes the watchers' connections of an ended request. */
     readonly endWatchers: (requestId: string, reason: string) => void,
+    /** Milliseconds since the epoch; tests move it. */
+    readonly clock: () => number = Date.now,
   ) {}
+
+  #now(): string {
+    return new Date(this.clock()).toISOString();
+  }
 
   ask(asker: string, target: { session: string; user: string; desktop: string }, control: boolean): ShadowRequest {
     this.#sweep();
     const request: ShadowRequest = {
-      id: randomUUID(), asker, ...target, control, state: 'pending', requestedAt: new Date().toISOString(),
+      id: randomUUID(), asker, ...target, control, state: 'pending', requestedAt: this.#now(),
     };
     this.#byId.set(request.id, request);
     this.audit.record({ event: 'shadow.requested', request: request.id, asker, user: target.user, desktop: target.desktop, session: target.session, control });
@@ -63,7 +69,7 @@ export class ShadowRequests {
 
   answer(request: ShadowRequest, accept: boolean): void {
     request.state = accept ? 'accepted' : 'refused';
-    request.answeredAt = new Date().toISOString();
+    request.answeredAt = this.#now();
     this.audit.record({ event: accept ? 'shadow.accepted' : 'shadow.refused', request: request.id, asker: request.asker, user: request.user,
       desktop: request.desktop, control: request.control });
   }
@@ -73,7 +79,7 @@ export class ShadowRequests {
     if (request.state === 'ended') return;
     const wasAccepted = request.state === 'accepted';
     request.state = 'ended';
-    request.endedAt = new Date().toISOString();
+    request.endedAt = this.#now();
     this.audit.record({ event: 'shadow.ended', request: request.id, by, asker: request.asker, user: request.user, desktop: request.desktop,
       control: request.control, watched: wasAccepted });
     this.endWatchers(request.id, reason);
@@ -91,11 +97,12 @@ export class ShadowRequests {
   }
 
   #sweep(): void {
-    const now = Date.now();
+    const now = this.clock();
     for (const [id, r] of this.#byId) {
+      // Nobody answered: the request ends, which the helpdesk is told apart from a refusal.
       if (r.state === 'pending' && now - Date.parse(r.requestedAt) > PENDING_TTL_MS) {
-        r.state = 'refused';
-        r.answeredAt = new Date().toISOString();
+        r.state = 'ended';
+        r.endedAt = this.#now();
         this.audit.record({ event: 'shadow.lapsed', request: id, asker: r.asker, user: r.user, desktop: r.desktop });
       }
       const finished = r.endedAt ?? (r.state === 'refused' ? r.answeredAt : undefined);

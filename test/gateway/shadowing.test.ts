@@ -34,3 +34,14 @@ test('when the watched session ends, its requests end too: the watchers are clos
   assert.deepEqual(events.filter((e) => e.event === 'shadow.ended').map((e) => [e.request, e.by]),
     [[watched.id, 'session-ended'], [waiting.id, 'session-ended']]);
 });
+
+test('a request nobody answers lapses after 2 minutes as ended, not as refused', () => {
+  let now = Date.parse('2030-01-07T08:00:00Z');
+  const shadows = new ShadowRequests(new AuditLog(dir), () => {}, () => now);
+  const request = shadows.ask('hannah', { session: 's3', user: 'carl', desktop: 'lab/c' }, false);
+  now += 119_000;
+  assert.equal(shadows.get(request.id)!.state, 'pending');
+  now += 2_000;
+  assert.equal(shadows.get(request.id)!.state, 'ended');
+  assert.deepEqual(shadows.forUser('carl'), [], 'the user is no longer asked');
+});

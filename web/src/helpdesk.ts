@@ -33,7 +33,8 @@ async function ask(session: LiveSession, control: boolean, stateCell: HTMLElemen
         return;
       }
       if (state !== 'pending') {
-        stateCell.textContent = state === 'refused' ? `${session.user} did not allow it.` : 'The request has ended.';
+        stateCell.textContent = state === 'refused' ? `${session.user} did not allow it.`
+          : `${session.user} did not answer within 2 minutes, or their session ended. You can ask again.`;
         for (const b of buttons) b.disabled = false;
         return;
       }
