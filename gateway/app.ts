@@ -11,7 +11,8 @@ import type { LiveSessions } from '../proxy/live-sessions.js';
 import type { CertificatePins } from '../proxy/rdp/certificate-pins.js';
 import type { AuditLog } from './audit-log.js';
 import type { DeviceCookies } from './device-cookies.js';
-import { clientErrorHandler, clientErrorSentence, frameworkErrors } from './http/error-answers.js';
+import { HypervisorUnreachableError } from '../inventory/hypervisor-unreachable.js';
+import { INTERNAL_ERROR, clientErrorHandler, clientErrorSentence, frameworkErrors } from './http/error-answers.js';
 import { authentication } from './http/authentication.js';
 import { originGuard } from './http/origin-guard.js';
 import { securityHeaders } from './http/security-headers.js';
@@ -78,10 +79,16 @@ export async function buildApp(services: GatewayServices, https?: ServerOptions)
     : Fastify({ ...options, http: HEADER_LIMITS })) as unknown as FastifyInstance;
 
   app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown; code?: string }, request, reply) => {
+    if (error instanceof HypervisorUnreachableError) {
+      request.log.warn({ hypervisor: error.hypervisor, err: error }, 'the hypervisor cannot be reached');
+      return reply.code(503).send({
+        error: `The desktop's host (${error.hypervisor}) cannot be reached right now. Try again in a minute; if it goes on, tell your administrator.`,
+      });
+    }
     const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
     if (status >= 500) {
       request.log.error({ err: error }, 'request failed');
-      return reply.code(status).send({ error: 'Something went wrong inside Porthole. Try again; if it keeps happening, tell your administrator.' });
+      return reply.code(status).send({ error: INTERNAL_ERROR });
     }
     const message = error.validation ? `The request is not valid: ${error.message}.` : clientErrorSentence(status, error);
     return reply.code(status).send({ error: message });

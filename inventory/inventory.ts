@@ -4,6 +4,7 @@ import { desktopId, type Desktop, type DisplayEndpoint } from './desktop.js';
 import { parseDomainXml } from './domain-xml.js';
 import { Hypervisor, type DomainSnapshot } from './hypervisor.js';
 import type { HypervisorSpec } from './hypervisor-spec.js';
+import { HypervisorUnreachableError } from './hypervisor-unreachable.js';
 
 export interface InventoryWarning {
   hypervisor: string;
@@ -54,12 +55,10 @@ export class Inventory {
     }
   }
 
-  /** Every domain on every hypervisor. An unreachable hypervisor is reported, not fatal. */
-  async list(): Promise<Desktop[]> {
-    return (await this.survey()).desktops;
-  }
-
-  /** Every domain on every hypervisor, and the names of the hypervisors that could not be read. */
+  /**
+   * Every domain on every hypervisor, and the names of the hypervisors that could not be read
+   * (reported, not fatal: their desktops are missing).
+   */
   async survey(): Promise<{ desktops: Desktop[]; unreachable: string[] }> {
     const results = await Promise.allSettled(
       [...this.hypervisors.values()].map(async (h) =>
@@ -79,14 +78,22 @@ export class Inventory {
     return { desktops: desktops.sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id)), unreachable };
   }
 
-  /** One desktop by id, read fresh from its hypervisor; undefined when unknown. */
+  /**
+   * One desktop by id, read fresh from its hypervisor; undefined when unknown.
+   * @throws HypervisorUnreachableError when its hypervisor cannot be read
+   */
   async get(id: string): Promise<Desktop | undefined> {
     const slash = id.indexOf('/');
     if (slash <= 0) return undefined;
     const hypervisor = this.hypervisors.get(id.slice(0, slash));
     const uuid = id.slice(slash + 1).toLowerCase();
     if (!hypervisor || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(uuid)) return undefined;
-    const snapshot = await hypervisor.domain(uuid);
+    let snapshot: DomainSnapshot | undefined;
+    try {
+      snapshot = await hypervisor.domain(uuid);
+    } catch (error) {
+      throw new HypervisorUnreachableError(hypervisor.name, error);
+    }
     return snapshot ? await this.#desktop(hypervisor, snapshot) : undefined;
   }
 

@@ -1,8 +1,12 @@
 // Every error the gateway answers is `{"error": "<a sentence a person understands>"}` (the
 // contract), including the ones Fastify and Node's HTTP parser produce before a route runs:
 // a broken percent-encoding, an over-long path parameter, oversized headers, malformed HTTP.
+import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+
+/** What a fault inside Porthole is answered with (the details go to the log only). */
+export const INTERNAL_ERROR = 'Something went wrong inside Porthole. Try again; if it keeps happening, tell your administrator.';
 
 /** Sentences for errors raised by Fastify or its plugins, whose own messages are terse or technical. */
 const BY_CODE: Record<string, string> = {
@@ -38,7 +42,7 @@ export function clientErrorSentence(status: number, error: { code?: string; mess
 /** Fastify's `frameworkErrors`: errors found while routing, before any hook runs. */
 export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
   const status = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : error.code === 'FST_ERR_BAD_URL' ? 400 : 500;
-  const message = status === 500 ? 'Something went wrong inside Porthole. Try again; if it keeps happening, tell your administrator.' : clientErrorSentence(status, error);
+  const message = status === 500 ? INTERNAL_ERROR : clientErrorSentence(status, error);
   void reply.code(status).send({ error: message });
 }
 
@@ -51,7 +55,7 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
   const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
   const body = JSON.stringify({ error: status === 400 ? 'The request is not valid HTTP.' : BY_STATUS[status] });
   if (socket.writable) {
-    socket.write(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\n`
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n`
       + `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   }
   socket.destroy();

@@ -75,16 +75,7 @@ export const desktopRoutes: FastifyPluginAsync<DesktopRoutesOptions> = async (ap
     },
   }, async (request, reply) => {
     const who = request.principal!;
-    let desktop;
-    try {
-      desktop = await desktops.get(request.params.id);
-    } catch (error) {
-      const hypervisor = request.params.id.split('/')[0];
-      request.log.warn({ hypervisor, err: error }, 'connect: the hypervisor cannot be reached');
-      return reply.code(503).send({
-        error: `The desktop's host (${hypervisor}) cannot be reached right now. Try again in a minute; if it goes on, tell your administrator.`,
-      });
-    }
+    const desktop = await desktops.get(request.params.id); // an unreachable host: 503 (app.ts)
     if (!desktop) return reply.code(404).send({ error: 'There is no such desktop.' });
     if (!mayOpen(desktop, who)) return reply.code(403).send({ error: 'You may not open this desktop.' });
     if (desktop.state !== 'running') {

@@ -39,7 +39,7 @@ export const shadowRoutes: FastifyPluginAsync<ShadowRoutesOptions> = async (app,
     schema: {
       params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } }, required: ['id'] },
       body: { type: 'object', properties: { control: { type: 'boolean' } }, additionalProperties: false },
-      response: { 202: { type: 'object', properties: { requestId: { type: 'string' } }, required: ['requestId'] }, 401: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema },
+      response: { 202: { type: 'object', properties: { requestId: { type: 'string' } }, required: ['requestId'] }, 401: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema, 503: errorSchema },
     },
   }, async (request, reply) => {
     const session = sessions.get(request.params.id);

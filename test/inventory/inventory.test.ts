@@ -34,7 +34,8 @@ test("RDP's address: the metadata's, else the guest's as libvirt reports it, els
     assert.equal(learned?.port, 3390);
     assert.equal(await rdp(UNKNOWN), undefined, 'no address known: RDP is not offered');
     assert.equal(await rdp(STOPPED), undefined);
-    const listed = await inventory.list();
+    const { desktops: listed, unreachable } = await inventory.survey();
+    assert.deepEqual(unreachable, []);
     assert.deepEqual(listed.map((d) => [d.name, d.displays.map((x) => x.protocol)]),
       [['learned', ['rdp']], ['named', ['rdp']], ['stopped', []], ['unknown', []]]);
     assert.deepEqual(warnings, []);
