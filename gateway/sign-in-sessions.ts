@@ -1,13 +1,13 @@
-// Signed-in browsers: an opaque random id in an HttpOnly cookie, mapped to the principal here.
+// Signed-in browsers: an opaque random id in an HttpOnly cookie, mapped to the user name here
+// (roles and groups are read from the user store at each request, so changes count at once).
 // Nothing about the user is in the cookie, so signing out or revoking takes effect at once.
 import { randomBytes } from 'node:crypto';
-import type { Principal } from '../inventory/desktop.js';
 import { browserBinding } from '../proxy/token.js';
 
 export { BROWSER_SESSION_COOKIE as SESSION_COOKIE } from '../proxy/token.js';
 
 interface SignIn {
-  principal: Principal;
+  username: string;
   expiresAt: number;
   /** The digest display tokens carry to bind them to this browser (browserBinding). */
   binding: string;
@@ -20,10 +20,10 @@ export class SignInSessions {
   constructor(readonly ttlMs: number) {}
 
   /** A new sign-in; a fresh id every time, so a planted cookie is never promoted. */
-  create(principal: Principal): string {
+  create(username: string): string {
     this.#sweep();
     const id = randomBytes(32).toString('base64url');
-    this.#byId.set(id, { principal, expiresAt: Date.now() + this.ttlMs, binding: browserBinding(id) });
+    this.#byId.set(id, { username, expiresAt: Date.now() + this.ttlMs, binding: browserBinding(id) });
     this.#byBinding.set(browserBinding(id), id);
     return id;
   }
@@ -34,7 +34,8 @@ export class SignInSessions {
     return id !== undefined && this.get(id) !== undefined;
   }
 
-  get(id: string | undefined): Principal | undefined {
+  /** The signed-in user's name, or undefined when the id is unknown or expired. */
+  get(id: string | undefined): string | undefined {
     if (!id) return undefined;
     const entry = this.#byId.get(id);
     if (!entry) return undefined;
@@ -42,7 +43,7 @@ export class SignInSessions {
       this.#remove(id, entry);
       return undefined;
     }
-    return entry.principal;
+    return entry.username;
   }
 
   /** Ends one sign-in; returns the binding of the display tokens issued to it, if it existed. */
@@ -56,7 +57,7 @@ export class SignInSessions {
   /** Signs a user out of every browser; returns how many sign-ins ended. */
   deleteUser(username: string): number {
     let n = 0;
-    for (const [id, entry] of this.#byId) if (entry.principal.username === username) { this.#remove(id, entry); n++; }
+    for (const [id, entry] of this.#byId) if (entry.username === username) { this.#remove(id, entry); n++; }
     return n;
   }
 

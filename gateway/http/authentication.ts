@@ -16,11 +16,11 @@ export const authentication = fp<{ signIns: SignInSessions; users: UserStore }>(
   app.decorateRequest('principal', undefined);
   app.addHook('onRequest', async (request) => {
     const id = request.cookies[SESSION_COOKIE];
-    const signedIn = signIns.get(id);
-    if (!signedIn) return;
+    const username = signIns.get(id);
+    if (!username) return;
     // Roles and groups as the user store says now: `porthole user add` changing them while
     // someone is signed in takes effect at their next request (the store re-reads a changed file).
-    const user = await users.get(signedIn.username);
+    const user = await users.get(username);
     if (!user) {
       signIns.delete(id);
       return;

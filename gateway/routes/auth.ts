@@ -86,7 +86,7 @@ export const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, { u
     }
     // A new id on every sign-in; the old one (if any) is dropped.
     signIns.delete(request.cookies[SESSION_COOKIE]);
-    const id = signIns.create(principal);
+    const id = signIns.create(principal.username);
     reply.setCookie(SESSION_COOKIE, id, {
       httpOnly: true, secure: true, sameSite: 'strict', path: '/', maxAge: Math.floor(signIns.ttlMs / 1000),
     });
