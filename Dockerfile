@@ -5,7 +5,7 @@
 #     -e PORTHOLE_LIBVIRT=qemu+ssh://kvm-1/system porthole
 
 # Build: native addons (@unraid/libvirt, argon2, bufferutil) need libvirt headers and a compiler.
-FROM node:20-bookworm AS build
+FROM node:24-bookworm AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libvirt-dev python3 g++ make pkg-config \
  && rm -rf /var/lib/apt/lists/*
@@ -16,7 +16,7 @@ COPY . .
 RUN npm rebuild && npm run build && npm prune --omit=dev
 
 # Run: the libvirt client library and ssh (for qemu+ssh:// hypervisors), no compiler, not root.
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libvirt0 openssh-client ca-certificates \
  && rm -rf /var/lib/apt/lists/*

