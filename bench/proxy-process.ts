@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
-import type { Desktop } from '../inventory/desktop.js';
+import type { Desktop } from '../contract/desktop.js';
 import { DisplayProxy } from '../proxy/display-proxy.js';
 import { TokenVerifier } from '../proxy/token-verifier.js';
 import { VncAdapter } from '../proxy/vnc/adapter.js';

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const cli = new URL('../dist/gateway/cli.js', import.meta.url);
+const cli = new URL('../dist/serve/cli.js', import.meta.url);
 if (!existsSync(fileURLToPath(cli))) {
   console.error('porthole: not built yet. Run `npm install` (or `npm run build`) in the repository first.');
   process.exit(1);

@@ -7,8 +7,9 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { ServerOptions } from 'node:https';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { LiveSessions } from '../proxy/live-sessions.js';
-import type { CertificatePins } from '../proxy/rdp/certificate-pins.js';
+import type { CertificatePinStore } from '../contract/certificate-pins.js';
+import type { LiveSessionDirectory } from '../contract/live-sessions.js';
+import type { ProtocolRegistry } from '../contract/protocol.js';
 import type { AuditLog } from './audit-log.js';
 import type { DeviceCookies } from './device-cookies.js';
 import { HypervisorUnreachableError } from '../inventory/hypervisor-unreachable.js';
@@ -42,10 +43,12 @@ export interface GatewayServices {
   devices: DeviceCookies;
   desktops: DesktopSource;
   issuer: TokenIssuer;
-  liveSessions: LiveSessions;
+  liveSessions: LiveSessionDirectory;
+  /** The protocols this server carries, in default fallback order. */
+  protocols: ProtocolRegistry;
   shadows: ShadowRequests;
   /** RDP certificates pinned on first use, shown to administrators. */
-  rdpPins: CertificatePins;
+  rdpPins: CertificatePinStore;
   audit: AuditLog;
   registry: Registry;
   /** The built web client (dist/web/public). */
@@ -113,11 +116,12 @@ export async function buildApp(services: GatewayServices, https?: ServerOptions)
   await app.register(authentication, { signIns: services.signIns, users: services.users });
   await app.register(healthRoutes, { registry: services.registry });
   await app.register(authRoutes, { users: services.users, signIns: services.signIns, lockout: services.signInLockout, audit: services.audit, sessions: services.liveSessions, devices: services.devices });
-  await app.register(desktopRoutes, { desktops: services.desktops, issuer: services.issuer, webSocketOrigin: services.webSocketOrigin });
+  await app.register(desktopRoutes, { desktops: services.desktops, issuer: services.issuer, protocols: services.protocols, webSocketOrigin: services.webSocketOrigin });
   await app.register(sessionRoutes, { sessions: services.liveSessions, watchers: (id) => services.shadows.watchers(id) });
   await app.register(userRoutes, { signIns: services.signIns, sessions: services.liveSessions, lockout: services.signInLockout, audit: services.audit });
   await app.register(shadowRoutes, {
-    shadows: services.shadows, sessions: services.liveSessions, desktops: services.desktops, issuer: services.issuer, webSocketOrigin: services.webSocketOrigin,
+    shadows: services.shadows, sessions: services.liveSessions, desktops: services.desktops, issuer: services.issuer, protocols: services.protocols,
+    webSocketOrigin: services.webSocketOrigin,
   });
   await app.register(rdpCertificateRoutes, { pins: services.rdpPins, audit: services.audit });
   await app.register(fastifyStatic, {

@@ -1,7 +1,8 @@
 // The service log (pino, JSON lines). Secrets never reach it: cookies, authorization headers,
 // passwords and tokens are redacted wherever they appear, and URLs lose their query strings.
 import { pino, type Logger } from 'pino';
-import type { LogLevel } from './config.js';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export function createLogger(level: LogLevel, destination?: NodeJS.WritableStream): Logger {
   return pino({

@@ -2,9 +2,9 @@
 // (roles and groups are read from the user store at each request, so changes count at once).
 // Nothing about the user is in the cookie, so signing out or revoking takes effect at once.
 import { randomBytes } from 'node:crypto';
-import { browserBinding } from '../proxy/token.js';
+import { browserBinding } from '../contract/display-token.js';
 
-export { BROWSER_SESSION_COOKIE as SESSION_COOKIE } from '../proxy/token.js';
+export { BROWSER_SESSION_COOKIE as SESSION_COOKIE } from '../contract/display-token.js';
 
 interface SignIn {
   username: string;

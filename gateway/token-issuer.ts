@@ -2,8 +2,9 @@
 // (by default) the client's IP, signed with the broker's private key.
 import { randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import type { Principal, Protocol } from '../inventory/desktop.js';
-import { TOKEN_ALGORITHM, TOKEN_AUDIENCE, TOKEN_ISSUER, browserBinding, type DisplayTokenClaims } from '../proxy/token.js';
+import type { Principal } from '../contract/desktop.js';
+import type { ProtocolId } from '../contract/protocol.js';
+import { TOKEN_ALGORITHM, TOKEN_AUDIENCE, TOKEN_ISSUER, browserBinding, type DisplayTokenClaims } from '../contract/display-token.js';
 import type { SigningKey } from './signing-keys.js';
 
 export interface IssuedToken {
@@ -27,7 +28,7 @@ export class TokenIssuer {
    *   only in that browser
    * @param options.shadow the accepted shadowing request this token serves
    */
-  issue(who: Principal, desktop: string, protocol: Protocol, options: { viewOnly: boolean; clientIp: string; browserSession?: string; shadow?: string }): IssuedToken {
+  issue(who: Principal, desktop: string, protocol: ProtocolId, options: { viewOnly: boolean; clientIp: string; browserSession?: string; shadow?: string }): IssuedToken {
     const iat = Math.floor(Date.now() / 1000);
     const jti = randomUUID();
     const claims: DisplayTokenClaims = {

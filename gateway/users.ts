@@ -3,7 +3,7 @@
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import argon2 from 'argon2';
-import type { Principal } from '../inventory/desktop.js';
+import type { Principal } from '../contract/desktop.js';
 
 export const ROLES = ['user', 'helpdesk', 'admin'] as const;
 export type Role = (typeof ROLES)[number];

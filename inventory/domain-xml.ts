@@ -1,7 +1,9 @@
 // Reads what Porthole needs from a libvirt domain's XML: identity, the Porthole metadata
-// (who may open it, RDP), and the display endpoints with their passwords.
+// (who may open it, endpoints it names), and the display endpoints with their passwords, where
+// each protocol's descriptor says to look.
 import { XMLParser } from 'fast-xml-parser';
-import type { DisplayEndpoint } from './desktop.js';
+import type { DisplayEndpoint } from '../contract/desktop.js';
+import type { ProtocolRegistry } from '../contract/protocol.js';
 
 export const METADATA_NAMESPACE = 'https://porthole.dev/xmlns/desktop/1';
 
@@ -10,8 +12,12 @@ export interface DomainDescription {
   uuid: string;
   users: string[];
   groups: string[];
-  rdp?: { port: number; address?: string };
-  /** SPICE and VNC endpoints with a real port or TLS port (a stopped domain has none). */
+  /**
+   * Endpoints the metadata names (`<porthole:rdp port= address=>`); without an address, the
+   * guest's own address is to be found.
+   */
+  guestEndpoints: Array<{ protocol: string; port: number; address?: string }>;
+  /** Endpoints of `<graphics>` elements with a real port or TLS port (a stopped domain has none). */
   displays: DisplayEndpoint[];
 }
 
@@ -70,7 +76,7 @@ function listenAddress(graphics: Node, hypervisorHost: string): string {
   return address;
 }
 
-export function parseDomainXml(xml: string, hypervisorHost: string): DomainDescription {
+export function parseDomainXml(xml: string, hypervisorHost: string, protocols: ProtocolRegistry): DomainDescription {
   const doc = parser.parse(xml) as Node;
   const domain = children(doc, 'domain')[0];
   if (!domain) throw new Error('not a libvirt domain description (no <domain> element)');
@@ -81,20 +87,30 @@ export function parseDomainXml(xml: string, hypervisorHost: string): DomainDescr
   const meta = portholeMetadata(children(domain, 'metadata')[0]);
   const values = (local: string) =>
     meta ? children(meta.node, `${meta.prefix}${local}`).map(text).filter((v) => v !== '') : [];
-  const rdpNode = meta ? children(meta.node, `${meta.prefix}rdp`)[0] : undefined;
-  const rdpPort = port(attr(rdpNode, 'port'));
-  const rdpAddress = attr(rdpNode, 'address');
+  const guestEndpoints: DomainDescription['guestEndpoints'] = [];
+  /** Which protocol each `<graphics type>` is, and whether it may have a TLS port. */
+  const graphicsTypes = new Map<string, { protocol: string; tlsPort: boolean }>();
+  for (const { id, endpoint } of protocols.descriptors) {
+    if (endpoint.from === 'graphics') {
+      graphicsTypes.set(endpoint.type, { protocol: id, tlsPort: endpoint.tlsPort });
+      continue;
+    }
+    const node = meta ? children(meta.node, `${meta.prefix}${endpoint.element}`)[0] : undefined;
+    const p = port(attr(node, 'port'));
+    const address = attr(node, 'address');
+    if (p !== undefined) guestEndpoints.push({ protocol: id, port: p, ...(address ? { address } : {}) });
+  }
 
   const displays: DisplayEndpoint[] = [];
   for (const graphics of children(children(domain, 'devices')[0], 'graphics')) {
-    const type = attr(graphics, 'type');
-    if (type !== 'spice' && type !== 'vnc') continue;
+    const kind = graphicsTypes.get(attr(graphics, 'type') ?? '');
+    if (!kind) continue;
     const p = port(attr(graphics, 'port'));
-    const tlsPort = type === 'spice' ? port(attr(graphics, 'tlsPort')) : undefined;
+    const tlsPort = kind.tlsPort ? port(attr(graphics, 'tlsPort')) : undefined;
     if (p === undefined && tlsPort === undefined) continue; // not running, or autoport not yet assigned
     const password = attr(graphics, 'passwd');
     displays.push({
-      protocol: type,
+      protocol: kind.protocol,
       host: listenAddress(graphics, hypervisorHost),
       ...(p !== undefined ? { port: p } : {}),
       ...(tlsPort !== undefined ? { tlsPort } : {}),
@@ -107,7 +123,7 @@ export function parseDomainXml(xml: string, hypervisorHost: string): DomainDescr
     uuid,
     users: values('user'),
     groups: values('group'),
-    ...(rdpPort !== undefined ? { rdp: { port: rdpPort, ...(rdpAddress ? { address: rdpAddress } : {}) } } : {}),
+    guestEndpoints,
     displays,
   };
 }

@@ -1,6 +1,6 @@
 // One libvirt connection, opened on first use and reopened after it fails.
 import { Hypervisor as LibvirtConnection, DomainGetXMLDescFlags, type Domain } from '@unraid/libvirt';
-import type { DesktopState } from './desktop.js';
+import type { DesktopState } from '../contract/desktop.js';
 import { GuestAddresses } from './guest-addresses.js';
 import { hostOfUri, type HypervisorSpec } from './hypervisor-spec.js';
 

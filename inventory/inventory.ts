@@ -1,6 +1,7 @@
 // The inventory: every desktop on every configured hypervisor, read live from libvirt.
 // It is the only source of connection targets; nothing a client sends names a host or port.
-import { desktopId, type Desktop, type DisplayEndpoint } from './desktop.js';
+import { desktopId, type Desktop, type DisplayEndpoint } from '../contract/desktop.js';
+import type { ProtocolRegistry } from '../contract/protocol.js';
 import { parseDomainXml } from './domain-xml.js';
 import { Hypervisor, type DomainSnapshot } from './hypervisor.js';
 import type { HypervisorSpec } from './hypervisor-spec.js';
@@ -15,7 +16,7 @@ export class Inventory {
   readonly hypervisors: ReadonlyMap<string, Hypervisor>;
   readonly #onWarning: (w: InventoryWarning) => void;
 
-  constructor(specs: HypervisorSpec[], onWarning: (w: InventoryWarning) => void = () => {}) {
+  constructor(specs: HypervisorSpec[], readonly protocols: ProtocolRegistry, onWarning: (w: InventoryWarning) => void = () => {}) {
     this.hypervisors = new Map(specs.map((s) => [s.name, new Hypervisor(s)]));
     this.#onWarning = onWarning;
   }
@@ -23,17 +24,23 @@ export class Inventory {
   async #desktop(hypervisor: Hypervisor, snapshot: DomainSnapshot): Promise<Desktop | undefined> {
     let description;
     try {
-      description = parseDomainXml(snapshot.xml, hypervisor.host);
+      description = parseDomainXml(snapshot.xml, hypervisor.host, this.protocols);
     } catch (error) {
       this.#onWarning({ hypervisor: hypervisor.name, message: `domain ${snapshot.uuid}: ${(error as Error).message}` });
       return undefined;
     }
     const displays: DisplayEndpoint[] = snapshot.state === 'running' ? [...description.displays] : [];
-    if (description.rdp) {
-      // RDP needs the guest's address: the metadata's, or else what libvirt knows of the guest.
-      const host = description.rdp.address ?? (snapshot.state === 'running' ? await this.#guestAddress(hypervisor, snapshot.uuid) : undefined);
-      if (host) displays.push({ protocol: 'rdp', host, port: description.rdp.port });
+    let guest: string | undefined;
+    for (const endpoint of description.guestEndpoints) {
+      // A server inside the guest (RDP) needs the guest's address: the metadata's, or else what
+      // libvirt knows of the guest, asked once per domain.
+      guest ??= endpoint.address ?? (snapshot.state === 'running' ? await this.#guestAddress(hypervisor, snapshot.uuid) : undefined);
+      const host = endpoint.address ?? guest;
+      if (host) displays.push({ protocol: endpoint.protocol, host, port: endpoint.port });
     }
+    // In the registry's fallback order, whatever order the domain lists them in.
+    const order = this.protocols.ids;
+    displays.sort((a, b) => order.indexOf(a.protocol) - order.indexOf(b.protocol));
     return {
       id: desktopId(hypervisor.name, description.uuid),
       name: description.name,

@@ -1,39 +1,8 @@
-// How a proxied connection ends: a WebSocket close code and a reason a person can read.
+// How a proxied connection ends: a WebSocket close code (contract/close-codes.ts) and a reason a
+// person can read.
 // Reasons go to the browser; details (which may name hosts) go only to the log.
 import type { WebSocket } from 'ws';
-
-export const CloseCode = {
-  normal: 1000,
-  shuttingDown: 1001,
-  /** The token is missing, malformed, expired or already used. */
-  badToken: 4001,
-  /** The token is valid but does not allow this (other user, other IP, view-only, ...). */
-  forbidden: 4003,
-  /** The desktop in the token is gone from the inventory. */
-  unknownDesktop: 4004,
-  /** The desktop is not running or has no such display. */
-  unavailable: 4009,
-  /** The display did not answer or refused the connection. */
-  displayUnreachable: 4010,
-  /** The display refused the proxy's credentials. */
-  displayAuthFailed: 4011,
-  /** The display's TLS certificate is not trusted (wrong CA, wrong name, changed since pinned). */
-  displayUntrusted: 4012,
-  /** The browser or the display sent something that is not the protocol. */
-  protocolError: 4400,
-  /** No traffic for the idle limit. */
-  idle: 4408,
-  /** The session reached its maximum duration. */
-  maxDuration: 4409,
-  /** An administrator ended the session. */
-  endedByAdmin: 4410,
-  /** The helpdesk's shadowing ended (by the user, the helpdesk, or with the watched session). */
-  shadowEnded: 4411,
-  /** The browser the session was opened from signed out. */
-  signedOut: 4412,
-} as const;
-
-export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];
+import { CloseCode, type CloseCodeValue } from '../contract/close-codes.js';
 
 /** Where a network or TLS failure came from, for protocols that report it in their own terms (RDCleanPath). */
 export interface FailureCause {

@@ -5,20 +5,23 @@ import { connect, isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
-import { mayOpen, type Desktop, type DisplayEndpoint, type Protocol } from '../inventory/desktop.js';
-import type { ConnectionContext, DisplayEnd, ProtocolAdapter } from './adapter.js';
-import type { CertificateTrust } from './certificate-trust.js';
-import { CloseCode, ProxyError, closeWebSocket } from './close.js';
-import { secureDisplay } from './display-tls.js';
+import type { Admission } from '../contract/admission.js';
+import { normalizeIp } from '../contract/client-address.js';
+import { CloseCode } from '../contract/close-codes.js';
+import { mayOpen, type Desktop, type DisplayEndpoint } from '../contract/desktop.js';
+import { BROWSER_SESSION_COOKIE, type DisplayTokenClaims } from '../contract/display-token.js';
+import type { AdmittedToken, ConnectionContext, DisplayEnd, ProtocolAdapter, SecureDisplayEnd, VerifiedToken } from './adapter.js';
+import { ProxyError, closeWebSocket } from './close.js';
 import { Inbox } from './inbox.js';
 import { LiveSessions } from './live-sessions.js';
 import type { ProxyMetrics } from './metrics.js';
+import type { TrafficMarker } from './qos/socket-marking.js';
+import type { TrafficClasses, TrafficKind } from './qos/traffic-classes.js';
 import { Relay, type RelayLimits } from './relay.js';
 import { ReplayGuard } from './replay-guard.js';
-import { normalizeIp, type TokenVerifier } from './token-verifier.js';
-import { BROWSER_SESSION_COOKIE, type DisplayTokenClaims } from './token.js';
-import type { TrafficMarker } from './traffic-class.js';
-import type { TrafficClasses, TrafficKind } from './traffic-classes.js';
+import type { CertificateTrust } from './tls/certificate-trust.js';
+import { secureDisplay } from './tls/display-tls.js';
+import type { TokenVerifier } from './token-verifier.js';
 
 export interface ProxyLimits extends RelayLimits {
   /** Most bytes either side may send before its handshake completes. */
@@ -52,11 +55,8 @@ export interface DisplayProxyOptions {
   log: Logger;
   limits?: Partial<ProxyLimits>;
   metrics?: ProxyMetrics;
-  /**
-   * A last say of the control plane on a verified token, when it runs in the same process:
-   * the reason to refuse it (e.g. its shadowing has ended since it was issued), or undefined.
-   */
-  admit?: (claims: DisplayTokenClaims) => string | undefined;
+  /** The control plane's last say on a verified token (its sign-in, its shadowing). */
+  admission?: Admission;
   /** 802.1p/DSCP marking of both legs; absent when turned off. */
   traffic?: { marker: TrafficMarker; classes: TrafficClasses };
   /**
@@ -66,8 +66,6 @@ export interface DisplayProxyOptions {
    */
   displayTrust?: CertificateTrust;
 }
-
-const PROTOCOL_NAMES: Record<Protocol, string> = { spice: 'SPICE', vnc: 'VNC', rdp: 'RDP' };
 
 /** One cookie's value from a Cookie header. */
 function cookieValue(header: string | undefined, name: string): string | undefined {
@@ -95,12 +93,14 @@ export class DisplayProxy {
   readonly #options: DisplayProxyOptions;
   readonly #adapters: Map<string, ProtocolAdapter>;
   readonly #replay = new ReplayGuard();
+  /** Tokens whose claiming connection is live and may be joined (SPICE's main channel), with how many claim it. */
+  readonly #joinable = new Map<string, number>();
   readonly #wss: WebSocketServer;
 
   constructor(options: DisplayProxyOptions) {
     this.#options = options;
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
-    this.#adapters = new Map(options.adapters.map((a) => [a.path, a]));
+    this.#adapters = new Map(options.adapters.map((a) => [a.descriptor.path, a]));
     this.#wss = new WebSocketServer({
       noServer: true,
       perMessageDeflate: false, // display data is already compressed; deflate costs CPU and memory
@@ -108,7 +108,8 @@ export class DisplayProxy {
       clientTracking: false,
       handleProtocols: (offered, req) => {
         const adapter = this.#adapterFor(req.url);
-        return adapter?.subprotocol && offered.has(adapter.subprotocol) ? adapter.subprotocol : false;
+        const subprotocol = adapter?.descriptor.subprotocol;
+        return subprotocol && offered.has(subprotocol) ? subprotocol : false;
       },
     });
   }
@@ -124,7 +125,7 @@ export class DisplayProxy {
     if (!adapter) return refuse(socket, 404, 'No such WebSocket endpoint.');
     const origin = req.headers.origin;
     if (!origin || !this.#options.origins.has(origin)) {
-      this.#options.log.warn({ origin: origin ?? null, path: adapter.path, ip: normalizeIp(req.socket.remoteAddress) }, 'WebSocket refused: origin not allowed');
+      this.#options.log.warn({ origin: origin ?? null, path: adapter.descriptor.path, ip: normalizeIp(req.socket.remoteAddress) }, 'WebSocket refused: origin not allowed');
       return refuse(socket, 403, 'This page is not allowed to open desktop connections (origin not allowed).');
     }
     this.#wss.handleUpgrade(req, socket, head, (ws) => this.#serve(ws, req, adapter));
@@ -132,10 +133,12 @@ export class DisplayProxy {
 
   #serve(ws: WebSocket, req: IncomingMessage, adapter: ProtocolAdapter): void {
     const { log: rootLog, verifier, metrics } = this.#options;
+    const { descriptor } = adapter;
+    const protocol = descriptor.id;
     const clientIp = normalizeIp(req.socket.remoteAddress);
     const queryToken = new URL(req.url ?? '/', 'http://proxy.invalid').searchParams.get('token') ?? undefined;
     const browserSession = cookieValue(req.headers.cookie, BROWSER_SESSION_COOKIE);
-    const log = rootLog.child({ protocol: adapter.protocol, ip: clientIp });
+    const log = rootLog.child({ protocol, ip: clientIp });
     const inbox = new Inbox('The browser', this.limits.handshakeBytes);
     const onMessage = (data: RawData) => inbox.push(data as Buffer);
     const onClose = () => inbox.fail(new ProxyError(CloseCode.normal, 'closed', 'the browser closed during the handshake'));
@@ -143,15 +146,27 @@ export class DisplayProxy {
     ws.on('close', onClose);
     ws.on('error', (error) => inbox.fail(new ProxyError(CloseCode.protocolError, 'The browser sent data that is not valid WebSocket.', error.message)));
 
-    // What kind of traffic this is: the protocol's, until an adapter says more (SPICE channels).
-    let kind: TrafficKind = adapter.protocol === 'spice' ? 'spice.main' : adapter.protocol;
+    // What kind of traffic this is: the descriptor's first kind, until the adapter says more.
+    let kind: TrafficKind = descriptor.traffic.initial;
     let displaySocket: Socket | undefined;
+    /** Every socket this connection opened to the display: closed here if the handshake fails. */
+    const opened = new Set<Socket>();
+    /** The token this connection claimed as joinable, released when the connection ends. */
+    let joinableJti: string | undefined;
+    const releaseJoinable = () => {
+      if (joinableJti === undefined) return;
+      const left = (this.#joinable.get(joinableJti) ?? 1) - 1;
+      if (left > 0) this.#joinable.set(joinableJti, left); else this.#joinable.delete(joinableJti);
+      joinableJti = undefined;
+    };
     const traffic = this.#options.traffic;
     const classify = (k: TrafficKind) => {
       kind = k;
       if (!traffic) return;
-      traffic.marker.mark(req.socket, traffic.classes[k].client);
-      if (displaySocket) traffic.marker.mark(displaySocket, traffic.classes[k].display);
+      const classes = traffic.classes[k];
+      if (!classes) return;
+      traffic.marker.mark(req.socket, classes.client);
+      if (displaySocket) traffic.marker.mark(displaySocket, classes.display);
     };
     classify(kind);
 
@@ -161,17 +176,38 @@ export class DisplayProxy {
       queryToken,
       log,
       client: { inbox, send: (data) => ws.send(data, { binary: true, compress: false }) },
-      authenticate: (token, options) => verifier.verify(token, adapter.protocol, clientIp, { ...options, browserSession }),
-      claim: (claims) => {
+      authenticate: (token, options) =>
+        ({ claims: verifier.verify(token, protocol, clientIp, { ...options, browserSession }) }) as VerifiedToken,
+      claim: (token, options) => {
+        const { claims } = token;
         if (!this.#replay.claim(claims.jti, claims.exp)) {
           throw new ProxyError(CloseCode.badToken, 'This connection link was already used. Open the desktop again from your list.',
             `token ${claims.jti} replayed`);
         }
+        if (options?.joinable) {
+          joinableJti = claims.jti;
+          this.#joinable.set(claims.jti, (this.#joinable.get(claims.jti) ?? 0) + 1);
+        }
+        return { claims } as AdmittedToken;
       },
-      secure: (display) => this.#secure(display, PROTOCOL_NAMES[adapter.protocol]),
-      openDisplay: async (claims) => {
-        const mark = traffic ? (socket: Socket) => traffic.marker.mark(socket, traffic.classes[kind].display) : undefined;
-        const display = await this.#openDisplay(claims, adapter.protocol, mark);
+      join: (token) => {
+        if (!this.#joinable.has(token.claims.jti)) {
+          throw new ProxyError(CloseCode.badToken, 'This connection belongs to a session that is not open. Open the desktop again from your list.',
+            `token ${token.claims.jti} joined no live session`);
+        }
+        return { claims: token.claims } as AdmittedToken;
+      },
+      secure: async (display) => {
+        const secure = await this.#secure(display, adapter);
+        opened.add(secure.socket);
+        return secure;
+      },
+      openDisplay: async (token) => {
+        const mark = traffic ? (socket: Socket) => {
+          const classes = traffic.classes[kind];
+          if (classes) traffic.marker.mark(socket, classes.display);
+        } : undefined;
+        const display = await this.#openDisplay(token.claims, adapter, mark, opened);
         displaySocket = display.socket;
         return display;
       },
@@ -181,40 +217,46 @@ export class DisplayProxy {
       ws.off('message', onMessage);
       ws.off('close', onClose);
       handshake.display.release();
+      const { claims } = handshake.token;
       if (ws.readyState !== ws.OPEN) {
-        handshake.display.socket.destroy();
+        for (const socket of opened) socket.destroy();
+        releaseJoinable();
         handshake.onEnd?.();
         return;
       }
       const relay = new Relay(ws, handshake.display.socket, this.limits, handshake.filter, handshake.farewell);
-      const session = this.sessions.attach(handshake.sessionKey, handshake.claims, relay);
-      const fields = { session: session.id, user: handshake.claims.sub, desktop: handshake.claims.desktop };
-      metrics?.connections.inc({ protocol: adapter.protocol, result: 'ok' });
-      metrics?.active.inc({ protocol: adapter.protocol });
-      metrics?.track(relay, adapter.protocol, kind);
+      const session = this.sessions.attach(handshake.sessionKey ?? claims.jti, claims, relay);
+      const fields = { session: session.id, user: claims.sub, desktop: claims.desktop };
+      metrics?.connections.inc({ protocol, result: 'ok' });
+      metrics?.active.inc({ protocol });
+      metrics?.track(relay, protocol, kind);
       relay.start(inbox.drain(), handshake.display.inbox.drain());
       log.info(fields, 'connection open');
       void relay.done.then((end) => {
         this.sessions.detach(session, relay);
+        releaseJoinable();
         handshake.onEnd?.();
         if (handshake.primary) session.end(end.code, end.reason);
-        metrics?.active.dec({ protocol: adapter.protocol });
+        metrics?.active.dec({ protocol });
         metrics?.untrack(relay);
         log.info({ ...fields, code: end.code, reason: end.detail, toClient: relay.bytesToClient, toDisplay: relay.bytesToDisplay,
           seconds: Math.round((Date.now() - relay.startedAt) / 1000) }, 'connection closed');
       });
     }, (error: unknown) => {
+      for (const socket of opened) socket.destroy();
+      releaseJoinable();
       const failure = error instanceof ProxyError ? error
         : new ProxyError(CloseCode.protocolError, 'The connection failed inside the proxy.', (error as Error)?.stack ?? String(error));
-      metrics?.connections.inc({ protocol: adapter.protocol, result: String(failure.code) });
+      metrics?.connections.inc({ protocol, result: String(failure.code) });
       log.warn({ code: failure.code }, `connection refused: ${failure.detail}`);
       closeWebSocket(ws, failure.code, failure.reason);
     });
   }
 
-  async #openDisplay(claims: DisplayTokenClaims, protocol: Protocol, mark?: (socket: Socket) => void): Promise<DisplayEnd> {
-    const name = PROTOCOL_NAMES[protocol];
-    const refusal = this.#options.admit?.(claims);
+  async #openDisplay(claims: DisplayTokenClaims, adapter: ProtocolAdapter, mark: ((socket: Socket) => void) | undefined,
+    opened: Set<Socket>): Promise<DisplayEnd> {
+    const { id: protocol, label: name } = adapter.descriptor;
+    const refusal = this.#options.admission?.admit(claims);
     if (refusal) throw new ProxyError(CloseCode.forbidden, refusal, `token ${claims.jti} refused by the control plane: ${refusal}`);
     let desktop: Desktop | undefined;
     try {
@@ -246,19 +288,18 @@ export class DisplayProxy {
         `${claims.desktop}: ${name} on TLS port ${endpoint.tlsPort} only, and PORTHOLE_DISPLAY_CA is not set`);
     }
     const socket = await this.#connect(endpoint.host, useTls ? endpoint.tlsPort! : endpoint.port!, name, mark);
+    opened.add(socket);
     const display = this.#displayEnd(socket, endpoint, desktop, name);
     if (!useTls) return display;
-    try {
-      return await this.#secure(display, name);
-    } catch (error) {
-      socket.destroy();
-      throw error;
-    }
+    const secure = await this.#secure(display, adapter);
+    opened.add(secure.socket);
+    return secure;
   }
 
-  /** TLS with a display, its certificate checked against the display CA. */
-  async #secure(display: DisplayEnd, name: string): Promise<DisplayEnd> {
-    const trust = this.#options.displayTrust;
+  /** TLS with a display, its certificate checked against the adapter's trust or the display CA. */
+  async #secure(display: DisplayEnd, adapter: ProtocolAdapter): Promise<SecureDisplayEnd> {
+    const name = adapter.descriptor.label;
+    const trust: CertificateTrust | undefined = adapter.trust ?? this.#options.displayTrust;
     if (!trust) {
       throw new ProxyError(CloseCode.displayUntrusted,
         `The desktop's ${name} display requires TLS, and Porthole has no authority to check it with. Ask your administrator.`,

@@ -1,6 +1,7 @@
 // Bytes received during a handshake, read as a stream with bounds: a reader asks for exactly
 // n bytes and waits for them, never longer than a deadline, never buffering more than a limit.
-import { CloseCode, ProxyError } from './close.js';
+import { CloseCode } from '../contract/close-codes.js';
+import { ProxyError } from './close.js';
 
 interface Waiter {
   n: number;

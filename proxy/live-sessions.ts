@@ -1,25 +1,11 @@
 // The sessions the proxy carries right now: who is connected to which desktop, over what, since
 // when. A session is one or more connections (SPICE: one per channel) sharing a token.
 import { randomUUID } from 'node:crypto';
-import type { Protocol } from '../inventory/desktop.js';
+import type { DisplayTokenClaims } from '../contract/display-token.js';
+import type { LiveSessionDirectory, LiveSessionHandle, LiveSessionInfo } from '../contract/live-sessions.js';
 import type { Relay } from './relay.js';
-import type { DisplayTokenClaims } from './token.js';
 
-export interface LiveSessionInfo {
-  id: string;
-  user: string;
-  desktop: string;
-  protocol: Protocol;
-  viewOnly: boolean;
-  /** Set on a helpdesk watcher's connection: the shadowing request it belongs to. */
-  shadow?: string;
-  startedAt: string;
-  connections: number;
-  bytesToClient: number;
-  bytesToDisplay: number;
-}
-
-export class LiveSession {
+export class LiveSession implements LiveSessionHandle {
   readonly id = randomUUID();
   readonly startedAt = new Date();
   readonly relays = new Set<Relay>();
@@ -50,7 +36,7 @@ export class LiveSession {
   }
 }
 
-export class LiveSessions {
+export class LiveSessions implements LiveSessionDirectory {
   readonly #byKey = new Map<string, LiveSession>();
   readonly #byId = new Map<string, LiveSession>();
   readonly #endedListeners = new Set<(session: LiveSession) => void>();

@@ -2,7 +2,8 @@
 // protocol's framing says, across any split of the stream into chunks. A dropped message is
 // skipped as it streams by (never buffered, however long it says it is); a forwarded one is
 // held until complete, up to a bound. Used by the view-only filters of VNC and SPICE.
-import { CloseCode, ProxyError } from './close.js';
+import { CloseCode } from '../contract/close-codes.js';
+import { ProxyError } from './close.js';
 
 export interface Framing<Kind extends string> {
   /** The message's total length, or undefined until more of its header has arrived. */

@@ -4,7 +4,8 @@
 // idle and maximum-duration limits.
 import type { Socket } from 'node:net';
 import type { WebSocket, RawData } from 'ws';
-import { CloseCode, closeWebSocket, type CloseCodeValue } from './close.js';
+import { CloseCode, type CloseCodeValue } from '../contract/close-codes.js';
+import { closeWebSocket } from './close.js';
 
 /** What the display receives, and how long its side stays open, once the relay closes. */
 export interface Farewell {

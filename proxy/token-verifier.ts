@@ -2,11 +2,10 @@
 // needs no secret. Failures carry reasons a person can act on.
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import { isProtocol, type Protocol } from '../inventory/desktop.js';
-import { CloseCode, ProxyError } from './close.js';
-import {
-  MAX_TOKEN_TTL_SECONDS, TOKEN_ALGORITHM, TOKEN_AUDIENCE, TOKEN_ISSUER, browserBinding, type DisplayTokenClaims,
-} from './token.js';
+import { CloseCode } from '../contract/close-codes.js';
+import type { ProtocolId } from '../contract/protocol.js';
+import { ProxyError } from './close.js';
+import { MAX_TOKEN_TTL_SECONDS, TOKEN_ALGORITHM, TOKEN_AUDIENCE, TOKEN_ISSUER, browserBinding, type DisplayTokenClaims } from '../contract/display-token.js';
 
 /**
  * Clock skew tolerated between the broker that signs and the proxy that verifies, for tokens
@@ -44,7 +43,7 @@ export class TokenVerifier {
    */
   verify(
     token: string | undefined,
-    protocol: Protocol,
+    protocol: ProtocolId,
     clientIp: string,
     options: { ignoreExpiration?: boolean; browserSession?: string | undefined } = {},
   ): DisplayTokenClaims {
@@ -67,7 +66,7 @@ export class TokenVerifier {
     }
     const claims = payload as Partial<DisplayTokenClaims>;
     if (typeof claims.sub !== 'string' || typeof claims.desktop !== 'string' || typeof claims.jti !== 'string'
-      || !isProtocol(claims.protocol) || typeof claims.exp !== 'number' || typeof claims.iat !== 'number'
+      || typeof claims.protocol !== 'string' || typeof claims.exp !== 'number' || typeof claims.iat !== 'number'
       || !Array.isArray(claims.groups) || !Array.isArray(claims.roles) || typeof claims.viewOnly !== 'boolean') {
       throw new ProxyError(CloseCode.badToken, INVALID, 'token without the display claims');
     }
@@ -93,10 +92,4 @@ export class TokenVerifier {
     }
     return claims as DisplayTokenClaims;
   }
-}
-
-/** `::ffff:127.0.0.1` and `127.0.0.1` are the same client. */
-export function normalizeIp(address: string | undefined): string {
-  if (!address) return '';
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }

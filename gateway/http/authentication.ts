@@ -2,7 +2,7 @@
 // for routes that need a signed-in user or a role.
 import fp from 'fastify-plugin';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Principal } from '../../inventory/desktop.js';
+import type { Principal } from '../../contract/desktop.js';
 import { SESSION_COOKIE, type SignInSessions } from '../sign-in-sessions.js';
 import type { Role, UserStore } from '../users.js';
 

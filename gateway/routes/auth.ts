@@ -1,24 +1,15 @@
 // Sign-in and sign-out. A name locked after too many failed sign-ins is refused before its
 // password is checked (see sign-in-lockout.ts).
-import type { FastifyPluginAsync } from 'fastify';
-import { CloseCode } from '../../proxy/close.js';
-import type { LiveSessions } from '../../proxy/live-sessions.js';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { ErrorAnswer, NoContent } from '../../contract/api/errors.js';
+import { LoginBody, Principal } from '../../contract/api/sign-in.js';
+import { CloseCode } from '../../contract/close-codes.js';
+import type { LiveSessionDirectory } from '../../contract/live-sessions.js';
 import type { AuditLog } from '../audit-log.js';
 import { DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE_SECONDS, type DeviceCookies } from '../device-cookies.js';
 import type { SignInLockout } from '../sign-in-lockout.js';
 import { SESSION_COOKIE, type SignInSessions } from '../sign-in-sessions.js';
 import type { UserStore } from '../users.js';
-import { errorSchema } from '../http/schemas.js';
-
-const principalSchema = {
-  type: 'object',
-  properties: {
-    username: { type: 'string' },
-    roles: { type: 'array', items: { type: 'string' } },
-    groups: { type: 'array', items: { type: 'string' } },
-  },
-  required: ['username', 'roles', 'groups'],
-} as const;
 
 export interface AuthRoutesOptions {
   users: UserStore;
@@ -26,7 +17,7 @@ export interface AuthRoutesOptions {
   lockout: SignInLockout;
   audit: AuditLog;
   /** The proxy's live sessions: signing out closes the ones this browser opened. */
-  sessions: LiveSessions;
+  sessions: LiveSessionDirectory;
   devices: DeviceCookies;
 }
 
@@ -39,18 +30,10 @@ function waitOf(ms: number): string {
 const lockedSentence = (ms: number) =>
   `Too many failed sign-ins for this account. Try again in ${waitOf(ms)}, or ask your administrator to unlock it.`;
 
-export const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, { users, signIns, lockout, audit, sessions, devices }) => {
-  app.post<{ Body: { username: string; password: string } }>('/api/login', {
+export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { users, signIns, lockout, audit, sessions, devices }) => {
+  app.post('/api/login', {
     config: { rateLimit: { max: 10, timeWindow: '1 minute' } },
-    schema: {
-      body: {
-        type: 'object',
-        properties: { username: { type: 'string', minLength: 1, maxLength: 64 }, password: { type: 'string', minLength: 1, maxLength: 1024 } },
-        required: ['username', 'password'],
-        additionalProperties: false,
-      },
-      response: { 200: principalSchema, 401: errorSchema, 429: errorSchema },
-    },
+    schema: { body: LoginBody, response: { 200: Principal, 401: ErrorAnswer, 429: ErrorAnswer } },
   }, async (request, reply) => {
     const { username, password } = request.body;
     // A browser that signed in as this user before is counted on its own, not with the name:
@@ -99,13 +82,13 @@ export const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, { u
     return principal;
   });
 
-  app.post('/api/logout', { schema: { response: { 204: { type: 'null' } } } }, async (request, reply) => {
+  app.post('/api/logout', { schema: { response: { 204: NoContent } } }, async (request, reply) => {
     const who = request.principal;
     const binding = signIns.delete(request.cookies[SESSION_COOKIE]);
     // A shared classroom computer: signing out also closes the desktops this browser has open.
     if (binding) sessions.endWhere((claims) => claims.bsh === binding, CloseCode.signedOut, 'You signed out of Porthole.');
     reply.clearCookie(SESSION_COOKIE, { httpOnly: true, secure: true, sameSite: 'strict', path: '/' });
     if (who) request.log.info({ user: who.username }, 'signed out');
-    return reply.code(204).send();
+    return reply.code(204).send(null);
   });
 };

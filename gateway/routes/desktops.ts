@@ -1,16 +1,17 @@
 // The desktops a user may open, and connect: the tokens for each protocol attempt.
-import type { FastifyPluginAsync } from 'fastify';
-import { PROTOCOLS, endpointAddress, mayOpen, protocolsOf, type Desktop, type Protocol } from '../../inventory/desktop.js';
-import { normalizeIp } from '../../proxy/token-verifier.js';
-import { SESSION_COOKIE } from '../sign-in-sessions.js';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Attempts, DesktopIdParams, DesktopList, connectBody } from '../../contract/api/desktops.js';
+import { UNREACHABLE_HEADER } from '../../contract/api/headers.js';
+import { ErrorAnswer } from '../../contract/api/errors.js';
+import { normalizeIp } from '../../contract/client-address.js';
+import { mayOpen, protocolsOf, type Desktop } from '../../contract/desktop.js';
+import type { ProtocolRegistry } from '../../contract/protocol.js';
+import { buildAttempt } from '../attempts.js';
 import { requireUser } from '../http/authentication.js';
+import { SESSION_COOKIE } from '../sign-in-sessions.js';
 import type { TokenIssuer } from '../token-issuer.js';
-import { attemptSchema, errorSchema } from '../http/schemas.js';
 
 /** Where desktops come from (the inventory). */
-/** Names the hypervisors whose desktops are missing from a list because they could not be read. */
-export const UNREACHABLE_HEADER = 'porthole-unreachable-hypervisors';
-
 export interface DesktopSource {
   /** The desktops, and the hypervisors that could not be read (their desktops are missing). */
   survey(): Promise<{ desktops: Desktop[]; unreachable: string[] }>;
@@ -20,30 +21,15 @@ export interface DesktopSource {
 export interface DesktopRoutesOptions {
   desktops: DesktopSource;
   issuer: TokenIssuer;
+  protocols: ProtocolRegistry;
   /** wss://host[:port] that browsers reach the proxy at. */
   webSocketOrigin: string;
 }
 
-
-export const desktopRoutes: FastifyPluginAsync<DesktopRoutesOptions> = async (app, { desktops, issuer, webSocketOrigin }) => {
+export const desktopRoutes: FastifyPluginAsyncTypebox<DesktopRoutesOptions> = async (app, { desktops, issuer, protocols, webSocketOrigin }) => {
   app.get('/api/desktops', {
     onRequest: requireUser(),
-    schema: {
-      response: {
-        200: {
-          type: 'array',
-          items: {
-            type: 'object',
-            properties: {
-              id: { type: 'string' }, name: { type: 'string' }, hypervisor: { type: 'string' }, state: { type: 'string' },
-              protocols: { type: 'array', items: { type: 'string' } },
-            },
-            required: ['id', 'name', 'hypervisor', 'state', 'protocols'],
-          },
-        },
-        401: errorSchema,
-      },
-    },
+    schema: { response: { 200: DesktopList, 401: ErrorAnswer } },
   }, async (request, reply) => {
     const who = request.principal!;
     const { desktops: found, unreachable } = await desktops.survey();
@@ -53,25 +39,15 @@ export const desktopRoutes: FastifyPluginAsync<DesktopRoutesOptions> = async (ap
     // The response schema keeps display endpoints and passwords out of the answer.
     return found
       .filter((d) => mayOpen(d, who))
-      .map((d) => ({ id: d.id, name: d.name, hypervisor: d.hypervisor, state: d.state, protocols: protocolsOf(d) }));
+      .map((d) => ({ id: d.id, name: d.name, hypervisor: d.hypervisor, state: d.state, protocols: protocolsOf(d, protocols.ids) }));
   });
 
-  app.post<{ Params: { id: string }; Body: { protocols?: Protocol[]; viewOnly?: boolean } }>('/api/desktops/:id/connect', {
+  app.post('/api/desktops/:id/connect', {
     onRequest: requireUser(),
     schema: {
-      params: { type: 'object', properties: { id: { type: 'string', maxLength: 200 } }, required: ['id'] },
-      body: {
-        type: 'object',
-        properties: {
-          protocols: { type: 'array', items: { type: 'string', enum: [...PROTOCOLS] }, minItems: 1, maxItems: 3, uniqueItems: true },
-          viewOnly: { type: 'boolean' },
-        },
-        additionalProperties: false,
-      },
-      response: {
-        200: { type: 'object', properties: { attempts: { type: 'array', items: attemptSchema } }, required: ['attempts'] },
-        401: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema, 503: errorSchema,
-      },
+      params: DesktopIdParams,
+      body: connectBody(protocols.ids),
+      response: { 200: Attempts, 401: ErrorAnswer, 403: ErrorAnswer, 404: ErrorAnswer, 409: ErrorAnswer, 503: ErrorAnswer },
     },
   }, async (request, reply) => {
     const who = request.principal!;
@@ -81,30 +57,26 @@ export const desktopRoutes: FastifyPluginAsync<DesktopRoutesOptions> = async (ap
     if (desktop.state !== 'running') {
       return reply.code(409).send({ error: `The desktop is not running (it is ${desktop.state}). Start it, or ask your administrator to.` });
     }
-    const offered = protocolsOf(desktop);
-    const wanted = request.body.protocols ?? [...PROTOCOLS];
+    const offered = protocolsOf(desktop, protocols.ids);
+    const wanted = request.body.protocols ?? protocols.ids;
     const viewOnly = request.body.viewOnly ?? false;
-    // The proxy enforces view-only by reading SPICE and VNC input; RDP's input is not filtered.
-    const protocols = wanted.filter((p) => offered.includes(p) && !(viewOnly && p === 'rdp'));
-    if (protocols.length === 0) {
-      if (viewOnly && wanted.includes('rdp') && offered.includes('rdp')) {
-        return reply.code(409).send({ error: 'Watching without control is not available over RDP; use SPICE or VNC for that.' });
+    // View-only is enforced by the proxy only where it reads the protocol's input.
+    const usable = wanted.filter((p) => offered.includes(p) && (!viewOnly || protocols.get(p)!.viewOnly));
+    if (usable.length === 0) {
+      const unfiltered = wanted.filter((p) => offered.includes(p));
+      if (viewOnly && unfiltered.length > 0) {
+        const watchable = protocols.descriptors.filter((d) => d.viewOnly).map((d) => d.label).join(' or ');
+        return reply.code(409).send({
+          error: `Watching without control is not available over ${unfiltered.map((p) => protocols.label(p)).join(', ')}; use ${watchable} for that.`,
+        });
       }
       return reply.code(409).send({ error: `The desktop offers ${offered.join(', ') || 'no display'}, not ${wanted.join(', ')}.` });
     }
     const clientIp = normalizeIp(request.socket.remoteAddress);
-    const attempts = protocols.map((protocol) => {
-      const issued = issuer.issue(who, desktop.id, protocol, {
-        viewOnly,
-        clientIp,
-        browserSession: request.cookies[SESSION_COOKIE],
-      });
-      const attempt = { protocol, token: issued.token, expiresAt: issued.expiresAt.toISOString() };
-      if (protocol !== 'rdp') return { ...attempt, url: `${webSocketOrigin}/ws/${protocol}?token=${encodeURIComponent(issued.token)}` };
-      // RDP's web client sends its token inside the RDCleanPath request instead of the URL.
-      return { ...attempt, url: `${webSocketOrigin}/ws/rdp`, destination: endpointAddress(desktop.displays.find((d) => d.protocol === 'rdp')!) };
-    });
-    request.log.info({ user: who.username, desktop: desktop.id, protocols }, 'connect tokens issued');
+    const attempts = usable.map((p) => buildAttempt(issuer, webSocketOrigin, {
+      who, desktop, descriptor: protocols.get(p)!, viewOnly, clientIp, browserSession: request.cookies[SESSION_COOKIE],
+    }));
+    request.log.info({ user: who.username, desktop: desktop.id, protocols: usable }, 'connect tokens issued');
     return { attempts };
   });
 };

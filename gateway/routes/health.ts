@@ -1,10 +1,11 @@
 // Liveness and metrics for operators.
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Health } from '../../contract/api/health.js';
 import type { Registry } from 'prom-client';
 
-export const healthRoutes: FastifyPluginAsync<{ registry: Registry }> = async (app, { registry }) => {
+export const healthRoutes: FastifyPluginAsyncTypebox<{ registry: Registry }> = async (app, { registry }) => {
   app.get('/healthz', {
-    schema: { response: { 200: { type: 'object', properties: { status: { type: 'string' } }, required: ['status'] } } },
+    schema: { response: { 200: Health } },
   }, async () => ({ status: 'ok' }));
 
   app.get('/metrics', async (_request, reply) => {

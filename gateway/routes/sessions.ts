@@ -1,51 +1,33 @@
 // Live sessions, for helpdesk and admin.
-import type { FastifyPluginAsync } from 'fastify';
-import { CloseCode } from '../../proxy/close.js';
-import type { LiveSessions } from '../../proxy/live-sessions.js';
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { ErrorAnswer, NoContent } from '../../contract/api/errors.js';
+import { LiveSessionSummary, SessionIdParams } from '../../contract/api/sessions.js';
+import { CloseCode } from '../../contract/close-codes.js';
+import type { LiveSessionDirectory } from '../../contract/live-sessions.js';
 import { requireUser } from '../http/authentication.js';
-import { errorSchema } from '../http/schemas.js';
-
 
 export interface SessionRoutesOptions {
-  sessions: LiveSessions;
+  sessions: LiveSessionDirectory;
   /** Who is watching a session (helpdesk shadowing). */
   watchers: (sessionId: string) => string[];
 }
 
-export const sessionRoutes: FastifyPluginAsync<SessionRoutesOptions> = async (app, { sessions, watchers }) => {
+export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = async (app, { sessions, watchers }) => {
   app.get('/api/sessions', {
     onRequest: requireUser('helpdesk', 'admin'),
-    schema: {
-      response: {
-        200: {
-          type: 'array',
-          items: {
-            type: 'object',
-            properties: {
-              id: { type: 'string' }, user: { type: 'string' }, desktop: { type: 'string' }, protocol: { type: 'string' },
-              startedAt: { type: 'string' }, watchers: { type: 'array', items: { type: 'string' } },
-            },
-            required: ['id', 'user', 'desktop', 'protocol', 'startedAt', 'watchers'],
-          },
-        },
-        401: errorSchema, 403: errorSchema,
-      },
-    },
+    schema: { response: { 200: Type.Array(LiveSessionSummary), 401: ErrorAnswer, 403: ErrorAnswer } },
   }, async () => sessions.list()
     .filter((s) => !s.shadow) // a watcher's connection is not a session of its own
     .map((s) => ({ ...s, watchers: watchers(s.id) })));
 
-  app.delete<{ Params: { id: string } }>('/api/sessions/:id', {
+  app.delete('/api/sessions/:id', {
     onRequest: requireUser('admin'),
-    schema: {
-      params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } }, required: ['id'] },
-      response: { 204: { type: 'null' }, 401: errorSchema, 403: errorSchema, 404: errorSchema },
-    },
+    schema: { params: SessionIdParams, response: { 204: NoContent, 401: ErrorAnswer, 403: ErrorAnswer, 404: ErrorAnswer } },
   }, async (request, reply) => {
     const session = sessions.get(request.params.id);
     if (!session) return reply.code(404).send({ error: 'There is no such session (it may have ended already).' });
     session.end(CloseCode.endedByAdmin, 'An administrator ended this session.');
     request.log.info({ admin: request.principal!.username, session: session.id, user: session.claims.sub }, 'session ended by admin');
-    return reply.code(204).send();
+    return reply.code(204).send(null);
   });
 };

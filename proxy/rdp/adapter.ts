@@ -5,19 +5,14 @@
 // and then relays the TLS plaintext. Every failure is also answered with an RDCleanPath error
 // PDU, so that the web client can say what went wrong.
 import { isIP } from 'node:net';
-import { endpointAddress } from '../../inventory/desktop.js';
+import { endpointAddress } from '../../contract/desktop.js';
 import type { ConnectionContext, Handshake, ProtocolAdapter } from '../adapter.js';
-import { CloseCode, ProxyError } from '../close.js';
-import { secureDisplay } from '../display-tls.js';
-import { certificateChain, type CertificateTrust } from '../certificate-trust.js';
-import {
-  decodeRequest, encodeFailure, encodeNegotiationFailure, encodeResponse, pduLength, RDCleanPathError,
-  type RDCleanPathFailure,
-} from './rdcleanpath.js';
-import {
-  checkConnectionRequest, confirmLength, negotiationFailureText, parseConnectionConfirm, SecurityProtocol,
-  TPKT_HEADER_SIZE, X224Error,
-} from './x224.js';
+import { CloseCode } from '../../contract/close-codes.js';
+import { ProxyError } from '../close.js';
+import { certificateChain, type CertificateTrust } from '../tls/certificate-trust.js';
+import { rdp } from './descriptor.js';
+import { decodeRequest, encodeFailure, encodeNegotiationFailure, encodeResponse, pduLength, RDCleanPathError, type RDCleanPathFailure } from './rdcleanpath.js';
+import { checkConnectionRequest, confirmLength, negotiationFailureText, parseConnectionConfirm, SecurityProtocol, TPKT_HEADER_SIZE, X224Error } from './x224.js';
 
 const TIMEOUT_MS = 10_000;
 /** Failures already answered with their own PDU (the server's negotiation refusal). */
@@ -62,8 +57,7 @@ function protocolError(error: Error): ProxyError {
 }
 
 export class RdpAdapter implements ProtocolAdapter {
-  readonly protocol = 'rdp' as const;
-  readonly path = '/ws/rdp';
+  readonly descriptor = rdp;
 
   constructor(readonly trust: CertificateTrust) {}
 
@@ -100,54 +94,44 @@ export class RdpAdapter implements ProtocolAdapter {
       throw new ProxyError(CloseCode.protocolError, 'Porthole does not forward RDP preconnection blobs (Hyper-V consoles); connect without one.',
         'RDCleanPath request with a preconnection blob');
     }
-    const claims = ctx.authenticate(request.proxyAuth);
+    const verified = ctx.authenticate(request.proxyAuth);
+    const { claims } = verified;
     if (claims.viewOnly) {
       throw new ProxyError(CloseCode.forbidden, 'Watching without control is not available over RDP; use VNC for that.', 'view-only RDP token');
     }
-    ctx.claim(claims);
+    const token = ctx.claim(verified);
     const wanted = normalizeDestination(request.destination);
-    const display = await ctx.openDisplay(claims);
-    try {
-      const target = normalizeDestination(endpointAddress(display.endpoint));
-      if (wanted !== target) {
-        throw new ProxyError(CloseCode.forbidden, 'The RDP client asked for another machine than this desktop. Open the desktop again from your list.',
-          `RDCleanPath destination ${JSON.stringify(request.destination)} is not the inventory's ${target ?? '?'} for ${claims.desktop}`);
-      }
-      display.send(request.x224);
-      const header = await display.inbox.read(TPKT_HEADER_SIZE, TIMEOUT_MS);
-      const confirm = Buffer.concat([header, await display.inbox.read(confirmLength(header) - TPKT_HEADER_SIZE, TIMEOUT_MS)]);
-      const answer = parseConnectionConfirm(confirm);
-      if (answer.kind === 'refused') {
-        // The web client decodes the server's own refusal from the confirm.
-        ctx.client.send(encodeNegotiationFailure(confirm));
-        const refusal = new ProxyError(CloseCode.displayAuthFailed, `The desktop refused the connection: ${negotiationFailureText(answer.failureCode)}.`,
-          `RDP negotiation failure ${answer.failureCode}`);
-        answered.add(refusal);
-        throw refusal;
-      }
-      if (answer.selectedProtocol === SecurityProtocol.rdp) {
-        throw new ProxyError(CloseCode.displayAuthFailed,
-          "The desktop's RDP server offers no TLS, only standard RDP security. Ask your administrator to enable TLS or NLA.",
-          'RDP server selected standard RDP security');
-      }
-      const secure = await secureDisplay(display, 'RDP', this.trust.tlsOptions, TIMEOUT_MS);
-      try {
-        this.trust.check(claims.desktop, display.endpoint.host, secure.socket, 'RDP');
-        if (ctx.client.inbox.length > 0) {
-          throw new ProxyError(CloseCode.protocolError, 'The RDP client sent data before Porthole answered its request.',
-            `${ctx.client.inbox.length} bytes after the RDCleanPath request`);
-        }
-        const address = secure.socket.remoteAddress ?? display.endpoint.host;
-        ctx.client.send(encodeResponse(confirm, certificateChain(secure.socket), address));
-      } catch (error) {
-        secure.socket.destroy();
-        throw error;
-      }
-      ctx.log.info({ user: claims.sub, desktop: claims.desktop, security: answer.selectedProtocol, trust: this.trust.name }, 'RDP server verified');
-      return { display: secure, claims, sessionKey: claims.jti };
-    } catch (error) {
-      display.socket.destroy();
-      throw error;
+    const display = await ctx.openDisplay(token);
+    const target = normalizeDestination(endpointAddress(display.endpoint));
+    if (wanted !== target) {
+      throw new ProxyError(CloseCode.forbidden, 'The RDP client asked for another machine than this desktop. Open the desktop again from your list.',
+        `RDCleanPath destination ${JSON.stringify(request.destination)} is not the inventory's ${target ?? '?'} for ${claims.desktop}`);
     }
+    display.send(request.x224);
+    const header = await display.inbox.read(TPKT_HEADER_SIZE, TIMEOUT_MS);
+    const confirm = Buffer.concat([header, await display.inbox.read(confirmLength(header) - TPKT_HEADER_SIZE, TIMEOUT_MS)]);
+    const answer = parseConnectionConfirm(confirm);
+    if (answer.kind === 'refused') {
+      // The web client decodes the server's own refusal from the confirm.
+      ctx.client.send(encodeNegotiationFailure(confirm));
+      const refusal = new ProxyError(CloseCode.displayAuthFailed, `The desktop refused the connection: ${negotiationFailureText(answer.failureCode)}.`,
+        `RDP negotiation failure ${answer.failureCode}`);
+      answered.add(refusal);
+      throw refusal;
+    }
+    if (answer.selectedProtocol === SecurityProtocol.rdp) {
+      throw new ProxyError(CloseCode.displayAuthFailed,
+        "The desktop's RDP server offers no TLS, only standard RDP security. Ask your administrator to enable TLS or NLA.",
+        'RDP server selected standard RDP security');
+    }
+    const secure = await ctx.secure(display);
+    if (ctx.client.inbox.length > 0) {
+      throw new ProxyError(CloseCode.protocolError, 'The RDP client sent data before Porthole answered its request.',
+        `${ctx.client.inbox.length} bytes after the RDCleanPath request`);
+    }
+    const address = secure.socket.remoteAddress ?? display.endpoint.host;
+    ctx.client.send(encodeResponse(confirm, certificateChain(secure.socket), address));
+    ctx.log.info({ user: claims.sub, desktop: claims.desktop, security: answer.selectedProtocol, trust: this.trust.name }, 'RDP server verified');
+    return { display: secure, token };
   }
 }

@@ -2,18 +2,17 @@
 // channel (which uses up the token); the rest join the session the server assigned to it.
 // The proxy replaces the browser's encrypted ticket with the real password, encrypted under
 // the server's key, so the browser never holds the password.
-import type { ConnectionContext, DisplayEnd, Handshake, ProtocolAdapter } from '../adapter.js';
-import { CloseCode, ProxyError } from '../close.js';
+import type { AdmittedToken, ConnectionContext, DisplayEnd, Handshake, ProtocolAdapter } from '../adapter.js';
+import { CloseCode } from '../../contract/close-codes.js';
+import { ProxyError } from '../close.js';
 import type { Inbox } from '../inbox.js';
-import {
-  AuthMechanism, ChannelType, CommonCap, LINK_HEADER_SIZE, TICKET_SIZE,
-  hasCap, linkErrorText, parseLinkHeader, parseLinkMess, parseLinkReply, type LinkMess,
-} from './link.js';
+import { AuthMechanism, ChannelType, CommonCap, LINK_HEADER_SIZE, TICKET_SIZE, hasCap, linkErrorText, parseLinkHeader, parseLinkMess, parseLinkReply, type LinkMess } from './link.js';
 import { SpiceClientStream } from './client-messages.js';
 import { DisplayInitWatch } from './display-init.js';
 import { SpiceSessions, type SpiceSession } from './sessions.js';
 import { encryptTicket } from './ticket.js';
-import { spiceTrafficKind } from '../traffic-classes.js';
+import { spiceTrafficKind } from './channel-kinds.js';
+import { spice } from './descriptor.js';
 
 const TIMEOUT_MS = 10_000;
 const MSG_MAIN_INIT = 103;
@@ -27,9 +26,7 @@ async function readLink(inbox: Inbox, who: string): Promise<{ raw: Buffer; body:
 }
 
 export class SpiceAdapter implements ProtocolAdapter {
-  readonly protocol = 'spice' as const;
-  readonly path = '/ws/spice';
-  readonly subprotocol = 'binary';
+  readonly descriptor = spice;
   readonly sessions = new SpiceSessions();
 
   async handshake(ctx: ConnectionContext): Promise<Handshake> {
@@ -41,14 +38,16 @@ export class SpiceAdapter implements ProtocolAdapter {
     let session: SpiceSession;
     // A later channel may arrive after the token's expiry; it is admitted only into the live
     // session that an unexpired token opened, checked below.
-    const claims = ctx.authenticate(ctx.queryToken, { ignoreExpiration: !main });
+    const verified = ctx.authenticate(ctx.queryToken, { ignoreExpiration: !main });
+    const { claims } = verified;
+    let token: AdmittedToken;
     if (main) {
       if (mess.connectionId !== 0) {
         throw new ProxyError(CloseCode.protocolError, 'The viewer tried to resume a SPICE session the proxy does not know.',
           `main channel with connection id ${mess.connectionId}`);
       }
       // Uses up the token: a second main channel with it is a replay.
-      ctx.claim(claims);
+      token = ctx.claim(verified, { joinable: true });
       session = this.sessions.begin(claims);
     } else {
       const existing = this.sessions.get(claims.jti);
@@ -57,6 +56,7 @@ export class SpiceAdapter implements ProtocolAdapter {
           `SPICE channel type ${mess.channelType} before or after its main channel`);
       }
       session = existing;
+      token = ctx.join(verified);
       const sessionId = await session.sessionId(TIMEOUT_MS);
       if (mess.connectionId !== sessionId) {
         throw new ProxyError(CloseCode.forbidden, 'This SPICE channel belongs to another session.',
@@ -69,13 +69,12 @@ export class SpiceAdapter implements ProtocolAdapter {
     }
     session.channels.add(channelKey);
 
-    let display: DisplayEnd | undefined;
+    let display: DisplayEnd;
     let mini: boolean;
     try {
-      display = await ctx.openDisplay(claims);
+      display = await ctx.openDisplay(token);
       mini = await this.#link(ctx, display, link.raw, mess, main ? session : undefined);
     } catch (error) {
-      display?.socket.destroy();
       session.channels.delete(channelKey);
       if (main) this.sessions.end(claims.jti);
       throw error;
@@ -89,8 +88,7 @@ export class SpiceAdapter implements ProtocolAdapter {
     } : undefined;
     return {
       display,
-      claims,
-      sessionKey: claims.jti,
+      token,
       primary: main,
       ...(filter ? { filter } : {}),
       ...(init ? { farewell: () => init.farewell() } : {}),

@@ -1,7 +1,8 @@
 // SPICE link messages: the cleartext start of every SPICE channel (spice-protocol's
 // spice/protocol.h: SpiceLinkHeader, SpiceLinkMess, SpiceLinkReply). Every length and offset
 // comes from a peer, so each is checked before use.
-import { CloseCode, ProxyError } from '../close.js';
+import { CloseCode } from '../../contract/close-codes.js';
+import { ProxyError } from '../close.js';
 
 export const SPICE_MAGIC = 0x51444552; // "REDQ" little-endian
 export const LINK_HEADER_SIZE = 16;

@@ -1,8 +1,9 @@
 // SPICE sessions as the proxy sees them: one token opens one main channel; the server then
 // assigns a session id (in SPICE_MSG_MAIN_INIT), and the session's other channels must carry
 // that id as their connection id while the main channel lives.
-import { CloseCode, ProxyError } from '../close.js';
-import type { DisplayTokenClaims } from '../token.js';
+import { CloseCode } from '../../contract/close-codes.js';
+import { ProxyError } from '../close.js';
+import type { DisplayTokenClaims } from '../../contract/display-token.js';
 
 export class SpiceSession {
   #sessionId: number | undefined;

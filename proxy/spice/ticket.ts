@@ -1,7 +1,8 @@
 // The SPICE ticket: the display password, NUL-terminated, encrypted with RSA-OAEP (SHA-1) under
 // the public key the server sent in its link reply. The proxy makes it, not the browser.
 import { constants, createPublicKey, publicEncrypt } from 'node:crypto';
-import { CloseCode, ProxyError } from '../close.js';
+import { CloseCode } from '../../contract/close-codes.js';
+import { ProxyError } from '../close.js';
 import { TICKET_SIZE } from './link.js';
 
 export function encryptTicket(serverPublicKey: Buffer, password: string): Buffer {

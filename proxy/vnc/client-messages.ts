@@ -3,7 +3,8 @@
 // extensions QEMU and noVNC use). Every message type has a known length; an unknown type closes
 // the connection rather than being guessed at. Also forces ClientInit's shared flag, so that a
 // second viewer never disconnects the first.
-import { CloseCode, ProxyError } from '../close.js';
+import { CloseCode } from '../../contract/close-codes.js';
+import { ProxyError } from '../close.js';
 import { MessageFilter, type Framing } from '../message-filter.js';
 
 export const ClientMessage = {

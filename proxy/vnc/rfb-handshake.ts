@@ -3,7 +3,8 @@
 // when the display asks for it, with the display's certificate checked), and offers the browser
 // security type None, so the browser never holds the display password. RFC 6143 §7.1-7.2;
 // VeNCrypt as QEMU and libvirt implement it.
-import { CloseCode, ProxyError } from '../close.js';
+import { CloseCode } from '../../contract/close-codes.js';
+import { ProxyError } from '../close.js';
 import type { Inbox } from '../inbox.js';
 import { vncAuthResponse } from './vnc-auth.js';
 

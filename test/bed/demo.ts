@@ -4,8 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ConfigError, loadConfig } from '../../gateway/config.js';
-import { startGateway } from '../../gateway/server.js';
+import { ConfigError, loadConfig } from '../../serve/config.js';
+import { startGateway } from '../../serve/server.js';
 import { UserStore } from '../../gateway/users.js';
 import { CACHE_DIR, ensureGuestImage } from './guest-image.js';
 import { startQemuGuest } from './qemu-guest.js';

@@ -9,6 +9,7 @@ import { parseDomainXml } from '../../inventory/domain-xml.js';
 import { graphicsXml, metadataXml, xmlEscape } from './domain-xml.js';
 import { ensureGuestImage } from './guest-image.js';
 import { SerialLog } from './serial-log.js';
+import { PROTOCOLS } from '../../serve/protocols.js';
 
 export interface DesktopSpec {
   name: string;
@@ -79,7 +80,7 @@ export async function defineDesktop(uri: string, spec: DesktopSpec): Promise<Run
   try {
     await h.domainCreate(domain);
     await serial.waitFor('PORTHOLE-GUEST-READY', 60_000);
-    const live = parseDomainXml(await h.domainGetXMLDesc(domain, DomainGetXMLDescFlags.SECURE), '127.0.0.1');
+    const live = parseDomainXml(await h.domainGetXMLDesc(domain, DomainGetXMLDescFlags.SECURE), '127.0.0.1', PROTOCOLS);
     const port = (p: string) => live.displays.find((d) => d.protocol === p)?.port ?? 0;
     return {
       uuid: live.uuid, name: spec.name, serial, spicePort: port('spice'), vncPort: port('vnc'), spicePassword, vncPassword, destroy,

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'puppeteer-core';
 import { createAuthority, issueHostCertificate } from '../../certs/authority.js';
-import { CertificatePins } from '../../proxy/rdp/certificate-pins.js';
+import { CertificatePins } from '../../proxy/tls/certificate-pins.js';
 import { encodePdu } from '../../proxy/rdp/rdcleanpath.js';
 import { launchChromium } from '../bed/chromium.js';
 import { SCREENSHOTS } from '../bed/desktop-bed.js';

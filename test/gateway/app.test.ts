@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { Registry } from 'prom-client';
 import { buildApp, type GatewayServices } from '../../gateway/app.js';
-import { CertificatePins } from '../../proxy/rdp/certificate-pins.js';
+import { CertificatePins } from '../../proxy/tls/certificate-pins.js';
 import { AuditLog } from '../../gateway/audit-log.js';
 import { DeviceCookies } from '../../gateway/device-cookies.js';
 import { ShadowRequests } from '../../gateway/shadowing.js';
@@ -22,6 +22,7 @@ import { Inventory } from '../../inventory/inventory.js';
 import { LiveSessions } from '../../proxy/live-sessions.js';
 import { TokenVerifier } from '../../proxy/token-verifier.js';
 import { writeTestDriver } from '../bed/test-driver.js';
+import { PROTOCOLS } from '../../serve/protocols.js';
 
 const ORIGIN = 'https://desk.example.org';
 const dir = mkdtempSync(join(tmpdir(), 'porthole-app-'));
@@ -46,11 +47,12 @@ before(async () => {
   await users.upsert('hannah', 'hannah-password', 'helpdesk', []);
   const key = loadOrCreateSigningKey(join(dir, 'data'));
   verifier = new TokenVerifier([[key.kid, key.publicKey]]);
-  inventory = new Inventory([{ name: 'lab', uri }]);
+  inventory = new Inventory([{ name: 'lab', uri }], PROTOCOLS);
   const webRoot = join(dir, 'web');
   mkdirSync(webRoot);
   writeFileSync(join(webRoot, 'index.html'), '<!doctype html><title>Porthole</title>');
   services = {
+    protocols: PROTOCOLS,
     log: createLogger('error'),
     origins: new Set([ORIGIN]),
     webSocketOrigin: 'wss://desk.example.org',
@@ -257,7 +259,7 @@ test('a caller who is not signed in gets 401 before the body or the path is look
 test('a hypervisor that cannot be reached: connect gets 503 naming the host, the list names it beside its array', async () => {
   const cookie = await signIn('alice', 'alice-password');
   // A real libvirt client, pointed at a port where no libvirtd listens.
-  const unreachable = new Inventory([{ name: 'gone', uri: 'qemu+tcp://127.0.0.1:1/system' }]);
+  const unreachable = new Inventory([{ name: 'gone', uri: 'qemu+tcp://127.0.0.1:1/system' }], PROTOCOLS);
   const other = await buildApp({ ...services, desktops: unreachable });
   try {
     const res = await other.inject({ method: 'POST', url: `/api/desktops/${encodeURIComponent(`gone/${ALICE}`)}/connect`, headers: { ...json, cookie }, payload: {} });

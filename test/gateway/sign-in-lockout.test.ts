@@ -20,7 +20,8 @@ import { loadOrCreateSigningKey } from '../../gateway/signing-keys.js';
 import { TokenIssuer } from '../../gateway/token-issuer.js';
 import { UserStore } from '../../gateway/users.js';
 import { LiveSessions } from '../../proxy/live-sessions.js';
-import { CertificatePins } from '../../proxy/rdp/certificate-pins.js';
+import { CertificatePins } from '../../proxy/tls/certificate-pins.js';
+import { PROTOCOLS } from '../../serve/protocols.js';
 
 const ORIGIN = 'https://desk.example.org';
 const MINUTE = 60_000;
@@ -43,6 +44,7 @@ before(async () => {
   mkdirSync(webRoot);
   audit = new AuditLog(data);
   app = await buildApp({
+    protocols: PROTOCOLS,
     log: createLogger('info', new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } })),
     origins: new Set([ORIGIN]),
     webSocketOrigin: 'wss://desk.example.org',

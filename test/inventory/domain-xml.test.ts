@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseDomainXml } from '../../inventory/domain-xml.js';
-import { mayOpen, protocolsOf } from '../../inventory/desktop.js';
+import { mayOpen, protocolsOf } from '../../contract/desktop.js';
+import { PROTOCOLS } from '../../serve/protocols.js';
 
 const xml = (metadata: string, graphics: string) => `<domain type='kvm' id='3'>
   <name>lab-&lt;1&gt;</name>
@@ -23,12 +24,12 @@ const GRAPHICS = `<graphics type='spice' port='5901' autoport='yes' listen='127.
   <graphics type='sdl'/>`;
 
 test('reads identity, entitlement, RDP and displays with passwords', () => {
-  const d = parseDomainXml(xml(META, GRAPHICS), 'kvm-1.lab');
+  const d = parseDomainXml(xml(META, GRAPHICS), 'kvm-1.lab', PROTOCOLS);
   assert.equal(d.name, 'lab-<1>');
   assert.equal(d.uuid, '6695eb01-f6a4-8304-79aa-97f2502e193f');
   assert.deepEqual(d.users, ['alice', 'bob']);
   assert.deepEqual(d.groups, ['class-3b']);
-  assert.deepEqual(d.rdp, { port: 3389, address: '192.0.2.10' });
+  assert.deepEqual(d.guestEndpoints, [{ protocol: 'rdp', port: 3389, address: '192.0.2.10' }]);
   assert.deepEqual(d.displays, [
     { protocol: 'spice', host: '127.0.0.1', port: 5901, password: 's3cret' },
     // A wildcard listen address is reached at the hypervisor's host.
@@ -39,19 +40,19 @@ test('reads identity, entitlement, RDP and displays with passwords', () => {
 test('any prefix bound to the Porthole namespace counts; other namespaces do not', () => {
   const other = `<x:desktop xmlns:x="https://porthole.dev/xmlns/desktop/1"><x:user>carol</x:user></x:desktop>
     <porthole:desktop xmlns:porthole="https://evil.example/ns"><porthole:user>mallory</porthole:user></porthole:desktop>`;
-  const d = parseDomainXml(xml(other, ''), 'h');
+  const d = parseDomainXml(xml(other, ''), 'h', PROTOCOLS);
   assert.deepEqual(d.users, ['carol']);
 });
 
 test('a stopped domain (port -1) and a domain without metadata have no displays and no users', () => {
-  const d = parseDomainXml(xml('', "<graphics type='vnc' port='-1' autoport='yes'/>"), 'h');
+  const d = parseDomainXml(xml('', "<graphics type='vnc' port='-1' autoport='yes'/>"), 'h', PROTOCOLS);
   assert.deepEqual(d.displays, []);
   assert.deepEqual(d.users, []);
-  assert.equal(d.rdp, undefined);
+  assert.deepEqual(d.guestEndpoints, []);
 });
 
 test('XML that is not a domain is refused', () => {
-  assert.throws(() => parseDomainXml('<network/>', 'h'), /not a libvirt domain/);
+  assert.throws(() => parseDomainXml('<network/>', 'h', PROTOCOLS), /not a libvirt domain/);
 });
 
 test('entitlement: by user, by group, admin sees all; protocols in fallback order', () => {
@@ -60,5 +61,5 @@ test('entitlement: by user, by group, admin sees all; protocols in fallback orde
   assert.equal(mayOpen(d, { username: 'bob', roles: ['user'], groups: ['class-3b'] }), true);
   assert.equal(mayOpen(d, { username: 'eve', roles: ['helpdesk'], groups: ['class-3a'] }), false);
   assert.equal(mayOpen(d, { username: 'root', roles: ['admin'], groups: [] }), true);
-  assert.deepEqual(protocolsOf({ displays: [{ protocol: 'rdp', host: 'h', port: 1 }, { protocol: 'spice', host: 'h', port: 2 }] }), ['spice', 'rdp']);
+  assert.deepEqual(protocolsOf({ displays: [{ protocol: 'rdp', host: 'h', port: 1 }, { protocol: 'spice', host: 'h', port: 2 }] }, PROTOCOLS.ids), ['spice', 'rdp']);
 });

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { Inventory } from '../../inventory/inventory.js';
 import { writeTestDriver } from '../bed/test-driver.js';
+import { PROTOCOLS } from '../../serve/protocols.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'porthole-inventory-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -24,7 +25,7 @@ test("RDP's address: the metadata's, else the guest's as libvirt reports it, els
     { name: 'stopped', uuid: STOPPED, users: ['alice'], running: false, rdp: { port: 3389 }, nic: { mac: '52:54:00:00:00:03' } },
   ]);
   const warnings: string[] = [];
-  const inventory = new Inventory([{ name: 'lab', uri }], (w) => warnings.push(w.message));
+  const inventory = new Inventory([{ name: 'lab', uri }], PROTOCOLS, (w) => warnings.push(w.message));
   try {
     const rdp = async (uuid: string) => (await inventory.get(`lab/${uuid}`))?.displays.find((d) => d.protocol === 'rdp');
     assert.deepEqual(await rdp(NAMED), { protocol: 'rdp', host: '192.0.2.10', port: 3389 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LiveSessions } from '../../proxy/live-sessions.js';
 import type { Relay } from '../../proxy/relay.js';
-import type { DisplayTokenClaims } from '../../proxy/token.js';
+import type { DisplayTokenClaims } from '../../contract/display-token.js';
 
 const claims: DisplayTokenClaims = {
   sub: 'alice', groups: [], roles: ['user'], desktop: 'lab/a', protocol: 'spice', viewOnly: false, jti: 'j', iat: 0, exp: 60,

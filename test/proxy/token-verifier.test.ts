@@ -8,7 +8,8 @@ import jwt from 'jsonwebtoken';
 import { loadOrCreateSigningKey } from '../../gateway/signing-keys.js';
 import { TokenIssuer } from '../../gateway/token-issuer.js';
 import { ProxyError } from '../../proxy/close.js';
-import { CLOCK_TOLERANCE_SECONDS, TokenVerifier, normalizeIp } from '../../proxy/token-verifier.js';
+import { CLOCK_TOLERANCE_SECONDS, TokenVerifier } from '../../proxy/token-verifier.js';
+import { normalizeIp } from '../../contract/client-address.js';
 
 const alice = { username: 'alice', roles: ['user'], groups: ['class-3b'] };
 const dir = mkdtempSync(join(tmpdir(), 'porthole-keys-'));

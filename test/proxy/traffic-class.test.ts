@@ -4,7 +4,7 @@ import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import { TrafficMarker } from '../../proxy/traffic-class.js';
+import { TrafficMarker } from '../../proxy/qos/socket-marking.js';
 
 async function pair(host: string): Promise<{ client: Socket; close: () => void }> {
   const server = createServer((s) => s.on('error', () => {}));

@@ -1,44 +1,14 @@
 // Calls to Porthole's HTTP API. Every failure becomes an ApiError carrying the server's sentence.
 
-export interface Principal {
-  username: string;
-  roles: string[];
-  groups: string[];
-}
+// The API's types come from its schemas (contract/api), the same ones the server validates with;
+// only types are imported, so no schema code reaches the bundle.
+import type { Attempt, DesktopSummary } from '../../contract/api/desktops.js';
+import type { LiveSessionSummary } from '../../contract/api/sessions.js';
+import type { ShadowNotice, ShadowStatus } from '../../contract/api/shadowing.js';
+import type { Principal } from '../../contract/api/sign-in.js';
+import { UNREACHABLE_HEADER } from '../../contract/api/headers.js';
 
-export interface DesktopSummary {
-  id: string;
-  name: string;
-  hypervisor: string;
-  state: string;
-  protocols: string[];
-}
-
-export interface Attempt {
-  protocol: string;
-  url: string;
-  token: string;
-  expiresAt: string;
-  /** RDP only: the desktop's host:port, which the RDCleanPath request must name. */
-  destination?: string;
-}
-
-export interface LiveSession {
-  id: string;
-  user: string;
-  desktop: string;
-  protocol: string;
-  startedAt: string;
-  watchers: string[];
-}
-
-export interface ShadowNotice {
-  requestId: string;
-  asker: string;
-  desktop: string;
-  control: boolean;
-  state: 'pending' | 'accepted';
-}
+export type { Attempt, DesktopSummary, LiveSessionSummary as LiveSession, Principal, ShadowNotice };
 
 export class ApiError extends Error {
   constructor(readonly status: number, message: string) {
@@ -75,7 +45,7 @@ export const api = {
   /** The desktops, and the hosts that could not be read (their desktops are missing from the list). */
   desktops: async () => {
     const { data, headers } = await exchange<DesktopSummary[]>('GET', '/api/desktops');
-    const unreachable = (headers.get('porthole-unreachable-hypervisors') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    const unreachable = (headers.get(UNREACHABLE_HEADER) ?? '').split(',').map((s) => s.trim()).filter(Boolean);
     return { desktops: data, unreachable };
   },
   connect: (id: string, options: { protocols?: string[]; viewOnly?: boolean } = {}) =>
@@ -83,11 +53,11 @@ export const api = {
       ...(options.protocols ? { protocols: options.protocols } : {}),
       ...(options.viewOnly ? { viewOnly: true } : {}),
     }),
-  sessions: () => call<LiveSession[]>('GET', '/api/sessions'),
+  sessions: () => call<LiveSessionSummary[]>('GET', '/api/sessions'),
   askToWatch: (sessionId: string, control: boolean) =>
     call<{ requestId: string }>('POST', `/api/sessions/${encodeURIComponent(sessionId)}/shadow`, { control }),
   shadow: (requestId: string) =>
-    call<{ state: string; attempts?: Attempt[] }>('GET', `/api/shadow/${encodeURIComponent(requestId)}`),
+    call<ShadowStatus>('GET', `/api/shadow/${encodeURIComponent(requestId)}`),
   myShadowing: () => call<ShadowNotice[]>('GET', '/api/shadow'),
   answerShadow: (requestId: string, accept: boolean) => call<void>('POST', `/api/shadow/${encodeURIComponent(requestId)}/answer`, { accept }),
   endShadow: (requestId: string) => call<void>('DELETE', `/api/shadow/${encodeURIComponent(requestId)}`),

@@ -1,5 +1,6 @@
 // The start page: sign in, then the list of desktops this user may open.
 import { api, ApiError, type DesktopSummary } from './api.js';
+import { protocolLabel } from './protocols.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const signin = $('signin');
@@ -8,7 +9,6 @@ const form = $<HTMLFormElement>('signin-form');
 const signinError = $('signin-error');
 const list = $('desktop-list');
 const listStatus = $('desktops-status');
-const LABELS: Record<string, string> = { spice: 'SPICE', vnc: 'VNC', rdp: 'RDP' };
 
 function showSignIn(message = ''): void {
   desktops.hidden = true;
@@ -30,7 +30,7 @@ function item(d: DesktopSummary): HTMLLIElement {
   state.textContent = d.state;
   const protocols = document.createElement('span');
   protocols.className = 'protocols';
-  protocols.textContent = d.protocols.length ? d.protocols.map((p) => LABELS[p] ?? p).join(' · ') : 'no display';
+  protocols.textContent = d.protocols.length ? d.protocols.map(protocolLabel).join(' · ') : 'no display';
   meta.append(state, protocols, `on ${d.hypervisor}`);
   const open = document.createElement('button');
   open.className = 'open';

@@ -5,10 +5,8 @@ import { api, ApiError, type Attempt } from './api.js';
 import { watchForShadowing } from './shadow-prompt.js';
 import { installCloseRecorder } from './close-reasons.js';
 import type { RemoteSession } from './connectors/connector.js';
-import { SpiceConnector } from './connectors/spice.js';
-import { VncConnector } from './connectors/vnc.js';
-import { RdpConnector } from './connectors/rdp.js';
 import { ChainFailed, FallbackChain, type Fallback } from './fallback-chain.js';
+import { PROTOCOL_CLIENTS, protocolLabel as label } from './protocols.js';
 
 type State = 'connecting' | 'connected' | 'failed' | 'closed';
 
@@ -31,8 +29,6 @@ const status = $('status');
 const notice = $('notice');
 const failedPanel = $('failed');
 const failedText = $('failed-text');
-const LABELS: Record<string, string> = { spice: 'SPICE', vnc: 'VNC', rdp: 'RDP' };
-const label = (p: string) => LABELS[p] ?? p.toUpperCase();
 
 const params = new URLSearchParams(location.search);
 const desktopId = params.get('desktop') ?? '';
@@ -48,8 +44,10 @@ async function attemptsFor(protocols?: string[]): Promise<Attempt[]> {
   if (answer.state !== 'accepted' || !answer.attempts) throw new Error(`The screen sharing is ${answer.state}, not open.`);
   return answer.attempts;
 }
-const chain = new FallbackChain([new SpiceConnector(), new VncConnector(), new RdpConnector($<HTMLFormElement>('rdp-sign-in'))],
-  (protocols) => attemptsFor(protocols));
+// Every connector is loaded as the page starts, beside the first call for attempts.
+const page = { signInForm: $<HTMLFormElement>('rdp-sign-in') };
+const chain = Promise.all(PROTOCOL_CLIENTS.map((c) => c.connector(page)))
+  .then((connectors) => new FallbackChain(connectors, (protocols) => attemptsFor(protocols)));
 let session: RemoteSession | undefined;
 let fit = true;
 
@@ -84,8 +82,8 @@ async function open(): Promise<void> {
   setState('connecting', null);
   status.textContent = 'Asking Porthole for a connection…';
   try {
-    const attempts = await attemptsFor();
-    const result = await chain.open(attempts, screen, {
+    const [attempts, fallbackChain] = await Promise.all([attemptsFor(), chain]);
+    const result = await fallbackChain.open(attempts, screen, {
       trying: (connector, index, total) => {
         // After a sign-in to the desktop (RDP), time counts from the moment the person submitted it.
         if (connector.prepare) window.portholeViewer.openedAt = performance.now();

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { createAuthority, issueHostCertificate, type KeyAndCertificate } from '../../../certs/authority.js';
-import { CertificatePins } from '../../../proxy/rdp/certificate-pins.js';
+import { CertificatePins } from '../../../proxy/tls/certificate-pins.js';
 import { decodePdu, encodePdu, type RDCleanPathPdu } from '../../../proxy/rdp/rdcleanpath.js';
 import { startTestGateway, type Attempt, type RunningGateway } from '../../bed/gateway.js';
 import { freePort } from '../../bed/ports.js';

@@ -1,9 +1,7 @@
 // The RDCleanPath codec against the bytes IronRDP defines (ironrdp-rdcleanpath's DER struct).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  decodePdu, decodeRequest, encodeFailure, encodeNegotiationFailure, encodePdu, encodeResponse, pduLength, RDCleanPathError,
-} from '../../../proxy/rdp/rdcleanpath.js';
+import { decodePdu, decodeRequest, encodeFailure, encodeNegotiationFailure, encodePdu, encodeResponse, pduLength, RDCleanPathError } from '../../../proxy/rdp/rdcleanpath.js';
 import { checkConnectionRequest, parseConnectionConfirm, X224Error } from '../../../proxy/rdp/x224.js';
 import { x224ConnectionRequest } from '../../bed/protocol-clients.js';
 

@@ -14,6 +14,12 @@ export interface RemoteSession {
   onClose(listener: (reason: string) => void): void;
 }
 
+/** What the viewer page lends its connectors. */
+export interface ViewerPage {
+  /** The form that asks for a desktop's own sign-in (user name, password, Connect, Cancel). */
+  readonly signInForm: HTMLFormElement;
+}
+
 export interface Connector {
   readonly protocol: string;
   /** Human name, e.g. "SPICE". */

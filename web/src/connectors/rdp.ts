@@ -6,6 +6,7 @@
 import type { Attempt } from '../api.js';
 import { runAttempt } from './attempt.js';
 import type { Connector, RemoteSession } from './connector.js';
+import { rdp } from '../../../proxy/rdp/descriptor.js';
 
 interface Credentials {
   username: string;
@@ -99,8 +100,8 @@ function proxyFailureText(e: Partial<IronError>): string {
 }
 
 export class RdpConnector implements Connector {
-  readonly protocol = 'rdp';
-  readonly label = 'RDP';
+  readonly protocol = rdp.id;
+  readonly label = rdp.label;
   #credentials: Credentials | undefined;
 
   /** @param form the viewer's sign-in form (user name, password, Connect, Cancel) */

@@ -2,6 +2,7 @@
 // the real one, so the browser never knows it.
 import { SpiceMainConn, sendCtrlAltDel } from '@spice-project/spice-html5';
 import type { Attempt } from '../api.js';
+import { spice } from '../../../proxy/spice/descriptor.js';
 import { runAttempt } from './attempt.js';
 import type { Connector, RemoteSession } from './connector.js';
 
@@ -17,8 +18,8 @@ if (nativeAlert) {
 }
 
 export class SpiceConnector implements Connector {
-  readonly protocol = 'spice';
-  readonly label = 'SPICE';
+  readonly protocol = spice.id;
+  readonly label = spice.label;
 
   connect(attempt: Attempt, screen: HTMLElement, signal: AbortSignal): Promise<RemoteSession> {
     return runAttempt(this.protocol, this.label, attempt, screen, signal, 'screen-spice', (area, fail) => {

@@ -1,12 +1,13 @@
 // VNC through noVNC. No credentials: the proxy authenticated to the display and offers None.
 import RFB from '@novnc/novnc';
 import type { Attempt } from '../api.js';
+import { vnc } from '../../../proxy/vnc/descriptor.js';
 import { runAttempt } from './attempt.js';
 import type { Connector, RemoteSession } from './connector.js';
 
 export class VncConnector implements Connector {
-  readonly protocol = 'vnc';
-  readonly label = 'VNC';
+  readonly protocol = vnc.id;
+  readonly label = vnc.label;
 
   connect(attempt: Attempt, screen: HTMLElement, signal: AbortSignal): Promise<RemoteSession> {
     return runAttempt(this.protocol, this.label, attempt, screen, signal, 'screen-vnc', (area, fail) => {

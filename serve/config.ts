@@ -3,12 +3,13 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import YAML from 'yaml';
+import type { LogLevel } from '../gateway/logger.js';
 import { parseHypervisors, type HypervisorSpec } from '../inventory/hypervisor-spec.js';
-import { MAX_TOKEN_TTL_SECONDS } from '../proxy/token.js';
-import { validTrafficClass, type TrafficClass } from '../proxy/traffic-class.js';
-import { DEFAULT_TRAFFIC_CLASSES, TRAFFIC_KINDS, type TrafficClasses, type TrafficKind } from '../proxy/traffic-classes.js';
+import { MAX_TOKEN_TTL_SECONDS } from '../contract/display-token.js';
+import type { TrafficClass } from '../contract/protocol.js';
+import { defaultTrafficClasses, validTrafficClass, type TrafficClasses } from '../proxy/qos/traffic-classes.js';
+import { PROTOCOLS } from './protocols.js';
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export interface Config {
   listen: { host: string; port: number };
@@ -141,7 +142,7 @@ function environmentOverrides(text: string | undefined): ClassOverride[] {
     const [, name, priority, dscp] = match as unknown as [string, string, string, string];
     const legMatch = /^(.+)\.(client|display)$/.exec(name);
     // "spice.display" is a kind; "spice.display.client" is its browser-side leg.
-    const perLeg = !(TRAFFIC_KINDS as readonly string[]).includes(name) && legMatch;
+    const perLeg = !(name in PROTOCOLS.trafficKinds()) && legMatch;
     return {
       kind: perLeg ? legMatch[1]! : name,
       ...(perLeg ? { leg: legMatch[2] as 'client' | 'display' } : {}),
@@ -156,12 +157,12 @@ function trafficClasses(file: ConfigFile['qos'], env: NodeJS.ProcessEnv): Traffi
   const flag = env.PORTHOLE_QOS;
   if (flag !== undefined && !['on', 'off'].includes(flag)) throw new ConfigError('PORTHOLE_QOS must be on or off');
   if (flag === 'off' || (flag === undefined && file?.enabled === false)) return undefined;
-  const classes = structuredClone(DEFAULT_TRAFFIC_CLASSES);
+  const classes = defaultTrafficClasses(PROTOCOLS);
   for (const { kind, leg, value, source } of [...fileOverrides(file), ...environmentOverrides(env.PORTHOLE_QOS_CLASSES)]) {
-    if (!(TRAFFIC_KINDS as readonly string[]).includes(kind)) {
-      throw new ConfigError(`${source}: ${kind} is not a kind of traffic; use one of ${TRAFFIC_KINDS.join(', ')}`);
+    const legs = classes[kind];
+    if (!legs) {
+      throw new ConfigError(`${source}: ${kind} is not a kind of traffic; use one of ${Object.keys(classes).join(', ')}`);
     }
-    const legs = classes[kind as TrafficKind];
     for (const side of leg ? [leg] : (['client', 'display'] as const)) {
       legs[side] = { ...legs[side], ...value };
       if (!validTrafficClass(legs[side])) throw new ConfigError(`${source}: priority must be 0-7 and dscp 0-63`);

@@ -1,12 +1,5 @@
 // The domain model shared by the broker (which lists desktops) and the proxy (which connects to them).
-
-/** Display protocols Porthole carries, in default fallback order. */
-export const PROTOCOLS = ['spice', 'vnc', 'rdp'] as const;
-export type Protocol = (typeof PROTOCOLS)[number];
-
-export function isProtocol(value: unknown): value is Protocol {
-  return typeof value === 'string' && (PROTOCOLS as readonly string[]).includes(value);
-}
+import type { ProtocolId } from './protocol.js';
 
 /** libvirt's domain states, named as users read them. */
 export type DesktopState =
@@ -21,7 +14,7 @@ export type DesktopState =
 
 /** Where a display listens and how to authenticate to it. Never sent to a browser. */
 export interface DisplayEndpoint {
-  protocol: Protocol;
+  protocol: ProtocolId;
   host: string;
   /** The plain port; absent for a SPICE display that listens on its TLS port only. */
   port?: number;
@@ -59,9 +52,9 @@ export function mayOpen(desktop: Pick<Desktop, 'users' | 'groups'>, who: Princip
   return who.groups.some((g) => desktop.groups.includes(g));
 }
 
-/** The protocols a desktop offers, in fallback order. */
-export function protocolsOf(desktop: Pick<Desktop, 'displays'>): Protocol[] {
-  return PROTOCOLS.filter((p) => desktop.displays.some((d) => d.protocol === p));
+/** The protocols a desktop offers, in the given fallback order. */
+export function protocolsOf(desktop: Pick<Desktop, 'displays'>, order: readonly ProtocolId[]): ProtocolId[] {
+  return order.filter((p) => desktop.displays.some((d) => d.protocol === p));
 }
 
 export function desktopId(hypervisor: string, uuid: string): string {

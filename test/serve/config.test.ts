@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadConfig } from '../../gateway/config.js';
+import { loadConfig } from '../../serve/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'porthole-config-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 // The display token: what the broker signs and the proxy verifies. The proxy needs only the
 // broker's public keys, so it can run on its own.
-import type { Protocol } from '../inventory/desktop.js';
+import { createHash } from 'node:crypto';
+import type { ProtocolId } from './protocol.js';
 
 export const TOKEN_ALGORITHM = 'ES256';
 export const TOKEN_ISSUER = 'porthole-gateway';
@@ -20,9 +20,9 @@ export interface DisplayTokenClaims {
   /** Their groups and roles when it was issued, to re-check entitlement against fresh metadata. */
   groups: string[];
   roles: string[];
-  /** The desktop id, `<hypervisor>/<uuid>`. */
+  /** The desktop id. */
   desktop: string;
-  protocol: Protocol;
+  protocol: ProtocolId;
   viewOnly: boolean;
   /** The client IP the token is bound to; absent when binding is turned off. */
   ip?: string;

@@ -4,8 +4,9 @@
 // Two policies: a CA the operator configures (chain and name verified, as a browser would), or,
 // for RDP, trust on first use: the first certificate seen for a desktop is pinned, any other refused.
 import { checkServerIdentity, type PeerCertificate, type TLSSocket } from 'node:tls';
-import { CloseCode, ProxyError } from './close.js';
-import type { CertificatePins } from './rdp/certificate-pins.js';
+import { CloseCode } from '../../contract/close-codes.js';
+import { ProxyError } from '../close.js';
+import type { CertificatePins } from './certificate-pins.js';
 
 /** TLS alerts the web client shows for a refused certificate (RFC 8446 6.2). */
 const BAD_CERTIFICATE = 42;

@@ -3,9 +3,10 @@
 // TLS handshake within a deadline and reports failures in the user's words, with the TLS alert.
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { isIP } from 'node:net';
-import type { DisplayEnd } from './adapter.js';
-import { CloseCode, ProxyError } from './close.js';
-import { Inbox } from './inbox.js';
+import type { DisplayEnd, SecureDisplayEnd } from '../adapter.js';
+import { CloseCode } from '../../contract/close-codes.js';
+import { ProxyError } from '../close.js';
+import { Inbox } from '../inbox.js';
 
 /** OpenSSL's alert names (as in ERR_SSL_..._ALERT_<NAME>) to RFC 8446 alert numbers. */
 const ALERTS: Record<string, number> = {
@@ -22,16 +23,13 @@ export function tlsAlertOf(error: NodeJS.ErrnoException): number {
   return (name && ALERTS[name]) || ALERTS.HANDSHAKE_FAILURE!;
 }
 
-export interface SecureDisplay extends DisplayEnd {
-  readonly socket: TLSSocket;
-}
 
 /**
  * Starts TLS on `display` and resolves once the handshake is done. Nothing is verified here:
  * the caller checks `socket.authorized` and the certificate against its policy.
  * @param label the protocol's name for messages ("RDP")
  */
-export function secureDisplay(display: DisplayEnd, label: string, options: ConnectionOptions, timeoutMs: number): Promise<SecureDisplay> {
+export function secureDisplay(display: DisplayEnd, label: string, options: ConnectionOptions, timeoutMs: number): Promise<SecureDisplayEnd> {
   if (display.inbox.length > 0) {
     display.socket.destroy();
     return Promise.reject(new ProxyError(CloseCode.protocolError, `The desktop's ${label} server sent data before TLS started.`,

@@ -6,13 +6,7 @@
 import type { Socket } from 'node:net';
 import koffi from 'koffi';
 import type { Logger } from 'pino';
-
-export interface TrafficClass {
-  /** Socket priority 0-6 (7 needs CAP_NET_ADMIN), mapped to PCP by the VLAN's egress-qos-map. */
-  priority: number;
-  /** Differentiated Services Code Point, 0-63. */
-  dscp: number;
-}
+import type { TrafficClass } from '../../contract/protocol.js';
 
 // Linux values (asm-generic/socket.h, netinet/in.h).
 const SOL_SOCKET = 1;
@@ -51,10 +45,6 @@ function descriptor(socket: Socket): number | undefined {
   const handle = (socket as unknown as { _handle?: { fd?: number }; _parent?: { _handle?: { fd?: number } } });
   const fd = handle._handle?.fd ?? handle._parent?._handle?.fd;
   return typeof fd === 'number' && fd >= 0 ? fd : undefined;
-}
-
-export function validTrafficClass(c: TrafficClass): boolean {
-  return Number.isInteger(c.priority) && c.priority >= 0 && c.priority <= 7 && Number.isInteger(c.dscp) && c.dscp >= 0 && c.dscp <= 63;
 }
 
 export class TrafficMarker {

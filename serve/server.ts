@@ -7,30 +7,28 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { ensureSelfSignedCertificate } from '../certs/self-signed.js';
+import { CloseCode } from '../contract/close-codes.js';
+import { buildApp } from '../gateway/app.js';
+import { AuditLog } from '../gateway/audit-log.js';
+import { DeviceCookies } from '../gateway/device-cookies.js';
+import { createLogger } from '../gateway/logger.js';
+import { ShadowRequests } from '../gateway/shadowing.js';
+import { SignInLockout } from '../gateway/sign-in-lockout.js';
+import { SignInSessions } from '../gateway/sign-in-sessions.js';
+import { SigningKeyRing } from '../gateway/signing-keys.js';
+import { TokenIssuer } from '../gateway/token-issuer.js';
+import { UserStore } from '../gateway/users.js';
 import { Inventory } from '../inventory/inventory.js';
 import { DisplayProxy } from '../proxy/display-proxy.js';
 import { ProxyMetrics } from '../proxy/metrics.js';
-import { TrafficMarker } from '../proxy/traffic-class.js';
-import { SpiceAdapter } from '../proxy/spice/adapter.js';
+import { TrafficMarker } from '../proxy/qos/socket-marking.js';
+import { CertificatePins } from '../proxy/tls/certificate-pins.js';
+import { CaTrust, PinTrust, type CertificateTrust } from '../proxy/tls/certificate-trust.js';
 import { TokenVerifier } from '../proxy/token-verifier.js';
-import { VncAdapter } from '../proxy/vnc/adapter.js';
-import { RdpAdapter } from '../proxy/rdp/adapter.js';
-import { CertificatePins } from '../proxy/rdp/certificate-pins.js';
-import { CaTrust, PinTrust, type CertificateTrust } from '../proxy/certificate-trust.js';
-import { CloseCode } from '../proxy/close.js';
-import { buildApp } from './app.js';
-import { AuditLog } from './audit-log.js';
-import { ShadowRequests } from './shadowing.js';
 import type { Config } from './config.js';
-import { createLogger } from './logger.js';
-import { DeviceCookies } from './device-cookies.js';
-import { SignInLockout } from './sign-in-lockout.js';
-import { SignInSessions } from './sign-in-sessions.js';
-import { SigningKeyRing } from './signing-keys.js';
-import { TokenIssuer } from './token-issuer.js';
-import { UserStore } from './users.js';
+import { PROTOCOL_MODULES, PROTOCOLS } from './protocols.js';
 
-export const WEB_ROOT = fileURLToPath(new URL('../web/public/', import.meta.url));
+export const WEB_ROOT = fileURLToPath(new URL('../web/public/', import.meta.url)); // dist/serve -> dist/web/public
 
 export interface Gateway {
   app: FastifyInstance;
@@ -54,7 +52,7 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
     if (keys.refresh()) verifier.setKeys(keys.all().map((k) => [k.kid, k.publicKey]));
     return keys.current();
   };
-  const inventory = new Inventory(config.hypervisors, (w) => log.warn({ hypervisor: w.hypervisor }, `inventory: ${w.message}`));
+  const inventory = new Inventory(config.hypervisors, PROTOCOLS, (w) => log.warn({ hypervisor: w.hypervisor }, `inventory: ${w.message}`));
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
@@ -83,17 +81,19 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
     verifier,
     targets: inventory,
     origins: config.allowedOrigins,
-    adapters: [new SpiceAdapter(), new VncAdapter(), new RdpAdapter(rdpTrust)],
+    adapters: PROTOCOL_MODULES.map((m) => m.adapter({ guestServerTrust: rdpTrust })),
     log: log.child({ component: 'proxy' }),
     limits: { idleTimeoutMs: config.sessions.idleTimeoutMs, maxDurationMs: config.sessions.maxDurationMs },
     metrics: new ProxyMetrics(registry),
     ...(displayTrust ? { displayTrust } : {}),
     ...(config.qos ? { traffic: { marker: new TrafficMarker(log.child({ component: 'proxy' })), classes: config.qos } } : {}),
-    admit: (claims) => {
-      if (claims.shadow && shadows.get(claims.shadow)?.state !== 'accepted') return 'The screen sharing has ended.';
-      // A token issued to a browser works only while that browser is signed in.
-      if (claims.bsh && !signIns.isSignedIn(claims.bsh)) return 'You are signed out of Porthole. Sign in again to open your desktop.';
-      return undefined;
+    admission: {
+      admit: (claims) => {
+        if (claims.shadow && shadows.get(claims.shadow)?.state !== 'accepted') return 'The screen sharing has ended.';
+        // A token issued to a browser works only while that browser is signed in.
+        if (claims.bsh && !signIns.isSignedIn(claims.bsh)) return 'You are signed out of Porthole. Sign in again to open your desktop.';
+        return undefined;
+      },
     },
   });
   proxy.sessions.onEnded((session) => shadows.sessionEnded(session.id));
@@ -109,6 +109,7 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
     desktops: inventory,
     issuer: new TokenIssuer(signingKey, config.tokens.ttlSeconds, config.tokens.bindClientIp),
     liveSessions: proxy.sessions,
+    protocols: PROTOCOLS,
     shadows,
     rdpPins,
     audit,

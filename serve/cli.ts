@@ -2,8 +2,8 @@
 import { createInterface } from 'node:readline';
 import { ConfigError, loadConfig } from './config.js';
 import { startGateway } from './server.js';
-import { SigningKeyRing } from './signing-keys.js';
-import { ROLES, UserStore, type Role } from './users.js';
+import { SigningKeyRing } from '../gateway/signing-keys.js';
+import { ROLES, UserStore, type Role } from '../gateway/users.js';
 
 const USAGE = `usage:
   porthole serve
