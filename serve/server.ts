@@ -26,7 +26,8 @@ import { CertificatePins } from '../proxy/tls/certificate-pins.js';
 import { CaTrust, PinTrust, type CertificateTrust } from '../proxy/tls/certificate-trust.js';
 import { TokenVerifier } from '../proxy/token-verifier.js';
 import type { Config } from './config.js';
-import { PROTOCOL_MODULES, PROTOCOLS } from './protocols.js';
+import { PROTOCOL_MODULES, type ProtocolModule } from './protocols.js';
+import { ProtocolRegistry } from '../contract/protocol.js';
 
 export const WEB_ROOT = fileURLToPath(new URL('../web/public/', import.meta.url)); // dist/serve -> dist/web/public
 
@@ -40,7 +41,13 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-export async function startGateway(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Gateway> {
+/**
+ * @param modules the protocols to carry, in fallback order (tests add a stand-in protocol to
+ *   show that one more protocol needs nothing beyond its module)
+ */
+export async function startGateway(config: Config, log: Logger = createLogger(config.logLevel),
+  modules: readonly ProtocolModule[] = PROTOCOL_MODULES): Promise<Gateway> {
+  const protocols = new ProtocolRegistry(modules.map((m) => m.descriptor));
   const tls = config.tls.cert && config.tls.key
     ? { cert: config.tls.cert, key: config.tls.key }
     : await ensureSelfSignedCertificate(config.publicUrl.hostname);
@@ -52,7 +59,7 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
     if (keys.refresh()) verifier.setKeys(keys.all().map((k) => [k.kid, k.publicKey]));
     return keys.current();
   };
-  const inventory = new Inventory(config.hypervisors, PROTOCOLS, (w) => log.warn({ hypervisor: w.hypervisor }, `inventory: ${w.message}`));
+  const inventory = new Inventory(config.hypervisors, protocols, (w) => log.warn({ hypervisor: w.hypervisor }, `inventory: ${w.message}`));
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
@@ -81,7 +88,7 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
     verifier,
     targets: inventory,
     origins: config.allowedOrigins,
-    adapters: PROTOCOL_MODULES.map((m) => m.adapter({ guestServerTrust: rdpTrust })),
+    adapters: modules.map((m) => m.adapter({ guestServerTrust: rdpTrust })),
     log: log.child({ component: 'proxy' }),
     limits: { idleTimeoutMs: config.sessions.idleTimeoutMs, maxDurationMs: config.sessions.maxDurationMs },
     metrics: new ProxyMetrics(registry),
@@ -109,7 +116,7 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
     desktops: inventory,
     issuer: new TokenIssuer(signingKey, config.tokens.ttlSeconds, config.tokens.bindClientIp),
     liveSessions: proxy.sessions,
-    protocols: PROTOCOLS,
+    protocols,
     shadows,
     rdpPins,
     audit,

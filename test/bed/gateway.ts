@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../serve/config.js';
 import { createLogger } from '../../gateway/logger.js';
+import type { ProtocolModule } from '../../serve/protocols.js';
 import { startGateway, type Gateway } from '../../serve/server.js';
 import { UserStore, type Role } from '../../gateway/users.js';
 import { ensureSelfSignedCertificate } from '../../certs/self-signed.js';
@@ -37,7 +38,7 @@ export interface RunningGateway extends GatewayClient {
 }
 
 
-export async function startTestGateway(options: { libvirt: string; users: TestUser[]; env?: Record<string, string> }): Promise<RunningGateway> {
+export async function startTestGateway(options: { libvirt: string; users: TestUser[]; env?: Record<string, string>; protocols?: readonly ProtocolModule[] }): Promise<RunningGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), 'porthole-gw-'));
   const port = await freePort();
   const origin = `https://localhost:${port}`;
@@ -58,7 +59,7 @@ export async function startTestGateway(options: { libvirt: string; users: TestUs
   const logs: string[] = [];
   const sink = new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } });
   const config = loadConfig(env);
-  const gateway = await startGateway(config, createLogger(config.logLevel, sink));
+  const gateway = await startGateway(config, createLogger(config.logLevel, sink), options.protocols);
   const ca = readFileSync(tls.cert);
 
   const client = gatewayClient({ address: '127.0.0.1', port, origin, ca });
