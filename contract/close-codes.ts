@@ -3,6 +3,8 @@
 export const CloseCode = {
   normal: 1000,
   shuttingDown: 1001,
+  /** The server is restarting (a drain's deadline): the viewer reconnects by itself, to this or another node. */
+  restarting: 1012,
   /** The token is missing, malformed, expired or already used. */
   badToken: 4001,
   /** The token is valid but does not allow this (other user, other IP, view-only, ...). */

@@ -6,7 +6,7 @@ import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { ServerOptions } from 'node:https';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
+import type { Availability } from '../contract/availability.js';
 import type { CertificatePinStore } from '../contract/certificate-pins.js';
 import type { LiveSessionDirectory } from '../contract/live-sessions.js';
 import type { ProtocolRegistry } from '../contract/protocol.js';
@@ -15,11 +15,13 @@ import type { DeviceCookies } from './device-cookies.js';
 import { HypervisorUnreachableError } from '../inventory/hypervisor-unreachable.js';
 import { INTERNAL_ERROR, clientErrorHandler, clientErrorSentence, frameworkErrors } from './http/error-answers.js';
 import { authentication } from './http/authentication.js';
+import { availabilityGuard } from './http/availability-guard.js';
 import { originGuard } from './http/origin-guard.js';
 import { securityHeaders } from './http/security-headers.js';
 import { authRoutes } from './routes/auth.js';
 import { desktopRoutes, type DesktopSource } from './routes/desktops.js';
 import { healthRoutes } from './routes/health.js';
+import { describeApi } from './routes/openapi.js';
 import { rdpCertificateRoutes } from './routes/rdp-certificates.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { shadowRoutes } from './routes/shadow.js';
@@ -50,7 +52,8 @@ export interface GatewayServices {
   /** RDP certificates pinned on first use, shown to administrators. */
   rdpPins: CertificatePinStore;
   audit: AuditLog;
-  registry: Registry;
+  /** Whether new sign-ins and connections are taken (not while draining). */
+  availability: Availability;
   /** The built web client (dist/web/public). */
   webRoot: string;
 }
@@ -114,7 +117,9 @@ export async function buildApp(services: GatewayServices, https?: ServerOptions)
   });
   await app.register(originGuard, { origins: services.origins });
   await app.register(authentication, { signIns: services.signIns, users: services.users });
-  await app.register(healthRoutes, { registry: services.registry });
+  await describeApi(app);
+  await app.register(availabilityGuard, { availability: services.availability });
+  await app.register(healthRoutes, { availability: services.availability });
   await app.register(authRoutes, { users: services.users, signIns: services.signIns, lockout: services.signInLockout, audit: services.audit, sessions: services.liveSessions, devices: services.devices });
   await app.register(desktopRoutes, { desktops: services.desktops, issuer: services.issuer, protocols: services.protocols, webSocketOrigin: services.webSocketOrigin });
   await app.register(sessionRoutes, { sessions: services.liveSessions, watchers: (id) => services.shadows.watchers(id) });

@@ -34,7 +34,7 @@ export function closeReason(reason: string): string {
 
 /** A code that may be sent in a close frame: 1005, 1006 and 1015 only describe closes. */
 export function sendableCode(code: number): number {
-  return code === 1000 || code === 1001 || (code >= 4000 && code <= 4999) ? code : CloseCode.normal;
+  return code === 1000 || code === 1001 || code === 1012 || (code >= 4000 && code <= 4999) ? code : CloseCode.normal;
 }
 
 /** Closes a WebSocket with a code and reason; a peer that never answers the close is dropped. */

@@ -6,8 +6,9 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import type { Admission } from '../contract/admission.js';
+import type { Availability } from '../contract/availability.js';
 import { normalizeIp } from '../contract/client-address.js';
-import { CloseCode } from '../contract/close-codes.js';
+import { CloseCode, type CloseCodeValue } from '../contract/close-codes.js';
 import { mayOpen, type Desktop, type DisplayEndpoint } from '../contract/desktop.js';
 import { BROWSER_SESSION_COOKIE, type DisplayTokenClaims } from '../contract/display-token.js';
 import type { AdmittedToken, ConnectionContext, DisplayEnd, ProtocolAdapter, SecureDisplayEnd, VerifiedToken } from './adapter.js';
@@ -57,6 +58,8 @@ export interface DisplayProxyOptions {
   metrics?: ProxyMetrics;
   /** The control plane's last say on a verified token (its sign-in, its shadowing). */
   admission?: Admission;
+  /** Whether new connections are taken (not while the process drains). */
+  availability?: Availability;
   /** 802.1p/DSCP marking of both legs; absent when turned off. */
   traffic?: { marker: TrafficMarker; classes: TrafficClasses };
   /**
@@ -81,9 +84,11 @@ function cookieValue(header: string | undefined, name: string): string | undefin
   return undefined;
 }
 
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' };
+
 function refuse(socket: Duplex, status: number, text: string): void {
   const body = JSON.stringify({ error: text });
-  socket.end(`HTTP/1.1 ${status} ${status === 403 ? 'Forbidden' : status === 404 ? 'Not Found' : 'Bad Request'}\r\n`
+  socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Bad Request'}\r\n`
     + `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
@@ -128,6 +133,8 @@ export class DisplayProxy {
       this.#options.log.warn({ origin: origin ?? null, path: adapter.descriptor.path, ip: normalizeIp(req.socket.remoteAddress) }, 'WebSocket refused: origin not allowed');
       return refuse(socket, 403, 'This page is not allowed to open desktop connections (origin not allowed).');
     }
+    const refusal = this.#options.availability?.refusal();
+    if (refusal) return refuse(socket, 503, refusal);
     this.#wss.handleUpgrade(req, socket, head, (ws) => this.#serve(ws, req, adapter));
   }
 
@@ -370,9 +377,14 @@ export class DisplayProxy {
     });
   }
 
+  /** Ends every connection with this code and reason; returns how many sessions it ended. */
+  endAll(code: CloseCodeValue, reason: string): number {
+    return this.sessions.endWhere(() => true, code, reason);
+  }
+
   /** Ends every connection (shutdown). */
   close(): void {
-    for (const info of this.sessions.list()) this.sessions.get(info.id)?.end(CloseCode.shuttingDown, 'Porthole is restarting. Open the desktop again in a moment.');
+    this.endAll(CloseCode.shuttingDown, 'Porthole is restarting. Open the desktop again in a moment.');
     this.#wss.close();
   }
 }

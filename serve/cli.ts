@@ -50,13 +50,19 @@ async function userAdd(args: string[]): Promise<number> {
 }
 
 async function serve(): Promise<number> {
-  const gateway = await startGateway(loadConfig());
-  const stop = (signal: string) => {
-    gateway.log.info(`${signal}: shutting down`);
-    gateway.close().then(() => process.exit(0), () => process.exit(1));
-  };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  const config = loadConfig();
+  const gateway = await startGateway(config);
+  let stopping = false;
+  const exit = (code: number) => gateway.close().then(() => process.exit(code), () => process.exit(1));
+  // SIGTERM drains: live desktops go on until they end or drainSeconds pass. A second SIGTERM,
+  // or SIGINT (Ctrl+C), stops at once.
+  process.on('SIGTERM', () => {
+    if (stopping) { gateway.log.info('SIGTERM again: stopping now'); void exit(0); return; }
+    stopping = true;
+    gateway.log.info({ sessions: gateway.proxy.sessions.size, drainSeconds: config.drainSeconds }, 'SIGTERM: draining');
+    gateway.drain(config.drainSeconds).then(() => exit(0), () => exit(1));
+  });
+  process.once('SIGINT', () => { gateway.log.info('SIGINT: stopping now'); void exit(0); });
   return new Promise<number>(() => {}); // runs until a signal
 }
 

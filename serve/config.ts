@@ -13,6 +13,10 @@ import { PROTOCOLS } from './protocols.js';
 
 export interface Config {
   listen: { host: string; port: number };
+  /** The plain-HTTP listener of /metrics, apart from the public port. */
+  metricsListen: { host: string; port: number };
+  /** How long live display connections may go on after SIGTERM before they are closed. */
+  drainSeconds: number;
   publicUrl: URL;
   /** Origins accepted on API calls and WebSocket upgrades. */
   allowedOrigins: Set<string>;
@@ -39,6 +43,8 @@ export interface Config {
 /** The file's shape: every key optional. */
 interface ConfigFile {
   listen?: string;
+  metricsListen?: string;
+  drainSeconds?: number;
   publicUrl?: string;
   allowedOrigins?: string[] | string;
   tls?: { cert?: string; key?: string };
@@ -88,6 +94,12 @@ function list(value: string[] | string | undefined): string[] {
 function positive(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !(value > 0)) throw new ConfigError(`${name} must be a positive number`);
+  return value;
+}
+
+function nonNegative(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value >= 0)) throw new ConfigError(`${name} must be a number of seconds, 0 or more`);
   return value;
 }
 
@@ -209,6 +221,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
 
   return {
     listen: parseListen(String(env.PORTHOLE_LISTEN ?? file.listen ?? '0.0.0.0:8443'), from('PORTHOLE_LISTEN', 'listen')),
+    metricsListen: parseListen(String(env.PORTHOLE_METRICS_LISTEN ?? file.metricsListen ?? '127.0.0.1:9464'), from('PORTHOLE_METRICS_LISTEN', 'metricsListen')),
+    drainSeconds: nonNegative(file.drainSeconds, 300, 'drainSeconds'),
     publicUrl,
     allowedOrigins,
     tls: { ...(cert ? { cert: resolve(cwd, cert) } : {}), ...(key ? { key: resolve(cwd, key) } : {}) },

@@ -25,7 +25,9 @@ import { TrafficMarker } from '../proxy/qos/socket-marking.js';
 import { CertificatePins } from '../proxy/tls/certificate-pins.js';
 import { CaTrust, PinTrust, type CertificateTrust } from '../proxy/tls/certificate-trust.js';
 import { TokenVerifier } from '../proxy/token-verifier.js';
+import { ProcessAvailability } from './availability.js';
 import type { Config } from './config.js';
+import { listenForMetrics, type MetricsListener } from './metrics-listener.js';
 import { PROTOCOL_MODULES, type ProtocolModule } from './protocols.js';
 import { ProtocolRegistry } from '../contract/protocol.js';
 
@@ -33,11 +35,19 @@ export const WEB_ROOT = fileURLToPath(new URL('../web/public/', import.meta.url)
 
 export interface Gateway {
   app: FastifyInstance;
+  /** The plain-HTTP listener of /metrics. */
+  metrics: MetricsListener;
   proxy: DisplayProxy;
   inventory: Inventory;
   log: Logger;
   /** The URL it listens on (https://host:port). */
   url: string;
+  /**
+   * Stops taking new sign-ins and connections (healthz answers 503), lets live display
+   * connections go on until they end or `seconds` have passed, then closes them with the reason
+   * that makes viewers reconnect elsewhere. Resolves when no connection is left.
+   */
+  drain(seconds: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -60,6 +70,7 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
     return keys.current();
   };
   const inventory = new Inventory(config.hypervisors, protocols, (w) => log.warn({ hypervisor: w.hypervisor }, `inventory: ${w.message}`));
+  const availability = new ProcessAvailability();
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
@@ -79,12 +90,13 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
   } catch (error) {
     throw new Error(`PORTHOLE_DISPLAY_CA or its client certificate: ${(error as Error).message}`);
   }
+  // Built after the shadowing requests, which close their watchers through it.
   let proxy: DisplayProxy | undefined;
   const signIns = new SignInSessions(config.sessions.signInTtlMs);
   const audit = new AuditLog(config.dataDir);
   const shadows = new ShadowRequests(audit,
     (id, reason) => proxy?.sessions.endWhere((claims) => claims.shadow === id, CloseCode.shadowEnded, reason));
-  proxy = new DisplayProxy({
+  const displayProxy = new DisplayProxy({
     verifier,
     targets: inventory,
     origins: config.allowedOrigins,
@@ -94,6 +106,7 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
     metrics: new ProxyMetrics(registry),
     ...(displayTrust ? { displayTrust } : {}),
     ...(config.qos ? { traffic: { marker: new TrafficMarker(log.child({ component: 'proxy' })), classes: config.qos } } : {}),
+    availability,
     admission: {
       admit: (claims) => {
         if (claims.shadow && shadows.get(claims.shadow)?.state !== 'accepted') return 'The screen sharing has ended.';
@@ -103,7 +116,8 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
       },
     },
   });
-  proxy.sessions.onEnded((session) => shadows.sessionEnded(session.id));
+  proxy = displayProxy;
+  displayProxy.sessions.onEnded((session) => shadows.sessionEnded(session.id));
 
   const app = await buildApp({
     log,
@@ -115,30 +129,51 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
     devices: new DeviceCookies(config.dataDir),
     desktops: inventory,
     issuer: new TokenIssuer(signingKey, config.tokens.ttlSeconds, config.tokens.bindClientIp),
-    liveSessions: proxy.sessions,
+    liveSessions: displayProxy.sessions,
     protocols,
     shadows,
     rdpPins,
     audit,
-    registry,
+    availability,
     webRoot: WEB_ROOT,
   }, { cert: readFileSync(tls.cert), key: readFileSync(tls.key) });
 
-  app.server.on('upgrade', (req, socket, head) => proxy.handleUpgrade(req, socket, head));
+  app.server.on('upgrade', (req, socket, head) => displayProxy.handleUpgrade(req, socket, head));
+  const metrics = await listenForMetrics(registry, config.metricsListen).catch((error: Error) => {
+    throw new Error(`PORTHOLE_METRICS_LISTEN ${config.metricsListen.host}:${config.metricsListen.port}: ${error.message}`);
+  });
   await app.listen({ host: config.listen.host, port: config.listen.port });
   const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   log.info({ listen: `${host}:${address.port}`, publicUrl: config.publicUrl.origin, hypervisors: config.hypervisors.map((h) => h.name) }, 'Porthole is serving');
 
+  async function drain(seconds: number): Promise<void> {
+    availability.startDraining();
+    const deadline = Date.now() + seconds * 1000;
+    let lastReport = 0;
+    while (displayProxy.sessions.size > 0 && Date.now() < deadline) {
+      if (Date.now() - lastReport >= 10_000) {
+        lastReport = Date.now();
+        log.info({ sessions: displayProxy.sessions.size, secondsLeft: Math.ceil((deadline - Date.now()) / 1000) }, 'draining: live sessions go on');
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    const closed = displayProxy.endAll(CloseCode.restarting, 'This Porthole server is restarting. Reconnecting…');
+    log.info({ closed }, closed ? 'drained: the sessions left were closed for their viewers to reconnect' : 'drained: no session left');
+  }
+
   return {
     app,
-    proxy,
+    metrics,
+    drain,
+    proxy: displayProxy,
     inventory,
     log,
     url: `https://${host}:${address.port}`,
     async close() {
-      proxy.close();
+      displayProxy.close();
       await app.close();
+      await metrics.close();
       await inventory.close();
     },
   };

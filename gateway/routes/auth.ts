@@ -10,6 +10,7 @@ import { DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE_SECONDS, type DeviceCookies } from
 import type { SignInLockout } from '../sign-in-lockout.js';
 import { SESSION_COOKIE, type SignInSessions } from '../sign-in-sessions.js';
 import type { UserStore } from '../users.js';
+import { requireUser } from '../http/authentication.js';
 
 export interface AuthRoutesOptions {
   users: UserStore;
@@ -81,6 +82,12 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
     request.log.info({ user: username }, 'signed in');
     return principal;
   });
+
+  // Who is signed in: the page shows the name after a reload, and knows the roles.
+  app.get('/api/me', {
+    onRequest: requireUser(),
+    schema: { response: { 200: Principal, 401: ErrorAnswer } },
+  }, async (request) => request.principal!);
 
   app.post('/api/logout', { schema: { response: { 204: NoContent } } }, async (request, reply) => {
     const who = request.principal;

@@ -34,6 +34,8 @@ export interface RunningGateway extends GatewayClient {
   logs: string[];
   /** PORTHOLE_DATA: users, keys, audit.log. */
   dataDir: string;
+  /** The Prometheus text from the metrics listener (PORTHOLE_METRICS_LISTEN), apart from the public port. */
+  metrics(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -41,11 +43,13 @@ export interface RunningGateway extends GatewayClient {
 export async function startTestGateway(options: { libvirt: string; users: TestUser[]; env?: Record<string, string>; protocols?: readonly ProtocolModule[] }): Promise<RunningGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), 'porthole-gw-'));
   const port = await freePort();
+  const metricsPort = await freePort();
   const origin = `https://localhost:${port}`;
   const certDir = join(dataDir, 'certs');
   const tls = await ensureSelfSignedCertificate('localhost', certDir);
   const env = {
     PORTHOLE_LISTEN: `127.0.0.1:${port}`,
+    PORTHOLE_METRICS_LISTEN: `127.0.0.1:${metricsPort}`,
     PORTHOLE_PUBLIC_URL: origin,
     PORTHOLE_LIBVIRT: options.libvirt,
     PORTHOLE_DATA: dataDir,
@@ -65,6 +69,11 @@ export async function startTestGateway(options: { libvirt: string; users: TestUs
   const client = gatewayClient({ address: '127.0.0.1', port, origin, ca });
   return {
     gateway, origin, port, ca, logs, dataDir, ...client,
+    metrics: async () => {
+      const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { signal: AbortSignal.timeout(10_000) });
+      if (!res.ok) throw new Error(`metrics listener answered ${res.status}`);
+      return res.text();
+    },
     async close() {
       await gateway.close();
       rmSync(dataDir, { recursive: true, force: true });

@@ -134,7 +134,7 @@ test('a user not entitled to the desktop cannot list it, connect to it, or use a
 
 /** Bytes the proxy has carried to the guest on SPICE's inputs channel, from /metrics. */
 async function spiceInputBytes(): Promise<number> {
-  const text = String((await gw.api('GET', '/metrics')).body);
+  const text = await gw.metrics();
   return Number(/porthole_proxy_bytes_total\{protocol="spice",channel="spice.inputs",direction="to_display"\} (\d+)/.exec(text)?.[1] ?? 0);
 }
 

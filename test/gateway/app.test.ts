@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { Registry } from 'prom-client';
 import { buildApp, type GatewayServices } from '../../gateway/app.js';
 import { CertificatePins } from '../../proxy/tls/certificate-pins.js';
 import { AuditLog } from '../../gateway/audit-log.js';
@@ -23,6 +22,9 @@ import { LiveSessions } from '../../proxy/live-sessions.js';
 import { TokenVerifier } from '../../proxy/token-verifier.js';
 import { writeTestDriver } from '../bed/test-driver.js';
 import { PROTOCOLS } from '../../serve/protocols.js';
+import { ProcessAvailability } from '../../serve/availability.js';
+
+const availability = new ProcessAvailability();
 
 const ORIGIN = 'https://desk.example.org';
 const dir = mkdtempSync(join(tmpdir(), 'porthole-app-'));
@@ -66,7 +68,7 @@ before(async () => {
     shadows: new ShadowRequests(new AuditLog(join(dir, 'data')), () => {}),
     rdpPins: new CertificatePins(join(dir, 'data')),
     audit: new AuditLog(join(dir, 'data')),
-    registry: new Registry(),
+    availability,
     webRoot,
   };
   app = await buildApp(services);
@@ -195,7 +197,7 @@ test('live sessions: helpdesk and admin only', async () => {
   error(await app.inject({ method: 'DELETE', url: '/api/sessions/x', headers: { ...json, cookie: hannah } }), 403, /admin/);
 });
 
-test('every response carries the security headers; health and metrics answer', async () => {
+test('every response carries the security headers; health answers, and /metrics is not on the public port', async () => {
   const res = await app.inject({ method: 'GET', url: '/' });
   assert.equal(res.statusCode, 200);
   assert.match(String(res.headers['content-security-policy']), /default-src 'self'; script-src 'self'/);
@@ -210,8 +212,10 @@ test('every response carries the security headers; health and metrics answer', a
   assert.equal(res.headers['referrer-policy'], 'no-referrer');
   assert.match(String(res.headers['strict-transport-security']), /max-age=\d+/);
   assert.deepEqual((await app.inject({ method: 'GET', url: '/healthz' })).json(), { status: 'ok' });
+  // Metrics are served on their own listener (PORTHOLE_METRICS_LISTEN), never to users.
   const metrics = await app.inject({ method: 'GET', url: '/metrics' });
-  assert.equal(metrics.statusCode, 200);
+  assert.equal(metrics.statusCode, 404);
+  assert.doesNotMatch(metrics.body, /process_cpu|porthole_/);
 });
 
 test('no traversal, no directory listing, no open redirect', async () => {
@@ -293,4 +297,48 @@ test('a misspelt field or a wrong type is refused with the reason, not dropped o
   error(await app.inject({ method: 'POST', url: connect, headers: { ...json, cookie }, payload: { viewOnly: 1 } }), 400, /viewOnly must be boolean/);
   error(await app.inject({ method: 'POST', url: '/api/login', headers: json, payload: { username: 5, password: 'alice-password' } }), 400, /username must be string/);
   assert.equal((await app.inject({ method: 'POST', url: connect, headers: { ...json, cookie }, payload: { viewOnly: true } })).statusCode, 200);
+});
+
+test('GET /api/me names the signed-in user, and 401 without a sign-in', async () => {
+  const cookie = await signIn('bob', 'bob-password');
+  const me = await app.inject({ method: 'GET', url: '/api/me', headers: { cookie } });
+  assert.equal(me.statusCode, 200);
+  assert.deepEqual(me.json(), { username: 'bob', roles: ['user'], groups: ['class-3b'] });
+  error(await app.inject({ method: 'GET', url: '/api/me' }), 401, /sign in/i);
+});
+
+test('the OpenAPI document describes every route of the contract with the schemas it validates with', async () => {
+  const res = await app.inject({ method: 'GET', url: '/api/openapi.json' });
+  assert.equal(res.statusCode, 200);
+  const doc = res.json() as { openapi: string; paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: unknown }> }; responses: Record<string, unknown> }>> };
+  assert.match(doc.openapi, /^3\./);
+  const routes = Object.entries(doc.paths).flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`));
+  for (const route of [
+    'POST /api/login', 'GET /api/me', 'POST /api/logout', 'GET /api/desktops', 'POST /api/desktops/{id}/connect',
+    'GET /api/sessions', 'DELETE /api/sessions/{id}', 'POST /api/sessions/{id}/shadow', 'GET /api/shadow/{requestId}',
+    'POST /api/shadow/{requestId}/answer', 'DELETE /api/shadow/{requestId}', 'GET /healthz',
+  ]) assert.ok(routes.includes(route), `${route} missing from ${routes.join(', ')}`);
+  assert.ok(!routes.some((r) => r.includes('/metrics')), 'metrics are not on the public port');
+  // The connect body is bounded by the registry's protocols, as the route validates it.
+  const connect = doc.paths['/api/desktops/{id}/connect']!.post!;
+  const body = JSON.stringify(connect.requestBody?.content['application/json']?.schema);
+  assert.match(body, /"enum":\["spice","vnc","rdp"\]/);
+  assert.match(body, /"maxItems":3/);
+  assert.ok(connect.responses['409'] && connect.responses['200']);
+});
+
+test('while the process drains, sign-ins and connects get 503 with the reason, healthz too; the list still answers', async () => {
+  const cookie = await signIn('alice', 'alice-password');
+  const draining = new ProcessAvailability();
+  const other = await buildApp({ ...services, availability: draining });
+  try {
+    assert.equal((await other.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
+    draining.startDraining();
+    error(await other.inject({ method: 'GET', url: '/healthz' }), 503, /restarting/);
+    error(await other.inject({ method: 'POST', url: '/api/login', headers: json, payload: { username: 'alice', password: 'alice-password' } }), 503, /restarting/);
+    error(await other.inject({ method: 'POST', url: `/api/desktops/${encodeURIComponent(`lab/${ALICE}`)}/connect`, headers: { ...json, cookie }, payload: {} }), 503, /restarting/);
+    assert.equal((await other.inject({ method: 'GET', url: '/api/desktops', headers: { cookie } })).statusCode, 200);
+  } finally {
+    await other.close();
+  }
 });

@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { Registry } from 'prom-client';
 import { buildApp } from '../../gateway/app.js';
 import { AuditLog } from '../../gateway/audit-log.js';
 import { DeviceCookies } from '../../gateway/device-cookies.js';
@@ -22,6 +21,9 @@ import { UserStore } from '../../gateway/users.js';
 import { LiveSessions } from '../../proxy/live-sessions.js';
 import { CertificatePins } from '../../proxy/tls/certificate-pins.js';
 import { PROTOCOLS } from '../../serve/protocols.js';
+import { ProcessAvailability } from '../../serve/availability.js';
+
+const availability = new ProcessAvailability();
 
 const ORIGIN = 'https://desk.example.org';
 const MINUTE = 60_000;
@@ -58,7 +60,7 @@ before(async () => {
     shadows: new ShadowRequests(audit, () => {}),
     rdpPins: new CertificatePins(data),
     audit,
-    registry: new Registry(),
+    availability,
     webRoot,
   });
 });

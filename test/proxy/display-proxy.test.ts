@@ -80,7 +80,7 @@ test('VNC: the proxy authenticates to the display; the browser is offered only "
 
 /** porthole_proxy_bytes_total for VNC, per direction, from /metrics. */
 async function vncBytes(): Promise<{ toClient: number; toDisplay: number }> {
-  const text = String((await gw.api('GET', '/metrics')).body);
+  const text = await gw.metrics();
   const read = (direction: string) => Number(new RegExp(`porthole_proxy_bytes_total\\{protocol="vnc",channel="vnc",direction="${direction}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
   return { toClient: read('to_client'), toDisplay: read('to_display') };
 }

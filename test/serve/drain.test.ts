@@ -1,0 +1,160 @@
+// Stopping without interrupting a class: `porthole serve` (what `npm start` runs) as its own
+// process, a live VNC session on a real QEMU display, then SIGTERM. The process stops taking new
+// work at once and keeps the session until it ends, or closes it for its viewer to reconnect when
+// drainSeconds run out; /metrics lives on its own listener, never on the public port.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { ensureSelfSignedCertificate } from '../../certs/self-signed.js';
+import { UserStore } from '../../gateway/users.js';
+import { gatewayClient, type GatewayClient } from '../bed/gateway-client.js';
+import { freePort } from '../bed/ports.js';
+import { rfbUpdateRequest, vncHandshake, WireReader } from '../bed/protocol-clients.js';
+import { startQemuGuest, type QemuGuest } from '../bed/qemu-guest.js';
+import { writeTestDriver } from '../bed/test-driver.js';
+
+const BIN = fileURLToPath(new URL('../../../bin/porthole.js', import.meta.url));
+const DESKTOP = '33333333-0000-4000-8000-000000000001';
+const dir = mkdtempSync(join(tmpdir(), 'porthole-drain-'));
+let guest: QemuGuest;
+let libvirt: string;
+
+before(async () => {
+  guest = await startQemuGuest({});
+  libvirt = `lab=${writeTestDriver(join(dir, 'node.xml'), [
+    { name: 'class', uuid: DESKTOP, users: ['alice'], vnc: { port: guest.vncPort, password: guest.vncPassword } },
+  ])}`;
+});
+after(async () => {
+  await guest?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Served {
+  child: ChildProcess;
+  client: GatewayClient;
+  metricsUrl: string;
+  /** wss://localhost:PORT */
+  wsOrigin: string;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** `porthole serve` in a process of its own, with its own data, certificate and ports. */
+async function serve(name: string, drainSeconds: number): Promise<Served> {
+  const data = join(dir, name);
+  const store = new UserStore(data);
+  await store.upsert('alice', 'alice-password', 'user', []);
+  const tls = await ensureSelfSignedCertificate('localhost', join(data, 'certs'));
+  const [port, metricsPort] = [await freePort(), await freePort()];
+  const config = join(data, 'porthole.json');
+  writeFileSync(config, JSON.stringify({ drainSeconds }));
+  const child = spawn(process.execPath, [BIN, 'serve'], {
+    env: {
+      ...process.env, PORTHOLE_CONFIG: config, PORTHOLE_DATA: data, PORTHOLE_LIBVIRT: libvirt,
+      PORTHOLE_LISTEN: `127.0.0.1:${port}`, PORTHOLE_PUBLIC_URL: `https://localhost:${port}`,
+      PORTHOLE_METRICS_LISTEN: `127.0.0.1:${metricsPort}`, PORTHOLE_TLS_CERT: tls.cert, PORTHOLE_TLS_KEY: tls.key,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => { output += d; });
+  child.stderr!.on('data', (d: Buffer) => { output += d; });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const client = gatewayClient({ address: '127.0.0.1', port, origin: `https://localhost:${port}`, ca: readFileSync(tls.cert) });
+  await until(async () => (await client.api('GET', '/healthz').catch(() => ({ status: 0 }))).status === 200, 30_000,
+    () => `porthole serve did not become healthy: ${output}`);
+  return { child, client, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, wsOrigin: `wss://localhost:${port}`, output: () => output, exited };
+}
+
+async function until(condition: () => Promise<boolean>, timeoutMs: number, message: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(message());
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A live VNC session of Alice's, with a first full picture received. */
+async function liveSession(served: Served): Promise<{ reader: WireReader; width: number; height: number }> {
+  const cookie = await served.client.signIn('alice', 'alice-password');
+  const [attempt] = await served.client.connect(cookie, `lab/${DESKTOP}`, { protocols: ['vnc'] });
+  const reader = new WireReader(served.client.webSocket(attempt!.url, { cookie }));
+  const { width, height } = await vncHandshake(reader);
+  reader.ws.send(rfbUpdateRequest(width, height));
+  await reader.read(4);
+  return { reader, width, height };
+}
+
+function stopAll(served: Served): void {
+  if (served.child.exitCode === null && served.child.pid) served.child.kill('SIGKILL');
+}
+
+test('SIGTERM drains: healthz 503 and new work refused at once, the live session goes on, the process exits once it ends', async () => {
+  const served = await serve('drain-until-end', 300);
+  try {
+    // Metrics are on their own listener, not on the public port.
+    const scraped = await fetch(served.metricsUrl, { signal: AbortSignal.timeout(10_000) });
+    assert.equal(scraped.status, 200);
+    assert.match(await scraped.text(), /porthole_proxy_connections_total|process_cpu_seconds_total/);
+    assert.equal((await served.client.api('GET', '/metrics')).status, 404);
+
+    const { reader, width, height } = await liveSession(served);
+    const signalledAt = Date.now();
+    served.child.kill('SIGTERM');
+    await until(async () => (await served.client.api('GET', '/healthz')).status === 503, 10_000, () => 'healthz never answered 503');
+    console.log(`# drain: healthz 503 ${Date.now() - signalledAt} ms after SIGTERM`);
+    const health = await served.client.api('GET', '/healthz');
+    assert.match((health.body as { error: string }).error, /restarting/);
+    const signIn = await served.client.api('POST', '/api/login', { body: { username: 'alice', password: 'alice-password' } });
+    assert.equal(signIn.status, 503);
+    assert.match((signIn.body as { error: string }).error, /restarting\. Try again in a moment/);
+    const upgrade = new WireReader(served.client.webSocket(`${served.wsOrigin}/ws/vnc?token=x`));
+    await assert.rejects(upgrade.opened, /HTTP 503/);
+
+    // Three seconds on, the session still carries display data both ways.
+    await until(async () => Date.now() - signalledAt >= 3000, 10_000, () => 'clock');
+    reader.ws.send(rfbUpdateRequest(width, height));
+    const update = await reader.read(4);
+    assert.equal(update[0], 0, 'a FramebufferUpdate after the drain began');
+    assert.equal(served.child.exitCode, null, 'the process waits for the live session');
+
+    // The session ends: the process exits by itself.
+    reader.ws.close();
+    const code = await Promise.race([served.exited, new Promise<string>((r) => setTimeout(() => r('still running'), 20_000))]);
+    assert.equal(code, 0, served.output());
+    assert.match(served.output(), /draining/);
+  } finally {
+    stopAll(served);
+  }
+});
+
+test('when drainSeconds run out, the sessions left are closed with the code that makes viewers reconnect; a second SIGTERM stops at once', async () => {
+  const served = await serve('drain-deadline', 2);
+  try {
+    const { reader } = await liveSession(served);
+    served.child.kill('SIGTERM');
+    const closed = await Promise.race([reader.closed, new Promise<undefined>((r) => setTimeout(() => r(undefined), 20_000))]);
+    assert.ok(closed, 'the session was not closed at the drain deadline');
+    assert.equal(closed.code, 1012);
+    assert.match(closed.reason, /restarting/);
+    assert.equal(await served.exited, 0);
+  } finally {
+    stopAll(served);
+  }
+  const again = await serve('drain-twice', 300);
+  try {
+    const { reader } = await liveSession(again);
+    again.child.kill('SIGTERM');
+    await until(async () => (await again.client.api('GET', '/healthz')).status === 503, 10_000, () => 'healthz never answered 503');
+    again.child.kill('SIGTERM');
+    assert.equal(await again.exited, 0);
+    assert.notEqual((await reader.closed).code, 1012, 'stopped at once, not drained');
+  } finally {
+    stopAll(again);
+  }
+});
