@@ -18,6 +18,7 @@ import { authentication } from './http/authentication.js';
 import { availabilityGuard } from './http/availability-guard.js';
 import { originGuard } from './http/origin-guard.js';
 import { securityHeaders } from './http/security-headers.js';
+import { auditRoutes } from './routes/audit.js';
 import { authRoutes } from './routes/auth.js';
 import { desktopRoutes, type DesktopSource } from './routes/desktops.js';
 import { healthRoutes } from './routes/health.js';
@@ -122,7 +123,8 @@ export async function buildApp(services: GatewayServices, https?: ServerOptions)
   await app.register(healthRoutes, { availability: services.availability });
   await app.register(authRoutes, { users: services.users, signIns: services.signIns, lockout: services.signInLockout, audit: services.audit, sessions: services.liveSessions, devices: services.devices });
   await app.register(desktopRoutes, { desktops: services.desktops, issuer: services.issuer, protocols: services.protocols, webSocketOrigin: services.webSocketOrigin });
-  await app.register(sessionRoutes, { sessions: services.liveSessions, watchers: (id) => services.shadows.watchers(id) });
+  await app.register(sessionRoutes, { sessions: services.liveSessions, watchers: (id) => services.shadows.watchers(id), audit: services.audit });
+  await app.register(auditRoutes, { audit: services.audit });
   await app.register(userRoutes, { signIns: services.signIns, sessions: services.liveSessions, lockout: services.signInLockout, audit: services.audit });
   await app.register(shadowRoutes, {
     shadows: services.shadows, sessions: services.liveSessions, desktops: services.desktops, issuer: services.issuer, protocols: services.protocols,

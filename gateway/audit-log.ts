@@ -1,23 +1,111 @@
-// Who did what to whose desktop, appended as JSON lines to PORTHOLE_DATA/audit.log, apart from
-// the service log so that it can be kept longer and read by other people.
-import { appendFileSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+// The audit trail kept as append-only JSON lines under PORTHOLE_DATA (audit.log), apart from the
+// service log so that it can be kept longer and read by other people. The file is rotated when it
+// reaches its size bound (audit-<time>-<n>.log beside it) and rotated files older than the retention
+// are deleted; a search reads the rotated files and the current one, oldest first.
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AuditEvent, AuditTrail } from '../contract/audit.js';
 
-export interface AuditEvent {
-  event: string;
-  [field: string]: string | boolean | number | undefined;
+export type { AuditEvent } from '../contract/audit.js';
+
+export interface AuditRetention {
+  /** Rotate when the current file reaches this size. */
+  rotateBytes: number;
+  /** Delete rotated files whose last event is older than this. */
+  keepDays: number;
 }
 
-export class AuditLog {
-  readonly path: string;
+export const DEFAULT_RETENTION: AuditRetention = { rotateBytes: 64 * 1024 * 1024, keepDays: 400 };
 
-  constructor(dataDir: string) {
+export interface AuditQuery {
+  /** Events at or after this time. */
+  since?: Date;
+  user?: string;
+  desktop?: string;
+  /** At most this many, the newest (default 1,000). */
+  limit?: number;
+}
+
+/** A recorded event: what was recorded, with when. */
+export type RecordedEvent = AuditEvent & { at: string };
+
+/** audit-<UTC time>-<n>.log: names sort in the order they were rotated. */
+const ROTATED = /^audit-\d{8}T\d{9}Z-\d{3}\.log$/;
+
+export class AuditLog implements AuditTrail {
+  readonly path: string;
+  readonly #dir: string;
+  #bytes: number | undefined;
+
+  constructor(dataDir: string, readonly retention: AuditRetention = DEFAULT_RETENTION) {
+    this.#dir = dataDir;
     this.path = join(dataDir, 'audit.log');
-    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   }
 
   /** Synchronous, so an event is on disk before the answer that reports it leaves. */
   record(entry: AuditEvent): void {
-    appendFileSync(this.path, `${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`, { mode: 0o600 });
+    const line = `${JSON.stringify({ at: new Date().toISOString(), ...entry })}\n`;
+    this.#bytes ??= this.#size();
+    if (this.#bytes > 0 && this.#bytes + line.length > this.retention.rotateBytes) this.#rotate();
+    appendFileSync(this.path, line, { mode: 0o600 });
+    this.#bytes += Buffer.byteLength(line);
+  }
+
+  /** Matching events, oldest first (the newest last), at most `limit` of the newest. */
+  search(query: AuditQuery = {}): RecordedEvent[] {
+    const limit = query.limit ?? 1000;
+    const since = query.since?.getTime();
+    const found: RecordedEvent[] = [];
+    for (const file of [...this.#rotated().map((f) => join(this.#dir, f)), this.path]) {
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch {
+        continue;
+      }
+      for (const line of text.split('\n')) {
+        if (!line) continue;
+        let event: RecordedEvent;
+        try {
+          event = JSON.parse(line) as RecordedEvent;
+        } catch {
+          continue; // a line cut by a crash mid-write: the rest of the trail stands
+        }
+        if (since !== undefined && !(Date.parse(event.at) >= since)) continue;
+        if (query.user !== undefined && event.user !== query.user && event.admin !== query.user && event.asker !== query.user) continue;
+        if (query.desktop !== undefined && event.desktop !== query.desktop) continue;
+        found.push(event);
+        if (found.length > limit) found.shift();
+      }
+    }
+    return found;
+  }
+
+  #size(): number {
+    try {
+      return statSync(this.path).size;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** Rotated files, oldest first (their names sort by time). */
+  #rotated(): string[] {
+    return readdirSync(this.#dir).filter((f) => ROTATED.test(f)).sort();
+  }
+
+  #rotate(): void {
+    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('.', '');
+    // Two rotations in one millisecond must neither overwrite each other nor sort out of order.
+    let n = 0;
+    for (const file of this.#rotated()) if (file.startsWith(`audit-${stamp}-`)) n = Math.max(n, Number(file.slice(-7, -4)) + 1);
+    renameSync(this.path, join(this.#dir, `audit-${stamp}-${String(n).padStart(3, '0')}.log`));
+    this.#bytes = 0;
+    const cutoff = Date.now() - this.retention.keepDays * 86_400_000;
+    for (const file of this.#rotated()) {
+      const path = join(this.#dir, file);
+      if (statSync(path).mtimeMs < cutoff) rmSync(path, { force: true });
+    }
   }
 }

@@ -6,6 +6,7 @@ import type { Principal } from '../contract/desktop.js';
 import type { ProtocolId } from '../contract/protocol.js';
 import { TOKEN_ALGORITHM, TOKEN_AUDIENCE, TOKEN_ISSUER, browserBinding, type DisplayTokenClaims } from '../contract/display-token.js';
 import type { SigningKey } from './signing-keys.js';
+import type { AuditTrail } from '../contract/audit.js';
 
 export interface IssuedToken {
   token: string;
@@ -21,6 +22,8 @@ export class TokenIssuer {
     readonly key: SigningKey | (() => SigningKey),
     readonly ttlSeconds: number,
     readonly bindClientIp: boolean,
+    /** Where each token issued is recorded, by its id (never the token itself). */
+    readonly audit?: AuditTrail,
   ) {}
 
   /**
@@ -51,6 +54,10 @@ export class TokenIssuer {
       keyid: key.kid,
       issuer: TOKEN_ISSUER,
       audience: TOKEN_AUDIENCE,
+    });
+    this.audit?.record({
+      event: 'token.issued', user: who.username, desktop, protocol, client: options.clientIp, token: jti, viewOnly: options.viewOnly,
+      ...(options.shadow ? { shadow: options.shadow } : {}),
     });
     return { token, jti, expiresAt: new Date(claims.exp * 1000) };
   }

@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import type { Admission } from '../contract/admission.js';
+import type { AuditTrail } from '../contract/audit.js';
 import type { Availability } from '../contract/availability.js';
 import { normalizeIp } from '../contract/client-address.js';
 import { CloseCode, type CloseCodeValue } from '../contract/close-codes.js';
@@ -60,6 +61,8 @@ export interface DisplayProxyOptions {
   admission?: Admission;
   /** Whether new connections are taken (not while the process drains). */
   availability?: Availability;
+  /** Where sessions opened and closed are recorded (with bytes each way and duration). */
+  audit?: AuditTrail;
   /** 802.1p/DSCP marking of both legs; absent when turned off. */
   traffic?: { marker: TrafficMarker; classes: TrafficClasses };
   /**
@@ -234,6 +237,11 @@ export class DisplayProxy {
       const relay = new Relay(ws, handshake.display.socket, this.limits, handshake.filter, handshake.farewell);
       const session = this.sessions.attach(handshake.sessionKey ?? claims.jti, claims, relay);
       const fields = { session: session.id, user: claims.sub, desktop: claims.desktop };
+      // One user-visible connection per session, however many sockets it has (SPICE's channels).
+      if (session.relays.size === 1) {
+        this.#options.audit?.record({ event: 'connection.opened', ...fields, protocol, client: clientIp, token: claims.jti,
+          viewOnly: claims.viewOnly, ...(claims.shadow ? { shadow: claims.shadow } : {}) });
+      }
       metrics?.connections.inc({ protocol, result: 'ok' });
       metrics?.active.inc({ protocol });
       metrics?.track(relay, protocol, kind);
@@ -241,6 +249,12 @@ export class DisplayProxy {
       log.info(fields, 'connection open');
       void relay.done.then((end) => {
         this.sessions.detach(session, relay);
+        if (session.relays.size === 0) {
+          const totals = session.info();
+          this.#options.audit?.record({ event: 'connection.closed', ...fields, protocol, client: clientIp, token: claims.jti,
+            toClient: totals.bytesToClient, toDisplay: totals.bytesToDisplay, seconds: Math.round((Date.now() - session.startedAt.getTime()) / 1000),
+            code: end.code, reason: end.reason });
+        }
         releaseJoinable();
         handshake.onEnd?.();
         if (handshake.primary) session.end(end.code, end.reason);

@@ -9,6 +9,9 @@ export class LiveSession implements LiveSessionHandle {
   readonly id = randomUUID();
   readonly startedAt = new Date();
   readonly relays = new Set<Relay>();
+  /** Bytes of connections that have closed, so that the session's totals survive them. */
+  #closedToClient = 0;
+  #closedToDisplay = 0;
 
   constructor(readonly key: string, readonly claims: DisplayTokenClaims) {}
 
@@ -17,9 +20,16 @@ export class LiveSession implements LiveSessionHandle {
     for (const relay of this.relays) relay.close(code, reason);
   }
 
+  /** Takes a closed connection out, keeping what it carried in the session's totals. */
+  remove(relay: Relay): void {
+    if (!this.relays.delete(relay)) return;
+    this.#closedToClient += relay.bytesToClient;
+    this.#closedToDisplay += relay.bytesToDisplay;
+  }
+
   info(): LiveSessionInfo {
-    let up = 0;
-    let down = 0;
+    let up = this.#closedToDisplay;
+    let down = this.#closedToClient;
     for (const r of this.relays) { up += r.bytesToDisplay; down += r.bytesToClient; }
     return {
       id: this.id,
@@ -63,7 +73,7 @@ export class LiveSessions implements LiveSessionDirectory {
   }
 
   detach(session: LiveSession, relay: Relay): void {
-    session.relays.delete(relay);
+    session.remove(relay);
     if (session.relays.size === 0) {
       this.#byKey.delete(session.key);
       this.#byId.delete(session.id);

@@ -2,6 +2,7 @@
 import { createInterface } from 'node:readline';
 import { ConfigError, loadConfig } from './config.js';
 import { startGateway } from './server.js';
+import { AuditLog } from '../gateway/audit-log.js';
 import { SigningKeyRing } from '../gateway/signing-keys.js';
 import { ROLES, UserStore, type Role } from '../gateway/users.js';
 
@@ -72,8 +73,10 @@ export async function main(argv: string[]): Promise<number> {
     if (command === 'serve') return await serve();
     if (command === 'user' && sub === 'add') return await userAdd(rest);
     if (command === 'keys' && sub === 'rotate' && rest.length === 0) {
-      const ring = new SigningKeyRing(loadConfig().dataDir);
+      const config = loadConfig();
+      const ring = new SigningKeyRing(config.dataDir);
       const { current, removed } = ring.rotate();
+      new AuditLog(config.dataDir, config.audit).record({ event: 'keys.rotated', kid: current.kid, removed, by: process.env.USER ?? 'porthole keys rotate' });
       console.log(`new token signing key ${current.kid}; ${ring.all().length - 1} previous key still verifies; ${removed} older removed`);
       return 0;
     }

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import YAML from 'yaml';
+import { DEFAULT_RETENTION, type AuditRetention } from '../gateway/audit-log.js';
 import type { LogLevel } from '../gateway/logger.js';
 import { parseHypervisors, type HypervisorSpec } from '../inventory/hypervisor-spec.js';
 import { MAX_TOKEN_TTL_SECONDS } from '../contract/display-token.js';
@@ -17,6 +18,8 @@ export interface Config {
   metricsListen: { host: string; port: number };
   /** How long live display connections may go on after SIGTERM before they are closed. */
   drainSeconds: number;
+  /** The audit trail's rotation and retention. */
+  audit: AuditRetention;
   publicUrl: URL;
   /** Origins accepted on API calls and WebSocket upgrades. */
   allowedOrigins: Set<string>;
@@ -45,6 +48,7 @@ interface ConfigFile {
   listen?: string;
   metricsListen?: string;
   drainSeconds?: number;
+  audit?: { rotateMegabytes?: number; keepDays?: number };
   publicUrl?: string;
   allowedOrigins?: string[] | string;
   tls?: { cert?: string; key?: string };
@@ -223,6 +227,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     listen: parseListen(String(env.PORTHOLE_LISTEN ?? file.listen ?? '0.0.0.0:8443'), from('PORTHOLE_LISTEN', 'listen')),
     metricsListen: parseListen(String(env.PORTHOLE_METRICS_LISTEN ?? file.metricsListen ?? '127.0.0.1:9464'), from('PORTHOLE_METRICS_LISTEN', 'metricsListen')),
     drainSeconds: nonNegative(file.drainSeconds, 300, 'drainSeconds'),
+    audit: {
+      rotateBytes: positive(file.audit?.rotateMegabytes, DEFAULT_RETENTION.rotateBytes / 1048576, 'audit.rotateMegabytes') * 1048576,
+      keepDays: positive(file.audit?.keepDays, DEFAULT_RETENTION.keepDays, 'audit.keepDays'),
+    },
     publicUrl,
     allowedOrigins,
     tls: { ...(cert ? { cert: resolve(cwd, cert) } : {}), ...(key ? { key: resolve(cwd, key) } : {}) },

@@ -93,7 +93,7 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
   // Built after the shadowing requests, which close their watchers through it.
   let proxy: DisplayProxy | undefined;
   const signIns = new SignInSessions(config.sessions.signInTtlMs);
-  const audit = new AuditLog(config.dataDir);
+  const audit = new AuditLog(config.dataDir, config.audit);
   const shadows = new ShadowRequests(audit,
     (id, reason) => proxy?.sessions.endWhere((claims) => claims.shadow === id, CloseCode.shadowEnded, reason));
   const displayProxy = new DisplayProxy({
@@ -107,6 +107,7 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
     ...(displayTrust ? { displayTrust } : {}),
     ...(config.qos ? { traffic: { marker: new TrafficMarker(log.child({ component: 'proxy' })), classes: config.qos } } : {}),
     availability,
+    audit,
     admission: {
       admit: (claims) => {
         if (claims.shadow && shadows.get(claims.shadow)?.state !== 'accepted') return 'The screen sharing has ended.';
@@ -128,7 +129,7 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
     signInLockout: new SignInLockout(),
     devices: new DeviceCookies(config.dataDir),
     desktops: inventory,
-    issuer: new TokenIssuer(signingKey, config.tokens.ttlSeconds, config.tokens.bindClientIp),
+    issuer: new TokenIssuer(signingKey, config.tokens.ttlSeconds, config.tokens.bindClientIp, audit),
     liveSessions: displayProxy.sessions,
     protocols,
     shadows,

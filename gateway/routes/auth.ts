@@ -44,6 +44,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
     const counted = device ? `device:${device}` : username;
     const refusal = lockout.admit(counted);
     if (refusal) {
+      audit.record({ event: 'sign-in.refused', user: username, client: request.ip, reason: refusal.reason === 'locked' ? 'locked' : 'too many at once' });
       reply.header('retry-after', Math.ceil(refusal.retryAfterMs / 1000));
       return reply.code(429).send({
         error: refusal.reason === 'locked'
@@ -61,6 +62,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
     const lock = lockout.settle(counted, principal !== undefined);
     if (!principal) {
       request.log.info({ user: username }, 'sign-in failed');
+      audit.record({ event: 'sign-in.refused', user: username, client: request.ip, reason: lock ? 'locked now' : 'wrong user name or password' });
       if (!lock) return reply.code(401).send({ error: 'The user name or password is not right.' });
       const until = new Date(lock.until).toISOString();
       request.log.warn({ user: username, until, lockMinutes: lock.durationMs / 60_000, lockCount: lock.count }, 'sign-in locked after too many failures');
@@ -80,6 +82,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       });
     }
     request.log.info({ user: username }, 'signed in');
+    audit.record({ event: 'sign-in', user: username, client: request.ip });
     return principal;
   });
 
@@ -95,7 +98,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
     // A shared classroom computer: signing out also closes the desktops this browser has open.
     if (binding) sessions.endWhere((claims) => claims.bsh === binding, CloseCode.signedOut, 'You signed out of Porthole.');
     reply.clearCookie(SESSION_COOKIE, { httpOnly: true, secure: true, sameSite: 'strict', path: '/' });
-    if (who) request.log.info({ user: who.username }, 'signed out');
+    if (who) {
+      request.log.info({ user: who.username }, 'signed out');
+      audit.record({ event: 'sign-out', user: who.username, client: request.ip });
+    }
     return reply.code(204).send(null);
   });
 };

@@ -3,6 +3,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import { ErrorAnswer, NoContent } from '../../contract/api/errors.js';
 import { LiveSessionSummary, SessionIdParams } from '../../contract/api/sessions.js';
 import { CloseCode } from '../../contract/close-codes.js';
+import type { AuditTrail } from '../../contract/audit.js';
 import type { LiveSessionDirectory } from '../../contract/live-sessions.js';
 import { requireUser } from '../http/authentication.js';
 
@@ -10,9 +11,10 @@ export interface SessionRoutesOptions {
   sessions: LiveSessionDirectory;
   /** Who is watching a session (helpdesk shadowing). */
   watchers: (sessionId: string) => string[];
+  audit: AuditTrail;
 }
 
-export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = async (app, { sessions, watchers }) => {
+export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = async (app, { sessions, watchers, audit }) => {
   app.get('/api/sessions', {
     onRequest: requireUser('helpdesk', 'admin'),
     schema: { response: { 200: Type.Array(LiveSessionSummary), 401: ErrorAnswer, 403: ErrorAnswer } },
@@ -28,6 +30,8 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
     if (!session) return reply.code(404).send({ error: 'There is no such session (it may have ended already).' });
     session.end(CloseCode.endedByAdmin, 'An administrator ended this session.');
     request.log.info({ admin: request.principal!.username, session: session.id, user: session.claims.sub }, 'session ended by admin');
+    audit.record({ event: 'session.ended', admin: request.principal!.username, user: session.claims.sub, desktop: session.claims.desktop,
+      protocol: session.claims.protocol, session: session.id });
     return reply.code(204).send(null);
   });
 };

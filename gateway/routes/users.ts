@@ -29,6 +29,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
       displaySessions: sessions.endWhere((claims) => claims.sub === name, CloseCode.endedByAdmin, 'An administrator ended your sessions.'),
     };
     request.log.info({ admin: request.principal!.username, user: name, ...ended }, 'user revoked');
+    audit.record({ event: 'user.revoked', admin: request.principal!.username, user: name, ...ended });
     return ended;
   });
 
