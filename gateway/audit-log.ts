@@ -36,11 +36,17 @@ export class AuditLog implements AuditTrail {
   readonly path: string;
   readonly #dir: string;
   #bytes: number | undefined;
+  readonly #listeners = new Set<(event: AuditEvent) => void>();
 
   constructor(dataDir: string, readonly retention: AuditRetention = DEFAULT_RETENTION) {
     this.#dir = dataDir;
     this.path = join(dataDir, 'audit.log');
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  }
+
+  /** Calls `listener` with every event recorded from now on (metrics count them). */
+  onRecord(listener: (event: AuditEvent) => void): void {
+    this.#listeners.add(listener);
   }
 
   /** Synchronous, so an event is on disk before the answer that reports it leaves. */
@@ -50,6 +56,7 @@ export class AuditLog implements AuditTrail {
     if (this.#bytes > 0 && this.#bytes + line.length > this.retention.rotateBytes) this.#rotate();
     appendFileSync(this.path, line, { mode: 0o600 });
     this.#bytes += Buffer.byteLength(line);
+    for (const listener of this.#listeners) listener(entry);
   }
 
   /** Matching events, oldest first (the newest last), at most `limit` of the newest. */

@@ -16,6 +16,9 @@ const STATES: readonly DesktopState[] = [
   'unknown', 'running', 'blocked', 'paused', 'shutting down', 'shut off', 'crashed', 'suspended',
 ];
 
+/** Told of every libvirt call: which hypervisor, how long it took, whether it succeeded. */
+export type LibvirtCallObserver = (hypervisor: string, seconds: number, ok: boolean) => void;
+
 export class Hypervisor {
   readonly name: string;
   readonly uri: string;
@@ -24,7 +27,7 @@ export class Hypervisor {
   #connection: Promise<LibvirtConnection> | undefined;
   readonly #addresses: GuestAddresses;
 
-  constructor(spec: HypervisorSpec) {
+  constructor(spec: HypervisorSpec, readonly observe: LibvirtCallObserver = () => {}) {
     this.name = spec.name;
     this.uri = spec.uri;
     this.host = hostOfUri(spec.uri);
@@ -48,10 +51,21 @@ export class Hypervisor {
 
   /** Runs `work` on the connection; a libvirt error drops the connection so the next call reopens it. */
   async #use<T>(work: (c: LibvirtConnection) => Promise<T>): Promise<T> {
-    const connection = await this.#connect();
+    const started = performance.now();
+    const took = () => (performance.now() - started) / 1000;
+    let connection: LibvirtConnection;
     try {
-      return await work(connection);
+      connection = await this.#connect();
     } catch (error) {
+      this.observe(this.name, took(), false);
+      throw error;
+    }
+    try {
+      const result = await work(connection);
+      this.observe(this.name, took(), true);
+      return result;
+    } catch (error) {
+      this.observe(this.name, took(), false);
       if (this.#connection) {
         const stale = this.#connection;
         this.#connection = undefined;
@@ -60,6 +74,7 @@ export class Hypervisor {
       throw error;
     }
   }
+
 
   async #snapshot(c: LibvirtConnection, domain: Domain): Promise<DomainSnapshot> {
     const [uuid, info, xml] = await Promise.all([

@@ -3,7 +3,7 @@
 import { desktopId, type Desktop, type DisplayEndpoint } from '../contract/desktop.js';
 import type { ProtocolRegistry } from '../contract/protocol.js';
 import { parseDomainXml } from './domain-xml.js';
-import { Hypervisor, type DomainSnapshot } from './hypervisor.js';
+import { Hypervisor, type DomainSnapshot, type LibvirtCallObserver } from './hypervisor.js';
 import type { HypervisorSpec } from './hypervisor-spec.js';
 import { HypervisorUnreachableError } from './hypervisor-unreachable.js';
 
@@ -16,8 +16,9 @@ export class Inventory {
   readonly hypervisors: ReadonlyMap<string, Hypervisor>;
   readonly #onWarning: (w: InventoryWarning) => void;
 
-  constructor(specs: HypervisorSpec[], readonly protocols: ProtocolRegistry, onWarning: (w: InventoryWarning) => void = () => {}) {
-    this.hypervisors = new Map(specs.map((s) => [s.name, new Hypervisor(s)]));
+  constructor(specs: HypervisorSpec[], readonly protocols: ProtocolRegistry, onWarning: (w: InventoryWarning) => void = () => {},
+    observe?: LibvirtCallObserver) {
+    this.hypervisors = new Map(specs.map((s) => [s.name, new Hypervisor(s, observe)]));
     this.#onWarning = onWarning;
   }
 

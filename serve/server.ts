@@ -28,6 +28,7 @@ import { TokenVerifier } from '../proxy/token-verifier.js';
 import { ProcessAvailability } from './availability.js';
 import type { Config } from './config.js';
 import { listenForMetrics, type MetricsListener } from './metrics-listener.js';
+import { ServiceMetrics } from './service-metrics.js';
 import { PROTOCOL_MODULES, type ProtocolModule } from './protocols.js';
 import { ProtocolRegistry } from '../contract/protocol.js';
 
@@ -69,10 +70,12 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
     if (keys.refresh()) verifier.setKeys(keys.all().map((k) => [k.kid, k.publicKey]));
     return keys.current();
   };
-  const inventory = new Inventory(config.hypervisors, protocols, (w) => log.warn({ hypervisor: w.hypervisor }, `inventory: ${w.message}`));
   const availability = new ProcessAvailability();
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  const serviceMetrics = new ServiceMetrics(registry, availability);
+  const inventory = new Inventory(config.hypervisors, protocols, (w) => log.warn({ hypervisor: w.hypervisor }, `inventory: ${w.message}`),
+    (hypervisor, seconds, ok) => serviceMetrics.observeLibvirt(hypervisor, seconds, ok));
 
   // Shadowing is decided here and enforced by the proxy: its watchers close when it ends, and a
   // token issued before the end is refused after it.
@@ -94,6 +97,7 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
   let proxy: DisplayProxy | undefined;
   const signIns = new SignInSessions(config.sessions.signInTtlMs);
   const audit = new AuditLog(config.dataDir, config.audit);
+  audit.onRecord((event) => serviceMetrics.count(event));
   const shadows = new ShadowRequests(audit,
     (id, reason) => proxy?.sessions.endWhere((claims) => claims.shadow === id, CloseCode.shadowEnded, reason));
   const displayProxy = new DisplayProxy({
@@ -118,6 +122,7 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
     },
   });
   proxy = displayProxy;
+  serviceMetrics.watchSessions(displayProxy.sessions);
   displayProxy.sessions.onEnded((session) => shadows.sessionEnded(session.id));
 
   const app = await buildApp({

@@ -1,0 +1,76 @@
+// What operators watch beyond the proxy's own counters: sign-ins by result, tokens issued,
+// lockouts (counted from the audit trail's events, so that metrics and trail cannot disagree),
+// libvirt call latency per hypervisor, live sessions by protocol, and whether the process drains.
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { AuditEvent } from '../contract/audit.js';
+import type { LiveSessionDirectory } from '../contract/live-sessions.js';
+import type { ProcessAvailability } from './availability.js';
+
+export class ServiceMetrics {
+  readonly #signIns: Counter<'result'>;
+  readonly #tokens: Counter<'protocol'>;
+  readonly #lockouts: Counter;
+  readonly libvirtCalls: Histogram<'hypervisor' | 'result'>;
+
+  #sessions: LiveSessionDirectory | undefined;
+
+  constructor(registry: Registry, availability: ProcessAvailability) {
+    const metrics = this;
+    this.#signIns = new Counter({
+      name: 'porthole_sign_ins_total',
+      help: 'Sign-ins by result: ok, or the reason of the refusal (wrong user name or password, locked, ...)',
+      labelNames: ['result'],
+      registers: [registry],
+    });
+    this.#tokens = new Counter({
+      name: 'porthole_tokens_issued_total',
+      help: 'Display tokens issued, by protocol (refusals at the proxy: porthole_proxy_connections_total by close code)',
+      labelNames: ['protocol'],
+      registers: [registry],
+    });
+    this.#lockouts = new Counter({ name: 'porthole_sign_in_lockouts_total', help: 'User names (or browsers) locked after repeated failed sign-ins', registers: [registry] });
+    this.libvirtCalls = new Histogram({
+      name: 'porthole_libvirt_call_seconds',
+      help: 'libvirt calls by hypervisor and result (ok, error)',
+      labelNames: ['hypervisor', 'result'],
+      buckets: [0.001, 0.005, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    });
+    new Gauge({
+      name: 'porthole_active_sessions',
+      help: 'Live display sessions by protocol (a SPICE session counts once, whatever its channels)',
+      labelNames: ['protocol'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const s of metrics.#sessions?.list() ?? []) this.inc({ protocol: s.protocol });
+      },
+    });
+    new Gauge({
+      name: 'porthole_draining',
+      help: '1 while this process drains after SIGTERM (takes no new sign-ins or connections), else 0',
+      registers: [registry],
+      collect() { this.set(availability.draining ? 1 : 0); },
+    });
+  }
+
+  /** The live sessions to count (the proxy's, once it is built). */
+  watchSessions(sessions: LiveSessionDirectory): void {
+    this.#sessions = sessions;
+  }
+
+  /** Counts an audit event that is also a metric. */
+  count(event: AuditEvent): void {
+    switch (event.event) {
+      case 'sign-in': this.#signIns.inc({ result: 'ok' }); break;
+      case 'sign-in.refused': this.#signIns.inc({ result: String(event.reason ?? 'refused') }); break;
+      case 'sign-in.locked': this.#lockouts.inc(); break;
+      case 'token.issued': this.#tokens.inc({ protocol: String(event.protocol) }); break;
+      default: break;
+    }
+  }
+
+  observeLibvirt(hypervisor: string, seconds: number, ok: boolean): void {
+    this.libvirtCalls.observe({ hypervisor, result: ok ? 'ok' : 'error' }, seconds);
+  }
+}
