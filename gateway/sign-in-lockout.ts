@@ -1,7 +1,10 @@
 // Account lockout against password guessing spread over many addresses, which the rate limit per
 // address and name cannot see. Failed sign-ins are counted per user name from anywhere; names
 // that do not exist are counted alike, so a lockout tells nothing about who has an account.
-// Kept in memory: a restart unlocks every name, as an administrator can.
+// Kept in the state database (PORTHOLE_DATA/state.db) when given one, so a restart lifts no lock;
+// the attempts under way are counted in memory only.
+import type { StatementSync } from 'node:sqlite';
+import type { StateDatabase } from './state-database.js';
 
 export interface LockoutPolicy {
   /** Failed sign-ins in a row that lock a name. */
@@ -68,12 +71,33 @@ export class SignInLockout {
   readonly #policy: LockoutPolicy;
   readonly #now: () => number;
   #lastSweep: number;
+  /** Where failures and locks are kept across a restart; undefined: memory only. */
+  readonly #save: StatementSync | undefined;
+  readonly #forget: StatementSync | undefined;
 
-  constructor(options: Partial<LockoutPolicy> & { clock?: () => number } = {}) {
-    const { clock = Date.now, ...policy } = options;
+  /** @param options.state the state database (PORTHOLE_DATA/state.db): locks survive a restart */
+  constructor(options: Partial<LockoutPolicy> & { clock?: () => number; state?: StateDatabase } = {}) {
+    const { clock = Date.now, state, ...policy } = options;
     this.#policy = { ...DEFAULT_LOCKOUT_POLICY, ...policy };
     this.#now = clock;
     this.#lastSweep = clock();
+    if (state) {
+      this.#save = state.db.prepare(`INSERT INTO lockouts (name, failures, locks, locked_until, last_failure) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (name) DO UPDATE SET failures = excluded.failures, locks = excluded.locks, locked_until = excluded.locked_until,
+        last_failure = excluded.last_failure`);
+      this.#forget = state.db.prepare('DELETE FROM lockouts WHERE name = ?');
+      const rows = state.db.prepare('SELECT name, failures, locks, locked_until, last_failure FROM lockouts ORDER BY last_failure').all() as
+        Array<{ name: string; failures: number; locks: number; locked_until: number; last_failure: number }>;
+      for (const r of rows) {
+        this.#names.set(r.name, { failures: r.failures, underWay: 0, locks: r.locks, lockedUntil: r.locked_until, lastFailure: r.last_failure });
+      }
+    }
+  }
+
+  /** Keeps the lasting part of a name's state (not the attempts under way), or forgets it. */
+  #persist(username: string, state: NameState | undefined): void {
+    if (state && (state.failures > 0 || state.locks > 0)) this.#save?.run(username, state.failures, state.locks, state.lockedUntil, state.lastFailure);
+    else this.#forget?.run(username);
   }
 
   /** Names remembered now. */
@@ -157,6 +181,7 @@ export class SignInLockout {
   #keepOrForget(username: string, state: NameState): void {
     this.#names.delete(username);
     if (state.failures > 0 || state.underWay > 0 || state.locks > 0) this.#names.set(username, state);
+    this.#persist(username, state);
   }
 
   #forgettable(state: NameState, now: number): boolean {
@@ -165,7 +190,11 @@ export class SignInLockout {
 
   #sweep(now: number): void {
     this.#lastSweep = now;
-    for (const [name, state] of this.#names) if (this.#forgettable(state, now)) this.#names.delete(name);
+    for (const [name, state] of this.#names) {
+      if (!this.#forgettable(state, now)) continue;
+      this.#names.delete(name);
+      this.#persist(name, undefined);
+    }
   }
 
   /** Makes room: the least recent name that is neither locked nor being checked, else the least recent. */
@@ -173,10 +202,14 @@ export class SignInLockout {
     for (const [name, state] of this.#names) {
       if (state.lockedUntil <= now && state.underWay === 0) {
         this.#names.delete(name);
+        this.#persist(name, undefined);
         return;
       }
     }
     const oldest = this.#names.keys().next();
-    if (!oldest.done) this.#names.delete(oldest.value);
+    if (!oldest.done) {
+      this.#names.delete(oldest.value);
+      this.#persist(oldest.value, undefined);
+    }
   }
 }

@@ -15,6 +15,7 @@ import { createLogger } from '../gateway/logger.js';
 import { ShadowRequests } from '../gateway/shadowing.js';
 import { SignInLockout } from '../gateway/sign-in-lockout.js';
 import { SignInSessions } from '../gateway/sign-in-sessions.js';
+import { StateDatabase } from '../gateway/state-database.js';
 import { SigningKeyRing } from '../gateway/signing-keys.js';
 import { TokenIssuer } from '../gateway/token-issuer.js';
 import { UserStore } from '../gateway/users.js';
@@ -95,7 +96,9 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
   }
   // Built after the shadowing requests, which close their watchers through it.
   let proxy: DisplayProxy | undefined;
-  const signIns = new SignInSessions(config.sessions.signInTtlMs);
+  // What survives a restart of this process: sign-ins, and sign-in lockouts.
+  const state = new StateDatabase(config.dataDir);
+  const signIns = new SignInSessions(config.sessions.signInTtlMs, state);
   const audit = new AuditLog(config.dataDir, config.audit);
   audit.onRecord((event) => serviceMetrics.count(event));
   const shadows = new ShadowRequests(audit,
@@ -131,7 +134,7 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
     webSocketOrigin: config.publicUrl.origin.replace(/^http/, 'ws'),
     users: new UserStore(config.dataDir),
     signIns,
-    signInLockout: new SignInLockout(),
+    signInLockout: new SignInLockout({ state }),
     devices: new DeviceCookies(config.dataDir),
     desktops: inventory,
     issuer: new TokenIssuer(signingKey, config.tokens.ttlSeconds, config.tokens.bindClientIp, audit),
@@ -181,6 +184,7 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
       await app.close();
       await metrics.close();
       await inventory.close();
+      state.close();
     },
   };
 }

@@ -40,8 +40,12 @@ export interface RunningGateway extends GatewayClient {
 }
 
 
-export async function startTestGateway(options: { libvirt: string; users: TestUser[]; env?: Record<string, string>; protocols?: readonly ProtocolModule[] }): Promise<RunningGateway> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'porthole-gw-'));
+/**
+ * @param options.dataDir PORTHOLE_DATA to use (and keep: a restart test starts a second gateway on it); a new one by default
+ */
+export async function startTestGateway(options: { libvirt: string; users: TestUser[]; env?: Record<string, string>; protocols?: readonly ProtocolModule[];
+  dataDir?: string }): Promise<RunningGateway> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'porthole-gw-'));
   const port = await freePort();
   const metricsPort = await freePort();
   const origin = `https://localhost:${port}`;
@@ -76,7 +80,7 @@ export async function startTestGateway(options: { libvirt: string; users: TestUs
     },
     async close() {
       await gateway.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
