@@ -25,7 +25,7 @@ export interface DisplayEndpoint {
 }
 
 export interface Desktop {
-  /** `<hypervisor name>/<domain UUID>` */
+  /** The domain UUID: the same on every hypervisor, so it survives a live migration. */
   id: string;
   name: string;
   hypervisor: string;
@@ -55,10 +55,6 @@ export function mayOpen(desktop: Pick<Desktop, 'users' | 'groups'>, who: Princip
 /** The protocols a desktop offers, in the given fallback order. */
 export function protocolsOf(desktop: Pick<Desktop, 'displays'>, order: readonly ProtocolId[]): ProtocolId[] {
   return order.filter((p) => desktop.displays.some((d) => d.protocol === p));
-}
-
-export function desktopId(hypervisor: string, uuid: string): string {
-  return `${hypervisor}/${uuid}`;
 }
 
 /** `host:port` of an endpoint, an IPv6 host in brackets: how RDP clients name their destination. */

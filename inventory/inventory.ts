@@ -1,6 +1,6 @@
 // The inventory: every desktop on every configured hypervisor, read live from libvirt.
 // It is the only source of connection targets; nothing a client sends names a host or port.
-import { desktopId, type Desktop, type DisplayEndpoint } from '../contract/desktop.js';
+import type { Desktop, DisplayEndpoint } from '../contract/desktop.js';
 import type { ProtocolRegistry } from '../contract/protocol.js';
 import { parseDomainXml } from './domain-xml.js';
 import { Hypervisor, type DomainSnapshot, type LibvirtCallObserver } from './hypervisor.js';
@@ -43,7 +43,7 @@ export class Inventory {
     const order = this.protocols.ids;
     displays.sort((a, b) => order.indexOf(a.protocol) - order.indexOf(b.protocol));
     return {
-      id: desktopId(hypervisor.name, description.uuid),
+      id: description.uuid,
       name: description.name,
       hypervisor: hypervisor.name,
       uuid: description.uuid,
@@ -72,37 +72,53 @@ export class Inventory {
       [...this.hypervisors.values()].map(async (h) =>
         Promise.all((await h.listDomains()).map((s) => this.#desktop(h, s)))),
     );
-    const desktops: Desktop[] = [];
+    // One desktop per UUID: where it runs, else the first host (in configuration order) that has it.
+    const byUuid = new Map<string, Desktop>();
     const unreachable: string[] = [];
     results.forEach((result, i) => {
       if (result.status === 'fulfilled') {
-        for (const d of result.value) if (d) desktops.push(d);
+        for (const d of result.value) {
+          if (!d) continue;
+          const known = byUuid.get(d.uuid);
+          if (!known || (known.state !== 'running' && d.state === 'running')) byUuid.set(d.uuid, d);
+        }
       } else {
         const name = [...this.hypervisors.keys()][i]!;
         unreachable.push(name);
         this.#onWarning({ hypervisor: name, message: (result.reason as Error).message });
       }
     });
+    const desktops = [...byUuid.values()];
     return { desktops: desktops.sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id)), unreachable };
   }
 
   /**
-   * One desktop by id, read fresh from its hypervisor; undefined when unknown.
-   * @throws HypervisorUnreachableError when its hypervisor cannot be read
+   * One desktop by id (its domain UUID), read fresh from every hypervisor: the one where it runs,
+   * else the first that has it; undefined when none has it. After a live migration this finds it
+   * on its new host, so links and viewers keep working.
+   * @throws HypervisorUnreachableError when it runs nowhere that could be read and a host that
+   *   may have it cannot be read (it may be running there: Porthole does not guess)
    */
   async get(id: string): Promise<Desktop | undefined> {
-    const slash = id.indexOf('/');
-    if (slash <= 0) return undefined;
-    const hypervisor = this.hypervisors.get(id.slice(0, slash));
-    const uuid = id.slice(slash + 1).toLowerCase();
-    if (!hypervisor || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(uuid)) return undefined;
-    let snapshot: DomainSnapshot | undefined;
-    try {
-      snapshot = await hypervisor.domain(uuid);
-    } catch (error) {
-      throw new HypervisorUnreachableError(hypervisor.name, error);
+    const uuid = id.toLowerCase();
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(uuid)) return undefined;
+    const hosts = [...this.hypervisors.values()];
+    const found = await Promise.allSettled(hosts.map((h) => h.domain(uuid)));
+    let stopped: { hypervisor: Hypervisor; snapshot: DomainSnapshot } | undefined;
+    let unreachable: { hypervisor: Hypervisor; error: unknown } | undefined;
+    for (const [i, result] of found.entries()) {
+      const hypervisor = hosts[i]!;
+      if (result.status === 'rejected') {
+        unreachable ??= { hypervisor, error: result.reason };
+        continue;
+      }
+      const snapshot = result.value;
+      if (!snapshot) continue;
+      if (snapshot.state === 'running') return this.#desktop(hypervisor, snapshot);
+      stopped ??= { hypervisor, snapshot };
     }
-    return snapshot ? await this.#desktop(hypervisor, snapshot) : undefined;
+    if (unreachable) throw new HypervisorUnreachableError(unreachable.hypervisor.name, unreachable.error);
+    return stopped ? this.#desktop(stopped.hypervisor, stopped.snapshot) : undefined;
   }
 
   async close(): Promise<void> {

@@ -40,7 +40,7 @@ const NS = 'porthole';
 const GATEWAY = { browser: '10.0.1.1', hypervisor: '10.0.2.1' };
 const PEER = { browser: '10.0.1.2', hypervisor: '10.0.2.2' };
 const PORT = 8443;
-const DESKTOP = 'lab/d5c00000-0000-4000-8000-000000000002';
+const DESKTOP = 'd5c00000-0000-4000-8000-000000000002';
 const SPICE_KINDS: Record<number, WireKind> = { 1: 'spice-main', 2: 'spice-display', 3: 'spice-inputs', 4: 'spice-cursor' };
 
 const startedAt = Date.now();

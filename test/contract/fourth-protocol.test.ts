@@ -29,7 +29,7 @@ test('a fourth protocol: listed, offered by connect within the bounds, relayed o
     const list = await gw.api('GET', '/api/desktops', { cookie });
     assert.deepEqual((list.body as Array<{ protocols: string[] }>)[0]!.protocols, ['echo']);
     // The body's bounds follow the registry: four protocols may be asked for.
-    const attempts = await gw.connect(cookie, 'lab/22222222-0000-4000-8000-000000000001', { protocols: ['spice', 'vnc', 'rdp', 'echo'] });
+    const attempts = await gw.connect(cookie, '22222222-0000-4000-8000-000000000001', { protocols: ['spice', 'vnc', 'rdp', 'echo'] });
     assert.deepEqual(attempts.map((a) => a.protocol), ['echo']);
     assert.match(attempts[0]!.url, /\/ws\/echo\?token=/);
     const ws = gw.webSocket(attempts[0]!.url, { cookie });

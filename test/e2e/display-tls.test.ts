@@ -48,7 +48,7 @@ after(async () => {
 
 test('TLS-only displays: the viewer opens SPICE over TLS and typing reaches the guest', async () => {
   const page = await signInPage(browser, trusting.origin, 'alice', 'alice-password');
-  const opened = await openDesktop(page, `lab/${DESK}`);
+  const opened = await openDesktop(page, `${DESK}`);
   assert.equal(opened.protocol, 'spice', JSON.stringify(opened.fallbacks));
   assert.deepEqual(opened.fallbacks, []);
   console.log(`# SPICE over TLS: opening the desktop to its first frame took ${(opened.firstFrameAt - opened.openedAt).toFixed(0)} ms`);
@@ -59,7 +59,7 @@ test('TLS-only displays: the viewer opens SPICE over TLS and typing reaches the 
 
 test('display certificates from a CA Porthole does not trust: the viewer says so for SPICE and VNC', async () => {
   const page = await signInPage(browser, foreign.origin, 'alice', 'alice-password');
-  await page.click(`.desktop[data-desktop-id="lab/${DESK}"] .open`);
+  await page.click(`.desktop[data-desktop-id="${DESK}"] .open`);
   await page.waitForSelector('#viewer[data-state="failed"]', { timeout: 30_000 });
   const text = await page.$eval('#failed-text', (e) => e.textContent ?? '');
   assert.match(text, /SPICE did not work: Porthole does not trust the desktop's SPICE certificate \(unknown authority\) and did not connect\. Ask your administrator\./);

@@ -49,7 +49,7 @@ before(async () => {
   gw = await startTestGateway({ libvirt: `lab=${uri}`, users: [{ name: 'alice', password: 'alice-password', role: 'user' }] });
   // Porthole saw win-lab-3 before with another certificate (as if someone now sits in between).
   const other = await issueHostCertificate(authority, ['127.0.0.1']);
-  new CertificatePins(gw.dataDir).record({ desktop: `lab/${ROGUE}`, fingerprint: new X509Certificate(other.cert).fingerprint256,
+  new CertificatePins(gw.dataDir).record({ desktop: `${ROGUE}`, fingerprint: new X509Certificate(other.cert).fingerprint256,
     subject: 'CN=127.0.0.1', issuer: 'CN=Porthole e2e display CA', validTo: 'later', firstSeen: new Date().toISOString() });
   browser = await launchChromium();
 });
@@ -65,7 +65,7 @@ const signIn = () => signInPage(browser, gw.origin, 'alice', 'alice-password');
 
 /** Opens the viewer for a desktop directly (as the list's Open button does). */
 async function openViewer(page: Page, uuid: string): Promise<void> {
-  await page.goto(`${gw.origin}/viewer.html?desktop=${encodeURIComponent(`lab/${uuid}`)}`);
+  await page.goto(`${gw.origin}/viewer.html?desktop=${encodeURIComponent(`${uuid}`)}`);
 }
 
 async function failureText(page: Page): Promise<string> {

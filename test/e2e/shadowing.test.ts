@@ -65,14 +65,14 @@ async function askToWatch(helpdesk: Page, control = false): Promise<void> {
 
 test('the helpdesk watches only after the user allows it, sees the same screen, and cannot type', async () => {
   const alice = await signInPage(browser, gw.origin, 'alice', 'alice-password');
-  const opened = await openDesktop(alice, `lab/${desktop.uuid}`);
+  const opened = await openDesktop(alice, `${desktop.uuid}`);
   assert.equal(opened.protocol, 'spice');
   await typeAndExpect(alice, desktop.serial);
 
   const hannah = await signInPage(browser, gw.origin, 'hannah', 'hannah-password');
   await hannah.waitForSelector('#helpdesk-link:not([hidden])');
   // Without consent there is no way in: the desktop is not hers to open.
-  const direct = await gw.api('POST', `/api/desktops/${encodeURIComponent(`lab/${desktop.uuid}`)}/connect`,
+  const direct = await gw.api('POST', `/api/desktops/${encodeURIComponent(`${desktop.uuid}`)}/connect`,
     { cookie: `porthole_session=${(await hannah.cookies()).find((c) => c.name === 'porthole_session')!.value}`, body: {} });
   assert.equal(direct.status, 403);
 
@@ -154,7 +154,7 @@ async function watchWithConsent(desktopId: string, control = false): Promise<{ a
 }
 
 test('control is granted only when the user allows it explicitly, and the user takes it back', async () => {
-  const { alice, hannah } = await watchWithConsent(`lab/${desktop.uuid}`, true);
+  const { alice, hannah } = await watchWithConsent(`${desktop.uuid}`, true);
   await alice.waitForSelector('#shadow-banner:not([hidden])', { timeout: 5_000 });
   assert.match(await alice.$eval('#shadow-banner', (e) => e.textContent ?? ''), /hannah from the helpdesk is controlling your screen/);
   await typeAndExpect(hannah, desktop.serial); // with control, the helpdesk's typing arrives
@@ -168,7 +168,7 @@ test('control is granted only when the user allows it explicitly, and the user t
 });
 
 test('shadowing works while the user is on VNC: both stay connected, and the watcher cannot type', async () => {
-  const { alice, hannah, protocol } = await watchWithConsent(`spare/${VNC_ONLY}`);
+  const { alice, hannah, protocol } = await watchWithConsent(`${VNC_ONLY}`);
   assert.equal(protocol, 'vnc');
   const hidden = await typeWord(hannah, 'helpdesk');
   await typeAndExpect(alice, desktop.serial); // the user's VNC connection survived the watcher's (shared)
@@ -181,7 +181,7 @@ test('shadowing works while the user is on VNC: both stay connected, and the wat
 });
 
 test('when the user leaves the desktop, the helpdesk\'s view closes and the sharing ends with it', async () => {
-  const { alice, hannah } = await watchWithConsent(`lab/${desktop.uuid}`);
+  const { alice, hannah } = await watchWithConsent(`${desktop.uuid}`);
   const requestId = new URL(hannah.url()).searchParams.get('shadow')!;
   const hannahCookie = `porthole_session=${(await hannah.cookies()).find((c) => c.name === 'porthole_session')!.value}`;
 

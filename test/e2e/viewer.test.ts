@@ -47,7 +47,7 @@ test('a student signs in, opens the desktop over SPICE, and types into the guest
   const names = await page.$$eval('.desktop h2', (els) => els.map((e) => e.textContent));
   assert.deepEqual(names.sort(), ['class-3b-desk-1', 'lab-broken', 'lab-spare']);
   await page.screenshot({ path: join(SCREENSHOTS, 'desktops.png') });
-  const opened = await openDesktop(page, `lab/${desktop.uuid}`);
+  const opened = await openDesktop(page, `${desktop.uuid}`);
   assert.equal(opened.protocol, 'spice');
   assert.deepEqual(opened.fallbacks, []);
   console.log(`# SPICE: opening the desktop to its first frame took ${(opened.firstFrameAt - opened.openedAt).toFixed(0)} ms`);
@@ -74,7 +74,7 @@ test('a student signs in, opens the desktop over SPICE, and types into the guest
 
 test('with SPICE unreachable the viewer falls back to VNC by itself and says why', async () => {
   const page = await signInPage('alice', 'alice-password');
-  const opened = await openDesktop(page, `spare/${FALLBACK}`);
+  const opened = await openDesktop(page, `${FALLBACK}`);
   assert.equal(opened.protocol, 'vnc');
   assert.equal(opened.fallbacks.length, 1);
   assert.equal(opened.fallbacks[0]!.protocol, 'spice');
@@ -90,13 +90,13 @@ test('with SPICE unreachable the viewer falls back to VNC by itself and says why
 
 test('view only: the page shows the desktop, and what is typed never reaches the guest', async () => {
   const page = await signInPage('alice', 'alice-password');
-  await page.goto(`${gw.origin}/viewer.html?desktop=${encodeURIComponent(`lab/${desktop.uuid}`)}&viewOnly=1`);
+  await page.goto(`${gw.origin}/viewer.html?desktop=${encodeURIComponent(`${desktop.uuid}`)}&viewOnly=1`);
   await page.waitForSelector('#viewer[data-state="connected"]', { timeout: 30_000 });
   assert.equal(await page.$eval('#viewer', (e) => e.getAttribute('data-protocol')), 'spice');
   assert.match(await page.$eval('#status', (e) => e.textContent ?? ''), /view only/);
   const word = await typeWord(page, 'watched');
   // Proof by contrast: the same page with control types into the guest within seconds.
-  await page.goto(`${gw.origin}/viewer.html?desktop=${encodeURIComponent(`lab/${desktop.uuid}`)}`);
+  await page.goto(`${gw.origin}/viewer.html?desktop=${encodeURIComponent(`${desktop.uuid}`)}`);
   await page.waitForSelector('#viewer[data-state="connected"]', { timeout: 30_000 });
   await typeAndExpect(page, desktop.serial);
   assert.ok(!desktop.serial.contents().includes(word), 'view-only keystrokes reached the guest');
@@ -105,7 +105,7 @@ test('view only: the page shows the desktop, and what is typed never reaches the
 
 test('when no display can be opened the viewer says why for each and what to do next', async () => {
   const page = await signInPage('alice', 'alice-password');
-  await page.click(`.desktop[data-desktop-id="spare/${BROKEN}"] .open`);
+  await page.click(`.desktop[data-desktop-id="${BROKEN}"] .open`);
   await page.waitForSelector('#viewer[data-state="failed"]', { timeout: 30_000 });
   const text = await page.$eval('#failed-text', (e) => e.textContent ?? '');
   assert.match(text, /SPICE did not work: The desktop's SPICE display refused the connection/);
@@ -120,12 +120,12 @@ test('a user not entitled to the desktop cannot list it, connect to it, or use a
   const bob = await gw.signIn('bob', 'bob-password');
   const list = await gw.api('GET', '/api/desktops', { cookie: bob });
   assert.deepEqual(list.body, []);
-  const connect = await gw.api('POST', `/api/desktops/${encodeURIComponent(`lab/${desktop.uuid}`)}/connect`, { cookie: bob, body: {} });
+  const connect = await gw.api('POST', `/api/desktops/${encodeURIComponent(`${desktop.uuid}`)}/connect`, { cookie: bob, body: {} });
   assert.equal(connect.status, 403);
   assert.match((connect.body as { error: string }).error, /may not open/);
 
   const alice = await gw.signIn('alice', 'alice-password');
-  const [vnc] = await gw.connect(alice, `lab/${desktop.uuid}`, { protocols: ['vnc'] });
+  const [vnc] = await gw.connect(alice, `${desktop.uuid}`, { protocols: ['vnc'] });
   const stolen = new WireReader(gw.webSocket(vnc!.url, { cookie: bob }));
   const closed = await stolen.closed;
   assert.equal(closed.code, 4003);
@@ -141,7 +141,7 @@ async function spiceInputBytes(): Promise<number> {
 // Last in this file: Ctrl+Alt+Del restarts the tiny guest.
 test('over SPICE, a key it cannot map does not freeze the tab, and the toolbar\'s Ctrl+Alt+Del reaches the desktop and gives the keyboard back', async () => {
   const page = await signInPage('alice', 'alice-password');
-  const opened = await openDesktop(page, `lab/${desktop.uuid}`);
+  const opened = await openDesktop(page, `${desktop.uuid}`);
   assert.equal(opened.protocol, 'spice');
   const dialogs: string[] = [];
   const errors: string[] = [];

@@ -129,8 +129,8 @@ test('the desktop list shows only what the user may open, without endpoints or p
   const res = await app.inject({ method: 'GET', url: '/api/desktops', headers: { cookie: alice } });
   assert.equal(res.statusCode, 200);
   assert.deepEqual(res.json(), [
-    { id: `lab/${ALICE}`, name: 'alice-desktop', hypervisor: 'lab', state: 'running', protocols: ['spice', 'vnc'] },
-    { id: `lab/${OFF}`, name: 'stopped', hypervisor: 'lab', state: 'shut off', protocols: [] },
+    { id: `${ALICE}`, name: 'alice-desktop', hypervisor: 'lab', state: 'running', protocols: ['spice', 'vnc'] },
+    { id: `${OFF}`, name: 'stopped', hypervisor: 'lab', state: 'shut off', protocols: [] },
   ]);
   assert.doesNotMatch(res.body, /secret|5935|15930/);
   const bob = await signIn('bob', 'bob-password');
@@ -140,7 +140,7 @@ test('the desktop list shows only what the user may open, without endpoints or p
 
 test('connect issues one bound, short-lived token per protocol in fallback order', async () => {
   const alice = await signIn('alice', 'alice-password');
-  const id = encodeURIComponent(`lab/${ALICE}`);
+  const id = encodeURIComponent(`${ALICE}`);
   const res = await app.inject({ method: 'POST', url: `/api/desktops/${id}/connect`, headers: { ...json, cookie: alice }, payload: {} });
   assert.equal(res.statusCode, 200, res.body);
   const { attempts } = res.json() as { attempts: Array<{ protocol: string; url: string; token: string; expiresAt: string }> };
@@ -152,7 +152,7 @@ test('connect issues one bound, short-lived token per protocol in fallback order
     const browserSession = alice.split('=')[1];
     const claims = verifier.verify(a.token, a.protocol as 'spice' | 'vnc', '127.0.0.1', { browserSession });
     assert.equal(claims.sub, 'alice');
-    assert.equal(claims.desktop, `lab/${ALICE}`);
+    assert.equal(claims.desktop, `${ALICE}`);
     assert.equal(claims.viewOnly, false);
   }
   assert.notEqual(attempts[0]!.token, attempts[1]!.token);
@@ -171,13 +171,13 @@ test('connect: 401 signed out, 404 unknown, 403 not entitled, 409 not running or
   const connect = (id: string, cookie?: string, payload: object = {}) => app.inject({
     method: 'POST', url: `/api/desktops/${encodeURIComponent(id)}/connect`, headers: { ...json, ...(cookie ? { cookie } : {}) }, payload,
   });
-  error(await connect(`lab/${ALICE}`), 401, /sign in/);
-  error(await connect('lab/00000000-0000-0000-0000-000000000000', alice), 404, /no such desktop/);
+  error(await connect(`${ALICE}`), 401, /sign in/);
+  error(await connect('00000000-0000-0000-0000-000000000000', alice), 404, /no such desktop/);
   error(await connect('elsewhere/whatever', alice), 404, /no such desktop/);
-  error(await connect(`lab/${CLASS}`, alice), 403, /may not open/);
-  error(await connect(`lab/${OFF}`, alice), 409, /not running \(it is shut off\)/);
-  error(await connect(`lab/${ALICE}`, alice, { protocols: ['rdp'] }), 409, /offers spice, vnc, not rdp/);
-  error(await connect(`lab/${ALICE}`, alice, { protocols: ['telnet'] }), 400, /not valid/);
+  error(await connect(`${CLASS}`, alice), 403, /may not open/);
+  error(await connect(`${OFF}`, alice), 409, /not running \(it is shut off\)/);
+  error(await connect(`${ALICE}`, alice, { protocols: ['rdp'] }), 409, /offers spice, vnc, not rdp/);
+  error(await connect(`${ALICE}`, alice, { protocols: ['telnet'] }), 400, /not valid/);
 });
 
 test('sign-out ends the browser session', async () => {
@@ -254,7 +254,7 @@ test('errors found before any route runs are sentences too: broken encodings, lo
 });
 
 test('a caller who is not signed in gets 401 before the body or the path is looked at', async () => {
-  error(await app.inject({ method: 'POST', url: `/api/desktops/${encodeURIComponent(`lab/${ALICE}`)}/connect`, headers: json, payload: { protocols: [] } }), 401, /sign in/);
+  error(await app.inject({ method: 'POST', url: `/api/desktops/${encodeURIComponent(`${ALICE}`)}/connect`, headers: json, payload: { protocols: [] } }), 401, /sign in/);
   error(await app.inject({ method: 'POST', url: '/api/shadow/x/answer', headers: json, payload: {} }), 401, /sign in/);
   error(await app.inject({ method: 'GET', url: `/api/shadow/${'x'.repeat(70)}` }), 401, /sign in/);
   error(await app.inject({ method: 'POST', url: '/api/sessions/x/shadow', headers: json, payload: '{"control":' }), 401, /sign in/);
@@ -266,7 +266,7 @@ test('a hypervisor that cannot be reached: connect gets 503 naming the host, the
   const unreachable = new Inventory([{ name: 'gone', uri: 'qemu+tcp://127.0.0.1:1/system' }], PROTOCOLS);
   const other = await buildApp({ ...services, desktops: unreachable });
   try {
-    const res = await other.inject({ method: 'POST', url: `/api/desktops/${encodeURIComponent(`gone/${ALICE}`)}/connect`, headers: { ...json, cookie }, payload: {} });
+    const res = await other.inject({ method: 'POST', url: `/api/desktops/${encodeURIComponent(`${ALICE}`)}/connect`, headers: { ...json, cookie }, payload: {} });
     error(res, 503, /desktop's host \(gone\) cannot be reached right now. Try again in a minute/);
     const list = await other.inject({ method: 'GET', url: '/api/desktops', headers: { cookie } });
     assert.equal(list.statusCode, 200);
@@ -292,7 +292,7 @@ test('a role taken away counts at the next request of a sign-in made before it',
 
 test('a misspelt field or a wrong type is refused with the reason, not dropped or coerced', async () => {
   const cookie = await signIn('alice', 'alice-password');
-  const connect = `/api/desktops/${encodeURIComponent(`lab/${ALICE}`)}/connect`;
+  const connect = `/api/desktops/${encodeURIComponent(`${ALICE}`)}/connect`;
   error(await app.inject({ method: 'POST', url: connect, headers: { ...json, cookie }, payload: { viewonly: true } }), 400, /must NOT have additional properties/);
   error(await app.inject({ method: 'POST', url: connect, headers: { ...json, cookie }, payload: { viewOnly: 1 } }), 400, /viewOnly must be boolean/);
   error(await app.inject({ method: 'POST', url: '/api/login', headers: json, payload: { username: 5, password: 'alice-password' } }), 400, /username must be string/);
@@ -336,7 +336,7 @@ test('while the process drains, sign-ins and connects get 503 with the reason, h
     draining.startDraining();
     error(await other.inject({ method: 'GET', url: '/healthz' }), 503, /restarting/);
     error(await other.inject({ method: 'POST', url: '/api/login', headers: json, payload: { username: 'alice', password: 'alice-password' } }), 503, /restarting/);
-    error(await other.inject({ method: 'POST', url: `/api/desktops/${encodeURIComponent(`lab/${ALICE}`)}/connect`, headers: { ...json, cookie }, payload: {} }), 503, /restarting/);
+    error(await other.inject({ method: 'POST', url: `/api/desktops/${encodeURIComponent(`${ALICE}`)}/connect`, headers: { ...json, cookie }, payload: {} }), 503, /restarting/);
     assert.equal((await other.inject({ method: 'GET', url: '/api/desktops', headers: { cookie } })).statusCode, 200);
   } finally {
     await other.close();

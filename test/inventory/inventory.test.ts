@@ -27,7 +27,7 @@ test("RDP's address: the metadata's, else the guest's as libvirt reports it, els
   const warnings: string[] = [];
   const inventory = new Inventory([{ name: 'lab', uri }], PROTOCOLS, (w) => warnings.push(w.message));
   try {
-    const rdp = async (uuid: string) => (await inventory.get(`lab/${uuid}`))?.displays.find((d) => d.protocol === 'rdp');
+    const rdp = async (uuid: string) => (await inventory.get(`${uuid}`))?.displays.find((d) => d.protocol === 'rdp');
     assert.deepEqual(await rdp(NAMED), { protocol: 'rdp', host: '192.0.2.10', port: 3389 });
     // libvirt's test driver reports 192.168.122.x for a NIC on a libvirt network.
     const learned = await rdp(LEARNED);
@@ -42,5 +42,41 @@ test("RDP's address: the metadata's, else the guest's as libvirt reports it, els
     assert.deepEqual(warnings, []);
   } finally {
     await inventory.close();
+  }
+});
+
+test('a desktop is its UUID: on several hosts it is the one where it runs, shut off everywhere it is listed once, and an unreadable host is never guessed past', async () => {
+  const MOVED = '33333333-0000-4000-8000-0000000000a1';
+  const PARKED = '33333333-0000-4000-8000-0000000000a2';
+  const vnc = (port: number) => ({ port, password: 'pw' });
+  // kvm-1 still has MOVED defined but shut off (as after a migration); kvm-2 runs it.
+  const one = writeTestDriver(join(dir, 'kvm-1.xml'), [
+    { name: 'moved', uuid: MOVED, users: ['alice'], running: false, vnc: vnc(5901) },
+    { name: 'parked', uuid: PARKED, users: ['alice'], running: false },
+  ]);
+  const two = writeTestDriver(join(dir, 'kvm-2.xml'), [
+    { name: 'moved', uuid: MOVED, users: ['alice'], vnc: vnc(5902) },
+    { name: 'parked', uuid: PARKED, users: ['alice'], running: false },
+  ]);
+  const inventory = new Inventory([{ name: 'kvm-1', uri: one }, { name: 'kvm-2', uri: two }], PROTOCOLS);
+  try {
+    const moved = await inventory.get(MOVED);
+    assert.equal(moved?.id, MOVED);
+    assert.equal(moved?.hypervisor, 'kvm-2');
+    assert.equal(moved?.state, 'running');
+    assert.equal(moved?.displays[0]?.port, 5902, 'the display of the host where it runs');
+    assert.equal((await inventory.get(MOVED.toUpperCase()))?.hypervisor, 'kvm-2');
+    assert.equal(await inventory.get(`kvm-2/${MOVED}`), undefined, 'the old host-prefixed id is no id');
+    const { desktops } = await inventory.survey();
+    assert.deepEqual(desktops.map((d) => [d.id, d.hypervisor, d.state]), [[MOVED, 'kvm-2', 'running'], [PARKED, 'kvm-1', 'shut off']]);
+  } finally {
+    await inventory.close();
+  }
+  // A host that cannot be read may be where it runs: 503, not a stale "shut off".
+  const partial = new Inventory([{ name: 'kvm-1', uri: one }, { name: 'gone', uri: 'qemu+tcp://127.0.0.1:1/system' }], PROTOCOLS);
+  try {
+    await assert.rejects(partial.get(PARKED), (error: Error & { hypervisor?: string }) => error.hypervisor === 'gone');
+  } finally {
+    await partial.close();
   }
 });

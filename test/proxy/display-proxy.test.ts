@@ -55,7 +55,7 @@ after(async () => {
 });
 
 async function attempt(id: string, protocol: 'spice' | 'vnc', cookie = alice, viewOnly = false) {
-  const attempts = await gw.connect(cookie, `lab/${id}`, { protocols: [protocol], viewOnly });
+  const attempts = await gw.connect(cookie, `${id}`, { protocols: [protocol], viewOnly });
   return attempts[0]!;
 }
 

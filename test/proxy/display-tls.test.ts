@@ -68,7 +68,7 @@ after(async () => {
 
 async function open(gw: RunningGateway, protocol: 'spice' | 'vnc', desktop = DESK): Promise<WireReader> {
   const cookie = await gw.signIn('alice', 'alice-password');
-  const [a] = await gw.connect(cookie, `lab/${desktop}`, { protocols: [protocol] });
+  const [a] = await gw.connect(cookie, `${desktop}`, { protocols: [protocol] });
   return new WireReader(gw.webSocket(a!.url, { cookie, ...(protocol === 'spice' ? { protocol: 'binary' } : {}) }));
 }
 

@@ -66,8 +66,8 @@ before(async () => {
     { name: 'real', uuid: uuid(1), users: ['alice'], spice: { port: guest.spicePort, password: guest.spicePassword }, vnc: { port: guest.vncPort, password: guest.vncPassword } },
     { name: 'synthetic', uuid: uuid(2), users: ['alice'], vnc: { port: synthetic.port, password: '' } },
   ];
-  ids.real = `lab/${uuid(1)}`;
-  ids.synthetic = `lab/${uuid(2)}`;
+  ids.real = `${uuid(1)}`;
+  ids.synthetic = `${uuid(2)}`;
   let n = 10;
   for (const [name, behave] of Object.entries(BEHAVIOURS)) {
     const { port, server } = await hostile(behave);
@@ -76,7 +76,7 @@ before(async () => {
     domains.push((protocol === 'rdp'
       ? { name, uuid: uuid(n), users: ['alice'], rdp: { port, address: '127.0.0.1' } }
       : { name, uuid: uuid(n), users: ['alice'], [protocol]: { port, password: 'x' } }) as never);
-    ids[name] = `lab/${uuid(n++)}`;
+    ids[name] = `${uuid(n++)}`;
   }
   gw = await startTestGateway({ libvirt: `lab=${writeTestDriver(join(dir, 'node.xml'), domains)}`, users: [{ name: 'alice', password: 'alice-password', role: 'user' }] });
   alice = await gw.signIn('alice', 'alice-password');

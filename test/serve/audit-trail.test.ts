@@ -12,7 +12,7 @@ import { startQemuGuest, type QemuGuest } from '../bed/qemu-guest.js';
 import { writeTestDriver } from '../bed/test-driver.js';
 
 const DESKTOP = '44444444-0000-4000-8000-000000000001';
-const ID = `lab/${DESKTOP}`;
+const ID = `${DESKTOP}`;
 const dir = mkdtempSync(join(tmpdir(), 'porthole-audit-day-'));
 let guest: QemuGuest;
 let gw: RunningGateway;

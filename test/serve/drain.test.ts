@@ -82,7 +82,7 @@ async function until(condition: () => Promise<boolean>, timeoutMs: number, messa
 /** A live VNC session of Alice's, with a first full picture received. */
 async function liveSession(served: Served): Promise<{ reader: WireReader; width: number; height: number }> {
   const cookie = await served.client.signIn('alice', 'alice-password');
-  const [attempt] = await served.client.connect(cookie, `lab/${DESKTOP}`, { protocols: ['vnc'] });
+  const [attempt] = await served.client.connect(cookie, `${DESKTOP}`, { protocols: ['vnc'] });
   const reader = new WireReader(served.client.webSocket(attempt!.url, { cookie }));
   const { width, height } = await vncHandshake(reader);
   reader.ws.send(rfbUpdateRequest(width, height));

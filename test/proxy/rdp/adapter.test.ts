@@ -67,7 +67,7 @@ const signedIn = new Map<RunningGateway, string>();
 async function rdpAttempt(gw: RunningGateway, uuid: string): Promise<{ attempt: Attempt; cookie: string }> {
   const cookie = signedIn.get(gw) ?? await gw.signIn('alice', 'alice-password');
   signedIn.set(gw, cookie);
-  const [attempt] = await gw.connect(cookie, `lab/${uuid}`, { protocols: ['rdp'] });
+  const [attempt] = await gw.connect(cookie, `${uuid}`, { protocols: ['rdp'] });
   assert.equal(attempt!.protocol, 'rdp');
   return { attempt: attempt!, cookie };
 }
@@ -118,7 +118,7 @@ test('the proxy connects to the inventory target, does TLS itself and answers wi
   const root = await pinning.signIn('root', 'root-password');
   const pins = await pinning.api('GET', '/api/rdp/certificates', { cookie: root });
   assert.equal(pins.status, 200);
-  const pin = (pins.body as Array<{ desktop: string; fingerprint: string; subject: string }>).find((p) => p.desktop === `lab/${WIN}`);
+  const pin = (pins.body as Array<{ desktop: string; fingerprint: string; subject: string }>).find((p) => p.desktop === `${WIN}`);
   assert.equal(pin?.fingerprint, new X509Certificate(hostCertificate.cert).fingerprint256);
   assert.match(pin!.subject, /CN=127\.0\.0\.1/);
   assert.equal((await pinning.api('GET', '/api/rdp/certificates', { cookie })).status, 403, 'users do not see pins');
@@ -157,7 +157,7 @@ test('a destination other than the inventory target is refused with 403', async 
 
 test('a certificate other than the pinned one is refused with a TLS alert and a clear reason; an admin can accept the new one', async () => {
   const pins = new CertificatePins(pinning.dataDir);
-  pins.record({ desktop: `lab/${ROGUE}`, fingerprint: new X509Certificate(hostCertificate.cert).fingerprint256, subject: 'CN=127.0.0.1',
+  pins.record({ desktop: `${ROGUE}`, fingerprint: new X509Certificate(hostCertificate.cert).fingerprint256, subject: 'CN=127.0.0.1',
     issuer: 'CN=Porthole test display CA', validTo: 'later', firstSeen: new Date().toISOString() });
   const { attempt, cookie } = await rdpAttempt(pinning, ROGUE);
   const refused = await request(pinning, cookie, attempt);
@@ -167,8 +167,8 @@ test('a certificate other than the pinned one is refused with a TLS alert and a 
   assert.match(closed.reason, /certificate changed since/);
 
   const root = await pinning.signIn('root', 'root-password');
-  assert.equal((await pinning.api('DELETE', `/api/rdp/certificates/${encodeURIComponent(`lab/${ROGUE}`)}`, { cookie: root })).status, 204);
-  assert.equal((await pinning.api('DELETE', `/api/rdp/certificates/${encodeURIComponent(`lab/${ROGUE}`)}`, { cookie: root })).status, 404);
+  assert.equal((await pinning.api('DELETE', `/api/rdp/certificates/${encodeURIComponent(`${ROGUE}`)}`, { cookie: root })).status, 204);
+  assert.equal((await pinning.api('DELETE', `/api/rdp/certificates/${encodeURIComponent(`${ROGUE}`)}`, { cookie: root })).status, 404);
   const { attempt: again } = await rdpAttempt(pinning, ROGUE);
   const accepted = await request(pinning, cookie, again);
   assert.equal(accepted.pdu.error, undefined);
