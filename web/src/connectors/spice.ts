@@ -39,6 +39,7 @@ export class SpiceConnector implements Connector {
           }
         },
         scaleToWindow: () => {}, // the page's CSS (.screen.fit) scales the SPICE canvas
+        takesInput: () => connection.inputs?.state === 'ready',
       };
     });
   }
