@@ -20,6 +20,11 @@ export interface StartedClient {
    * keys typed before that are lost). The attempt counts as connected once this is true too.
    */
   takesInput?(): boolean;
+  /**
+   * Starts watching a connected session for a picture that stopped updating or a decoder that
+   * keeps failing; `broken` is called once, with why. Stopped by stop().
+   */
+  watchHealth?(broken: (reason: string) => void): void;
 }
 
 /**
@@ -86,6 +91,7 @@ export function runAttempt(
         scaleToWindow: (fit) => c.scaleToWindow(fit),
         disconnect: () => { closeListener = undefined; teardown(); },
         onClose: (l) => { closeListener = l; },
+        onBroken: (l) => c.watchHealth?.((why) => { if (!ended) l(why); }),
       });
     }, () => {});
   });
