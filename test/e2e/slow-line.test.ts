@@ -125,3 +125,51 @@ test('over VNC on the same slow line, typed keys reach the guest and show on scr
   assert.ok(bed.line!.carried.toBrowser > 0, 'the browser reached the gateway through the slow line');
   await page.browserContext().close();
 });
+
+test('a SPICE session whose picture stops updating moves to VNC by itself, says why, and typing goes on', async () => {
+  const page = await homePage();
+  // Once connected, spice-html5's JPEG images (the kind this line gets) fail to decode, as
+  // they did before web/patches: the server keeps drawing, the page shows nothing of it.
+  await page.evaluateOnNewDocument(`(() => {
+    const src = Object.getOwnPropertyDescriptor(HTMLImageElement.prototype, 'src');
+    Object.defineProperty(HTMLImageElement.prototype, 'src', {
+      ...src,
+      set(value) {
+        const broken = window.breakSpiceJpeg && typeof value === 'string' && value.startsWith('data:image/jpeg,');
+        src.set.call(this, broken ? 'data:image/jpeg,not-a-jpeg' : value);
+      },
+    });
+  })()`);
+  const opened = await openDesktop(page, `lab/${bed.desktop.uuid}`);
+  assert.equal(opened.protocol, 'spice');
+  await page.evaluate('window.breakSpiceJpeg = true');
+  const brokeAt = Date.now();
+
+  // Keep typing at the prompt (each key is a drawing) until the viewer has moved on.
+  const canvas = await page.waitForSelector('#screen canvas');
+  await canvas!.click();
+  const deadline = Date.now() + 60_000;
+  const moved = () => page.$eval('#viewer', (e) => `${e.getAttribute('data-state')}/${e.getAttribute('data-protocol')}`);
+  while ((await moved()) !== 'connected/vnc') {
+    assert.ok(Date.now() < deadline, `the viewer did not move to VNC within 60 s: ${await moved()}`);
+    if ((await moved()) === 'connected/spice') await page.keyboard.press('KeyX');
+    await new Promise((r) => setTimeout(r, 50)); // a person's typing pace, not a wait for a result
+  }
+  console.log(`# SPICE stalled: the viewer was on VNC ${Date.now() - brokeAt} ms after SPICE stopped drawing`);
+
+  const state = (await page.evaluate('window.portholeViewer')) as { fallbacks: Array<{ protocol: string; reason: string }> };
+  assert.equal(state.fallbacks[0]?.protocol, 'spice');
+  assert.match(state.fallbacks[0]!.reason, /during the session, the picture stopped updating/);
+  const notice = await page.$eval('#notice', (e) => ({ hidden: e.hasAttribute('hidden'), text: e.textContent ?? '' }));
+  assert.equal(notice.hidden, false);
+  assert.match(notice.text, /Using VNC because SPICE did not work: during the session, the picture stopped updating/);
+  await page.screenshot({ path: join(SCREENSHOTS, 'slow-line-spice-stalled-to-vnc.png') });
+
+  // The line typed so far is still at the prompt: clear it, then type over VNC.
+  await page.keyboard.down('Control');
+  await page.keyboard.press('KeyU');
+  await page.keyboard.up('Control');
+  const typed = await typeAndSee(page, 'moved');
+  console.log(`# after the move, ${typed.word} reached the guest over VNC ${typed.serialMs} ms after the last key`);
+  await page.browserContext().close();
+});
