@@ -15,6 +15,7 @@ import { LIT_PIXELS, litPixels, settledLitPixels } from '../bed/screen-pixels.js
 
 const VNC_ONLY = 'd0000000-0000-4000-8000-00000000000d';
 const LINE = { bitsPerSecond: 1_000_000, delayMs: 75 };
+const LINE_TEXT = `${LINE.bitsPerSecond / 1e6} Mbit/s, ${LINE.delayMs * 2} ms`;
 /** More lit pixels than a blinking cursor makes: a typed command is dozens of glyphs. */
 const TYPED_PIXELS = 300;
 /** Most of one glyph (an m is 8x16 with about 30 lit pixels). */
@@ -89,7 +90,7 @@ test('over SPICE on a slow line, typed keys reach the guest and show on screen, 
   const display = await watchDisplayChannels(page);
   const opened = await openDesktop(page, `lab/${bed.desktop.uuid}`);
   assert.equal(opened.protocol, 'spice', `fell back: ${JSON.stringify(opened.fallbacks)}`);
-  console.log(`# SPICE at 1 Mbit/s, 150 ms: opening to first frame took ${(opened.firstFrameAt - opened.openedAt).toFixed(0)} ms`);
+  console.log(`# SPICE at ${LINE_TEXT}: opening to first frame took ${(opened.firstFrameAt - opened.openedAt).toFixed(0)} ms`);
 
   for (let i = 0; i < 2; i++) {
     const typed = await typeAndSee(page, 'spice');
@@ -113,7 +114,7 @@ test('over VNC on the same slow line, typed keys reach the guest and show on scr
   const errors = watchPageErrors(page);
   const opened = await openDesktop(page, `spare/${VNC_ONLY}`);
   assert.equal(opened.protocol, 'vnc', `fell back: ${JSON.stringify(opened.fallbacks)}`);
-  console.log(`# VNC at 1 Mbit/s, 150 ms: opening to first frame took ${(opened.firstFrameAt - opened.openedAt).toFixed(0)} ms`);
+  console.log(`# VNC at ${LINE_TEXT}: opening to first frame took ${(opened.firstFrameAt - opened.openedAt).toFixed(0)} ms`);
   for (let i = 0; i < 2; i++) {
     const typed = await typeAndSee(page, 'vnc');
     console.log(`# VNC: ${typed.word} reached the guest ${typed.serialMs} ms after the last key; the picture showed it ${typed.screenMs} ms after`);
