@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { spiceHtml5Patches } from './patches/spice-html5.js';
+import { sourcePatchPlugin } from './patches/source-patch.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url)); // dist/web/build.js -> repository
 const out = `${root}dist/web/public`;
@@ -25,6 +27,8 @@ await build({
   sourcemap: true,
   legalComments: 'linked', // noVNC (MPL-2.0) and spice-html5 (LGPL-3.0) notices ship beside the bundle
   logLevel: 'warning',
+  // Fixes for spice-html5 bugs, until upstream releases them (web/patches/README.md).
+  plugins: [sourcePatchPlugin('@spice-project/spice-html5', `${root}node_modules/@spice-project/spice-html5`, spiceHtml5Patches)],
 });
 
 // Pre-compressed copies, served by @fastify/static (preCompressed) to browsers that accept them:

@@ -7,7 +7,8 @@ import puppeteer, { type Browser } from 'puppeteer-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
-export async function launchChromium(): Promise<Browser> {
+/** `extraArgs`: more command-line flags, e.g. --host-rules to send the gateway's traffic through a slow line. */
+export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: apt-get install chromium`);
   const profile = mkdtempSync(join(tmpdir(), 'porthole-chromium-'));
   const browser = await puppeteer.launch({
@@ -18,6 +19,7 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', `--user-data-dir=${profile}`,
       // Tests serve a self-signed certificate made at test time.
       '--ignore-certificate-errors', '--window-size=1280,900',
+      ...extraArgs,
     ],
     defaultViewport: { width: 1280, height: 900 },
   });

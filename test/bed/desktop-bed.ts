@@ -10,6 +10,7 @@ import { launchChromium } from './chromium.js';
 import { defineDesktop, type DesktopSpec, type RunningDesktop } from './desktop.js';
 import { startTestGateway, type RunningGateway, type TestUser } from './gateway.js';
 import { startLibvirtd, type Libvirtd } from './libvirtd.js';
+import { startSlowLine, type SlowLine, type SlowLineOptions } from './slow-line.js';
 import { writeTestDriver, type TestDomain } from './test-driver.js';
 
 export const SCREENSHOTS = process.env.PORTHOLE_SCREENSHOTS ?? join(tmpdir(), 'porthole-screenshots');
@@ -19,6 +20,8 @@ export interface DesktopBed {
   desktop: RunningDesktop;
   gw: RunningGateway;
   browser: Browser;
+  /** The slow line the browser reaches the gateway through, when one was asked for. */
+  line?: SlowLine;
   close(): Promise<void>;
 }
 
@@ -27,11 +30,14 @@ export async function startDesktopBed(options: {
   users: TestUser[];
   /** Desktops for the `spare` test-driver hypervisor, given the running one (e.g. its VNC port). */
   spare?: (desktop: RunningDesktop) => Promise<TestDomain[]> | TestDomain[];
+  /** Put the browser behind a slow line (rate and one-way delay) to the gateway. */
+  line?: Omit<SlowLineOptions, 'targetPort'>;
 }): Promise<DesktopBed> {
   const dir = mkdtempSync(join(tmpdir(), 'porthole-e2e-'));
   const started: Partial<DesktopBed> = {};
   const close = async () => {
     await started.browser?.close();
+    await started.line?.close();
     await started.gw?.close();
     await started.desktop?.destroy();
     await started.libvirtd?.stop();
@@ -43,7 +49,8 @@ export async function startDesktopBed(options: {
     let libvirt = `lab=${started.libvirtd.uri}`;
     if (options.spare) libvirt += `,spare=${writeTestDriver(join(dir, 'spare.xml'), await options.spare(started.desktop))}`;
     started.gw = await startTestGateway({ libvirt, users: options.users });
-    started.browser = await launchChromium();
+    if (options.line) started.line = await startSlowLine({ ...options.line, targetPort: started.gw.port });
+    started.browser = await launchChromium(started.line ? [`--host-rules=${started.line.hostRule}`] : []);
     return { ...(started as Omit<DesktopBed, 'close'>), close };
   } catch (error) {
     await close();

@@ -72,17 +72,21 @@ function fellBackText(fallbacks: Fallback[]): string {
   return fallbacks.map((f) => `${label(f.protocol)} did not work: ${f.reason}`).join(' ');
 }
 
-async function open(): Promise<void> {
+/**
+ * Opens the desktop, trying its protocols in order; `moveOn` continues with the protocols after
+ * one whose session broke, with the reasons so far.
+ */
+async function open(moveOn?: { attempts: Attempt[]; fallbacks: Fallback[] }): Promise<void> {
   failedPanel.hidden = true;
-  showNotice('');
+  showNotice(moveOn ? fellBackText(moveOn.fallbacks) : '');
   screen.replaceChildren();
   window.portholeViewer.openedAt = performance.now();
   window.portholeViewer.firstFrameAt = null;
-  window.portholeViewer.fallbacks = [];
+  window.portholeViewer.fallbacks = [...(moveOn?.fallbacks ?? [])];
   setState('connecting', null);
   status.textContent = 'Asking Porthole for a connection…';
   try {
-    const [attempts, fallbackChain] = await Promise.all([attemptsFor(), chain]);
+    const [attempts, fallbackChain] = await Promise.all([moveOn?.attempts ?? attemptsFor(), chain]);
     const result = await fallbackChain.open(attempts, screen, {
       trying: (connector, index, total) => {
         // After a sign-in to the desktop (RDP), time counts from the moment the person submitted it.
@@ -104,8 +108,9 @@ async function open(): Promise<void> {
     setState('connected', session.protocol);
     const seconds = ((window.portholeViewer.firstFrameAt - window.portholeViewer.openedAt) / 1000).toFixed(1);
     status.textContent = `Connected over ${label(session.protocol)} in ${seconds} s${viewOnly ? ' · view only' : ''}${shadowId ? ' · helpdesk' : ''}`;
-    if (result.fallbacks.length > 0) {
-      showNotice(`Using ${label(session.protocol)} because ${fellBackText(result.fallbacks)}`);
+    const fallbacks = [...(moveOn?.fallbacks ?? []), ...result.fallbacks];
+    if (fallbacks.length > 0) {
+      showNotice(`Using ${label(session.protocol)} because ${fellBackText(fallbacks)}`);
     }
     session.scaleToWindow(fit);
     session.focus();
@@ -114,6 +119,22 @@ async function open(): Promise<void> {
       setState('closed');
       status.textContent = 'Disconnected';
       showFailure(`The connection ended: ${reason}`, true);
+    });
+    // A session that is open but shows nothing useful gives way to the next protocol by itself.
+    const broken = session;
+    const later = attempts.slice(attempts.findIndex((a) => a.protocol === broken.protocol) + 1);
+    broken.onBroken((reason) => {
+      if (session !== broken) return;
+      broken.disconnect();
+      session = undefined;
+      const fallback = { protocol: broken.protocol, reason: `during the session, ${reason}` };
+      if (later.length > 0) {
+        void open({ attempts: later, fallbacks: [...fallbacks, fallback] });
+      } else {
+        setState('closed');
+        status.textContent = 'Disconnected';
+        showFailure(`The connection stopped working: ${reason}`, true);
+      }
     });
   } catch (error) {
     setState('failed', null);

@@ -1,6 +1,6 @@
 // The life of one protocol attempt, the same for every connector: its screen area, failure
 // before the first frame (rejecting with the proxy's close reason when there is one), success at
-// the first frame, a close after it (reported once), and teardown on abort or disconnect. A
+// the first frame once the client takes input, a close after it (reported once), and teardown on abort or disconnect. A
 // connector only starts its client and says how to stop it.
 import type { Attempt } from '../api.js';
 import { lastClose } from '../close-reasons.js';
@@ -14,6 +14,17 @@ export interface StartedClient {
   focus(): void;
   sendCtrlAltDel(): void;
   scaleToWindow(fit: boolean): void;
+  /**
+   * Whether the client takes keys and mouse yet, when that can come after the first picture
+   * (SPICE's inputs channel: on a slow line it is ready up to a second after the picture, and
+   * keys typed before that are lost). The attempt counts as connected once this is true too.
+   */
+  takesInput?(): boolean;
+  /**
+   * Starts watching a connected session for a picture that stopped updating or a decoder that
+   * keeps failing; `broken` is called once, with why. Stopped by stop().
+   */
+  watchHealth?(broken: (reason: string) => void): void;
 }
 
 /**
@@ -70,7 +81,7 @@ export function runAttempt(
       reject(reason((e as Error).message));
       return;
     }
-    firstFrame(area, signal).then(() => {
+    firstFrame(area, signal).then(() => inputReady(client!, signal)).then(() => {
       established = true;
       const c = client!;
       resolve({
@@ -80,7 +91,20 @@ export function runAttempt(
         scaleToWindow: (fit) => c.scaleToWindow(fit),
         disconnect: () => { closeListener = undefined; teardown(); },
         onClose: (l) => { closeListener = l; },
+        onBroken: (l) => c.watchHealth?.((why) => { if (!ended) l(why); }),
       });
     }, () => {});
+  });
+}
+
+/** Resolves when `client` takes input (checked every frame); rejects when aborted. */
+function inputReady(client: StartedClient, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (signal.aborted) return reject(signal.reason);
+      if (!client.takesInput || client.takesInput()) resolve();
+      else requestAnimationFrame(check);
+    };
+    check();
   });
 }

@@ -12,6 +12,12 @@ export interface RemoteSession {
   disconnect(): void;
   /** Called once when the connection ends after it was established. */
   onClose(listener: (reason: string) => void): void;
+  /**
+   * Called once when the connection is still open but no longer shows the desktop (the picture
+   * stopped updating, the decoder keeps failing), for clients that can tell; the viewer then
+   * moves to the next protocol.
+   */
+  onBroken(listener: (reason: string) => void): void;
 }
 
 /** What the viewer page lends its connectors. */

@@ -4,6 +4,7 @@ import { SpiceMainConn, sendCtrlAltDel } from '@spice-project/spice-html5';
 import type { Attempt } from '../api.js';
 import { spice } from '../../../proxy/spice/descriptor.js';
 import { runAttempt } from './attempt.js';
+import { watchSpiceHealth } from './spice-health.js';
 import type { Connector, RemoteSession } from './connector.js';
 
 // spice-html5 calls alert() for a key it has no scancode for (numpad minus, the ISO key left of
@@ -25,8 +26,10 @@ export class SpiceConnector implements Connector {
     return runAttempt(this.protocol, this.label, attempt, screen, signal, 'screen-spice', (area, fail) => {
       // spice-html5 reports the close of any of its channels here.
       const connection = new SpiceMainConn({ uri: attempt.url, password: '', screen_id: area.id, onerror: (e) => fail(e.message || 'the connection failed') });
+      let stopWatching = () => {};
       return {
-        stop: () => connection.stop(),
+        stop: () => { stopWatching(); connection.stop(); },
+        watchHealth: (broken) => { stopWatching = watchSpiceHealth(connection, broken); },
         focus: () => area.querySelector('canvas')?.focus(),
         sendCtrlAltDel: () => {
           // spice-html5's sendCtrlAltDel ignores its argument and reads a global `sc` (its own
@@ -40,6 +43,7 @@ export class SpiceConnector implements Connector {
           }
         },
         scaleToWindow: () => {}, // the page's CSS (.screen.fit) scales the SPICE canvas
+        takesInput: () => connection.inputs?.state === 'ready',
       };
     });
   }

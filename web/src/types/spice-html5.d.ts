@@ -12,6 +12,8 @@ declare module '@spice-project/spice-html5' {
   export class SpiceMainConn {
     constructor(options: SpiceMainConnOptions);
     stop(): void;
+    /** The inputs channel, once the main channel opened it; keys go out only while its state is "ready". */
+    inputs?: { state: string };
   }
   export function sendCtrlAltDel(sc: SpiceMainConn): void;
 }

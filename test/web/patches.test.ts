@@ -1,0 +1,23 @@
+// The spice-html5 patches apply to the installed package exactly as written, and a patch whose
+// text is gone (an upgraded package) fails loudly instead of being skipped.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { applyPatches } from '../../web/patches/source-patch.js';
+import { spiceHtml5Patches } from '../../web/patches/spice-html5.js';
+
+const PACKAGE = fileURLToPath(new URL('../../../node_modules/@spice-project/spice-html5/', import.meta.url));
+
+test('the spice-html5 patches apply to the installed display.js, each where it expects', () => {
+  const original = readFileSync(`${PACKAGE}src/display.js`, 'utf8');
+  const patched = applyPatches(original, spiceHtml5Patches, 'display.js');
+  assert.ok(!patched.includes('    if (this.o.sc.streams[this.o.id])\n'), 'no unchecked stream lookup is left');
+  assert.equal(patched.split('img.onload = handle_held_jpeg_onload;').length - 1, 2, 'both JPEG kinds hold the display messages');
+  assert.match(patched, /SpiceDisplayConn\.prototype\.process_display_message = function\(msg\)/);
+});
+
+test('a patch whose text is not found fails, naming its fix', () => {
+  assert.throws(() => applyPatches('nothing to patch', [{ file: 'x.js', why: 'the reason', find: 'absent', replace: 'y' }], 'pkg/x.js'),
+    /pkg\/x\.js: a patch expects its text 1 time\(s\), found 0.*the reason/);
+});
