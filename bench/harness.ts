@@ -354,7 +354,7 @@ export async function startHarness(): Promise<Harness> {
         let done!: () => void;
         const finished = new Promise<void>((r) => { done = r; });
         const onAck = (data: Buffer) => { acks += data.length; if (acks >= total) done(); };
-        let started = 0n;
+        let started: bigint;
         let write: (b: Buffer) => boolean;
         let closeIt: () => void;
         if (path === 'raw') {

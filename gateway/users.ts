@@ -49,7 +49,7 @@ export class UserStore {
       const parsed = JSON.parse(await readFile(this.path, 'utf8')) as { users?: UserRecord[] };
       records = parsed.users ?? [];
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot read ${this.path}: ${(error as Error).message}`);
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot read ${this.path}: ${(error as Error).message}`, { cause: error });
     }
     this.#users = new Map(records.map((u) => [u.username, u]));
     return this.#users;
@@ -85,7 +85,7 @@ export class UserStore {
     const user = (await this.#load()).get(username);
     this.#decoy ??= argon2.hash('porthole-decoy-password', { type: argon2.argon2id });
     const hash = user?.passwordHash ?? (await this.#decoy);
-    let ok = false;
+    let ok: boolean;
     try {
       ok = await argon2.verify(hash, password);
     } catch {

@@ -33,7 +33,7 @@ export class ProxyMetrics {
       labelNames: ['protocol'],
       registers: [registry],
     });
-    const metrics = this;
+    const reportLive = () => { for (const connection of this.#live.keys()) this.#report(connection); };
     this.bytes = new Counter({
       name: 'porthole_proxy_bytes_total',
       help: 'Bytes relayed, by protocol, traffic kind (e.g. spice.display) and direction (to_client, to_display); live connections up to the moment of the scrape',
@@ -41,7 +41,7 @@ export class ProxyMetrics {
       registers: [registry],
       // Live connections are added at each scrape rather than per chunk: nothing on the data
       // path, and a session open for hours still shows what it carries.
-      collect() { for (const connection of metrics.#live.keys()) metrics.#report(connection); },
+      collect() { reportLive(); },
     });
   }
 

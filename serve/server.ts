@@ -85,24 +85,23 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
   try {
     rdpTrust = config.rdp.ca ? new CaTrust(readFileSync(config.rdp.ca)) : new PinTrust(rdpPins);
   } catch (error) {
-    throw new Error(`PORTHOLE_RDP_CA ${config.rdp.ca}: ${(error as Error).message}`);
+    throw new Error(`PORTHOLE_RDP_CA ${config.rdp.ca}: ${(error as Error).message}`, { cause: error });
   }
   let displayTrust: CertificateTrust | undefined;
   try {
     const { ca, clientCert, clientKey } = config.displays;
     displayTrust = ca ? new CaTrust(readFileSync(ca), clientCert && clientKey ? { cert: readFileSync(clientCert), key: readFileSync(clientKey) } : undefined) : undefined;
   } catch (error) {
-    throw new Error(`PORTHOLE_DISPLAY_CA or its client certificate: ${(error as Error).message}`);
+    throw new Error(`PORTHOLE_DISPLAY_CA or its client certificate: ${(error as Error).message}`, { cause: error });
   }
-  // Built after the shadowing requests, which close their watchers through it.
-  let proxy: DisplayProxy | undefined;
   // What survives a restart of this process: sign-ins, and sign-in lockouts.
   const state = new StateDatabase(config.dataDir);
   const signIns = new SignInSessions(config.sessions.signInTtlMs, state);
   const audit = new AuditLog(config.dataDir, config.audit);
   audit.onRecord((event) => serviceMetrics.count(event));
   const shadows = new ShadowRequests(audit,
-    (id, reason) => proxy?.sessions.endWhere((claims) => claims.shadow === id, CloseCode.shadowEnded, reason));
+    // The proxy is built below; a shadowing only ends once sessions exist, so it is there by then.
+    (id, reason) => displayProxy.sessions.endWhere((claims) => claims.shadow === id, CloseCode.shadowEnded, reason));
   const displayProxy = new DisplayProxy({
     verifier,
     targets: inventory,
@@ -124,7 +123,6 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
       },
     },
   });
-  proxy = displayProxy;
   serviceMetrics.watchSessions(displayProxy.sessions);
   displayProxy.sessions.onEnded((session) => shadows.sessionEnded(session.id));
 

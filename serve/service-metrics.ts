@@ -15,7 +15,7 @@ export class ServiceMetrics {
   #sessions: LiveSessionDirectory | undefined;
 
   constructor(registry: Registry, availability: ProcessAvailability) {
-    const metrics = this;
+    const live = () => this.#sessions?.list() ?? [];
     this.#signIns = new Counter({
       name: 'porthole_sign_ins_total',
       help: 'Sign-ins by result: ok, or the reason of the refusal (wrong user name or password, locked, ...)',
@@ -43,7 +43,7 @@ export class ServiceMetrics {
       registers: [registry],
       collect() {
         this.reset();
-        for (const s of metrics.#sessions?.list() ?? []) this.inc({ protocol: s.protocol });
+        for (const s of live()) this.inc({ protocol: s.protocol });
       },
     });
     new Gauge({

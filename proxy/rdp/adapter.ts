@@ -43,7 +43,7 @@ export function rdcleanpathFailure(error: ProxyError): RDCleanPathFailure {
 
 /** `host:port` with the default port, IPv6 in brackets, host names in lower case: what is compared. */
 export function normalizeDestination(destination: string): string | undefined {
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s\[\]]+))(?::(\d{1,5}))?$/.exec(destination.trim());
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]+))(?::(\d{1,5}))?$/.exec(destination.trim());
   if (!match) return undefined;
   const host = (match[1] ?? match[2]!).toLowerCase();
   const port = match[3] ? Number(match[3]) : DEFAULT_RDP_PORT;

@@ -1,7 +1,7 @@
 // TLS from the proxy to a display, started on a connection whose cleartext handshake is done
 // (RDP after its X.224 exchange). Certificate checks belong to the caller: this only runs the
 // TLS handshake within a deadline and reports failures in the user's words, with the TLS alert.
-import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { isIP } from 'node:net';
 import type { DisplayEnd, SecureDisplayEnd } from '../adapter.js';
 import { CloseCode } from '../../contract/close-codes.js';

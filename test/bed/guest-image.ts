@@ -34,8 +34,8 @@ function run(command: string, args: string[], cwd?: string): string {
     return execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (error) {
     const e = error as { code?: string; stderr?: string };
-    if (e.code === 'ENOENT') throw new Error(`${command} not found: apt-get install ${command === 'cpio' ? 'cpio' : command === 'xz' ? 'xz-utils' : 'apt dpkg'}`);
-    throw new Error(`${command} ${args.join(' ')} failed: ${e.stderr ?? error}`);
+    if (e.code === 'ENOENT') throw new Error(`${command} not found: apt-get install ${command === 'cpio' ? 'cpio' : command === 'xz' ? 'xz-utils' : 'apt dpkg'}`, { cause: error });
+    throw new Error(`${command} ${args.join(' ')} failed: ${e.stderr ?? error}`, { cause: error });
   }
 }
 

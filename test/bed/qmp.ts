@@ -46,7 +46,7 @@ export class Qmp {
         await qmp.execute('qmp_capabilities');
         return qmp;
       } catch (error) {
-        if (Date.now() > deadline) throw new Error(`QMP socket ${path}: ${(error as Error).message}`);
+        if (Date.now() > deadline) throw new Error(`QMP socket ${path}: ${(error as Error).message}`, { cause: error });
         await new Promise((r) => setTimeout(r, 100));
       }
     }
