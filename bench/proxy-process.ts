@@ -15,7 +15,7 @@ const [cert, key, publicKey, kid, origin, ...displays] = process.argv.slice(2) a
 const desktops = new Map<string, Desktop>(displays.map((d) => {
   const [mode, port] = d.split('=') as [string, string];
   return [`bench/${mode}`, {
-    id: `bench/${mode}`, name: mode, hypervisor: 'bench', uuid: '00000000-0000-4000-8000-000000000000',
+    id: `bench/${mode}`, name: mode, hypervisor: 'bench', uuid: '00000000-0000-4000-8000-000000000000', power: false,
     state: 'running', users: ['bench'], groups: [], displays: [{ protocol: 'vnc', host: '127.0.0.1', port: Number(port) }],
   }];
 }));

@@ -34,6 +34,8 @@ export interface Desktop {
   /** Who may open it, from the domain's Porthole metadata. */
   users: string[];
   groups: string[];
+  /** `<porthole:power/>`: the users and groups named may start, reboot and shut it down. */
+  power: boolean;
   /** Reachable displays, in fallback order; only those with a usable port. */
   displays: DisplayEndpoint[];
 }
@@ -50,6 +52,11 @@ export function mayOpen(desktop: Pick<Desktop, 'users' | 'groups'>, who: Princip
   if (who.roles.includes('admin')) return true;
   if (desktop.users.includes(who.username)) return true;
   return who.groups.some((g) => desktop.groups.includes(g));
+}
+
+/** Who may start, reboot and shut a desktop down: admin always; its users and groups where its metadata allows it. */
+export function mayPower(desktop: Pick<Desktop, 'users' | 'groups' | 'power'>, who: Principal): boolean {
+  return who.roles.includes('admin') || (desktop.power && mayOpen(desktop, who));
 }
 
 /** The protocols a desktop offers, in the given fallback order. */

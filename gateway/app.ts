@@ -22,6 +22,7 @@ import { auditRoutes } from './routes/audit.js';
 import { authRoutes } from './routes/auth.js';
 import { desktopRoutes, type DesktopSource } from './routes/desktops.js';
 import { healthRoutes } from './routes/health.js';
+import { powerRoutes } from './routes/power.js';
 import { describeApi } from './routes/openapi.js';
 import { rdpCertificateRoutes } from './routes/rdp-certificates.js';
 import { sessionRoutes } from './routes/sessions.js';
@@ -123,6 +124,7 @@ export async function buildApp(services: GatewayServices, https?: ServerOptions)
   await app.register(healthRoutes, { availability: services.availability });
   await app.register(authRoutes, { users: services.users, signIns: services.signIns, lockout: services.signInLockout, audit: services.audit, sessions: services.liveSessions, devices: services.devices });
   await app.register(desktopRoutes, { desktops: services.desktops, issuer: services.issuer, protocols: services.protocols, webSocketOrigin: services.webSocketOrigin });
+  await app.register(powerRoutes, { desktops: services.desktops, audit: services.audit });
   await app.register(sessionRoutes, { sessions: services.liveSessions, watchers: (id) => services.shadows.watchers(id), audit: services.audit });
   await app.register(auditRoutes, { audit: services.audit });
   await app.register(userRoutes, { signIns: services.signIns, sessions: services.liveSessions, lockout: services.signInLockout, audit: services.audit });

@@ -12,6 +12,8 @@ export interface DomainDescription {
   uuid: string;
   users: string[];
   groups: string[];
+  /** `<porthole:power/>`: the users and groups named may start, reboot and shut it down. */
+  power: boolean;
   /**
    * Endpoints the metadata names (`<porthole:rdp port= address=>`); without an address, the
    * guest's own address is to be found.
@@ -123,6 +125,7 @@ export function parseDomainXml(xml: string, hypervisorHost: string, protocols: P
     uuid,
     users: values('user'),
     groups: values('group'),
+    power: meta ? children(meta.node, `${meta.prefix}power`).length > 0 : false,
     guestEndpoints,
     displays,
   };

@@ -2,6 +2,7 @@
 import { Hypervisor as LibvirtConnection, DomainGetXMLDescFlags, type Domain } from '@unraid/libvirt';
 import type { DesktopState } from '../contract/desktop.js';
 import { GuestAddresses } from './guest-addresses.js';
+import { call, CConnection, libvirt } from './libvirt-c.js';
 import { hostOfUri, type HypervisorSpec } from './hypervisor-spec.js';
 
 /** What one libvirt domain looks like right now, with its secure XML (display passwords included). */
@@ -19,19 +20,24 @@ const STATES: readonly DesktopState[] = [
 /** Told of every libvirt call: which hypervisor, how long it took, whether it succeeded. */
 export type LibvirtCallObserver = (hypervisor: string, seconds: number, ok: boolean) => void;
 
+/** What a user with `<porthole:power/>` may do to a desktop. */
+export type PowerAction = 'start' | 'reboot' | 'shutdown';
+
 export class Hypervisor {
   readonly name: string;
   readonly uri: string;
   /** Where displays that listen on a wildcard address are reached. */
   readonly host: string;
   #connection: Promise<LibvirtConnection> | undefined;
+  readonly #c: CConnection;
   readonly #addresses: GuestAddresses;
 
   constructor(spec: HypervisorSpec, readonly observe: LibvirtCallObserver = () => {}) {
     this.name = spec.name;
     this.uri = spec.uri;
     this.host = hostOfUri(spec.uri);
-    this.#addresses = new GuestAddresses(spec.uri);
+    this.#c = new CConnection(spec.uri);
+    this.#addresses = new GuestAddresses(this.#c);
   }
 
   /** A running guest's IPv4 address as libvirt reports it (leases, guest agent, ARP), if it can tell. */
@@ -85,6 +91,29 @@ export class Hypervisor {
     return { uuid: uuid.toLowerCase(), state: STATES[info.state] ?? 'unknown', xml };
   }
 
+  /**
+   * Starts, shuts down (ACPI: the guest's own shutdown) or reboots (ACPI) a domain. Resolves when
+   * libvirt accepted it; the guest then takes its time. Rejects with libvirt's reason.
+   */
+  async power(uuid: string, action: PowerAction): Promise<void> {
+    if (action === 'reboot') {
+      // @unraid/libvirt binds no virDomainReboot: the C API (flags 0: the hypervisor's default, ACPI for QEMU).
+      const api = libvirt();
+      const result = await this.#c.withDomain(uuid, (domain) => call<number>(api.reboot, domain, 0));
+      if (result === undefined) throw new Error('the domain does not exist on this host');
+      if (result !== 0) {
+        const error = api.lastError() as { message?: string } | null;
+        throw new Error(error && typeof error === 'object' && 'message' in error ? String(error.message) : 'libvirt refused the reboot');
+      }
+      return;
+    }
+    const connection = await this.#connect();
+    // Not through #use: a refusal (say, already running) is libvirt's answer, not a broken connection.
+    const domain = await connection.domainLookupByUUIDString(uuid);
+    if (action === 'start') await connection.domainCreate(domain);
+    else await connection.domainShutdown(domain);
+  }
+
   /** Every domain, running or not. */
   listDomains(): Promise<DomainSnapshot[]> {
     return this.#use(async (c) => {
@@ -110,6 +139,6 @@ export class Hypervisor {
     const connection = this.#connection;
     this.#connection = undefined;
     if (connection) await connection.then((c) => c.connectClose()).catch(() => {});
-    await this.#addresses.close();
+    await this.#c.close();
   }
 }

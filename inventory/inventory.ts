@@ -3,7 +3,7 @@
 import type { Desktop, DisplayEndpoint } from '../contract/desktop.js';
 import type { ProtocolRegistry } from '../contract/protocol.js';
 import { parseDomainXml } from './domain-xml.js';
-import { Hypervisor, type DomainSnapshot, type LibvirtCallObserver } from './hypervisor.js';
+import { Hypervisor, type DomainSnapshot, type LibvirtCallObserver, type PowerAction } from './hypervisor.js';
 import type { HypervisorSpec } from './hypervisor-spec.js';
 import { HypervisorUnreachableError } from './hypervisor-unreachable.js';
 
@@ -50,6 +50,7 @@ export class Inventory {
       state: snapshot.state,
       users: description.users,
       groups: description.groups,
+      power: description.power,
       displays,
     };
   }
@@ -119,6 +120,13 @@ export class Inventory {
     }
     if (unreachable) throw new HypervisorUnreachableError(unreachable.hypervisor.name, unreachable.error);
     return stopped ? this.#desktop(stopped.hypervisor, stopped.snapshot) : undefined;
+  }
+
+  /** Starts, reboots or shuts down a desktop on the host it was found on. */
+  async power(desktop: Desktop, action: PowerAction): Promise<void> {
+    const hypervisor = this.hypervisors.get(desktop.hypervisor);
+    if (!hypervisor) throw new Error(`no hypervisor named ${desktop.hypervisor}`);
+    await hypervisor.power(desktop.uuid, action);
   }
 
   async close(): Promise<void> {

@@ -8,12 +8,16 @@ export const DesktopSummary = Type.Object({
   hypervisor: Type.String(),
   state: Type.String(),
   protocols: Type.Array(Type.String()),
+  /** This user may start, reboot and shut it down. */
+  power: Type.Boolean(),
 });
 export type DesktopSummary = Static<typeof DesktopSummary>;
 
 export const DesktopList = Type.Array(DesktopSummary);
 
 export const DesktopIdParams = Type.Object({ id: Type.String({ maxLength: 200 }) });
+
+export const PowerAccepted = Type.Object({ state: Type.String() });
 
 /** The connect body, bounded by the protocols this server carries. */
 export function connectBody(protocols: readonly string[]) {

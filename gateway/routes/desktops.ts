@@ -4,7 +4,7 @@ import { Attempts, DesktopIdParams, DesktopList, connectBody } from '../../contr
 import { UNREACHABLE_HEADER } from '../../contract/api/headers.js';
 import { ErrorAnswer } from '../../contract/api/errors.js';
 import { normalizeIp } from '../../contract/client-address.js';
-import { mayOpen, protocolsOf, type Desktop } from '../../contract/desktop.js';
+import { mayOpen, mayPower, protocolsOf, type Desktop } from '../../contract/desktop.js';
 import type { ProtocolRegistry } from '../../contract/protocol.js';
 import { buildAttempt } from '../attempts.js';
 import { requireUser } from '../http/authentication.js';
@@ -16,6 +16,8 @@ export interface DesktopSource {
   /** The desktops, and the hypervisors that could not be read (their desktops are missing). */
   survey(): Promise<{ desktops: Desktop[]; unreachable: string[] }>;
   get(id: string): Promise<Desktop | undefined>;
+  /** Starts, reboots or shuts down a desktop where it is; resolves once libvirt accepted it. */
+  power(desktop: Desktop, action: 'start' | 'reboot' | 'shutdown'): Promise<void>;
 }
 
 export interface DesktopRoutesOptions {
@@ -39,7 +41,7 @@ export const desktopRoutes: FastifyPluginAsyncTypebox<DesktopRoutesOptions> = as
     // The response schema keeps display endpoints and passwords out of the answer.
     return found
       .filter((d) => mayOpen(d, who))
-      .map((d) => ({ id: d.id, name: d.name, hypervisor: d.hypervisor, state: d.state, protocols: protocolsOf(d, protocols.ids) }));
+      .map((d) => ({ id: d.id, name: d.name, hypervisor: d.hypervisor, state: d.state, protocols: protocolsOf(d, protocols.ids), power: mayPower(d, who) }));
   });
 
   app.post('/api/desktops/:id/connect', {

@@ -16,11 +16,11 @@ export function graphicsXml(type: 'spice' | 'vnc', port: number | 'auto' | 'none
   return `<graphics type='${type}' ${where} passwd='${xmlEscape(password)}'><listen type='address' address='${address}'/></graphics>`;
 }
 
-/** Porthole's metadata: who may open the desktop, and its RDP endpoint if any. */
-export function metadataXml(who: { users?: string[]; groups?: string[]; rdp?: { port: number; address?: string } }): string {
+/** Porthole's metadata: who may open the desktop, its RDP endpoint if any, and whether its users may power it. */
+export function metadataXml(who: { users?: string[]; groups?: string[]; rdp?: { port: number; address?: string }; power?: boolean }): string {
   const rdp = who.rdp ? `<porthole:rdp port='${who.rdp.port}'${who.rdp.address ? ` address='${xmlEscape(who.rdp.address)}'` : ''}/>` : '';
   return `<metadata><porthole:desktop xmlns:porthole="${METADATA_NAMESPACE}">`
     + (who.users ?? []).map((u) => `<porthole:user>${xmlEscape(u)}</porthole:user>`).join('')
     + (who.groups ?? []).map((g) => `<porthole:group>${xmlEscape(g)}</porthole:group>`).join('')
-    + `${rdp}</porthole:desktop></metadata>`;
+    + `${rdp}${who.power ? '<porthole:power/>' : ''}</porthole:desktop></metadata>`;
 }

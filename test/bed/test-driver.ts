@@ -15,6 +15,8 @@ export interface TestDomain {
   users?: string[];
   groups?: string[];
   rdp?: { port: number; address?: string };
+  /** `<porthole:power/>`: its users may start, reboot and shut it down. */
+  power?: boolean;
   /** A NIC on libvirt's `default` network (the test driver then reports an address for it). */
   nic?: { mac: string };
 }

@@ -129,8 +129,8 @@ test('the desktop list shows only what the user may open, without endpoints or p
   const res = await app.inject({ method: 'GET', url: '/api/desktops', headers: { cookie: alice } });
   assert.equal(res.statusCode, 200);
   assert.deepEqual(res.json(), [
-    { id: `${ALICE}`, name: 'alice-desktop', hypervisor: 'lab', state: 'running', protocols: ['spice', 'vnc'] },
-    { id: `${OFF}`, name: 'stopped', hypervisor: 'lab', state: 'shut off', protocols: [] },
+    { id: `${ALICE}`, name: 'alice-desktop', hypervisor: 'lab', state: 'running', protocols: ['spice', 'vnc'], power: false },
+    { id: `${OFF}`, name: 'stopped', hypervisor: 'lab', state: 'shut off', protocols: [], power: false },
   ]);
   assert.doesNotMatch(res.body, /secret|5935|15930/);
   const bob = await signIn('bob', 'bob-password');
@@ -340,5 +340,45 @@ test('while the process drains, sign-ins and connects get 503 with the reason, h
     assert.equal((await other.inject({ method: 'GET', url: '/api/desktops', headers: { cookie } })).statusCode, 200);
   } finally {
     await other.close();
+  }
+});
+
+test('power: users of a desktop with <porthole:power/> start and shut it down, admins always; refusals say why; each action is audited', async () => {
+  const ON = '77777777-0000-4000-8000-000000000001';
+  const DOWN = '77777777-0000-4000-8000-000000000002';
+  const LOCKED = '77777777-0000-4000-8000-000000000003';
+  const uri = writeTestDriver(join(dir, 'power.xml'), [
+    { name: 'on', uuid: ON, users: ['alice'], power: true },
+    { name: 'down', uuid: DOWN, users: ['alice'], power: true, running: false },
+    { name: 'locked', uuid: LOCKED, users: ['alice'], running: false },
+  ]);
+  const powered = new Inventory([{ name: 'lab', uri }], PROTOCOLS);
+  const audit = new AuditLog(join(dir, 'power-audit'));
+  const other = await buildApp({ ...services, desktops: powered, audit });
+  try {
+    const login = await other.inject({ method: 'POST', url: '/api/login', headers: json, payload: { username: 'alice', password: 'alice-password' } });
+    const cookie = String(login.headers['set-cookie']).split(';', 1)[0]!;
+    const call = (id: string, action: string) => other.inject({ method: 'POST', url: `/api/desktops/${id}/${action}`, headers: { ...json, cookie }, payload: {} });
+    const list = (await other.inject({ method: 'GET', url: '/api/desktops', headers: { cookie } })).json() as Array<{ id: string; power: boolean; state: string }>;
+    assert.deepEqual(list.map((d) => [d.id, d.power]), [[DOWN, true], [LOCKED, false], [ON, true]]);
+
+    const started = await call(DOWN, 'start');
+    assert.equal(started.statusCode, 202, started.body);
+    assert.deepEqual(started.json(), { state: 'starting' });
+    assert.equal((await powered.get(DOWN))?.state, 'running');
+    error(await call(DOWN, 'start'), 409, /is running: it cannot start now/);
+    const stopped = await call(ON, 'shutdown');
+    assert.equal(stopped.statusCode, 202, stopped.body);
+    assert.equal((await powered.get(ON))?.state, 'shut off');
+    error(await call(ON, 'reboot'), 409, /is shut off: it cannot restart now/);
+    error(await call(LOCKED, 'start'), 403, /may not start this desktop yourself\. Ask your administrator/);
+    error(await call('77777777-0000-4000-8000-00000000ffff', 'start'), 404, /no such desktop/);
+    error(await other.inject({ method: 'POST', url: `/api/desktops/${DOWN}/start`, headers: json, payload: {} }), 401, /sign in/i);
+
+    const events = audit.search().filter((e) => e.event.startsWith('power.')).map((e) => [e.event, e.user, e.desktop, e.result]);
+    assert.deepEqual(events, [['power.start', 'alice', DOWN, 'accepted'], ['power.shutdown', 'alice', ON, 'accepted']]);
+  } finally {
+    await other.close();
+    await powered.close();
   }
 });

@@ -54,7 +54,7 @@ before(async () => {
     signIns: new SignInSessions(3600_000),
     signInLockout: new SignInLockout({ clock: () => now }),
     devices: new DeviceCookies(data),
-    desktops: { survey: async () => ({ desktops: [], unreachable: [] }), get: async () => undefined },
+    desktops: { survey: async () => ({ desktops: [], unreachable: [] }), get: async () => undefined, power: async () => {} },
     issuer: new TokenIssuer(loadOrCreateSigningKey(data), 60, true),
     liveSessions: new LiveSessions(),
     shadows: new ShadowRequests(audit, () => {}),
