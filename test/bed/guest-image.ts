@@ -53,8 +53,14 @@ function extractVmlinux(vmlinuz: string, out: string): void {
   const at = image.indexOf(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]));
   if (at < 0) throw new Error(`${vmlinuz}: no XZ stream found`);
   // xz complains about the bytes after the stream and exits non-zero; the output is complete.
-  const result = spawnSync('xz', ['-dc'], { input: image.subarray(at), maxBuffer: 512 * 1024 * 1024 });
-  if (result.error) throw new Error('xz not found: apt-get install xz-utils');
+  // It stops reading there too, so the stream goes through a file: piped, the rest of it would
+  // meet a closed pipe (EPIPE), which once passed for "xz not found".
+  const stream = `${out}.xz`;
+  writeFileSync(stream, image.subarray(at));
+  const result = spawnSync('xz', ['-dc', stream], { maxBuffer: 512 * 1024 * 1024 });
+  rmSync(stream, { force: true });
+  if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') throw new Error('xz not found: apt-get install xz-utils');
+  if (result.error) throw new Error(`xz -dc: ${result.error.message}`);
   if (result.stdout.subarray(0, 4).toString('latin1') !== '\x7fELF') throw new Error('decompressed kernel is not an ELF file');
   writeFileSync(out, result.stdout);
 }
