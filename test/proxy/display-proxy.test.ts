@@ -7,12 +7,13 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startTestGateway, type RunningGateway } from '../bed/gateway.js';
 import { freePort } from '../bed/ports.js';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import { rfbKeys, rfbUpdateRequest, sendSlowly, spiceChannel, spiceLink, vncHandshake, WireReader } from '../bed/protocol-clients.js';
 import { startQemuGuest } from '../bed/qemu-guest.js';
 import { writeTestDriver } from '../bed/test-driver.js';
 import { SigningKeyRing } from '../../gateway/signing-keys.js';
 import { displayInitMessage } from '../../proxy/spice/display-init.js';
+import jwt from 'jsonwebtoken';
 
 type Guest = Awaited<ReturnType<typeof startQemuGuest>>;
 
@@ -204,7 +205,7 @@ test('tokens: used on the wrong protocol, forged, or missing', async () => {
   assert.equal((await onVnc.closed).code, 4003);
   const bob = await gw.signIn('bob', 'bob-password');
   const bobs = await attempt(BOBS, 'vnc', bob);
-  // A token edited to name another desktop or user no longer verifies.
+  // A token whose signature bytes were changed no longer verifies.
   const forged = open(bobs.url.replace(/token=[^&]+/, (t) => t.slice(0, -4) + 'AAAA'), undefined, bob);
   const f = await forged.closed;
   assert.equal(f.code, 4001);
@@ -216,6 +217,80 @@ test('tokens: used on the wrong protocol, forged, or missing', async () => {
   const s = await stolen.closed;
   assert.equal(s.code, 4003);
   assert.match(s.reason, /another browser session/);
+});
+
+/** The claims of a token in a connection URL. */
+function claimsOf(url: string): Record<string, unknown> & { jti: string; kid?: string } {
+  const token = new URL(url).searchParams.get('token')!;
+  return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown> & { jti: string };
+}
+
+/** A connection URL carrying `token` on `protocol`. */
+const wsUrl = (protocol: string, token: string) => `wss://localhost:${gw.port}/ws/${protocol}?token=${encodeURIComponent(token)}`;
+
+test('forged tokens: claims edited under the real signature, or signed by a key the proxy does not trust, are refused', async () => {
+  // Alice's own view-only VNC token for her desktop: every forgery below starts from it.
+  const issued = await attempt(GOOD, 'vnc', alice, true);
+  const token = new URL(issued.url).searchParams.get('token')!;
+  const [header, , signature] = token.split('.') as [string, string, string];
+  const kid = (JSON.parse(Buffer.from(header, 'base64url').toString()) as { kid: string }).kid;
+  const claims = claimsOf(issued.url);
+  const edits: Array<[string, Record<string, unknown>, string]> = [
+    ['another desktop', { desktop: `lab/${BOBS}` }, 'vnc'],
+    ['another user', { sub: 'bob' }, 'vnc'],
+    ['another protocol', { protocol: 'spice' }, 'spice'],
+    ['view-only flipped to control', { viewOnly: false }, 'vnc'],
+  ];
+  const trusted = new SigningKeyRing(gw.dataDir).all().find((k) => k.kid === kid)!;
+  assert.ok(trusted, 'the key that signed the token is in the data directory');
+  const { privateKey: untrusted } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const sign = (payload: object, key: KeyObject, keyid = kid) => jwt.sign(payload, key, { algorithm: 'ES256', keyid });
+  const refusal = async (label: string, protocol: string, forgedToken: string) => {
+    const reader = open(wsUrl(protocol, forgedToken), protocol === 'spice' ? 'binary' : undefined);
+    if (protocol === 'spice') { // SPICE looks at the token when the main channel's link arrives
+      await reader.opened;
+      reader.ws.send(spiceLink(0, 1));
+    }
+    const closed = await reader.closed;
+    return { label, ...closed };
+  };
+  for (const [label, edit, protocol] of edits) {
+    const edited = { ...claims, ...edit };
+    // 1. The claims edited, the header and the broker's signature kept.
+    const body = Buffer.from(JSON.stringify(edited)).toString('base64url');
+    const kept = await refusal(`${label}, broker's signature kept`, protocol, `${header}.${body}.${signature}`);
+    assert.equal(kept.code, 4001, `${kept.label}: ${kept.reason}`);
+    assert.match(kept.reason, /not valid/, kept.label);
+    // 2. Signed anew by a key the proxy does not trust, under the trusted key's id, and under an unknown id.
+    for (const keyid of [kid, 'not-a-known-kid']) {
+      const other = await refusal(`${label}, signed by an untrusted key (kid ${keyid})`, protocol, sign({ ...edited, jti: randomUUID() }, untrusted, keyid));
+      assert.equal(other.code, 4001, `${other.label}: ${other.reason}`);
+      assert.match(other.reason, /not valid/, other.label);
+    }
+  }
+  // 3. Signed with the broker's own key but other claims: the key is the authority on claims, so
+  // what stops these is the proxy's own checks of the claims against the request and the inventory.
+  const resigned = async (edit: Record<string, unknown>, protocol: string) =>
+    refusal(JSON.stringify(edit), protocol, sign({ ...claims, ...edit, jti: randomUUID() }, trusted.privateKey));
+  const desktop = await resigned({ desktop: `lab/${BOBS}` }, 'vnc');
+  assert.equal(desktop.code, 4003, desktop.reason);
+  assert.match(desktop.reason, /may no longer open this desktop/);
+  const onOtherPath = await resigned({ protocol: 'spice' }, 'vnc');
+  assert.equal(onOtherPath.code, 4003, onOtherPath.reason);
+  const otherBrowser = await resigned({ sub: 'bob', desktop: `lab/${BOBS}`, bsh: 'AAAAAAAAAAAAAAAAAAAAAA' }, 'vnc');
+  assert.equal(otherBrowser.code, 4003, otherBrowser.reason);
+  assert.match(otherBrowser.reason, /another browser session/);
+  // The control: the same claims re-signed by the broker's key (a fresh id) are accepted, so the
+  // refusals above come from the forgeries, not from how this test signs; and view-only flipped
+  // to control is refused above only because the signature no longer matches.
+  const control = new WireReader(gw.webSocket(wsUrl('vnc', sign({ ...claims, jti: randomUUID() }, trusted.privateKey)), { cookie: alice }));
+  const init = await vncHandshake(control);
+  assert.ok(init.width > 0);
+  control.ws.close();
+  // And the original token, refused in none of its forms, was not spent by them.
+  const original = open(issued.url);
+  assert.ok((await vncHandshake(original)).width > 0);
+  original.ws.close();
 });
 
 test('the Origin is checked before any WebSocket opens', async () => {
