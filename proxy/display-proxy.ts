@@ -133,7 +133,9 @@ export class DisplayProxy {
   #serve(ws: WebSocket, req: IncomingMessage, adapter: ProtocolAdapter): void {
     const { log: rootLog, verifier, metrics } = this.#options;
     const clientIp = normalizeIp(req.socket.remoteAddress);
-    const queryToken = new URL(req.url ?? '/', 'http://proxy.invalid').searchParams.get('token') ?? undefined;
+    // A repeated `token` counts as none: readers of one query string disagree on which one counts.
+    const queryTokens = new URL(req.url ?? '/', 'http://proxy.invalid').searchParams.getAll('token');
+    const queryToken = queryTokens.length === 1 ? queryTokens[0] : undefined;
     const browserSession = cookieValue(req.headers.cookie, BROWSER_SESSION_COOKIE);
     const log = rootLog.child({ protocol: adapter.protocol, ip: clientIp });
     const inbox = new Inbox('The browser', this.limits.handshakeBytes);
