@@ -214,10 +214,37 @@ test('garbage, trailing bytes and a second PDU are refused with 400 and a reason
   assert.equal(closed.code, 4400);
   assert.match(closed.reason, /not an RDCleanPath PDU/);
 
-  const good = encodePdu({ destination: `127.0.0.1:${tlsServer.port}`, proxyAuth: attempt.token, x224: x224ConnectionRequest(3) });
-  const trailing = await request(pinning, cookie, attempt, { raw: Buffer.concat([good, Buffer.from([0])]) });
+  const pduFor = (a: Attempt) => encodePdu({ destination: `127.0.0.1:${tlsServer.port}`, proxyAuth: a.token, x224: x224ConnectionRequest(3) });
+  const before = 'The RDP client sent data before Porthole answered its request.';
+  const trailing = await request(pinning, cookie, attempt, { raw: Buffer.concat([pduFor(attempt), Buffer.from([0])]) });
   assert.equal(trailing.pdu.error?.httpStatus, 400);
-  assert.match((await trailing.closed).reason, /RDP client sent data before Porthole answered|trailing/);
+  const t = await trailing.closed;
+  assert.equal(t.code, 4400);
+  assert.equal(t.reason, before);
+  assert.ok(pinning.logs.some((l) => l.includes('1 bytes after the RDCleanPath request')), 'the log counts the trailing byte');
+
+  // A second, complete PDU in the same message...
+  const { attempt: twice } = await rdpAttempt(pinning, WIN);
+  const second = pduFor(twice);
+  const doubled = await request(pinning, cookie, twice, { raw: Buffer.concat([second, second]) });
+  assert.equal(doubled.pdu.error?.httpStatus, 400);
+  assert.equal(doubled.pdu.serverCertChain, undefined, 'no answer of a relayed session came first');
+  const d = await doubled.closed;
+  assert.equal(d.code, 4400);
+  assert.equal(d.reason, before);
+  assert.ok(pinning.logs.some((l) => l.includes(`${second.length} bytes after the RDCleanPath request`)), 'the log counts the second PDU');
+
+  // ...and in a message of its own, sent before the answer.
+  const { attempt: apart } = await rdpAttempt(pinning, WIN);
+  const reader = new WireReader(pinning.webSocket(apart.url, { cookie }));
+  await reader.opened;
+  reader.ws.send(pduFor(apart));
+  reader.ws.send(pduFor(apart));
+  const answer = decodePdu(await readDerPdu(reader));
+  assert.equal(answer.error?.httpStatus, 400);
+  const a = await reader.closed;
+  assert.equal(a.code, 4400);
+  assert.equal(a.reason, before);
 
   const { attempt: fresh } = await rdpAttempt(pinning, WIN);
   const ok = await request(pinning, cookie, fresh);
