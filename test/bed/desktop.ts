@@ -8,6 +8,7 @@ import { DomainGetXMLDescFlags, Hypervisor } from '@unraid/libvirt';
 import { parseDomainXml } from '../../inventory/domain-xml.js';
 import { graphicsXml, metadataXml, xmlEscape } from './domain-xml.js';
 import { ensureGuestImage } from './guest-image.js';
+import { recordSecret } from './secret-record.js';
 import { SerialLog } from './serial-log.js';
 
 export interface DesktopSpec {
@@ -45,6 +46,8 @@ export async function defineDesktop(uri: string, spec: DesktopSpec): Promise<Run
   const serial = new SerialLog(join(dir, 'serial.log'));
   const spicePassword = spec.spicePassword ?? randomBytes(12).toString('base64url');
   const vncPassword = spec.vncPassword ?? randomBytes(6).toString('base64url').slice(0, 8);
+  recordSecret('SPICE password', spicePassword);
+  recordSecret('VNC password', vncPassword);
   const xml = `<domain type='qemu'>
   <name>${xmlEscape(spec.name)}</name>
   <memory unit='MiB'>256</memory>
