@@ -1,7 +1,8 @@
-// `npm test`: every test file under dist/test, in one run of Node's own test runner, one file at
-// a time (the integration and end-to-end files boot real guests; two machine cores are not
-// enough to run them side by side), end-to-end files last, and the log-secrecy check after all of
-// them (it reads what the others recorded in the run's folder). Arguments filter files by path;
+// `npm test`: every test file under dist/test, with Node's own test runner, one file at a time
+// (the integration and end-to-end files boot real guests; two machine cores are not enough to run
+// them side by side), end-to-end files last, and the log-secrecy check after all of them (it reads
+// what the others recorded in the run's folder). Node sorts the files it is given by name, so
+// each of these three groups is a run of its own, in this order. Arguments filter files by path;
 // the log-secrecy check always runs. Each test has a deadline, so a hang fails with a message.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -36,13 +37,17 @@ if (files.length === 0) {
   console.error('test/run: no test files matched', filter.join(' '));
   process.exit(1);
 }
-files.push(join(root, LAST));
+const groups = [files.filter((f) => rank(f) === 0), files.filter((f) => rank(f) === 1), [join(root, LAST)]].filter((g) => g.length > 0);
 
 // Where the test bed records the run's secrets and gateway logs (test/bed/secret-record.ts).
 const runDir = mkdtempSync(join(tmpdir(), 'porthole-test-run-'));
-const result = spawnSync(process.execPath, [
-  '--test', '--test-concurrency=1', `--test-timeout=${TEST_TIMEOUT_MS}`, '--test-reporter=spec', ...files,
-], { stdio: 'inherit', env: { ...process.env, PORTHOLE_TEST_RUN_DIR: runDir } });
-if (result.status === 0) rmSync(runDir, { recursive: true, force: true });
-else console.error(`test/run: the run's recorded logs and secrets are kept in ${runDir}`);
-process.exit(result.status ?? 1);
+let failed = false;
+for (const group of groups) {
+  const result = spawnSync(process.execPath, [
+    '--test', '--test-concurrency=1', `--test-timeout=${TEST_TIMEOUT_MS}`, '--test-reporter=spec', ...group,
+  ], { stdio: 'inherit', env: { ...process.env, PORTHOLE_TEST_RUN_DIR: runDir } });
+  if (result.status !== 0) failed = true;
+}
+if (!failed) rmSync(runDir, { recursive: true, force: true });
+else console.error(`test/run: some tests failed; the run's recorded logs and secrets are kept in ${runDir}`);
+process.exit(failed ? 1 : 0);

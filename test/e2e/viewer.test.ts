@@ -53,7 +53,7 @@ test('a student signs in, opens the desktop over SPICE, and types into the guest
   console.log(`# SPICE: opening the desktop to its first frame took ${(opened.firstFrameAt - opened.openedAt).toFixed(0)} ms`);
   assert.match(await page.$eval('#status', (e) => e.textContent ?? ''), /Connected over SPICE/);
   const word = await typeAndExpect(page, desktop.serial);
-  await new Promise((r) => setTimeout(r, 500));
+  await page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))'); // a painted frame for the picture
   await page.screenshot({ path: join(SCREENSHOTS, 'viewer-spice.png') });
   // The page never held a display password.
   const html = await page.content();
