@@ -20,6 +20,7 @@ const WIN = '22222222-0000-4000-8000-000000000001';
 const WIN_NLA = '22222222-0000-4000-8000-000000000002';
 const ROGUE = '22222222-0000-4000-8000-000000000003';
 const DOWN = '22222222-0000-4000-8000-000000000004';
+const MISNAMED = '22222222-0000-4000-8000-000000000005';
 
 const dir = mkdtempSync(join(tmpdir(), 'porthole-rdp-test-'));
 let authority: KeyAndCertificate;
@@ -27,6 +28,7 @@ let hostCertificate: KeyAndCertificate;
 let tlsServer: RdpServer;
 let nlaServer: RdpServer;
 let rogueServer: RdpServer;
+let misnamedServer: RdpServer;
 let pinning: RunningGateway;
 let verifying: RunningGateway;
 
@@ -34,10 +36,12 @@ before(async () => {
   authority = await createAuthority('Porthole test display CA');
   const otherAuthority = await createAuthority('Someone else');
   hostCertificate = await issueHostCertificate(authority, ['127.0.0.1']);
-  [tlsServer, nlaServer, rogueServer] = await Promise.all([
+  [tlsServer, nlaServer, rogueServer, misnamedServer] = await Promise.all([
     startRdpServer({ security: 'tls', certificate: hostCertificate }),
     startRdpServer({ security: 'nla', certificate: hostCertificate }),
     startRdpServer({ security: 'tls', certificate: await issueHostCertificate(otherAuthority, ['127.0.0.1']) }),
+    // Signed by the configured CA, but for another machine.
+    startRdpServer({ security: 'tls', certificate: await issueHostCertificate(authority, ['192.0.2.77', 'other-desktop.example']) }),
   ]);
   const closed = await freePort();
   const uri = writeTestDriver(join(dir, 'node.xml'), [
@@ -45,6 +49,7 @@ before(async () => {
     { name: 'win-nla', uuid: WIN_NLA, users: ['alice'], rdp: { port: nlaServer.port, address: '127.0.0.1' } },
     { name: 'rogue', uuid: ROGUE, users: ['alice'], rdp: { port: rogueServer.port, address: '127.0.0.1' } },
     { name: 'down', uuid: DOWN, users: ['alice'], rdp: { port: closed, address: '127.0.0.1' } },
+    { name: 'misnamed', uuid: MISNAMED, users: ['alice'], rdp: { port: misnamedServer.port, address: '127.0.0.1' } },
   ]);
   const users = [{ name: 'alice', password: 'alice-password', role: 'user' as const }, { name: 'root', password: 'root-password', role: 'admin' as const }];
   writeFileSync(join(dir, 'ca.pem'), authority.cert);
@@ -57,7 +62,7 @@ before(async () => {
 after(async () => {
   await pinning?.close();
   await verifying?.close();
-  await Promise.all([tlsServer?.stop(), nlaServer?.stop(), rogueServer?.stop()]);
+  await Promise.all([tlsServer?.stop(), nlaServer?.stop(), rogueServer?.stop(), misnamedServer?.stop()]);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -186,6 +191,17 @@ test('with a configured CA: a server certificate it signed is accepted, another 
   const closed = await refused.closed;
   assert.equal(closed.code, 4012);
   assert.match(closed.reason, /does not trust the desktop's RDP certificate \(unknown authority\)/);
+});
+
+test('with a configured CA: a certificate it signed for another machine is refused (bad certificate), before the browser sees a byte of it', async () => {
+  const { attempt, cookie } = await rdpAttempt(verifying, MISNAMED);
+  const refused = await request(verifying, cookie, attempt);
+  assert.equal(refused.pdu.error?.tlsAlert, 42);
+  assert.equal(refused.pdu.serverCertChain, undefined, 'the chain of a refused server is not forwarded');
+  const closed = await refused.closed;
+  assert.equal(closed.code, 4012);
+  assert.match(closed.reason, /certificate names another machine/);
+  assert.ok(verifying.logs.some((l) => l.includes('does not name 127.0.0.1')), 'the log says which name was expected');
 });
 
 test('network failures come back as WSA codes; a server that requires NLA refuses a TLS-only client by negotiation', async () => {
