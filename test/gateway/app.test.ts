@@ -177,6 +177,18 @@ test('connect: 401 signed out, 404 unknown, 403 not entitled, 409 not running or
   error(await connect(`lab/${ALICE}`, alice, { protocols: ['telnet'] }), 400, /not valid/);
 });
 
+test('view-only is refused over RDP: alone, it is a 409 with the reason; among others, RDP is left out', async () => {
+  const bob = await signIn('bob', 'bob-password');
+  const connect = (payload: object) => app.inject({ method: 'POST', url: `/api/desktops/${encodeURIComponent(`lab/${CLASS}`)}/connect`, headers: { ...json, cookie: bob }, payload });
+  error(await connect({ protocols: ['rdp'], viewOnly: true }), 409, /Watching without control is not available over RDP/);
+  const mixed = await connect({ protocols: ['vnc', 'rdp'], viewOnly: true });
+  assert.equal(mixed.statusCode, 200, mixed.body);
+  assert.deepEqual((mixed.json() as { attempts: Array<{ protocol: string }> }).attempts.map((a) => a.protocol), ['vnc']);
+  // With control, the same desktop offers RDP.
+  const control = await connect({ protocols: ['rdp'] });
+  assert.deepEqual((control.json() as { attempts: Array<{ protocol: string }> }).attempts.map((a) => a.protocol), ['rdp']);
+});
+
 test('sign-out ends the browser session', async () => {
   const bob = await signIn('bob', 'bob-password');
   const out = await app.inject({ method: 'POST', url: '/api/logout', headers: { ...json, cookie: bob } });

@@ -22,6 +22,8 @@ const GOOD = '11111111-0000-4000-8000-000000000001';
 const WRONG_PASSWORDS = '11111111-0000-4000-8000-000000000002';
 const UNREACHABLE = '11111111-0000-4000-8000-000000000003';
 const BOBS = '11111111-0000-4000-8000-000000000004';
+/** An origin the configuration allows beside the public URL's (PORTHOLE_ALLOWED_ORIGINS). */
+const EXTRA_ORIGIN = 'https://desktops.extra.example';
 
 let guest: Guest;
 let gw: RunningGateway;
@@ -45,7 +47,10 @@ before(async () => {
       { name: 'alice', password: 'alice-password', role: 'user' },
       { name: 'bob', password: 'bob-password', role: 'user' },
       { name: 'root', password: 'root-password', role: 'admin' },
+      { name: 'hannah', password: 'hannah-password', role: 'helpdesk' },
+      { name: 'harry', password: 'harry-password', role: 'helpdesk' },
     ],
+    env: { PORTHOLE_ALLOWED_ORIGINS: EXTRA_ORIGIN },
   });
   alice = await gw.signIn('alice', 'alice-password');
 });
@@ -304,6 +309,68 @@ test('the Origin is checked before any WebSocket opens', async () => {
   await assert.rejects(new WireReader(gw.webSocket(a.url, { origin: 'https://evil.example' })).opened, /HTTP 403/);
   const wrongPath = new WireReader(gw.webSocket(a.url.replace('/ws/vnc', '/ws/telnet')));
   await assert.rejects(wrongPath.opened, /HTTP 404/);
+});
+
+test('an upgrade with no Origin at all is refused; one from an extra allowed origin opens; look-alikes are refused', async () => {
+  const a = await attempt(GOOD, 'vnc');
+  // ws sends no Origin header for an empty origin: a client that is not a browser page.
+  await assert.rejects(new WireReader(gw.webSocket(a.url, { origin: '', cookie: alice })).opened, /HTTP 403/);
+  for (const lookalike of [`${EXTRA_ORIGIN}.evil.example`, EXTRA_ORIGIN.replace('https:', 'http:'), `${EXTRA_ORIGIN}:8443`, 'null']) {
+    await assert.rejects(new WireReader(gw.webSocket(a.url, { origin: lookalike, cookie: alice })).opened, /HTTP 403/, lookalike);
+  }
+  assert.ok(gw.logs.some((l) => l.includes('origin not allowed') && l.includes('"origin":null')), 'the missing Origin is logged as such');
+  // The refusals came before the token was looked at: it still opens, from the extra origin.
+  const extra = new WireReader(gw.webSocket(a.url, { origin: EXTRA_ORIGIN, cookie: alice }));
+  assert.ok((await vncHandshake(extra)).width > 0);
+  extra.ws.close();
+  await extra.closed;
+});
+
+test('shadowing consent: the helpdesk cannot answer its own request, another helpdesk cannot fetch its links, a second answer gets 409', async () => {
+  const live = open((await attempt(GOOD, 'vnc')).url);
+  await vncHandshake(live);
+  const hannah = await gw.signIn('hannah', 'hannah-password');
+  const harry = await gw.signIn('harry', 'harry-password');
+  const sessions = (await gw.api('GET', '/api/sessions', { cookie: hannah })).body as Array<{ id: string; user: string }>;
+  const session = sessions.find((x) => x.user === 'alice');
+  assert.ok(session, JSON.stringify(sessions));
+  const asked = await gw.api('POST', `/api/sessions/${encodeURIComponent(session.id)}/shadow`, { cookie: hannah, body: { control: true } });
+  assert.equal(asked.status, 202, JSON.stringify(asked.body));
+  const requestId = (asked.body as { requestId: string }).requestId;
+  const shadow = (id: string) => `/api/shadow/${encodeURIComponent(id)}`;
+  try {
+    // The asker answering her own request: not a party to the answer, so the request stays pending.
+    for (const accept of [true, false]) {
+      const own = await gw.api('POST', `${shadow(requestId)}/answer`, { cookie: hannah, body: { accept } });
+      assert.equal(own.status, 404, JSON.stringify(own.body));
+    }
+    assert.deepEqual((await gw.api('GET', shadow(requestId), { cookie: hannah })).body, { state: 'pending' });
+    // Another helpdesk cannot answer it either, nor learn it exists.
+    assert.equal((await gw.api('POST', `${shadow(requestId)}/answer`, { cookie: harry, body: { accept: true } })).status, 404);
+    // The user answers once; a second answer, either way, is refused.
+    assert.equal((await gw.api('POST', `${shadow(requestId)}/answer`, { cookie: alice, body: { accept: true } })).status, 204);
+    for (const accept of [true, false]) {
+      const again = await gw.api('POST', `${shadow(requestId)}/answer`, { cookie: alice, body: { accept } });
+      assert.equal(again.status, 409);
+      assert.match((again.body as { error: string }).error, /already accepted/);
+    }
+    // Accepted: the asker gets connection links; another helpdesk polling the request gets none.
+    const theirs = await gw.api('GET', shadow(requestId), { cookie: harry });
+    assert.equal(theirs.status, 404);
+    assert.doesNotMatch(JSON.stringify(theirs.body), /token|wss:|accepted/);
+    const hers = (await gw.api('GET', shadow(requestId), { cookie: hannah })).body as { state: string; attempts?: Array<{ url: string }> };
+    assert.equal(hers.state, 'accepted');
+    assert.equal(hers.attempts?.length, 1);
+    // Even with the asker's link in hand, another helpdesk's browser cannot use it (bound to hannah's sign-in).
+    const borrowed = new WireReader(gw.webSocket(hers.attempts![0]!.url, { cookie: harry }));
+    const b = await borrowed.closed;
+    assert.equal(b.code, 4003);
+    assert.match(b.reason, /another browser session/);
+  } finally {
+    await gw.api('DELETE', shadow(requestId), { cookie: hannah });
+    live.ws.close();
+    await live.closed;
+  }
 });
 
 test('garbage instead of a handshake closes that connection with a reason', async () => {

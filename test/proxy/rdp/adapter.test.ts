@@ -2,7 +2,7 @@
 // IronRDP's web client reaches them: one RDCleanPath request, then the proxy's answer. The
 // certificate policies (pinned on first use; a configured CA) against real TLS servers.
 import assert from 'node:assert/strict';
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,8 @@ import { freePort } from '../../bed/ports.js';
 import { readDerPdu, WireReader, x224ConnectionRequest, type Closed } from '../../bed/protocol-clients.js';
 import { startRdpServer, type RdpServer } from '../../bed/rdp-server.js';
 import { writeTestDriver } from '../../bed/test-driver.js';
+import { SigningKeyRing } from '../../../gateway/signing-keys.js';
+import jwt from 'jsonwebtoken';
 
 const WIN = '22222222-0000-4000-8000-000000000001';
 const WIN_NLA = '22222222-0000-4000-8000-000000000002';
@@ -145,6 +147,25 @@ test('tokens: a replayed, a forged and a missing token are refused with HTTP 401
   assert.equal((await forged.closed).code, 4001);
   const empty = await request(pinning, cookie, attempt, { token: '' });
   assert.equal(empty.pdu.error?.httpStatus, 401);
+});
+
+test('a view-only RDP token, validly signed, is refused by the proxy: RDP input cannot be filtered', async () => {
+  // The API never issues one (test/gateway/app.test.ts); the proxy must refuse it all the same.
+  const { attempt, cookie } = await rdpAttempt(pinning, WIN);
+  const [header, payload] = attempt.token.split('.') as [string, string];
+  const kid = (JSON.parse(Buffer.from(header, 'base64url').toString()) as { kid: string }).kid;
+  const key = new SigningKeyRing(pinning.dataDir).all().find((k) => k.kid === kid)!;
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>;
+  const viewOnly = jwt.sign({ ...claims, viewOnly: true, jti: randomUUID() }, key.privateKey, { algorithm: 'ES256', keyid: kid });
+  const refused = await request(pinning, cookie, attempt, { token: viewOnly });
+  assert.equal(refused.pdu.error?.httpStatus, 403);
+  const closed = await refused.closed;
+  assert.equal(closed.code, 4003);
+  assert.match(closed.reason, /Watching without control is not available over RDP/);
+  // The same claims with control, signed the same way, connect: the refusal is the view-only flag's.
+  const control = await request(pinning, cookie, attempt, { token: jwt.sign({ ...claims, jti: randomUUID() }, key.privateKey, { algorithm: 'ES256', keyid: kid }) });
+  assert.equal(control.pdu.error, undefined);
+  control.reader.ws.close();
 });
 
 test('a destination other than the inventory target is refused with 403', async () => {
