@@ -161,22 +161,14 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** Debian's websockify, installed when missing, so that the bench runs on a fresh machine. */
+/**
+ * Debian's websockify (the peer), which must be there: a missing one is named with its Debian
+ * package, never installed behind the caller's back (scripts/setup.sh installs it with the
+ * other packages of .ci/packages.txt).
+ */
 function ensureWebsockify(): void {
-  const present = () => !spawnSync('websockify', ['--help']).error;
-  if (present()) return;
-  if (process.getuid?.() !== 0 || spawnSync('apt-get', ['--version']).error) {
-    throw new Error('websockify not found, and this is not a Debian machine run as root: install websockify (Debian: apt-get install websockify)');
-  }
-  console.error('bench: websockify is missing; installing it from Debian (apt-get install websockify)...');
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () => spawnSync('apt-get', ['install', '-y', '-qq', 'websockify'], { stdio: ['ignore', 'ignore', 'inherit'], env }).status === 0;
-  // Package lists may be missing or stale on a fresh machine.
-  if (!install()) {
-    spawnSync('apt-get', ['update', '-qq'], { stdio: ['ignore', 'ignore', 'inherit'], env });
-    install();
-  }
-  if (!present()) throw new Error('websockify could not be installed: run apt-get install websockify and try again');
+  if (!spawnSync('websockify', ['--help']).error) return;
+  throw new Error('websockify not found: apt-get install websockify (Debian package websockify; scripts/setup.sh installs it with .ci/packages.txt)');
 }
 
 export async function startHarness(): Promise<Harness> {

@@ -146,7 +146,9 @@ export class DisplayProxy {
     const { descriptor } = adapter;
     const protocol = descriptor.id;
     const clientIp = normalizeIp(req.socket.remoteAddress);
-    const queryToken = new URL(req.url ?? '/', 'http://proxy.invalid').searchParams.get('token') ?? undefined;
+    // A repeated `token` counts as none: readers of one query string disagree on which one counts.
+    const queryTokens = new URL(req.url ?? '/', 'http://proxy.invalid').searchParams.getAll('token');
+    const queryToken = queryTokens.length === 1 ? queryTokens[0] : undefined;
     const browserSession = cookieValue(req.headers.cookie, BROWSER_SESSION_COOKIE);
     const log = rootLog.child({ protocol, ip: clientIp });
     const inbox = new Inbox('The browser', this.limits.handshakeBytes);

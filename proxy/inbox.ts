@@ -28,13 +28,14 @@ export class Inbox {
 
   push(chunk: Buffer): void {
     if (this.#failure) return;
-    this.#chunks.push(chunk);
-    this.#length += chunk.length;
-    if (this.#length > this.limit) {
+    // A chunk past the limit is refused, not held: the inbox never keeps more than its limit.
+    if (this.#length + chunk.length > this.limit) {
       this.fail(new ProxyError(CloseCode.protocolError, `${this.source} sent more than the handshake allows`,
-        `${this.source} sent ${this.#length} bytes during the handshake (limit ${this.limit})`));
+        `${this.source} sent ${this.#length + chunk.length} bytes during the handshake (limit ${this.limit})`));
       return;
     }
+    this.#chunks.push(chunk);
+    this.#length += chunk.length;
     this.#serve();
   }
 

@@ -2,7 +2,7 @@
 // test guest (hypervisor `lab`), optionally a second hypervisor (libvirt's test driver, `spare`)
 // describing more desktops around the same guest's displays, the gateway with its users, and
 // Chromium. close() stops all of it, in reverse order.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'puppeteer-core';
@@ -34,6 +34,7 @@ export async function startDesktopBed(options: {
   line?: Omit<SlowLineOptions, 'targetPort'>;
 }): Promise<DesktopBed> {
   const dir = mkdtempSync(join(tmpdir(), 'porthole-e2e-'));
+  mkdirSync(SCREENSHOTS, { recursive: true }); // tests write their screenshots there
   const started: Partial<DesktopBed> = {};
   const close = async () => {
     await started.browser?.close();

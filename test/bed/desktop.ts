@@ -1,13 +1,14 @@
 // A desktop as an administrator would set one up: a persistent libvirt domain running the test
 // guest, with password-protected SPICE and VNC displays and Porthole's metadata.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DomainGetXMLDescFlags, Hypervisor } from '@unraid/libvirt';
 import { parseDomainXml } from '../../inventory/domain-xml.js';
 import { graphicsXml, metadataXml, xmlEscape } from './domain-xml.js';
 import { ensureGuestImage } from './guest-image.js';
+import { recordSecret } from './secret-record.js';
 import { SerialLog } from './serial-log.js';
 import { PROTOCOLS } from '../../serve/protocols.js';
 
@@ -33,12 +34,21 @@ export interface RunningDesktop {
 }
 
 export async function defineDesktop(uri: string, spec: DesktopSpec): Promise<RunningDesktop> {
-  const image = ensureGuestImage();
+  const cached = ensureGuestImage();
   const dir = mkdtempSync(join(tmpdir(), 'porthole-desktop-'));
   chmodSync(dir, 0o777); // QEMU (user libvirt-qemu) writes the serial log here
+  // QEMU under libvirtd runs as libvirt-qemu, which cannot read the cache when the checkout is in
+  // a private home directory (root's is 0700): it boots a world-readable copy from this folder.
+  const image = { kernel: join(dir, 'vmlinux'), initrd: join(dir, 'initrd.gz') };
+  for (const [from, to] of [[cached.kernel, image.kernel], [cached.initrd, image.initrd]] as const) {
+    copyFileSync(from, to);
+    chmodSync(to, 0o644);
+  }
   const serial = new SerialLog(join(dir, 'serial.log'));
   const spicePassword = spec.spicePassword ?? randomBytes(12).toString('base64url');
   const vncPassword = spec.vncPassword ?? randomBytes(6).toString('base64url').slice(0, 8);
+  recordSecret('SPICE password', spicePassword);
+  recordSecret('VNC password', vncPassword);
   const xml = `<domain type='qemu'>
   <name>${xmlEscape(spec.name)}</name>
   <memory unit='MiB'>256</memory>

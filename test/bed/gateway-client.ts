@@ -59,6 +59,8 @@ export function gatewayClient({ address, port, origin, ca }: { address: string; 
         });
       });
       req.on('error', reject);
+      // A regression must fail with a message, not hang: no answer within 30 s is an error.
+      req.setTimeout(30_000, () => req.destroy(new Error(`no answer to ${method} ${path} within 30 s`)));
       req.end(payload);
     });
 
@@ -79,7 +81,7 @@ export function gatewayClient({ address, port, origin, ca }: { address: string; 
       u.hostname = address; // the certificate names it too
       // localAddress: another loopback address (127.0.0.2) stands for another client machine.
       return new WebSocket(u, protocol ? [protocol] : [], {
-        origin: o, ca, ...(servername ? { servername } : {}),
+        origin: o, ca, ...(servername ? { servername } : {}), handshakeTimeout: 30_000,
         ...(cookie ? { headers: { cookie } } : {}), ...(localAddress ? { localAddress } : {}),
       });
     },

@@ -13,6 +13,7 @@ import { UserStore, type Role } from '../../gateway/users.js';
 import { ensureSelfSignedCertificate } from '../../certs/self-signed.js';
 import { gatewayClient, type GatewayClient } from './gateway-client.js';
 import { freePort } from './ports.js';
+import { gatewayLogRecorder, recordSecret, recordToken } from './secret-record.js';
 
 export type { ApiResponse, Attempt } from './gateway-client.js';
 
@@ -63,14 +64,18 @@ export async function startTestGateway(options: { libvirt: string; users: TestUs
     ...options.env,
   };
   const store = new UserStore(dataDir);
-  for (const u of options.users) await store.upsert(u.name, u.password, u.role, u.groups ?? []);
+  for (const u of options.users) {
+    recordSecret('user password', u.password);
+    await store.upsert(u.name, u.password, u.role, u.groups ?? []);
+  }
   const logs: string[] = [];
-  const sink = new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } });
+  const record = gatewayLogRecorder();
+  const sink = new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); record(String(chunk)); done(); } });
   const config = loadConfig(env);
   const gateway = await startGateway(config, createLogger(config.logLevel, sink), options.protocols);
   const ca = readFileSync(tls.cert);
 
-  const client = gatewayClient({ address: '127.0.0.1', port, origin, ca });
+  const client = recordingSecrets(gatewayClient({ address: '127.0.0.1', port, origin, ca }));
   return {
     gateway, origin, port, ca, logs, dataDir, ...client,
     metrics: async () => {
@@ -84,3 +89,30 @@ export async function startTestGateway(options: { libvirt: string; users: TestUs
     },
   };
 }
+
+/** Records every sign-in cookie and display token the client is handed (see secret-record.ts). */
+function recordingSecrets(client: GatewayClient): GatewayClient {
+  const attempts = (body: unknown) => {
+    for (const a of (body as { attempts?: Array<{ token?: string }> } | undefined)?.attempts ?? []) recordToken(a.token);
+  };
+  return {
+    ...client,
+    async api(method, path, options) {
+      const res = await client.api(method, path, options);
+      recordSecret('sign-in cookie', res.cookie?.split('=')[1]);
+      attempts(res.body);
+      return res;
+    },
+    async signIn(user, password) {
+      const cookie = await client.signIn(user, password);
+      recordSecret('sign-in cookie', cookie.split('=')[1]);
+      return cookie;
+    },
+    async connect(cookie, desktopId, body) {
+      const list = await client.connect(cookie, desktopId, body);
+      attempts({ attempts: list });
+      return list;
+    },
+  };
+}
+

@@ -108,8 +108,14 @@ printf 'Porthole test guest\\n\\n' > /dev/tty1
 # A session leader that opens a tty makes it its controlling terminal (cttyhack would pick the
 # kernel console, ttyS0, instead of the display's tty1).
 setsid sh -c 'exec sh -i <>/dev/ttyS0 >&0 2>&1' &
+# Ctrl+Alt+Del: the kernel sends init (this shell) SIGINT instead of rebooting, and init says so
+# on the serial port, so a test can tell that the key combination reached the guest's kernel.
+echo 0 > /proc/sys/kernel/ctrl-alt-del
+trap 'echo PORTHOLE-CTRL-ALT-DEL > /dev/ttyS0' INT
+(while true; do setsid sh -c 'exec sh -i <>/dev/tty1 >&0 2>&1'; done) &
 echo PORTHOLE-GUEST-READY > /dev/ttyS0
-while true; do setsid sh -c 'exec sh -i <>/dev/tty1 >&0 2>&1'; done
+# A trapped signal interrupts wait, the trap runs, and init waits again.
+while true; do wait; done
 `;
 
 function build(dir: string, recipe: ImageRecipe): void {
@@ -167,5 +173,5 @@ export function ensureImage(recipe: ImageRecipe): GuestImage {
 
 /** The test guest's kernel and initramfs. */
 export function ensureGuestImage(): GuestImage {
-  return ensureImage({ name: 'guest-v2', modules: DISPLAY_MODULES, init: INIT });
+  return ensureImage({ name: 'guest-v3', modules: DISPLAY_MODULES, init: INIT });
 }

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Browser, Page } from 'puppeteer-core';
 import type { Attempt } from './gateway.js';
+import { recordSecret, recordToken } from './secret-record.js';
 import { typeIntoDesktop } from './keyboard.js';
 import type { SerialLog } from './serial-log.js';
 
@@ -24,6 +25,8 @@ export async function signInPage(browser: Browser, origin: string, user: string,
   await page.type('#password', password);
   await page.click('#signin-submit');
   await page.waitForSelector('#desktops:not([hidden])');
+  recordSecret('user password', password);
+  for (const c of await page.browserContext().cookies()) recordSecret(`browser cookie ${c.name}`, c.value);
   return page;
 }
 
@@ -38,6 +41,7 @@ export async function openDesktop(page: Page, id: string): Promise<ViewerState &
   const connectResponse = page.waitForResponse((r) => r.url().includes('/connect') && r.request().method() === 'POST');
   await page.click(`.desktop[data-desktop-id="${id}"] .open`);
   const attempts = ((await (await connectResponse).json()) as { attempts: Attempt[] }).attempts;
+  for (const a of attempts) recordToken(a.token);
   return { ...(await viewerState(page)), attempts };
 }
 

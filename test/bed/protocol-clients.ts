@@ -1,6 +1,10 @@
 // Minimal SPICE, VNC and RDCleanPath clients that speak to the proxy over a WebSocket, as a browser's
 // spice-html5, noVNC and IronRDP do, for protocol-level tests without a browser.
 import type { WebSocket } from 'ws';
+import { withDeadline } from './deadline.js';
+
+/** How long a test waits for a WebSocket to open or close before it fails (a regression must not hang CI). */
+export const WAIT_DEADLINE_MS = 60_000;
 
 export interface Closed {
   code: number;
@@ -11,21 +15,31 @@ export interface Closed {
 export class WireReader {
   #buffer = Buffer.alloc(0);
   #notify: (() => void) | undefined;
-  readonly closed: Promise<Closed>;
-  readonly opened: Promise<void>;
+  readonly #closed: Promise<Closed>;
+  readonly #opened: Promise<void>;
 
   constructor(readonly ws: WebSocket) {
     ws.on('message', (data: Buffer) => {
       this.#buffer = Buffer.concat([this.#buffer, data]);
       this.#notify?.();
     });
-    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => { resolve({ code, reason: reason.toString() }); this.#notify?.(); }));
-    this.opened = new Promise((resolve, reject) => {
+    this.#closed = new Promise((resolve) => ws.on('close', (code, reason) => { resolve({ code, reason: reason.toString() }); this.#notify?.(); }));
+    this.#opened = new Promise((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused with HTTP ${res.statusCode}`)));
       ws.once('error', reject);
     });
-    this.opened.catch(() => {});
+    this.#opened.catch(() => {});
+  }
+
+  /** The close code and reason; awaiting it fails after WAIT_DEADLINE_MS rather than hang. */
+  get closed(): Promise<Closed> {
+    return withDeadline(this.#closed, WAIT_DEADLINE_MS, `the WebSocket to ${this.ws.url} to close`);
+  }
+
+  /** Resolves when the upgrade succeeds, rejects when it is refused; fails after WAIT_DEADLINE_MS rather than hang. */
+  get opened(): Promise<void> {
+    return withDeadline(this.#opened, WAIT_DEADLINE_MS, `the WebSocket to ${this.ws.url} to open`);
   }
 
   /** Exactly n bytes, or an error naming the close code and reason if the socket closes first. */

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
 import { ensureGuestImage } from './guest-image.js';
+import { recordSecret } from './secret-record.js';
 import { Qmp } from './qmp.js';
 import { SerialLog } from './serial-log.js';
 
@@ -53,6 +54,8 @@ export async function startQemuGuest(options: QemuGuestOptions = {}): Promise<Qe
   const dir = mkdtempSync(join(tmpdir(), 'porthole-guest-'));
   const spicePassword = options.spicePassword ?? randomBytes(12).toString('base64url');
   const vncPassword = options.vncPassword ?? randomBytes(6).toString('base64url').slice(0, 8);
+  recordSecret('SPICE password', spicePassword);
+  recordSecret('VNC password', vncPassword);
   const spice = options.spice ?? true;
   const vnc = options.vnc ?? true;
   const tls = options.tls;

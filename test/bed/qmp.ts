@@ -1,6 +1,7 @@
 // A minimal QMP client (QEMU's JSON control protocol) over a unix socket: enough to set the VNC
 // password, ask where VNC listens, send keys and take screenshots.
 import { connect, type Socket } from 'node:net';
+import { withDeadline } from './deadline.js';
 
 export class Qmp {
   #socket: Socket;
@@ -42,7 +43,7 @@ export class Qmp {
           s.once('error', reject);
         });
         const qmp = new Qmp(socket);
-        await qmp.#greeted;
+        await withDeadline(qmp.#greeted, timeoutMs, `QEMU's QMP greeting on ${path}`).catch((e: unknown) => { socket.destroy(); throw e; });
         await qmp.execute('qmp_capabilities');
         return qmp;
       } catch (error) {
@@ -52,11 +53,11 @@ export class Qmp {
     }
   }
 
-  execute<T = unknown>(command: string, args?: object): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
+  execute<T = unknown>(command: string, args?: object, timeoutMs = 30_000): Promise<T> {
+    return withDeadline(new Promise<T>((resolve, reject) => {
       this.#pending.push({ resolve: resolve as (v: unknown) => void, reject });
       this.#socket.write(`${JSON.stringify({ execute: command, ...(args ? { arguments: args } : {}) })}\n`);
-    });
+    }), timeoutMs, `QEMU's answer to QMP ${command}`);
   }
 
   close(): void {

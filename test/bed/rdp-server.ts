@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KeyAndCertificate } from '../../certs/authority.js';
 import { freePort } from './ports.js';
+import { recordSecret } from './secret-record.js';
 
 export interface RdpServerOptions {
   security: 'tls' | 'nla';
@@ -118,6 +119,7 @@ export async function startRdpServer(options: RdpServerOptions): Promise<RdpServ
     const args = [`/port:${port}`, '/bind-address:127.0.0.1'];
     if (options.security === 'nla') {
       const account = options.account ?? { username: 'student', password: 'Classroom-42' };
+      recordSecret('RDP account password', account.password);
       const hash = spawnSync('winpr-hash', ['-u', account.username, '-p', account.password], { encoding: 'utf8' });
       if (hash.status !== 0) throw new Error(`winpr-hash failed: ${hash.stderr}`);
       writeFileSync(join(dir, 'sam'), `${account.username}:::${hash.stdout.trim()}:::\n`, { mode: 0o600 });

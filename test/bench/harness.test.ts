@@ -31,3 +31,14 @@ test('the benchmark harness measures raw TCP, the bare TLS relay, websockify and
   }
   for (const value of figures) assert.ok(Number.isFinite(value) && value > 0, `measured ${value}`);
 });
+
+test('without websockify the harness stops and names its Debian package, installing nothing', async () => {
+  // A PATH where no websockify (and no apt-get) can be found.
+  const path = process.env.PATH;
+  process.env.PATH = '/nonexistent';
+  try {
+    await assert.rejects(startHarness(), /websockify not found: apt-get install websockify \(Debian package websockify/);
+  } finally {
+    process.env.PATH = path;
+  }
+});

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect as netConnect, type AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildApp, type GatewayServices } from '../../gateway/app.js';
@@ -180,6 +181,18 @@ test('connect: 401 signed out, 404 unknown, 403 not entitled, 409 not running or
   error(await connect(`${ALICE}`, alice, { protocols: ['telnet'] }), 400, /not valid/);
 });
 
+test('view-only is refused over RDP: alone, it is a 409 with the reason; among others, RDP is left out', async () => {
+  const bob = await signIn('bob', 'bob-password');
+  const connect = (payload: object) => app.inject({ method: 'POST', url: `/api/desktops/${encodeURIComponent(CLASS)}/connect`, headers: { ...json, cookie: bob }, payload });
+  error(await connect({ protocols: ['rdp'], viewOnly: true }), 409, /Watching without control is not available over RDP/);
+  const mixed = await connect({ protocols: ['vnc', 'rdp'], viewOnly: true });
+  assert.equal(mixed.statusCode, 200, mixed.body);
+  assert.deepEqual((mixed.json() as { attempts: Array<{ protocol: string }> }).attempts.map((a) => a.protocol), ['vnc']);
+  // With control, the same desktop offers RDP.
+  const control = await connect({ protocols: ['rdp'] });
+  assert.deepEqual((control.json() as { attempts: Array<{ protocol: string }> }).attempts.map((a) => a.protocol), ['rdp']);
+});
+
 test('sign-out ends the browser session', async () => {
   const bob = await signIn('bob', 'bob-password');
   const out = await app.inject({ method: 'POST', url: '/api/logout', headers: { ...json, cookie: bob } });
@@ -218,10 +231,73 @@ test('every response carries the security headers; health answers, and /metrics 
   assert.doesNotMatch(metrics.body, /process_cpu|porthole_/);
 });
 
-test('no traversal, no directory listing, no open redirect', async () => {
-  for (const url of ['/../package.json', '/%2e%2e/package.json', '//evil.example/', '///evil.example/%2e%2e', '/api/nothing']) {
+/** One raw HTTP/1.1 request, the path sent byte for byte as given (no client normalises it). */
+async function rawGet(port: number, path: string): Promise<{ status: number; headers: string; body: string }> {
+  const text = await new Promise<string>((resolve, reject) => {
+    const socket = netConnect({ host: '127.0.0.1', port });
+    let data = '';
+    socket.setTimeout(10_000, () => socket.destroy(new Error(`no answer to GET ${path} within 10 s`)));
+    socket.on('data', (d: Buffer) => { data += d.toString('latin1'); });
+    socket.on('end', () => resolve(data));
+    socket.on('error', reject);
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: desk.example.org\r\nConnection: close\r\n\r\n`);
+  });
+  const head = text.slice(0, text.indexOf('\r\n\r\n'));
+  return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), headers: head, body: text.slice(head.length + 4) };
+}
+
+test('no traversal: a file that exists outside the static root is never served, however the path is encoded', async () => {
+  // dir/web is the static root; dir/outside.txt and dir/web-private/secret.txt exist beside it with known content.
+  const marker = `outside-the-root-${process.pid}-${Date.now()}`;
+  writeFileSync(join(dir, 'outside.txt'), marker);
+  mkdirSync(join(dir, 'web-private'), { recursive: true });
+  writeFileSync(join(dir, 'web-private', 'secret.txt'), marker);
+  mkdirSync(join(dir, 'web', 'sub', 'deeper'), { recursive: true });
+  writeFileSync(join(dir, 'web', 'sub', 'inside.txt'), 'inside the root');
+  const server = await buildApp(services);
+  await server.listen({ host: '127.0.0.1', port: 0 });
+  try {
+    const port = (server.server.address() as AddressInfo).port;
+    // The probe set can succeed: a file inside the root, asked for through a subfolder, is served.
+    const inside = await rawGet(port, '/sub/inside.txt');
+    assert.equal(inside.status, 200, inside.headers);
+    assert.equal(inside.body, 'inside the root');
+    const ups = ['../', '%2e%2e/', '%2e%2e%2f', '..%2f', '%2E%2E%2F', '..\\', '..%5c', '%2e%2e%5c', '%252e%252e%252f', '..%252f', '.%2e/', '%2e./', '....//', '..;/'];
+    const probes: string[] = [];
+    for (const up of ups) {
+      for (const depth of [1, 2]) {
+        const climb = up.repeat(depth);
+        probes.push(`/${climb}outside.txt`, `/sub/${climb}${up}outside.txt`, `/${climb}web-private/secret.txt`, `/sub/deeper/${climb}${up}${up}outside.txt`);
+      }
+    }
+    probes.push('/%2e%2e%2foutside.txt', '/..%c0%afoutside.txt', '/%c0%ae%c0%ae/outside.txt', '/sub/..%00/../outside.txt', '//../outside.txt', '/./../outside.txt');
+    for (const path of probes) {
+      const res = await rawGet(port, path);
+      assert.ok(!res.body.includes(marker), `GET ${path} served a file outside the static root (HTTP ${res.status})`);
+      assert.notEqual(res.status, 200, `GET ${path}: 200`);
+      assert.doesNotMatch(res.headers, /^location:/im, `GET ${path} redirects`);
+    }
+    console.log(`# ${probes.length} traversal probes, none served the file outside the root`);
+  } finally {
+    await server.close();
+  }
+});
+
+test('no directory listing, no open redirect, in a static root with subfolders', async () => {
+  mkdirSync(join(dir, 'web', 'sub', 'deeper'), { recursive: true });
+  writeFileSync(join(dir, 'web', 'sub', 'listed-name.txt'), 'x');
+  writeFileSync(join(dir, 'web', 'sub', 'deeper', 'deeper-name.txt'), 'x');
+  // The subfolder's file is there to be listed: asked for by name, it is served.
+  assert.equal((await app.inject({ method: 'GET', url: '/sub/listed-name.txt' })).statusCode, 200);
+  for (const url of ['/sub', '/sub/', '/sub/deeper', '/sub/deeper/', '/sub/?list', '/sub/deeper/?format=json', '/sub/%2e/']) {
     const res = await app.inject({ method: 'GET', url });
-    assert.ok([403, 404].includes(res.statusCode), `${url}: ${res.statusCode}`);
+    assert.notEqual(res.statusCode, 200, `${url}: ${res.statusCode}`);
+    assert.doesNotMatch(res.body, /listed-name|deeper-name/, `${url} lists the folder`);
+    assert.equal(res.headers.location, undefined, `${url} redirects to ${String(res.headers.location)}`);
+  }
+  for (const url of ['//evil.example/', '///evil.example/%2e%2e', '/%2fevil.example/', '/api/nothing']) {
+    const res = await app.inject({ method: 'GET', url });
+    assert.ok([400, 403, 404].includes(res.statusCode), `${url}: ${res.statusCode}`);
     assert.equal(res.headers.location, undefined, url);
   }
 });

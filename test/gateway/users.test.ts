@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { UserStore } from '../../gateway/users.js';
+import { waitFor } from '../bed/deadline.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'porthole-users-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -23,7 +24,9 @@ test('users are stored with argon2id hashes, private to the service, and authent
 test('another process updating the file is seen without a restart', async () => {
   const serving = new UserStore(dir);
   assert.ok(await serving.authenticate('alice', 'correct horse'));
-  await new Promise((r) => setTimeout(r, 20)); // a distinct modification time
+  // The next write must get a distinct modification time: wait until the clock is past this one's.
+  const written = statSync(serving.path).mtimeMs;
+  await waitFor(() => Date.now() > written + 1, 10_000, 'the clock to pass the user file\'s modification time', 1);
   assert.equal(await new UserStore(dir).upsert('alice', 'new password', 'helpdesk', []), false);
   assert.equal(await serving.authenticate('alice', 'correct horse'), undefined);
   assert.deepEqual((await serving.authenticate('alice', 'new password'))?.roles, ['helpdesk']);

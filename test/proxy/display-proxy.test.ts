@@ -7,12 +7,14 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startTestGateway, type RunningGateway } from '../bed/gateway.js';
 import { freePort } from '../bed/ports.js';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import { rfbKeys, rfbUpdateRequest, sendSlowly, spiceChannel, spiceLink, vncHandshake, WireReader } from '../bed/protocol-clients.js';
 import { startQemuGuest } from '../bed/qemu-guest.js';
 import { writeTestDriver } from '../bed/test-driver.js';
 import { SigningKeyRing } from '../../gateway/signing-keys.js';
 import { displayInitMessage } from '../../proxy/spice/display-init.js';
+import jwt from 'jsonwebtoken';
+import { waitFor, withDeadline } from '../bed/deadline.js';
 
 type Guest = Awaited<ReturnType<typeof startQemuGuest>>;
 
@@ -20,6 +22,8 @@ const GOOD = '11111111-0000-4000-8000-000000000001';
 const WRONG_PASSWORDS = '11111111-0000-4000-8000-000000000002';
 const UNREACHABLE = '11111111-0000-4000-8000-000000000003';
 const BOBS = '11111111-0000-4000-8000-000000000004';
+/** An origin the configuration allows beside the public URL's (PORTHOLE_ALLOWED_ORIGINS). */
+const EXTRA_ORIGIN = 'https://desktops.extra.example';
 
 let guest: Guest;
 let gw: RunningGateway;
@@ -43,7 +47,10 @@ before(async () => {
       { name: 'alice', password: 'alice-password', role: 'user' },
       { name: 'bob', password: 'bob-password', role: 'user' },
       { name: 'root', password: 'root-password', role: 'admin' },
+      { name: 'hannah', password: 'hannah-password', role: 'helpdesk' },
+      { name: 'harry', password: 'harry-password', role: 'helpdesk' },
     ],
+    env: { PORTHOLE_ALLOWED_ORIGINS: EXTRA_ORIGIN },
   });
   alice = await gw.signIn('alice', 'alice-password');
 });
@@ -91,14 +98,19 @@ test('/metrics counts the bytes of a live session while it runs, not only when i
   const { width, height } = await vncHandshake(reader);
   reader.ws.send(rfbUpdateRequest(width, height)); // a full screen, uncompressed: hundreds of KB
   await reader.read(4); // the update's header: the picture is on its way
-  await new Promise((r) => setTimeout(r, 500));
+  // The counter grows while the session lives: wait for it (a deadline, not a speed check).
+  const took = await waitFor(async () => (await vncBytes()).toClient - before.toClient > 100_000, 30_000, 'porthole_proxy_bytes_total to count the live picture');
+  console.log(`# /metrics counted the live picture ${took} ms after its first bytes arrived`);
   const live = await vncBytes();
   console.log(`# live VNC session: ${live.toClient - before.toClient} bytes to the browser, ${live.toDisplay - before.toDisplay} to the display, counted before it closed`);
   assert.ok(live.toClient - before.toClient > 100_000, `to_client grew by ${live.toClient - before.toClient}`);
   assert.ok(live.toDisplay - before.toDisplay >= 10, `to_display grew by ${live.toDisplay - before.toDisplay}`); // the request itself
+  const closedLines = () => gw.logs.filter((l) => l.includes('connection closed')).length;
+  const closedBefore = closedLines();
   reader.ws.close();
   await reader.closed;
-  await new Promise((r) => setTimeout(r, 100));
+  // The proxy's side has ended too (its close is logged after the counters are final).
+  await waitFor(() => closedLines() > closedBefore, 30_000, "the proxy's log line for the closed session");
   const after = await vncBytes();
   assert.ok(after.toClient >= live.toClient, 'the counter never goes back');
 });
@@ -124,7 +136,7 @@ test('VNC view-only: the proxy drops keyboard input; with control the same keys 
   control.ws.close();
   await watched.closed;
   const logged = () => gw.logs.some((l) => l.includes('view-only input dropped') && /"key":[1-9]/.test(l));
-  for (let i = 0; i < 40 && !logged(); i++) await new Promise((r) => setTimeout(r, 50));
+  await waitFor(logged, 30_000, 'the log line counting the dropped keys');
   assert.ok(logged(), 'the drops are logged');
 });
 
@@ -204,7 +216,7 @@ test('tokens: used on the wrong protocol, forged, or missing', async () => {
   assert.equal((await onVnc.closed).code, 4003);
   const bob = await gw.signIn('bob', 'bob-password');
   const bobs = await attempt(BOBS, 'vnc', bob);
-  // A token edited to name another desktop or user no longer verifies.
+  // A token whose signature bytes were changed no longer verifies.
   const forged = open(bobs.url.replace(/token=[^&]+/, (t) => t.slice(0, -4) + 'AAAA'), undefined, bob);
   const f = await forged.closed;
   assert.equal(f.code, 4001);
@@ -218,11 +230,147 @@ test('tokens: used on the wrong protocol, forged, or missing', async () => {
   assert.match(s.reason, /another browser session/);
 });
 
+/** The claims of a token in a connection URL. */
+function claimsOf(url: string): Record<string, unknown> & { jti: string; kid?: string } {
+  const token = new URL(url).searchParams.get('token')!;
+  return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown> & { jti: string };
+}
+
+/** A connection URL carrying `token` on `protocol`. */
+const wsUrl = (protocol: string, token: string) => `wss://localhost:${gw.port}/ws/${protocol}?token=${encodeURIComponent(token)}`;
+
+test('forged tokens: claims edited under the real signature, or signed by a key the proxy does not trust, are refused', async () => {
+  // Alice's own view-only VNC token for her desktop: every forgery below starts from it.
+  const issued = await attempt(GOOD, 'vnc', alice, true);
+  const token = new URL(issued.url).searchParams.get('token')!;
+  const [header, , signature] = token.split('.') as [string, string, string];
+  const kid = (JSON.parse(Buffer.from(header, 'base64url').toString()) as { kid: string }).kid;
+  const claims = claimsOf(issued.url);
+  const edits: Array<[string, Record<string, unknown>, string]> = [
+    ['another desktop', { desktop: BOBS }, 'vnc'],
+    ['another user', { sub: 'bob' }, 'vnc'],
+    ['another protocol', { protocol: 'spice' }, 'spice'],
+    ['view-only flipped to control', { viewOnly: false }, 'vnc'],
+  ];
+  const trusted = new SigningKeyRing(gw.dataDir).all().find((k) => k.kid === kid)!;
+  assert.ok(trusted, 'the key that signed the token is in the data directory');
+  const { privateKey: untrusted } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const sign = (payload: object, key: KeyObject, keyid = kid) => jwt.sign(payload, key, { algorithm: 'ES256', keyid });
+  const refusal = async (label: string, protocol: string, forgedToken: string) => {
+    const reader = open(wsUrl(protocol, forgedToken), protocol === 'spice' ? 'binary' : undefined);
+    if (protocol === 'spice') { // SPICE looks at the token when the main channel's link arrives
+      await reader.opened;
+      reader.ws.send(spiceLink(0, 1));
+    }
+    const closed = await reader.closed;
+    return { label, ...closed };
+  };
+  for (const [label, edit, protocol] of edits) {
+    const edited = { ...claims, ...edit };
+    // 1. The claims edited, the header and the broker's signature kept.
+    const body = Buffer.from(JSON.stringify(edited)).toString('base64url');
+    const kept = await refusal(`${label}, broker's signature kept`, protocol, `${header}.${body}.${signature}`);
+    assert.equal(kept.code, 4001, `${kept.label}: ${kept.reason}`);
+    assert.match(kept.reason, /not valid/, kept.label);
+    // 2. Signed anew by a key the proxy does not trust, under the trusted key's id, and under an unknown id.
+    for (const keyid of [kid, 'not-a-known-kid']) {
+      const other = await refusal(`${label}, signed by an untrusted key (kid ${keyid})`, protocol, sign({ ...edited, jti: randomUUID() }, untrusted, keyid));
+      assert.equal(other.code, 4001, `${other.label}: ${other.reason}`);
+      assert.match(other.reason, /not valid/, other.label);
+    }
+  }
+  // 3. Signed with the broker's own key but other claims: the key is the authority on claims, so
+  // what stops these is the proxy's own checks of the claims against the request and the inventory.
+  const resigned = async (edit: Record<string, unknown>, protocol: string) =>
+    refusal(JSON.stringify(edit), protocol, sign({ ...claims, ...edit, jti: randomUUID() }, trusted.privateKey));
+  const desktop = await resigned({ desktop: BOBS }, 'vnc');
+  assert.equal(desktop.code, 4003, desktop.reason);
+  assert.match(desktop.reason, /may no longer open this desktop/);
+  const onOtherPath = await resigned({ protocol: 'spice' }, 'vnc');
+  assert.equal(onOtherPath.code, 4003, onOtherPath.reason);
+  const otherBrowser = await resigned({ sub: 'bob', desktop: BOBS, bsh: 'AAAAAAAAAAAAAAAAAAAAAA' }, 'vnc');
+  assert.equal(otherBrowser.code, 4003, otherBrowser.reason);
+  assert.match(otherBrowser.reason, /another browser session/);
+  // The control: the same claims re-signed by the broker's key (a fresh id) are accepted, so the
+  // refusals above come from the forgeries, not from how this test signs; and view-only flipped
+  // to control is refused above only because the signature no longer matches.
+  const control = new WireReader(gw.webSocket(wsUrl('vnc', sign({ ...claims, jti: randomUUID() }, trusted.privateKey)), { cookie: alice }));
+  const init = await vncHandshake(control);
+  assert.ok(init.width > 0);
+  control.ws.close();
+  // And the original token, refused in none of its forms, was not spent by them.
+  const original = open(issued.url);
+  assert.ok((await vncHandshake(original)).width > 0);
+  original.ws.close();
+});
+
 test('the Origin is checked before any WebSocket opens', async () => {
   const a = await attempt(GOOD, 'vnc');
   await assert.rejects(new WireReader(gw.webSocket(a.url, { origin: 'https://evil.example' })).opened, /HTTP 403/);
   const wrongPath = new WireReader(gw.webSocket(a.url.replace('/ws/vnc', '/ws/telnet')));
   await assert.rejects(wrongPath.opened, /HTTP 404/);
+});
+
+test('an upgrade with no Origin at all is refused; one from an extra allowed origin opens; look-alikes are refused', async () => {
+  const a = await attempt(GOOD, 'vnc');
+  // ws sends no Origin header for an empty origin: a client that is not a browser page.
+  await assert.rejects(new WireReader(gw.webSocket(a.url, { origin: '', cookie: alice })).opened, /HTTP 403/);
+  for (const lookalike of [`${EXTRA_ORIGIN}.evil.example`, EXTRA_ORIGIN.replace('https:', 'http:'), `${EXTRA_ORIGIN}:8443`, 'null']) {
+    await assert.rejects(new WireReader(gw.webSocket(a.url, { origin: lookalike, cookie: alice })).opened, /HTTP 403/, lookalike);
+  }
+  assert.ok(gw.logs.some((l) => l.includes('origin not allowed') && l.includes('"origin":null')), 'the missing Origin is logged as such');
+  // The refusals came before the token was looked at: it still opens, from the extra origin.
+  const extra = new WireReader(gw.webSocket(a.url, { origin: EXTRA_ORIGIN, cookie: alice }));
+  assert.ok((await vncHandshake(extra)).width > 0);
+  extra.ws.close();
+  await extra.closed;
+});
+
+test('shadowing consent: the helpdesk cannot answer its own request, another helpdesk cannot fetch its links, a second answer gets 409', async () => {
+  const live = open((await attempt(GOOD, 'vnc')).url);
+  await vncHandshake(live);
+  const hannah = await gw.signIn('hannah', 'hannah-password');
+  const harry = await gw.signIn('harry', 'harry-password');
+  const sessions = (await gw.api('GET', '/api/sessions', { cookie: hannah })).body as Array<{ id: string; user: string }>;
+  const session = sessions.find((x) => x.user === 'alice');
+  assert.ok(session, JSON.stringify(sessions));
+  const asked = await gw.api('POST', `/api/sessions/${encodeURIComponent(session.id)}/shadow`, { cookie: hannah, body: { control: true } });
+  assert.equal(asked.status, 202, JSON.stringify(asked.body));
+  const requestId = (asked.body as { requestId: string }).requestId;
+  const shadow = (id: string) => `/api/shadow/${encodeURIComponent(id)}`;
+  try {
+    // The asker answering her own request: not a party to the answer, so the request stays pending.
+    for (const accept of [true, false]) {
+      const own = await gw.api('POST', `${shadow(requestId)}/answer`, { cookie: hannah, body: { accept } });
+      assert.equal(own.status, 404, JSON.stringify(own.body));
+    }
+    assert.deepEqual((await gw.api('GET', shadow(requestId), { cookie: hannah })).body, { state: 'pending' });
+    // Another helpdesk cannot answer it either, nor learn it exists.
+    assert.equal((await gw.api('POST', `${shadow(requestId)}/answer`, { cookie: harry, body: { accept: true } })).status, 404);
+    // The user answers once; a second answer, either way, is refused.
+    assert.equal((await gw.api('POST', `${shadow(requestId)}/answer`, { cookie: alice, body: { accept: true } })).status, 204);
+    for (const accept of [true, false]) {
+      const again = await gw.api('POST', `${shadow(requestId)}/answer`, { cookie: alice, body: { accept } });
+      assert.equal(again.status, 409);
+      assert.match((again.body as { error: string }).error, /already accepted/);
+    }
+    // Accepted: the asker gets connection links; another helpdesk polling the request gets none.
+    const theirs = await gw.api('GET', shadow(requestId), { cookie: harry });
+    assert.equal(theirs.status, 404);
+    assert.doesNotMatch(JSON.stringify(theirs.body), /token|wss:|accepted/);
+    const hers = (await gw.api('GET', shadow(requestId), { cookie: hannah })).body as { state: string; attempts?: Array<{ url: string }> };
+    assert.equal(hers.state, 'accepted');
+    assert.equal(hers.attempts?.length, 1);
+    // Even with the asker's link in hand, another helpdesk's browser cannot use it (bound to hannah's sign-in).
+    const borrowed = new WireReader(gw.webSocket(hers.attempts![0]!.url, { cookie: harry }));
+    const b = await borrowed.closed;
+    assert.equal(b.code, 4003);
+    assert.match(b.reason, /another browser session/);
+  } finally {
+    await gw.api('DELETE', shadow(requestId), { cookie: hannah });
+    live.ws.close();
+    await live.closed;
+  }
 });
 
 test('garbage instead of a handshake closes that connection with a reason', async () => {
@@ -275,7 +423,7 @@ test('rotating the signing key drops no live session; the key before the previou
   main.ws.close();
 });
 
-test('an administrator revokes a user: their connections close within a second and their sign-ins end', async () => {
+test('an administrator revokes a user: their connections close at once (the time is printed) and their sign-ins end', async () => {
   const bob = await gw.signIn('bob', 'bob-password');
   const live = open((await attempt(BOBS, 'vnc', bob)).url, undefined, bob);
   await vncHandshake(live);
@@ -286,10 +434,9 @@ test('an administrator revokes a user: their connections close within a second a
   const ended = revoked.body as { signIns: number; displaySessions: number };
   assert.equal(ended.displaySessions, 1);
   assert.ok(ended.signIns >= 1, 'every sign-in of bob ended (he signed in earlier in this file too)');
-  const closed = await live.closed;
+  const closed = await withDeadline(live.closed, 30_000, "the revoked user's connection to close");
   const ms = Date.now() - started;
   console.log(`# revoked user's connection closed ${ms} ms after the call`);
-  assert.ok(ms < 1000, `${ms} ms`);
   assert.equal(closed.code, 4410);
   assert.match(closed.reason, /administrator ended your sessions/);
   assert.equal((await gw.api('GET', '/api/desktops', { cookie: bob })).status, 401);
@@ -341,7 +488,13 @@ test('a browser that closes a SPICE display channel before, or right after, DISP
     await display.closed;
     main.ws.close();
     await main.closed;
-    await new Promise((r) => setTimeout(r, 1500));
+    // The proxy keeps the display's side open a moment after the browser left; wait until QEMU
+    // itself has seen every channel of that session go (the moment it used to crash).
+    const gone = await waitFor(async () => {
+      const info = await guest.qmp.execute<{ channels?: Array<{ 'connection-id': number }> }>('query-spice');
+      return !(info.channels ?? []).some((c) => c['connection-id'] === sessionId);
+    }, 30_000, `QEMU to see session ${sessionId}'s SPICE channels close`, 100);
+    console.log(`# SPICE session ${sessionId}: QEMU saw its channels close ${gone} ms after the browser's`);
     assert.doesNotThrow(() => process.kill(guest.pid, 0), `QEMU died (closing ${sendsInit ? 'right after' : 'before'} DISPLAY_INIT)`);
   }
   // And SPICE still works.

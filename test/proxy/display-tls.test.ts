@@ -16,9 +16,11 @@ import { writeTestDriver } from '../bed/test-driver.js';
 
 const DESK = '44444444-0000-4000-8000-000000000001';
 const STRICT = '44444444-0000-4000-8000-000000000002'; // VNC that verifies its peers (verify-peer=on)
+const MISNAMED = '44444444-0000-4000-8000-000000000003'; // certificates from the right CA, for another machine
 const dir = mkdtempSync(join(tmpdir(), 'porthole-display-tls-'));
 let guest: QemuGuest;
 let strictGuest: QemuGuest;
+let misnamedGuest: QemuGuest;
 let withClientCertificate: RunningGateway;
 const gateways: RunningGateway[] = [];
 let trusting: RunningGateway;
@@ -29,20 +31,25 @@ before(async () => {
   const authority = await createAuthority('Porthole test hypervisor CA');
   const other = await createAuthority('Another CA');
   writeDisplayCredentials(join(dir, 'x509'), authority, await issueHostCertificate(authority, ['127.0.0.1']));
+  writeDisplayCredentials(join(dir, 'x509-misnamed'), authority, await issueHostCertificate(authority, ['192.0.2.44', 'other-host.example']));
   writeFileSync(join(dir, 'ca.pem'), authority.cert);
   writeFileSync(join(dir, 'other-ca.pem'), other.cert);
   const client = await issueHostCertificate(authority, ['porthole-proxy']);
   writeFileSync(join(dir, 'client-cert.pem'), client.cert);
   writeFileSync(join(dir, 'client-key.pem'), client.key, { mode: 0o600 });
-  [guest, strictGuest] = await Promise.all([
+  [guest, strictGuest, misnamedGuest] = await Promise.all([
     startQemuGuest({ tls: { dir: join(dir, 'x509') } }),
     startQemuGuest({ spice: false, tls: { dir: join(dir, 'x509'), verifyPeer: true } }),
+    startQemuGuest({ displaysOnly: true, tls: { dir: join(dir, 'x509-misnamed') } }),
   ]);
   const uri = writeTestDriver(join(dir, 'node.xml'), [{
     name: 'tls-desk', uuid: DESK, users: ['alice'],
     spice: { tlsPort: guest.spiceTlsPort, password: guest.spicePassword }, vnc: { port: guest.vncPort, password: guest.vncPassword },
   }, {
     name: 'strict-desk', uuid: STRICT, users: ['alice'], vnc: { port: strictGuest.vncPort, password: strictGuest.vncPassword },
+  }, {
+    name: 'misnamed-desk', uuid: MISNAMED, users: ['alice'],
+    spice: { tlsPort: misnamedGuest.spiceTlsPort, password: misnamedGuest.spicePassword }, vnc: { port: misnamedGuest.vncPort, password: misnamedGuest.vncPassword },
   }]);
   const users = [{ name: 'alice', password: 'alice-password', role: 'user' as const }];
   const start = async (env: Record<string, string>) => {
@@ -62,7 +69,7 @@ before(async () => {
 
 after(async () => {
   for (const gw of gateways) await gw.close();
-  await Promise.all([guest?.stop(), strictGuest?.stop()]);
+  await Promise.all([guest?.stop(), strictGuest?.stop(), misnamedGuest?.stop()]);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -90,8 +97,8 @@ test('with the hypervisors\' CA: SPICE over its TLS port and VNC over VeNCrypt X
 });
 
 /** Opens `protocol` through `gw` as a client would (SPICE: a main-channel link) and returns how the proxy closed it. */
-async function refusal(gw: RunningGateway, protocol: 'spice' | 'vnc'): Promise<Closed> {
-  const reader = await open(gw, protocol);
+async function refusal(gw: RunningGateway, protocol: 'spice' | 'vnc', desktop = DESK): Promise<Closed> {
+  const reader = await open(gw, protocol, desktop);
   await reader.opened;
   if (protocol === 'spice') reader.ws.send(spiceLink(0, 1));
   return reader.closed;
@@ -102,6 +109,14 @@ test('a display certificate from another CA is refused with a clear reason, for 
     const closed = await refusal(foreign, protocol);
     assert.equal(closed.code, 4012);
     assert.match(closed.reason, new RegExp(`does not trust the desktop's ${protocol.toUpperCase()} certificate \\(unknown authority\\)`));
+  }
+});
+
+test('a display certificate from the right CA but for another machine is refused, for SPICE and for VNC', async () => {
+  for (const protocol of ['spice', 'vnc'] as const) {
+    const closed = await refusal(trusting, protocol, MISNAMED);
+    assert.equal(closed.code, 4012, `${protocol}: ${closed.reason}`);
+    assert.match(closed.reason, new RegExp(`desktop's ${protocol.toUpperCase()} certificate names another machine`));
   }
 });
 

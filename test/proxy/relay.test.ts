@@ -6,14 +6,19 @@ import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
 import { Relay } from '../../proxy/relay.js';
+import { waitFor } from '../bed/deadline.js';
 
 const HWM = 256 * 1024;
 const CHUNK = 64 * 1024;
 const limits = { idleTimeoutMs: 60_000, maxDurationMs: 60_000, highWaterMark: HWM };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** How long a test watches for something that must NOT happen (no event marks its absence). */
+const OBSERVE_MS = 500;
 
 interface Bed {
   relay: Promise<Relay>;
+  /** The proxy's own two ends: the WebSocket towards the browser and the socket towards the display. */
+  proxySide: Promise<{ ws: WebSocket; socket: Socket }>;
   client: WebSocket;
   display: Promise<Socket>;
   close(): Promise<void>;
@@ -32,6 +37,8 @@ async function bed(options: { idleTimeoutMs?: number } = {}): Promise<Bed> {
   const tcpPort = await listen(tcp);
   let made!: (r: Relay) => void;
   const relay = new Promise<Relay>((r) => { made = r; });
+  let sides!: (s: { ws: WebSocket; socket: Socket }) => void;
+  const proxySide = new Promise<{ ws: WebSocket; socket: Socket }>((r) => { sides = r; });
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
   await new Promise<void>((r) => wss.once('listening', () => r()));
   wss.on('connection', (ws) => {
@@ -39,12 +46,13 @@ async function bed(options: { idleTimeoutMs?: number } = {}): Promise<Bed> {
       const r = new Relay(ws, socket, { ...limits, ...options });
       r.start([], []);
       made(r);
+      sides({ ws, socket });
     });
   });
   const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, { perMessageDeflate: false });
   await new Promise((r, j) => { client.once('open', r); client.once('error', j); });
   return {
-    relay, client, display,
+    relay, client, display, proxySide,
     async close() {
       client.terminate();
       (await display).destroy();
@@ -67,10 +75,14 @@ test('a browser that stops reading stops the display, and the proxy buffers stay
   };
   b.client.pause(); // the browser tab stops reading
   flood();
-  await sleep(1500);
+  // Wait until the proxy stopped reading from the display and the display's writes wait for drain.
+  const { socket: towardsDisplay } = await b.proxySide;
+  const stoppedIn = await waitFor(() => towardsDisplay.isPaused() && display.writableNeedDrain, 30_000, 'the proxy to stop reading from the display');
   const plateau = written;
   let maxBuffered = relay.bufferedBytes;
-  for (let i = 0; i < 10; i++) { await sleep(50); maxBuffered = Math.max(maxBuffered, relay.bufferedBytes); }
+  // Then watch: nothing more may be written, and the proxy's buffer stays bounded.
+  for (let i = 0; i < 10; i++) { await sleep(OBSERVE_MS / 10); maxBuffered = Math.max(maxBuffered, relay.bufferedBytes); }
+  console.log(`# the display was held back ${stoppedIn} ms after the flood began`);
   assert.equal(written, plateau, 'the display kept writing although the browser read nothing');
   assert.ok(maxBuffered <= HWM + CHUNK, `proxy buffered ${maxBuffered} bytes, bound ${HWM + CHUNK}`);
   console.log(`# display stopped after ${(plateau / 1048576).toFixed(1)} MiB (kernel buffers included); proxy held at most ${(maxBuffered / 1024).toFixed(0)} KiB`);
@@ -80,7 +92,7 @@ test('a browser that stops reading stops the display, and the proxy buffers stay
   let received = 0;
   b.client.on('message', (data: Buffer) => { received += data.length; });
   b.client.resume();
-  for (let i = 0; i < 100 && received < written; i++) await sleep(50);
+  await waitFor(() => received >= written, 30_000, `all ${written} bytes to reach the browser (${received} so far)`);
   assert.equal(received, written);
   assert.equal(relay.bytesToClient, written);
 });
@@ -95,10 +107,13 @@ test('a display that stops reading stops the browser leg, and the proxy buffers 
   let maxBuffered = 0;
   for (let i = 0; i < 400; i++) {
     if (b.client.bufferedAmount < 8 * 1024 * 1024) b.client.send(message);
-    if (i % 20 === 0) await sleep(20);
+    if (i % 20 === 0) await new Promise((r) => setImmediate(r)); // let the sockets move
     maxBuffered = Math.max(maxBuffered, relay.bufferedBytes);
   }
-  await sleep(500);
+  // Wait until the proxy stopped reading from the browser, and the browser's sends queue up.
+  const { ws: towardsBrowser } = await b.proxySide;
+  await waitFor(() => { maxBuffered = Math.max(maxBuffered, relay.bufferedBytes); return towardsBrowser.isPaused && b.client.bufferedAmount > 0; },
+    30_000, 'the proxy to stop reading from the browser');
   maxBuffered = Math.max(maxBuffered, relay.bufferedBytes);
   assert.ok(b.client.bufferedAmount > 0, 'the browser side should be held back');
   assert.ok(maxBuffered <= HWM + CHUNK, `proxy buffered ${maxBuffered} bytes, bound ${HWM + CHUNK}`);

@@ -35,7 +35,8 @@ test('a desktop named with HTML is listed as text and nothing in it runs', async
   await page.waitForSelector('.desktop h2');
   assert.equal(await page.$eval('.desktop h2', (e) => e.textContent), HOSTILE);
   assert.equal(await page.$$eval('#desktop-list img', (els) => els.length), 0);
-  await new Promise((r) => setTimeout(r, 300));
+  // The image's request has failed and nothing is loading any more: an onerror would have run.
+  await page.waitForNetworkIdle({ idleTime: 200, timeout: 30_000 });
   assert.equal(await page.evaluate('window.pwned'), undefined);
   // The strict CSP is in force on the page (no inline script could run even if one slipped in).
   const response = await page.goto(gw.origin);

@@ -150,6 +150,32 @@ test('tokens that look like paths, and oversized or repeated parameters, are ref
   }
 });
 
+test('a repeated token parameter is refused, whichever comes first, and does not spend the valid one', async () => {
+  // Two readers of one query string can disagree on which `token` counts (the first, the last, a
+  // list): the proxy must take neither.
+  const valid = new URL(await url(ids.synthetic!, 'vnc')).searchParams.get('token')!;
+  const other = new URL(await url(ids.synthetic!, 'vnc')).searchParams.get('token')!;
+  const base = `wss://localhost:${gw.port}/ws/vnc`;
+  const cases: Array<[string, string]> = [
+    ['valid first, garbage second', `${base}?token=${encodeURIComponent(valid)}&token=not-a-token`],
+    ['garbage first, valid second', `${base}?token=not-a-token&token=${encodeURIComponent(valid)}`],
+    ['valid first, empty second', `${base}?token=${encodeURIComponent(valid)}&token=`],
+    ['empty first, valid second', `${base}?token=&token=${encodeURIComponent(valid)}`],
+    ['two valid tokens', `${base}?token=${encodeURIComponent(valid)}&token=${encodeURIComponent(other)}`],
+    ['the same valid token twice', `${base}?token=${encodeURIComponent(valid)}&token=${encodeURIComponent(valid)}`],
+  ];
+  for (const [name, u] of cases) {
+    const reader = open(u);
+    const closed = await reader.closed;
+    assert.equal(closed.code, 4001, `${name}: ${closed.code} ${closed.reason}`);
+    assert.match(closed.reason, /not valid/, name);
+  }
+  // The valid token alone still opens the display: the refusals above did not use it up.
+  const alone = open(`${base}?token=${encodeURIComponent(valid)}`);
+  assert.equal((await vncHandshake(alone)).name, 'bench');
+  alone.ws.close();
+});
+
 test('an oversized WebSocket message closes only that connection', async () => {
   const live = open(await url(ids.real!, 'vnc'));
   await vncHandshake(live);

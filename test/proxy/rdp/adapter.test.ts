@@ -2,7 +2,7 @@
 // IronRDP's web client reaches them: one RDCleanPath request, then the proxy's answer. The
 // certificate policies (pinned on first use; a configured CA) against real TLS servers.
 import assert from 'node:assert/strict';
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,11 +15,14 @@ import { freePort } from '../../bed/ports.js';
 import { readDerPdu, WireReader, x224ConnectionRequest, type Closed } from '../../bed/protocol-clients.js';
 import { startRdpServer, type RdpServer } from '../../bed/rdp-server.js';
 import { writeTestDriver } from '../../bed/test-driver.js';
+import { SigningKeyRing } from '../../../gateway/signing-keys.js';
+import jwt from 'jsonwebtoken';
 
 const WIN = '22222222-0000-4000-8000-000000000001';
 const WIN_NLA = '22222222-0000-4000-8000-000000000002';
 const ROGUE = '22222222-0000-4000-8000-000000000003';
 const DOWN = '22222222-0000-4000-8000-000000000004';
+const MISNAMED = '22222222-0000-4000-8000-000000000005';
 
 const dir = mkdtempSync(join(tmpdir(), 'porthole-rdp-test-'));
 let authority: KeyAndCertificate;
@@ -27,6 +30,7 @@ let hostCertificate: KeyAndCertificate;
 let tlsServer: RdpServer;
 let nlaServer: RdpServer;
 let rogueServer: RdpServer;
+let misnamedServer: RdpServer;
 let pinning: RunningGateway;
 let verifying: RunningGateway;
 
@@ -34,10 +38,12 @@ before(async () => {
   authority = await createAuthority('Porthole test display CA');
   const otherAuthority = await createAuthority('Someone else');
   hostCertificate = await issueHostCertificate(authority, ['127.0.0.1']);
-  [tlsServer, nlaServer, rogueServer] = await Promise.all([
+  [tlsServer, nlaServer, rogueServer, misnamedServer] = await Promise.all([
     startRdpServer({ security: 'tls', certificate: hostCertificate }),
     startRdpServer({ security: 'nla', certificate: hostCertificate }),
     startRdpServer({ security: 'tls', certificate: await issueHostCertificate(otherAuthority, ['127.0.0.1']) }),
+    // Signed by the configured CA, but for another machine.
+    startRdpServer({ security: 'tls', certificate: await issueHostCertificate(authority, ['192.0.2.77', 'other-desktop.example']) }),
   ]);
   const closed = await freePort();
   const uri = writeTestDriver(join(dir, 'node.xml'), [
@@ -45,6 +51,7 @@ before(async () => {
     { name: 'win-nla', uuid: WIN_NLA, users: ['alice'], rdp: { port: nlaServer.port, address: '127.0.0.1' } },
     { name: 'rogue', uuid: ROGUE, users: ['alice'], rdp: { port: rogueServer.port, address: '127.0.0.1' } },
     { name: 'down', uuid: DOWN, users: ['alice'], rdp: { port: closed, address: '127.0.0.1' } },
+    { name: 'misnamed', uuid: MISNAMED, users: ['alice'], rdp: { port: misnamedServer.port, address: '127.0.0.1' } },
   ]);
   const users = [{ name: 'alice', password: 'alice-password', role: 'user' as const }, { name: 'root', password: 'root-password', role: 'admin' as const }];
   writeFileSync(join(dir, 'ca.pem'), authority.cert);
@@ -57,7 +64,7 @@ before(async () => {
 after(async () => {
   await pinning?.close();
   await verifying?.close();
-  await Promise.all([tlsServer?.stop(), nlaServer?.stop(), rogueServer?.stop()]);
+  await Promise.all([tlsServer?.stop(), nlaServer?.stop(), rogueServer?.stop(), misnamedServer?.stop()]);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -142,6 +149,25 @@ test('tokens: a replayed, a forged and a missing token are refused with HTTP 401
   assert.equal(empty.pdu.error?.httpStatus, 401);
 });
 
+test('a view-only RDP token, validly signed, is refused by the proxy: RDP input cannot be filtered', async () => {
+  // The API never issues one (test/gateway/app.test.ts); the proxy must refuse it all the same.
+  const { attempt, cookie } = await rdpAttempt(pinning, WIN);
+  const [header, payload] = attempt.token.split('.') as [string, string];
+  const kid = (JSON.parse(Buffer.from(header, 'base64url').toString()) as { kid: string }).kid;
+  const key = new SigningKeyRing(pinning.dataDir).all().find((k) => k.kid === kid)!;
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>;
+  const viewOnly = jwt.sign({ ...claims, viewOnly: true, jti: randomUUID() }, key.privateKey, { algorithm: 'ES256', keyid: kid });
+  const refused = await request(pinning, cookie, attempt, { token: viewOnly });
+  assert.equal(refused.pdu.error?.httpStatus, 403);
+  const closed = await refused.closed;
+  assert.equal(closed.code, 4003);
+  assert.match(closed.reason, /Watching without control is not available over RDP/);
+  // The same claims with control, signed the same way, connect: the refusal is the view-only flag's.
+  const control = await request(pinning, cookie, attempt, { token: jwt.sign({ ...claims, jti: randomUUID() }, key.privateKey, { algorithm: 'ES256', keyid: kid }) });
+  assert.equal(control.pdu.error, undefined);
+  control.reader.ws.close();
+});
+
 test('a destination other than the inventory target is refused with 403', async () => {
   const { attempt, cookie } = await rdpAttempt(pinning, WIN);
   const other = await request(pinning, cookie, attempt, { destination: '192.0.2.66:3389' });
@@ -188,6 +214,17 @@ test('with a configured CA: a server certificate it signed is accepted, another 
   assert.match(closed.reason, /does not trust the desktop's RDP certificate \(unknown authority\)/);
 });
 
+test('with a configured CA: a certificate it signed for another machine is refused (bad certificate), before the browser sees a byte of it', async () => {
+  const { attempt, cookie } = await rdpAttempt(verifying, MISNAMED);
+  const refused = await request(verifying, cookie, attempt);
+  assert.equal(refused.pdu.error?.tlsAlert, 42);
+  assert.equal(refused.pdu.serverCertChain, undefined, 'the chain of a refused server is not forwarded');
+  const closed = await refused.closed;
+  assert.equal(closed.code, 4012);
+  assert.match(closed.reason, /certificate names another machine/);
+  assert.ok(verifying.logs.some((l) => l.includes('does not name 127.0.0.1')), 'the log says which name was expected');
+});
+
 test('network failures come back as WSA codes; a server that requires NLA refuses a TLS-only client by negotiation', async () => {
   const { attempt, cookie } = await rdpAttempt(pinning, DOWN);
   const down = await request(pinning, cookie, attempt);
@@ -214,10 +251,37 @@ test('garbage, trailing bytes and a second PDU are refused with 400 and a reason
   assert.equal(closed.code, 4400);
   assert.match(closed.reason, /not an RDCleanPath PDU/);
 
-  const good = encodePdu({ destination: `127.0.0.1:${tlsServer.port}`, proxyAuth: attempt.token, x224: x224ConnectionRequest(3) });
-  const trailing = await request(pinning, cookie, attempt, { raw: Buffer.concat([good, Buffer.from([0])]) });
+  const pduFor = (a: Attempt) => encodePdu({ destination: `127.0.0.1:${tlsServer.port}`, proxyAuth: a.token, x224: x224ConnectionRequest(3) });
+  const before = 'The RDP client sent data before Porthole answered its request.';
+  const trailing = await request(pinning, cookie, attempt, { raw: Buffer.concat([pduFor(attempt), Buffer.from([0])]) });
   assert.equal(trailing.pdu.error?.httpStatus, 400);
-  assert.match((await trailing.closed).reason, /RDP client sent data before Porthole answered|trailing/);
+  const t = await trailing.closed;
+  assert.equal(t.code, 4400);
+  assert.equal(t.reason, before);
+  assert.ok(pinning.logs.some((l) => l.includes('1 bytes after the RDCleanPath request')), 'the log counts the trailing byte');
+
+  // A second, complete PDU in the same message...
+  const { attempt: twice } = await rdpAttempt(pinning, WIN);
+  const second = pduFor(twice);
+  const doubled = await request(pinning, cookie, twice, { raw: Buffer.concat([second, second]) });
+  assert.equal(doubled.pdu.error?.httpStatus, 400);
+  assert.equal(doubled.pdu.serverCertChain, undefined, 'no answer of a relayed session came first');
+  const d = await doubled.closed;
+  assert.equal(d.code, 4400);
+  assert.equal(d.reason, before);
+  assert.ok(pinning.logs.some((l) => l.includes(`${second.length} bytes after the RDCleanPath request`)), 'the log counts the second PDU');
+
+  // ...and in a message of its own, sent before the answer.
+  const { attempt: apart } = await rdpAttempt(pinning, WIN);
+  const reader = new WireReader(pinning.webSocket(apart.url, { cookie }));
+  await reader.opened;
+  reader.ws.send(pduFor(apart));
+  reader.ws.send(pduFor(apart));
+  const answer = decodePdu(await readDerPdu(reader));
+  assert.equal(answer.error?.httpStatus, 400);
+  const a = await reader.closed;
+  assert.equal(a.code, 4400);
+  assert.equal(a.reason, before);
 
   const { attempt: fresh } = await rdpAttempt(pinning, WIN);
   const ok = await request(pinning, cookie, fresh);
