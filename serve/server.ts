@@ -11,6 +11,8 @@ import { CloseCode } from '../contract/close-codes.js';
 import { buildApp } from '../gateway/app.js';
 import { AuditLog } from '../gateway/audit-log.js';
 import { DeviceCookies } from '../gateway/device-cookies.js';
+import { CachedDirectory } from '../gateway/directory/cached-directory.js';
+import { LdapDirectory } from '../gateway/directory/ldap-directory.js';
 import { createLogger } from '../gateway/logger.js';
 import { ShadowRequests } from '../gateway/shadowing.js';
 import { SignInLockout } from '../gateway/sign-in-lockout.js';
@@ -93,6 +95,8 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
   // Built after the shadowing requests, which close their watchers through it.
   let proxy: DisplayProxy | undefined;
   const signIns = new SignInSessions(config.sessions.signInTtlMs);
+  const ldap = config.directory.ldap;
+  const directory = ldap ? new CachedDirectory(new LdapDirectory(ldap, log.child({ component: 'directory' })), ldap.cacheSeconds * 1000) : undefined;
   const audit = new AuditLog(config.dataDir);
   const shadows = new ShadowRequests(audit,
     (id, reason) => proxy?.sessions.endWhere((claims) => claims.shadow === id, CloseCode.shadowEnded, reason));
@@ -124,6 +128,7 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
     origins: config.allowedOrigins,
     webSocketOrigin: config.publicUrl.origin.replace(/^http/, 'ws'),
     users: new UserStore(config.dataDir),
+    directory,
     signIns,
     signInLockout: new SignInLockout(),
     devices: new DeviceCookies(config.dataDir),
@@ -175,6 +180,7 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
       await app.close();
       await metrics.close();
       await inventory.close();
+      await directory?.close();
     },
   };
 }
