@@ -139,9 +139,11 @@ export class LdapConnections {
         ...(isIP(host) ? {} : { servername: host }),
       };
       const timeoutMs = this.settings.timeoutSeconds * 1000;
-      const client = new Client({ url, timeout: timeoutMs, connectTimeout: timeoutMs, tlsOptions: tls, strictDN: false });
+      // ldapts speaks TLS from the first byte whenever tlsOptions are given: only for ldaps://.
+      const secure = url.startsWith('ldaps://');
+      const client = new Client({ url, timeout: timeoutMs, connectTimeout: timeoutMs, ...(secure ? { tlsOptions: tls } : {}), strictDN: false });
       try {
-        if (this.settings.startTls && url.startsWith('ldap://')) await client.startTLS(tls);
+        if (this.settings.startTls && !secure) await client.startTLS(tls);
         await this.#serviceBind(client, url);
         return { client, service: true, url };
       } catch (error) {

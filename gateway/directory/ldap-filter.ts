@@ -16,6 +16,13 @@ export function fillFilter(template: string, values: FilterValues): string {
 export function checkFilter(template: string): void {
   const filled = fillFilter(template, { username: 'sample', dn: 'cn=sample,dc=example' });
   if (!filled.startsWith('(') || !filled.endsWith(')')) throw new Error(`"${template}" must be an LDAP filter in parentheses, e.g. (uid={username})`);
+  // ldapts' parser lets an unclosed parenthesis pass; the values are escaped, so count them.
+  let depth = 0;
+  for (const c of filled) {
+    depth += c === '(' ? 1 : c === ')' ? -1 : 0;
+    if (depth < 0) break;
+  }
+  if (depth !== 0) throw new Error(`"${template}" is not an LDAP filter: its parentheses do not pair up`);
   try {
     FilterParser.parseString(filled);
   } catch (error) {
