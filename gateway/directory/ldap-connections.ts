@@ -2,7 +2,7 @@
 // account (or anonymously) for searches, lent to one sign-in at a time, and dropped when it
 // breaks. A new connection tries the URLs in order, with StartTLS where set, and verifies the
 // directory's certificate (never skipped).
-import { isIP } from 'node:net';
+import { connect as tcpConnect, isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { Client, InvalidCredentialsError, ResultCodeError } from 'ldapts';
 import { DirectoryUnavailableError } from './directory.js';
@@ -20,6 +20,8 @@ interface Pooled {
   client: Client;
   service: boolean;
   url: string;
+  /** Whether its TCP connection is still open (ldapts misses a close after StartTLS). */
+  open: () => boolean;
 }
 
 const MAX_CONNECTIONS = 4;
@@ -89,7 +91,7 @@ export class LdapConnections {
     for (;;) {
       const idle = this.#idle.pop();
       if (idle) {
-        if (idle.client.isConnected) return idle;
+        if (idle.open() && idle.client.isConnected) return idle;
         this.#drop(idle);
         continue;
       }
@@ -141,11 +143,18 @@ export class LdapConnections {
       const timeoutMs = this.settings.timeoutSeconds * 1000;
       // ldapts speaks TLS from the first byte whenever tlsOptions are given: only for ldaps://.
       const secure = url.startsWith('ldaps://');
-      const client = new Client({ url, timeout: timeoutMs, connectTimeout: timeoutMs, ...(secure ? { tlsOptions: tls } : {}), strictDN: false });
+      let closed = false;
+      // The TCP socket itself, watched: once StartTLS replaced it, ldapts no longer notices its close.
+      const createConnection = ((...args: Parameters<typeof tcpConnect>) => {
+        const socket = tcpConnect(...args);
+        socket.once('close', () => { closed = true; });
+        return socket;
+      }) as typeof tcpConnect;
+      const client = new Client({ url, timeout: timeoutMs, connectTimeout: timeoutMs, ...(secure ? { tlsOptions: tls } : { createConnection }), strictDN: false });
       try {
         if (this.settings.startTls && !secure) await client.startTLS(tls);
         await this.#serviceBind(client, url);
-        return { client, service: true, url };
+        return { client, service: true, url, open: () => !closed };
       } catch (error) {
         client.unbind().catch(() => {});
         if (error instanceof DirectoryUnavailableError) throw error;

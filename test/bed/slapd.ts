@@ -30,6 +30,7 @@ export interface Person {
 export const SCHOOL = {
   people: [
     { uid: 'dana', password: 'dana-directory-pw-1' }, // class-3b (groupOfNames)
+    { uid: 'cora', password: 'cora-directory-pw-8' }, // class-3b too (a groupOfNames needs one member left)
     { uid: 'hugo', password: 'hugo-directory-pw-2' }, // helpdesk
     { uid: 'iris', password: 'iris-directory-pw-3' }, // it-staff: admin
     { uid: 'nora', password: 'nora-directory-pw-4' }, // teachers, within staff (nested)
@@ -39,7 +40,7 @@ export const SCHOOL = {
   ] satisfies Person[],
   /** groupOfNames: name -> member uids, or groups (`group:NAME`). */
   groups: {
-    'class-3b': ['dana'],
+    'class-3b': ['dana', 'cora'],
     helpdesk: ['hugo'],
     'it-staff': ['iris'],
     teachers: ['nora'],
