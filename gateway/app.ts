@@ -19,6 +19,7 @@ import { authentication } from './http/authentication.js';
 import { availabilityGuard } from './http/availability-guard.js';
 import { originGuard } from './http/origin-guard.js';
 import { securityHeaders } from './http/security-headers.js';
+import { countedName } from './sign-in-names.js';
 import { authRoutes } from './routes/auth.js';
 import { desktopRoutes, type DesktopSource } from './routes/desktops.js';
 import { healthRoutes } from './routes/health.js';
@@ -113,7 +114,7 @@ export async function buildApp(services: GatewayServices, https?: ServerOptions)
     hook: 'preHandler',
     keyGenerator: (request) => {
       const body = request.body as { username?: unknown } | undefined;
-      return `${request.ip}|${typeof body?.username === 'string' ? body.username : ''}`;
+      return `${request.ip}|${typeof body?.username === 'string' ? countedName(body.username) : ''}`;
     },
     errorResponseBuilder: (_request, context) =>
       Object.assign(new Error(`Too many attempts. Wait ${context.after} and try again.`), { statusCode: context.statusCode }),

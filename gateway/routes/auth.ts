@@ -12,6 +12,7 @@ import { SESSION_COOKIE, type SignInSessions } from '../sign-in-sessions.js';
 import type { UserStore } from '../users.js';
 import { DIRECTORY_UNAVAILABLE, DirectoryUnavailableError, type Directory } from '../directory/directory.js';
 import { requireUser } from '../http/authentication.js';
+import { countedName } from '../sign-in-names.js';
 
 export interface AuthRoutesOptions {
   users: UserStore;
@@ -44,7 +45,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
     // others' guesses that locked the name do not lock it out. (A typed name cannot stand for a
     // device's key: that would take the device's random id, which only its HttpOnly cookie holds.)
     const device = devices.verify(request.cookies[DEVICE_COOKIE], username);
-    const counted = device ? `device:${device}` : username;
+    const counted = device ? `device:${device}` : countedName(username);
     const refusal = lockout.admit(counted);
     if (refusal) {
       reply.header('retry-after', Math.ceil(refusal.retryAfterMs / 1000));
@@ -59,7 +60,12 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       // Always the local check first (it takes as long for unknown names): a local user of the
       // name wins, and is the way in while the directory is down.
       principal = await users.authenticate(username, password);
-      if (!principal && directory && !(await users.get(username))) principal = await directory.authenticate(username, password);
+      if (!principal && directory && !(await users.get(username))) {
+        principal = await directory.authenticate(username, password);
+        // "ALICE" is the directory's alice: when that is a local user's name, the local user
+        // wins here too (the sign-in would otherwise resolve to the local account).
+        if (principal && (await users.get(principal.username))) principal = undefined;
+      }
     } catch (error) {
       lockout.settle(counted, undefined);
       if (!(error instanceof DirectoryUnavailableError)) throw error;

@@ -144,9 +144,12 @@ test('a directory user is locked out after repeated failures, as a local user is
   for (let i = 0; i < 5; i++) last = await login(gw, 'paul', `wrong-${i}`);
   assert.equal(last!.status, 401);
   assert.match((last!.body as { error: string }).error, /Too many failed sign-ins/);
-  const locked = await login(gw, 'paul', password('paul'));
-  assert.equal(locked.status, 429);
-  assert.match((locked.body as { error: string }).error, /Too many failed sign-ins for this account/);
+  // The directory takes " PAUL" for paul: so does the lockout.
+  for (const variant of ['paul', 'PAUL', ' Paul ']) {
+    const locked = await login(gw, variant, password('paul'));
+    assert.equal(locked.status, 429, variant);
+    assert.match((locked.body as { error: string }).error, /Too many failed sign-ins for this account/);
+  }
 });
 
 test('a local user of the same name signs in as the local user; the directory\'s password does not', async () => {
@@ -154,6 +157,10 @@ test('a local user of the same name signs in as the local user; the directory\'s
   assert.equal(res.status, 200);
   assert.deepEqual(res.body, { username: 'alice', roles: ['user'], groups: ['local-only'] });
   assert.equal((await login(gw, 'alice', password('alice'))).status, 401);
+  // The directory matches names without case: "ALICE" is its alice, still not the local one's way in.
+  const other = await login(gw, 'ALICE', password('alice'));
+  assert.equal(other.status, 401);
+  assert.equal(other.cookie, undefined);
 });
 
 test('a user removed from a group loses it, and its desktop, at the first request after the cache bound', async (t) => {
