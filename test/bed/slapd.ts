@@ -37,6 +37,7 @@ export const SCHOOL = {
     { uid: 'paul', password: 'paul-directory-pw-5' }, // lab (posixGroup, memberUid)
     { uid: 'leo', password: 'leo-directory-pw-6' }, // no group; `le*` must not find him
     { uid: 'alice', password: 'alice-directory-pw-7' }, // also a local user: the local one wins
+    { uid: 'tess', password: 'tess-directory-pw-9' }, // no group; for lockout tests
   ] satisfies Person[],
   /** groupOfNames: name -> member uids, or groups (`group:NAME`). */
   groups: {
