@@ -151,6 +151,7 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
   const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   log.info({ listen: `${host}:${address.port}`, publicUrl: config.publicUrl.origin, hypervisors: config.hypervisors.map((h) => h.name) }, 'Porthole is serving');
+  if (ldap) log.info({ directory: ldap.urls, bindDn: ldap.bindDn ?? 'anonymous', cacheSeconds: ldap.cacheSeconds }, 'names that are not local users sign in with the directory');
 
   async function drain(seconds: number): Promise<void> {
     availability.startDraining();

@@ -176,6 +176,18 @@ test('a user removed from a group loses it, and its desktop, at the first reques
   assert.deepEqual((await gw.api('GET', '/api/me', { cookie })).body, { username: 'dana', roles: ['user'], groups: [] });
 });
 
+test('a user deleted from the directory is signed out at the first request after the cache bound', async () => {
+  const dn = `uid=gone,${PEOPLE}`;
+  await slapd.asAdmin((c) => c.add(dn, { objectClass: 'inetOrgPerson', uid: 'gone', cn: 'gone', sn: 'gone', userPassword: 'gone-directory-pw-10' }));
+  const cookie = await gw.signIn('gone', 'gone-directory-pw-10');
+  assert.equal((await gw.api('GET', '/api/me', { cookie })).status, 200);
+  await slapd.asAdmin((c) => c.del(dn));
+  const res = await until('signed out', () => gw.api('GET', '/api/me', { cookie }), (r) => r.status !== 200);
+  assert.equal(res.status, 401);
+  // Signed out for good: the sign-in is gone, not only refused this once.
+  assert.equal((await gw.api('GET', '/api/me', { cookie })).status, 401);
+});
+
 test('a wrong bind password: 503 for directory users with a sentence, the reason in the log, no secret there', async () => {
   const wrong = await gateway({}, 'wrong-service-password');
   const res = await login(wrong, 'dana', password('dana'));

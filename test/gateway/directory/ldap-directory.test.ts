@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, test, type TestContext } from 'node:test';
 import { createAuthority } from '../../../certs/authority.js';
@@ -136,6 +137,20 @@ test('a user removed from a group keeps it until the cache bound, then loses it'
   }
   assert.deepEqual(groups, [], 'after the bound: the group is gone');
   assert.ok(Date.now() - removedAt < 400 + 1000, 'and not long after the bound');
+});
+
+test('a directory that accepts but never answers is given up after timeoutSeconds, and the next URL serves', async (t) => {
+  const held: Socket[] = [];
+  const silent = createServer((socket) => { held.push(socket); });
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+  t.after(() => { held.forEach((s) => s.destroy()); silent.close(); });
+  const url = `ldap://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+  const asked = Date.now();
+  await assert.rejects(directory(t, { urls: [url], timeoutSeconds: 1 }).dir.authenticate('dana', password('dana')),
+    (e: Error) => e instanceof DirectoryUnavailableError && e.message.includes(url));
+  const took = Date.now() - asked;
+  assert.ok(took >= 900 && took < 3500, `gave up after ${took} ms`);
+  assert.equal((await directory(t, { urls: [url, slapd.url], timeoutSeconds: 1 }).dir.authenticate('dana', password('dana')))?.username, 'dana');
 });
 
 /** Established TCP connections to the directory's StartTLS port. */
