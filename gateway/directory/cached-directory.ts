@@ -10,8 +10,8 @@ interface Cached {
   readAt: number;
 }
 
-/** At most this many names kept; the oldest read goes first (it would be re-read anyway). */
-const MAX_ENTRIES = 50_000;
+/** At most this many names kept; past that the longest unread is dropped (its user signs in again). */
+const MAX_ENTRIES = 200_000;
 
 export class CachedDirectory implements Directory {
   readonly #byName = new Map<string, Cached>();
@@ -25,10 +25,16 @@ export class CachedDirectory implements Directory {
     return principal;
   }
 
-  /** The principal read at most maxAgeMs ago, or read now. Throws when the directory cannot answer. */
+  /**
+   * The principal of a user who signed in through the directory, read at most maxAgeMs ago or
+   * read now; undefined for names that did not. Throws when the directory cannot answer.
+   */
   async lookup(username: string): Promise<Principal | undefined> {
     const cached = this.#byName.get(username);
-    if (cached && Date.now() - cached.readAt < this.maxAgeMs) return copy(cached.principal);
+    // Only names that signed in through the directory: a session of a local user since removed
+    // must not become a directory user of the same name.
+    if (!cached) return undefined;
+    if (Date.now() - cached.readAt < this.maxAgeMs) return copy(cached.principal);
     // Requests of one user at once share one read.
     let reading = this.#reading.get(username);
     if (!reading) {
