@@ -12,6 +12,7 @@ import type { LiveSessionDirectory } from '../contract/live-sessions.js';
 import type { ProtocolRegistry } from '../contract/protocol.js';
 import type { AuditLog } from './audit-log.js';
 import type { DeviceCookies } from './device-cookies.js';
+import type { Directory } from './directory/directory.js';
 import { HypervisorUnreachableError } from '../inventory/hypervisor-unreachable.js';
 import { INTERNAL_ERROR, clientErrorHandler, clientErrorSentence, frameworkErrors } from './http/error-answers.js';
 import { authentication } from './http/authentication.js';
@@ -19,6 +20,7 @@ import { availabilityGuard } from './http/availability-guard.js';
 import { originGuard } from './http/origin-guard.js';
 import { securityHeaders } from './http/security-headers.js';
 import { auditRoutes } from './routes/audit.js';
+import { countedName } from './sign-in-names.js';
 import { authRoutes } from './routes/auth.js';
 import { desktopRoutes, type DesktopSource } from './routes/desktops.js';
 import { healthRoutes } from './routes/health.js';
@@ -40,6 +42,8 @@ export interface GatewayServices {
   /** wss:// origin the browser reaches the proxy at. */
   webSocketOrigin: string;
   users: UserStore;
+  /** The school directory (LDAP, Active Directory) for names that are not local users; none: local users only. */
+  directory?: Directory | undefined;
   signIns: SignInSessions;
   /** Failed sign-ins per user name, and the locks they lead to. */
   signInLockout: SignInLockout;
@@ -112,17 +116,17 @@ export async function buildApp(services: GatewayServices, https?: ServerOptions)
     hook: 'preHandler',
     keyGenerator: (request) => {
       const body = request.body as { username?: unknown } | undefined;
-      return `${request.ip}|${typeof body?.username === 'string' ? body.username : ''}`;
+      return `${request.ip}|${typeof body?.username === 'string' ? countedName(body.username) : ''}`;
     },
     errorResponseBuilder: (_request, context) =>
       Object.assign(new Error(`Too many attempts. Wait ${context.after} and try again.`), { statusCode: context.statusCode }),
   });
   await app.register(originGuard, { origins: services.origins });
-  await app.register(authentication, { signIns: services.signIns, users: services.users });
+  await app.register(authentication, { signIns: services.signIns, users: services.users, directory: services.directory });
   await describeApi(app);
   await app.register(availabilityGuard, { availability: services.availability });
   await app.register(healthRoutes, { availability: services.availability });
-  await app.register(authRoutes, { users: services.users, signIns: services.signIns, lockout: services.signInLockout, audit: services.audit, sessions: services.liveSessions, devices: services.devices });
+  await app.register(authRoutes, { users: services.users, signIns: services.signIns, lockout: services.signInLockout, audit: services.audit, sessions: services.liveSessions, devices: services.devices, directory: services.directory });
   await app.register(desktopRoutes, { desktops: services.desktops, issuer: services.issuer, protocols: services.protocols, webSocketOrigin: services.webSocketOrigin });
   await app.register(powerRoutes, { desktops: services.desktops, audit: services.audit });
   await app.register(sessionRoutes, { sessions: services.liveSessions, watchers: (id) => services.shadows.watchers(id), audit: services.audit });

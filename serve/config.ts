@@ -10,6 +10,8 @@ import { MAX_TOKEN_TTL_SECONDS } from '../contract/display-token.js';
 import type { TrafficClass } from '../contract/protocol.js';
 import { defaultTrafficClasses, validTrafficClass, type TrafficClasses } from '../proxy/qos/traffic-classes.js';
 import { PROTOCOLS } from './protocols.js';
+import type { LdapSettings } from '../gateway/directory/ldap-settings.js';
+import { parseDirectory } from './directory-config.js';
 
 
 export interface Config {
@@ -41,6 +43,8 @@ export interface Config {
    * display certificates, and a client certificate for displays that verify their peers.
    */
   displays: { ca?: string; clientCert?: string; clientKey?: string };
+  /** Where users who are not local sign in; empty: local users only. */
+  directory: { ldap?: LdapSettings };
 }
 
 /** The file's shape: every key optional. */
@@ -59,6 +63,7 @@ interface ConfigFile {
   sessions?: { idleMinutes?: number; maxHours?: number; signInHours?: number };
   rdp?: { ca?: string };
   displays?: { ca?: string; clientCert?: string; clientKey?: string };
+  directory?: unknown;
   qos?: { enabled?: boolean; classes?: Partial<Record<string, Partial<TrafficClass> & { client?: Partial<TrafficClass>; display?: Partial<TrafficClass> }>> };
 }
 
@@ -249,5 +254,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       ...(displayCa ? { ca: resolve(cwd, displayCa) } : {}),
       ...(clientCert && clientKey ? { clientCert: resolve(cwd, clientCert), clientKey: resolve(cwd, clientKey) } : {}),
     },
+    directory: parseDirectory(file.directory, env, cwd, (message) => new ConfigError(message)),
   };
 }

@@ -11,6 +11,8 @@ import { CloseCode } from '../contract/close-codes.js';
 import { buildApp } from '../gateway/app.js';
 import { AuditLog } from '../gateway/audit-log.js';
 import { DeviceCookies } from '../gateway/device-cookies.js';
+import { CachedDirectory } from '../gateway/directory/cached-directory.js';
+import { LdapDirectory } from '../gateway/directory/ldap-directory.js';
 import { createLogger } from '../gateway/logger.js';
 import { ShadowRequests } from '../gateway/shadowing.js';
 import { SignInLockout } from '../gateway/sign-in-lockout.js';
@@ -97,6 +99,8 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
   // What survives a restart of this process: sign-ins, and sign-in lockouts.
   const state = new StateDatabase(config.dataDir);
   const signIns = new SignInSessions(config.sessions.signInTtlMs, state);
+  const ldap = config.directory.ldap;
+  const directory = ldap ? new CachedDirectory(new LdapDirectory(ldap, log.child({ component: 'directory' })), ldap.cacheSeconds * 1000) : undefined;
   const audit = new AuditLog(config.dataDir, config.audit);
   audit.onRecord((event) => serviceMetrics.count(event));
   const shadows = new ShadowRequests(audit,
@@ -131,6 +135,7 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
     origins: config.allowedOrigins,
     webSocketOrigin: config.publicUrl.origin.replace(/^http/, 'ws'),
     users: new UserStore(config.dataDir),
+    directory,
     signIns,
     signInLockout: new SignInLockout({ state }),
     devices: new DeviceCookies(config.dataDir),
@@ -153,6 +158,7 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
   const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   log.info({ listen: `${host}:${address.port}`, publicUrl: config.publicUrl.origin, hypervisors: config.hypervisors.map((h) => h.name) }, 'Porthole is serving');
+  if (ldap) log.info({ directory: ldap.urls, bindDn: ldap.bindDn ?? 'anonymous', cacheSeconds: ldap.cacheSeconds }, 'names that are not local users sign in with the directory');
 
   async function drain(seconds: number): Promise<void> {
     availability.startDraining();
@@ -182,6 +188,7 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
       await app.close();
       await metrics.close();
       await inventory.close();
+      await directory?.close();
       state.close();
     },
   };

@@ -10,7 +10,9 @@ import { DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE_SECONDS, type DeviceCookies } from
 import type { SignInLockout } from '../sign-in-lockout.js';
 import { SESSION_COOKIE, type SignInSessions } from '../sign-in-sessions.js';
 import type { UserStore } from '../users.js';
+import { DIRECTORY_UNAVAILABLE, DirectoryUnavailableError, type Directory } from '../directory/directory.js';
 import { requireUser } from '../http/authentication.js';
+import { countedName } from '../sign-in-names.js';
 
 export interface AuthRoutesOptions {
   users: UserStore;
@@ -20,6 +22,8 @@ export interface AuthRoutesOptions {
   /** The proxy's live sessions: signing out closes the ones this browser opened. */
   sessions: LiveSessionDirectory;
   devices: DeviceCookies;
+  /** The school directory, for names that are not local users. */
+  directory?: Directory | undefined;
 }
 
 /** "5 minutes", "1 minute", "30 seconds": a wait, rounded up, as a person reads it. */
@@ -31,17 +35,17 @@ function waitOf(ms: number): string {
 const lockedSentence = (ms: number) =>
   `Too many failed sign-ins for this account. Try again in ${waitOf(ms)}, or ask your administrator to unlock it.`;
 
-export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { users, signIns, lockout, audit, sessions, devices }) => {
+export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { users, signIns, lockout, audit, sessions, devices, directory }) => {
   app.post('/api/login', {
     config: { rateLimit: { max: 10, timeWindow: '1 minute' } },
-    schema: { body: LoginBody, response: { 200: Principal, 401: ErrorAnswer, 429: ErrorAnswer } },
+    schema: { body: LoginBody, response: { 200: Principal, 401: ErrorAnswer, 429: ErrorAnswer, 503: ErrorAnswer } },
   }, async (request, reply) => {
     const { username, password } = request.body;
     // A browser that signed in as this user before is counted on its own, not with the name:
     // others' guesses that locked the name do not lock it out. (A typed name cannot stand for a
     // device's key: that would take the device's random id, which only its HttpOnly cookie holds.)
     const device = devices.verify(request.cookies[DEVICE_COOKIE], username);
-    const counted = device ? `device:${device}` : username;
+    const counted = device ? `device:${device}` : countedName(username);
     const refusal = lockout.admit(counted);
     if (refusal) {
       audit.record({ event: 'sign-in.refused', user: username, client: request.ip, reason: refusal.reason === 'locked' ? 'locked' : 'too many at once' });
@@ -54,10 +58,20 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
     }
     let principal: Awaited<ReturnType<UserStore['authenticate']>>;
     try {
+      // Always the local check first (it takes as long for unknown names): a local user of the
+      // name wins, and is the way in while the directory is down.
       principal = await users.authenticate(username, password);
+      if (!principal && directory && !(await users.get(username))) {
+        principal = await directory.authenticate(username, password);
+        // "ALICE" is the directory's alice: when that is a local user's name, the local user
+        // wins here too (the sign-in would otherwise resolve to the local account).
+        if (principal && (await users.get(principal.username))) principal = undefined;
+      }
     } catch (error) {
       lockout.settle(counted, undefined);
-      throw error;
+      if (!(error instanceof DirectoryUnavailableError)) throw error;
+      request.log.warn({ user: username }, 'sign-in refused: the directory cannot be reached');
+      return reply.code(503).send({ error: DIRECTORY_UNAVAILABLE });
     }
     const lock = lockout.settle(counted, principal !== undefined);
     if (!principal) {

@@ -1,7 +1,7 @@
 // "A running gateway" for integration and end-to-end tests: Porthole as `porthole serve` runs
 // it (HTTPS, broker, proxy, web client), on a free loopback port, with its own data directory,
 // users, and a log captured in memory so tests can check that no secret reaches it.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -43,16 +43,20 @@ export interface RunningGateway extends GatewayClient {
 
 /**
  * @param options.dataDir PORTHOLE_DATA to use (and keep: a restart test starts a second gateway on it); a new one by default
+ * @param options.config written as the PORTHOLE_CONFIG file (JSON), e.g. `{ directory: { ldap: {...} } }`
  */
 export async function startTestGateway(options: { libvirt: string; users: TestUser[]; env?: Record<string, string>; protocols?: readonly ProtocolModule[];
-  dataDir?: string }): Promise<RunningGateway> {
+  dataDir?: string; config?: object }): Promise<RunningGateway> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'porthole-gw-'));
   const port = await freePort();
   const metricsPort = await freePort();
   const origin = `https://localhost:${port}`;
   const certDir = join(dataDir, 'certs');
   const tls = await ensureSelfSignedCertificate('localhost', certDir);
+  const configFile = join(dataDir, 'porthole.json');
+  if (options.config) writeFileSync(configFile, JSON.stringify(options.config));
   const env = {
+    ...(options.config ? { PORTHOLE_CONFIG: configFile } : {}),
     PORTHOLE_LISTEN: `127.0.0.1:${port}`,
     PORTHOLE_METRICS_LISTEN: `127.0.0.1:${metricsPort}`,
     PORTHOLE_PUBLIC_URL: origin,
@@ -71,8 +75,14 @@ export async function startTestGateway(options: { libvirt: string; users: TestUs
   const logs: string[] = [];
   const record = gatewayLogRecorder();
   const sink = new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); record(String(chunk)); done(); } });
-  const config = loadConfig(env);
-  const gateway = await startGateway(config, createLogger(config.logLevel, sink), options.protocols);
+  let gateway: Gateway;
+  try {
+    const config = loadConfig(env);
+    gateway = await startGateway(config, createLogger(config.logLevel, sink), options.protocols);
+  } catch (error) {
+    if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
   const ca = readFileSync(tls.cert);
 
   const client = recordingSecrets(gatewayClient({ address: '127.0.0.1', port, origin, ca }));
