@@ -18,10 +18,17 @@ export const MIB = 1024 * 1024;
 function serverInit(): Buffer {
   const name = Buffer.from('bench');
   const b = Buffer.alloc(24 + name.length);
-  b.writeUInt16BE(1920, 0); b.writeUInt16BE(1080, 2);
-  b[4] = 32; b[5] = 24; b[7] = 1; // 32 bpp, depth 24, true colour
-  b.writeUInt16BE(255, 8); b.writeUInt16BE(255, 10); b.writeUInt16BE(255, 12);
-  b[14] = 16; b[15] = 8; b[16] = 0;
+  b.writeUInt16BE(1920, 0);
+  b.writeUInt16BE(1080, 2);
+  b[4] = 32;
+  b[5] = 24;
+  b[7] = 1; // 32 bpp, depth 24, true colour
+  b.writeUInt16BE(255, 8);
+  b.writeUInt16BE(255, 10);
+  b.writeUInt16BE(255, 12);
+  b[14] = 16;
+  b[15] = 8;
+  b[16] = 0;
   b.writeUInt32BE(name.length, 20);
   name.copy(b, 24);
   return b;
@@ -32,7 +39,9 @@ function serve(socket: Socket, mode: DisplayMode): void {
   let stage = 0;
   let buffered = Buffer.alloc(0);
   socket.write('RFB 003.008\n');
-  const pump = () => { while (socket.writable && socket.write(CHUNK)); };
+  const pump = () => {
+    while (socket.writable && socket.write(CHUNK));
+  };
   // sink: one byte back per MiB taken in, so the sender knows when its data has arrived.
   let received = 0;
   const acknowledge = (n: number) => {
@@ -41,7 +50,9 @@ function serve(socket: Socket, mode: DisplayMode): void {
     const acks = Math.floor(received / MIB) - before;
     if (acks > 0) socket.write(Buffer.alloc(acks, 1));
   };
-  socket.on('drain', () => { if (stage === 3 && mode === 'stream') pump(); });
+  socket.on('drain', () => {
+    if (stage === 3 && mode === 'stream') pump();
+  });
   socket.on('data', (data: Buffer) => {
     if (stage === 3) {
       if (mode === 'echo') socket.write(data);
@@ -49,8 +60,16 @@ function serve(socket: Socket, mode: DisplayMode): void {
       return; // stream: input from the client is dropped
     }
     buffered = Buffer.concat([buffered, data]);
-    if (stage === 0 && buffered.length >= 12) { buffered = buffered.subarray(12); socket.write(Buffer.from([1, 1])); stage = 1; }
-    if (stage === 1 && buffered.length >= 1) { buffered = buffered.subarray(1); socket.write(Buffer.alloc(4)); stage = 2; }
+    if (stage === 0 && buffered.length >= 12) {
+      buffered = buffered.subarray(12);
+      socket.write(Buffer.from([1, 1]));
+      stage = 1;
+    }
+    if (stage === 1 && buffered.length >= 1) {
+      buffered = buffered.subarray(1);
+      socket.write(Buffer.alloc(4));
+      stage = 2;
+    }
     if (stage === 2 && buffered.length >= 1) {
       buffered = buffered.subarray(1);
       socket.write(serverInit());
@@ -64,7 +83,11 @@ function serve(socket: Socket, mode: DisplayMode): void {
 
 export async function startDisplayServer(mode: DisplayMode = 'stream'): Promise<DisplayServer> {
   const sockets = new Set<Socket>();
-  const server: Server = createServer((s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); serve(s, mode); });
+  const server: Server = createServer((s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    serve(s, mode);
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return {
     port: (server.address() as AddressInfo).port,

@@ -90,8 +90,11 @@ const SERVER_INIT = 24 + 'bench'.length;
  * path encrypts as it would for a browser; Node's own client would pick AES-256-GCM.
  */
 export const BROWSER_CIPHERS = [
-  'TLS_AES_128_GCM_SHA256', 'TLS_CHACHA20_POLY1305_SHA256', 'TLS_AES_256_GCM_SHA384',
-  'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256',
+  'TLS_AES_128_GCM_SHA256',
+  'TLS_CHACHA20_POLY1305_SHA256',
+  'TLS_AES_256_GCM_SHA384',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
 ].join(':');
 
 /** Proportional set size of a process and all its descendants, in kB (websockify forks per connection). */
@@ -145,7 +148,10 @@ async function listening(port: number, child: ChildProcess, name: string): Promi
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`);
     const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
+      const s = connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
       s.on('error', () => resolve(false));
     });
     if (ok) return;
@@ -168,7 +174,9 @@ async function stop(child: ChildProcess): Promise<void> {
  */
 function ensureWebsockify(): void {
   if (!spawnSync('websockify', ['--help']).error) return;
-  throw new Error('websockify not found: apt-get install websockify (Debian package websockify; scripts/setup.sh installs it with .ci/packages.txt)');
+  throw new Error(
+    'websockify not found: apt-get install websockify (Debian package websockify; scripts/setup.sh installs it with .ci/packages.txt)',
+  );
 }
 
 export async function startHarness(): Promise<Harness> {
@@ -193,9 +201,14 @@ export async function startHarness(): Promise<Harness> {
   try {
     const script = fileURLToPath(new URL('./proxy-process.js', import.meta.url));
     // PORTHOLE_BENCH_PROFILE=DIR: the proxy process writes a V8 CPU profile there when it ends.
-    const profile = process.env.PORTHOLE_BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${process.env.PORTHOLE_BENCH_PROFILE}`] : [];
-    const porthole = spawn(process.execPath, [...profile, script, tls.cert, tls.key, publicKey, key.kid, ORIGIN, ...MODES.map((m) => `${m}=${displays[m].port}`)],
-      { stdio: ['ignore', 'pipe', 'inherit'] });
+    const profile = process.env.PORTHOLE_BENCH_PROFILE
+      ? ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${process.env.PORTHOLE_BENCH_PROFILE}`]
+      : [];
+    const porthole = spawn(
+      process.execPath,
+      [...profile, script, tls.cert, tls.key, publicKey, key.kid, ORIGIN, ...MODES.map((m) => `${m}=${displays[m].port}`)],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     children.push(porthole);
     const portholePort = await new Promise<number>((resolve, reject) => {
       porthole.stdout!.once('data', (d: Buffer) => resolve((JSON.parse(d.toString()) as { port: number }).port));
@@ -206,8 +219,11 @@ export async function startHarness(): Promise<Harness> {
     const websockifyPids = {} as Record<DisplayMode, number>;
     for (const mode of MODES) {
       websockifyPorts[mode] = await freePort();
-      const websockify = spawn('websockify', ['--cert', tls.cert, '--key', tls.key, `127.0.0.1:${websockifyPorts[mode]}`, `127.0.0.1:${displays[mode].port}`],
-        { stdio: ['ignore', 'ignore', 'ignore'] });
+      const websockify = spawn(
+        'websockify',
+        ['--cert', tls.cert, '--key', tls.key, `127.0.0.1:${websockifyPorts[mode]}`, `127.0.0.1:${displays[mode].port}`],
+        { stdio: ['ignore', 'ignore', 'ignore'] },
+      );
       children.push(websockify);
       websockifyPids[mode] = websockify.pid!;
       await listening(websockifyPorts[mode], websockify, 'websockify');
@@ -217,8 +233,11 @@ export async function startHarness(): Promise<Harness> {
     const floorPorts = {} as Record<'stream' | 'echo', number>;
     const floorPids = {} as Record<'stream' | 'echo', number>;
     for (const mode of ['stream', 'echo'] as const) {
-      const relay = spawn(process.execPath, [fileURLToPath(new URL('./tls-relay-process.js', import.meta.url)), tls.cert, tls.key, String(displays[mode].port)],
-        { stdio: ['ignore', 'pipe', 'inherit'] });
+      const relay = spawn(
+        process.execPath,
+        [fileURLToPath(new URL('./tls-relay-process.js', import.meta.url)), tls.cert, tls.key, String(displays[mode].port)],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
       children.push(relay);
       floorPids[mode] = relay.pid!;
       floorPorts[mode] = await new Promise<number>((resolve, reject) => {
@@ -235,55 +254,105 @@ export async function startHarness(): Promise<Harness> {
     };
 
     /** TLS connections as a browser makes them, offering, and keeping, a session ticket when `ticket` is given. */
-    const resumingConnect = (ticket: TlsTicket | undefined) => (options: ConnectionOptions): TLSSocket => {
-      const socket = tlsConnect({ ...options, servername: '', ciphers: BROWSER_CIPHERS, ...(ticket?.session ? { session: ticket.session } : {}) });
-      if (ticket) {
-        socket.on('session', (session: Buffer) => { ticket.session = session; });
-        socket.once('secureConnect', () => { ticket.handshakes++; if (socket.isSessionReused()) ticket.resumed++; });
-      }
-      return socket;
-    };
+    const resumingConnect =
+      (ticket: TlsTicket | undefined) =>
+      (options: ConnectionOptions): TLSSocket => {
+        const socket = tlsConnect({
+          ...options,
+          servername: '',
+          ciphers: BROWSER_CIPHERS,
+          ...(ticket?.session ? { session: ticket.session } : {}),
+        });
+        if (ticket) {
+          socket.on('session', (session: Buffer) => {
+            ticket.session = session;
+          });
+          socket.once('secureConnect', () => {
+            ticket.handshakes++;
+            if (socket.isSessionReused()) ticket.resumed++;
+          });
+        }
+        return socket;
+      };
 
     /** Opens a session and completes the RFB handshake as noVNC would; onData then gets the stream. */
-    const openSession = (path: ProxyPath, onData: (chunk: Buffer) => boolean, mode: DisplayMode = 'stream', ticket?: TlsTicket): Promise<WebSocket> => new Promise((resolve, reject) => {
-      const ws = new WebSocket(url(path, mode), path === 'websockify' ? ['binary'] : [],
-        { origin: ORIGIN, ca, perMessageDeflate: false, createConnection: resumingConnect(ticket) as never });
-      let got = 0;
-      let stage = 0;
-      ws.on('message', (data: Buffer) => {
-        if (stage === 4) { if (onData(data)) ws.close(); return; }
-        got += data.length;
-        if (stage === 0 && got >= 12) { ws.send(Buffer.from('RFB 003.008\n')); stage = 1; got -= 12; }
-        if (stage === 1 && got >= 2) { ws.send(Buffer.from([1])); stage = 2; got -= 2; }
-        if (stage === 2 && got >= 4) { ws.send(Buffer.from([1])); stage = 3; got -= 4; }
-        // The ServerInit (24 bytes and the name "bench") is the last handshake message; what
-        // follows it in the same message, if anything, is the display's stream.
-        if (stage === 3 && got >= SERVER_INIT) {
-          stage = 4;
-          resolve(ws);
-          if (got > SERVER_INIT && onData(data.subarray(data.length - (got - SERVER_INIT)))) ws.close();
-        }
+    const openSession = (
+      path: ProxyPath,
+      onData: (chunk: Buffer) => boolean,
+      mode: DisplayMode = 'stream',
+      ticket?: TlsTicket,
+    ): Promise<WebSocket> =>
+      new Promise((resolve, reject) => {
+        const ws = new WebSocket(url(path, mode), path === 'websockify' ? ['binary'] : [], {
+          origin: ORIGIN,
+          ca,
+          perMessageDeflate: false,
+          createConnection: resumingConnect(ticket) as never,
+        });
+        let got = 0;
+        let stage = 0;
+        ws.on('message', (data: Buffer) => {
+          if (stage === 4) {
+            if (onData(data)) ws.close();
+            return;
+          }
+          got += data.length;
+          if (stage === 0 && got >= 12) {
+            ws.send(Buffer.from('RFB 003.008\n'));
+            stage = 1;
+            got -= 12;
+          }
+          if (stage === 1 && got >= 2) {
+            ws.send(Buffer.from([1]));
+            stage = 2;
+            got -= 2;
+          }
+          if (stage === 2 && got >= 4) {
+            ws.send(Buffer.from([1]));
+            stage = 3;
+            got -= 4;
+          }
+          // The ServerInit (24 bytes and the name "bench") is the last handshake message; what
+          // follows it in the same message, if anything, is the display's stream.
+          if (stage === 3 && got >= SERVER_INIT) {
+            stage = 4;
+            resolve(ws);
+            if (got > SERVER_INIT && onData(data.subarray(data.length - (got - SERVER_INIT)))) ws.close();
+          }
+        });
+        ws.on('error', reject);
+        ws.on('close', (code, reason) => {
+          if (stage < 4) reject(new Error(`${path}: closed ${code} ${reason.toString()}`));
+        });
       });
-      ws.on('error', reject);
-      ws.on('close', (code, reason) => { if (stage < 4) reject(new Error(`${path}: closed ${code} ${reason.toString()}`)); });
-    });
 
     /** A raw TCP session to a synthetic display (or through the bare TLS relay), past its handshake. */
-    const rawSession = (mode: DisplayMode, onData: (chunk: Buffer) => void, via: 'tcp' | 'tls' = 'tcp', ticket?: TlsTicket): Promise<Socket> => new Promise((resolve, reject) => {
-      const socket = via === 'tcp' ? connect(displays[mode].port, '127.0.0.1')
-        : resumingConnect(ticket)({ host: '127.0.0.1', port: floorPorts[mode as 'stream' | 'echo'], ca });
-      let got = 0;
-      let ready = false;
-      socket.on('data', (chunk: Buffer) => {
-        if (ready) return onData(chunk);
-        got += chunk.length;
-        if (got === 12) socket.write(Buffer.from('RFB 003.008\n'));
-        if (got === 14) socket.write(Buffer.from([1]));
-        if (got === 18) socket.write(Buffer.from([1]));
-        if (got >= 18 + SERVER_INIT) { ready = true; resolve(socket); }
+    const rawSession = (
+      mode: DisplayMode,
+      onData: (chunk: Buffer) => void,
+      via: 'tcp' | 'tls' = 'tcp',
+      ticket?: TlsTicket,
+    ): Promise<Socket> =>
+      new Promise((resolve, reject) => {
+        const socket =
+          via === 'tcp'
+            ? connect(displays[mode].port, '127.0.0.1')
+            : resumingConnect(ticket)({ host: '127.0.0.1', port: floorPorts[mode as 'stream' | 'echo'], ca });
+        let got = 0;
+        let ready = false;
+        socket.on('data', (chunk: Buffer) => {
+          if (ready) return onData(chunk);
+          got += chunk.length;
+          if (got === 12) socket.write(Buffer.from('RFB 003.008\n'));
+          if (got === 14) socket.write(Buffer.from([1]));
+          if (got === 18) socket.write(Buffer.from([1]));
+          if (got >= 18 + SERVER_INIT) {
+            ready = true;
+            resolve(socket);
+          }
+        });
+        socket.on('error', reject);
       });
-      socket.on('error', reject);
-    });
 
     return {
       async rawTcpThroughput(megabytes) {
@@ -294,9 +363,17 @@ export async function startHarness(): Promise<Harness> {
           let got = 0;
           let started = 0n;
           socket.on('data', (chunk: Buffer) => {
-            if (stage === 0) { socket.write(Buffer.concat([Buffer.from('RFB 003.008\n'), Buffer.from([1, 1])])); stage = 1; started = process.hrtime.bigint(); return; }
+            if (stage === 0) {
+              socket.write(Buffer.concat([Buffer.from('RFB 003.008\n'), Buffer.from([1, 1])]));
+              stage = 1;
+              started = process.hrtime.bigint();
+              return;
+            }
             got += chunk.length;
-            if (got >= target) { socket.destroy(); resolve(rate(got, started)); }
+            if (got >= target) {
+              socket.destroy();
+              resolve(rate(got, started));
+            }
           });
           socket.on('error', reject);
         });
@@ -307,11 +384,19 @@ export async function startHarness(): Promise<Harness> {
         let started = 0n;
         let cpuBefore = 0;
         let done!: (bytes: number) => void;
-        const finished = new Promise<number>((r) => { done = r; });
+        const finished = new Promise<number>((r) => {
+          done = r;
+        });
         const ws = await openSession(path, (chunk) => {
-          if (started === 0n) { started = process.hrtime.bigint(); cpuBefore = cpuSeconds(pids[path]); }
+          if (started === 0n) {
+            started = process.hrtime.bigint();
+            cpuBefore = cpuSeconds(pids[path]);
+          }
           got += chunk.length;
-          if (got >= target) { done(got); return true; }
+          if (got >= target) {
+            done(got);
+            return true;
+          }
           return false;
         });
         const bytes = await finished;
@@ -326,12 +411,21 @@ export async function startHarness(): Promise<Harness> {
         let started = 0n;
         let cpuBefore = 0;
         let done!: () => void;
-        const finished = new Promise<void>((r) => { done = r; });
-        const socket = await rawSession('stream', (chunk) => {
-          if (started === 0n) { started = process.hrtime.bigint(); cpuBefore = cpuSeconds(floorPids.stream); }
-          got += chunk.length;
-          if (got >= target) done();
-        }, 'tls');
+        const finished = new Promise<void>((r) => {
+          done = r;
+        });
+        const socket = await rawSession(
+          'stream',
+          (chunk) => {
+            if (started === 0n) {
+              started = process.hrtime.bigint();
+              cpuBefore = cpuSeconds(floorPids.stream);
+            }
+            got += chunk.length;
+            if (got >= target) done();
+          },
+          'tls',
+        );
         await finished;
         const megabytesPerSecond = rate(got, started);
         const cpuSecondsPerGB = (cpuSeconds(floorPids.stream) - cpuBefore) / (got / 1e9);
@@ -340,12 +434,17 @@ export async function startHarness(): Promise<Harness> {
         return { megabytesPerSecond, cpuSecondsPerGB };
       },
       async inputThroughput(path, megabytes) {
-        const total = Math.ceil(megabytes * 1e6 / MIB);
+        const total = Math.ceil((megabytes * 1e6) / MIB);
         const chunk = Buffer.alloc(256 * 1024, 0x33);
         let acks = 0;
         let done!: () => void;
-        const finished = new Promise<void>((r) => { done = r; });
-        const onAck = (data: Buffer) => { acks += data.length; if (acks >= total) done(); };
+        const finished = new Promise<void>((r) => {
+          done = r;
+        });
+        const onAck = (data: Buffer) => {
+          acks += data.length;
+          if (acks >= total) done();
+        };
         let started: bigint;
         let write: (b: Buffer) => boolean;
         let closeIt: () => void;
@@ -354,14 +453,31 @@ export async function startHarness(): Promise<Harness> {
           write = (b) => socket.write(b);
           closeIt = () => socket.destroy();
           started = process.hrtime.bigint();
-          const pump = () => { let sent = 0; while (sent < 16 && acks < total) { sent++; if (!write(chunk)) return socket.once('drain', pump); } if (acks < total) setImmediate(pump); };
+          const pump = () => {
+            let sent = 0;
+            while (sent < 16 && acks < total) {
+              sent++;
+              if (!write(chunk)) return socket.once('drain', pump);
+            }
+            if (acks < total) setImmediate(pump);
+          };
           pump();
         } else {
-          const ws = await openSession(path, (d) => { onAck(d); return false; }, 'sink');
+          const ws = await openSession(
+            path,
+            (d) => {
+              onAck(d);
+              return false;
+            },
+            'sink',
+          );
           closeIt = () => ws.close();
           started = process.hrtime.bigint();
           // Keep about 4 MiB in flight; WebSocket has no drain event, so poll its buffer.
-          const pump = () => { while (ws.bufferedAmount < 4 * MIB && acks < total) ws.send(chunk, { binary: true }); if (acks < total) setTimeout(pump, 1); };
+          const pump = () => {
+            while (ws.bufferedAmount < 4 * MIB && acks < total) ws.send(chunk, { binary: true });
+            if (acks < total) setTimeout(pump, 1);
+          };
           pump();
         }
         await finished;
@@ -373,7 +489,13 @@ export async function startHarness(): Promise<Harness> {
       async echoLatency(path, samples) {
         let pending: (() => void) | undefined;
         let got = 0;
-        const onEcho = (data: Buffer) => { got += data.length; if (got >= PING.length) { got -= PING.length; pending?.(); } };
+        const onEcho = (data: Buffer) => {
+          got += data.length;
+          if (got >= PING.length) {
+            got -= PING.length;
+            pending?.();
+          }
+        };
         let send: () => void;
         let closeIt: () => void;
         if (path === 'raw' || path === 'floor') {
@@ -382,20 +504,31 @@ export async function startHarness(): Promise<Harness> {
           send = () => socket.write(PING);
           closeIt = () => socket.destroy();
         } else {
-          const ws = await openSession(path, (d) => { onEcho(d); return false; }, 'echo');
+          const ws = await openSession(
+            path,
+            (d) => {
+              onEcho(d);
+              return false;
+            },
+            'echo',
+          );
           send = () => ws.send(PING, { binary: true });
           closeIt = () => ws.close();
         }
-        const pid = path === 'porthole' ? porthole.pid! : path === 'websockify' ? websockifyPids.echo : path === 'floor' ? floorPids.echo : undefined;
+        const pid =
+          path === 'porthole' ? porthole.pid! : path === 'websockify' ? websockifyPids.echo : path === 'floor' ? floorPids.echo : undefined;
         const times: number[] = [];
         let cpuBefore = 0;
         for (let i = 0; i < samples + 50; i++) {
           if (i === 50 && pid) cpuBefore = treeCpuSeconds(pid); // the first 50 warm up
           const t0 = process.hrtime.bigint();
-          await new Promise<void>((r) => { pending = r; send(); });
+          await new Promise<void>((r) => {
+            pending = r;
+            send();
+          });
           if (i >= 50) times.push(Number(process.hrtime.bigint() - t0) / 1e6);
         }
-        const cpuUsPerRoundTrip = pid ? (treeCpuSeconds(pid) - cpuBefore) * 1e6 / samples : 0;
+        const cpuUsPerRoundTrip = pid ? ((treeCpuSeconds(pid) - cpuBefore) * 1e6) / samples : 0;
         closeIt();
         times.sort((a, b) => a - b);
         return { p50Ms: percentile(times, 0.5), p99Ms: percentile(times, 0.99), cpuUsPerRoundTrip };
@@ -404,9 +537,16 @@ export async function startHarness(): Promise<Harness> {
         const pid = path === 'porthole' ? porthole.pid! : websockifyPids.echo;
         await new Promise((r) => setTimeout(r, 1000));
         const before = pssKilobytes(pid);
-        const settings = JSON.stringify({ sessions, protocols: path === 'websockify' ? ['binary'] : [], origin: ORIGIN, ca: ca.toString(), ciphers: BROWSER_CIPHERS });
-        const clients = spawn(process.execPath, [fileURLToPath(new URL('./idle-clients.js', import.meta.url)), settings],
-          { stdio: ['pipe', 'pipe', 'inherit'] });
+        const settings = JSON.stringify({
+          sessions,
+          protocols: path === 'websockify' ? ['binary'] : [],
+          origin: ORIGIN,
+          ca: ca.toString(),
+          ciphers: BROWSER_CIPHERS,
+        });
+        const clients = spawn(process.execPath, [fileURLToPath(new URL('./idle-clients.js', import.meta.url)), settings], {
+          stdio: ['pipe', 'pipe', 'inherit'],
+        });
         children.push(clients);
         try {
           // Fresh URLs (and tokens) in batches, whenever the clients ask.
@@ -452,7 +592,11 @@ export async function startHarness(): Promise<Harness> {
         await Promise.all(Array.from({ length: concurrency }, worker));
         const perSecond = sessions / (Number(process.hrtime.bigint() - started) / 1e9);
         await new Promise((r) => setTimeout(r, 500)); // websockify's children are reaped
-        return { perSecond, cpuMsPerSetup: (cpuSeconds(pid) - cpuBefore) * 1000 / sessions, resumed: ticket ? ticket.resumed / ticket.handshakes : 0 };
+        return {
+          perSecond,
+          cpuMsPerSetup: ((cpuSeconds(pid) - cpuBefore) * 1000) / sessions,
+          resumed: ticket ? ticket.resumed / ticket.handshakes : 0,
+        };
       },
       close,
     };

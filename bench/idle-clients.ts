@@ -7,7 +7,13 @@
 import { createInterface } from 'node:readline';
 import { WebSocket } from 'ws';
 
-const { sessions, protocols, origin, ca, ciphers } = JSON.parse(process.argv[2]!) as { sessions: number; protocols: string[]; origin: string; ca: string; ciphers: string };
+const { sessions, protocols, origin, ca, ciphers } = JSON.parse(process.argv[2]!) as {
+  sessions: number;
+  protocols: string[];
+  origin: string;
+  ca: string;
+  ciphers: string;
+};
 const open: WebSocket[] = [];
 const queue: string[] = [];
 let asked = false;
@@ -22,10 +28,18 @@ createInterface({ input: process.stdin }).on('line', (url) => {
 
 async function nextUrl(): Promise<string> {
   while (queue.length === 0) {
-    if (!asked) { asked = true; process.stdout.write('need\n'); }
-    await new Promise<void>((r) => { waiting.push(r); });
+    if (!asked) {
+      asked = true;
+      process.stdout.write('need\n');
+    }
+    await new Promise<void>((r) => {
+      waiting.push(r);
+    });
   }
-  if (queue.length < 50 && !asked) { asked = true; process.stdout.write('need\n'); }
+  if (queue.length < 50 && !asked) {
+    asked = true;
+    process.stdout.write('need\n');
+  }
   return queue.shift()!;
 }
 
@@ -36,13 +50,28 @@ function session(url: string): Promise<void> {
     let stage = 0;
     ws.on('message', (data: Buffer) => {
       got += data.length;
-      if (stage === 0 && got >= 12) { ws.send(Buffer.from('RFB 003.008\n')); stage = 1; }
-      if (stage === 1 && got >= 14) { ws.send(Buffer.from([1])); stage = 2; }
-      if (stage === 2 && got >= 18) { ws.send(Buffer.from([1])); stage = 3; }
-      if (stage === 3 && got >= 18 + 24 + 5) { stage = 4; open.push(ws); resolve(); }
+      if (stage === 0 && got >= 12) {
+        ws.send(Buffer.from('RFB 003.008\n'));
+        stage = 1;
+      }
+      if (stage === 1 && got >= 14) {
+        ws.send(Buffer.from([1]));
+        stage = 2;
+      }
+      if (stage === 2 && got >= 18) {
+        ws.send(Buffer.from([1]));
+        stage = 3;
+      }
+      if (stage === 3 && got >= 18 + 24 + 5) {
+        stage = 4;
+        open.push(ws);
+        resolve();
+      }
     });
     ws.on('error', reject);
-    ws.on('close', (code, reason) => { if (stage < 4) reject(new Error(`session ${open.length + 1} closed during the handshake: ${code} ${reason.toString()}`)); });
+    ws.on('close', (code, reason) => {
+      if (stage < 4) reject(new Error(`session ${open.length + 1} closed during the handshake: ${code} ${reason.toString()}`));
+    });
   });
 }
 

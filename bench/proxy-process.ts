@@ -12,13 +12,25 @@ import { VncAdapter } from '../proxy/vnc/adapter.js';
 
 const [cert, key, publicKey, kid, origin, ...displays] = process.argv.slice(2) as [string, string, string, string, string, ...string[]];
 /** One desktop per `mode=port` argument. */
-const desktops = new Map<string, Desktop>(displays.map((d) => {
-  const [mode, port] = d.split('=') as [string, string];
-  return [`bench/${mode}`, {
-    id: `bench/${mode}`, name: mode, hypervisor: 'bench', uuid: '00000000-0000-4000-8000-000000000000', power: false,
-    state: 'running', users: ['bench'], groups: [], displays: [{ protocol: 'vnc', host: '127.0.0.1', port: Number(port) }],
-  }];
-}));
+const desktops = new Map<string, Desktop>(
+  displays.map((d) => {
+    const [mode, port] = d.split('=') as [string, string];
+    return [
+      `bench/${mode}`,
+      {
+        id: `bench/${mode}`,
+        name: mode,
+        hypervisor: 'bench',
+        uuid: '00000000-0000-4000-8000-000000000000',
+        power: false,
+        state: 'running',
+        users: ['bench'],
+        groups: [],
+        displays: [{ protocol: 'vnc', host: '127.0.0.1', port: Number(port) }],
+      },
+    ];
+  }),
+);
 const proxy = new DisplayProxy({
   verifier: new TokenVerifier([[kid, readFileSync(publicKey, 'utf8')]]),
   targets: { get: async (id) => desktops.get(id) },
@@ -31,4 +43,7 @@ server.on('upgrade', (req, socket, head) => proxy.handleUpgrade(req, socket, hea
 server.listen(0, '127.0.0.1', () => {
   process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
 });
-process.on('SIGTERM', () => { proxy.close(); server.close(() => process.exit(0)); });
+process.on('SIGTERM', () => {
+  proxy.close();
+  server.close(() => process.exit(0));
+});

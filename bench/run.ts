@@ -24,7 +24,11 @@ try {
     const runs = [await f(), await f(), await f()];
     return runs.reduce((a, b) => (b.megabytesPerSecond > a.megabytesPerSecond ? b : a));
   };
-  const raw = Math.max(await harness.rawTcpThroughput(megabytes), await harness.rawTcpThroughput(megabytes), await harness.rawTcpThroughput(megabytes));
+  const raw = Math.max(
+    await harness.rawTcpThroughput(megabytes),
+    await harness.rawTcpThroughput(megabytes),
+    await harness.rawTcpThroughput(megabytes),
+  );
   const floor = await best(() => harness.floorThroughput(megabytes));
   const websockify = await best(() => harness.throughput('websockify', megabytes));
   const porthole = await best(() => harness.throughput('porthole', megabytes));
@@ -45,7 +49,11 @@ try {
   const portholeEcho = await harness.echoLatency('porthole', echoes);
   const idle: BenchResult[] = [];
   for (const n of idleCounts) {
-    idle.push({ name: `idle sessions: Porthole, ${n} sessions`, value: (await harness.idleMemory('porthole', n)).kilobytesPerSession, unit: 'KB/session' });
+    idle.push({
+      name: `idle sessions: Porthole, ${n} sessions`,
+      value: (await harness.idleMemory('porthole', n)).kilobytesPerSession,
+      unit: 'KB/session',
+    });
   }
   // websockify forks a process per connection; here it drops connections from about the
   // 490th concurrent one (1006, no close frame), so its cost is measured with 300.
@@ -56,15 +64,27 @@ try {
     { name: 'display direction, bare TLS relay in Node (the floor)', value: floor.megabytesPerSecond, unit: 'MB/s' },
     { name: 'display direction, websockify over wss', value: websockify.megabytesPerSecond, unit: 'MB/s' },
     { name: 'display direction, Porthole over wss', value: porthole.megabytesPerSecond, unit: 'MB/s' },
-    { name: 'Porthole / websockify throughput (target >= 2)', value: porthole.megabytesPerSecond / websockify.megabytesPerSecond, unit: 'ratio' },
+    {
+      name: 'Porthole / websockify throughput (target >= 2)',
+      value: porthole.megabytesPerSecond / websockify.megabytesPerSecond,
+      unit: 'ratio',
+    },
     { name: 'Porthole / raw TCP throughput (target >= 0.5)', value: porthole.megabytesPerSecond / raw, unit: 'ratio' },
     { name: 'bare TLS relay CPU per GB relayed (the floor)', value: floor.cpuSecondsPerGB, unit: 'CPU-s/GB' },
     { name: 'websockify CPU per GB relayed', value: websockify.cpuSecondsPerGB, unit: 'CPU-s/GB' },
     { name: 'Porthole CPU per GB relayed', value: porthole.cpuSecondsPerGB, unit: 'CPU-s/GB' },
-    { name: 'Porthole / websockify CPU per GB (target <= 0.5)', value: porthole.cpuSecondsPerGB / websockify.cpuSecondsPerGB, unit: 'ratio' },
+    {
+      name: 'Porthole / websockify CPU per GB (target <= 0.5)',
+      value: porthole.cpuSecondsPerGB / websockify.cpuSecondsPerGB,
+      unit: 'ratio',
+    },
     { name: 'Porthole / floor CPU per GB', value: porthole.cpuSecondsPerGB / floor.cpuSecondsPerGB, unit: 'ratio' },
     { name: `session setups, websockify over wss (${concurrency} at a time)`, value: websockifySetups.perSecond, unit: 'sessions/s' },
-    { name: `session setups, Porthole over wss, token verified (${concurrency} at a time)`, value: portholeSetups.perSecond, unit: 'sessions/s' },
+    {
+      name: `session setups, Porthole over wss, token verified (${concurrency} at a time)`,
+      value: portholeSetups.perSecond,
+      unit: 'sessions/s',
+    },
     { name: 'Porthole / websockify setups (target >= 10)', value: portholeSetups.perSecond / websockifySetups.perSecond, unit: 'ratio' },
     { name: `session setups, bare TLS relay (${concurrency} at a time)`, value: floorSetups.perSecond, unit: 'sessions/s' },
     { name: 'bare TLS relay CPU per setup (the floor: TLS handshake, TCP connect)', value: floorSetups.cpuMsPerSetup, unit: 'ms' },
@@ -94,7 +114,11 @@ try {
     { name: 'bare TLS relay CPU per round trip (the floor)', value: floorEcho.cpuUsPerRoundTrip, unit: 'us' },
     { name: 'websockify CPU per round trip', value: websockifyEcho.cpuUsPerRoundTrip, unit: 'us' },
     { name: 'Porthole CPU per round trip', value: portholeEcho.cpuUsPerRoundTrip, unit: 'us' },
-    { name: 'websockify / Porthole CPU per round trip', value: websockifyEcho.cpuUsPerRoundTrip / portholeEcho.cpuUsPerRoundTrip, unit: 'ratio' },
+    {
+      name: 'websockify / Porthole CPU per round trip',
+      value: websockifyEcho.cpuUsPerRoundTrip / portholeEcho.cpuUsPerRoundTrip,
+      unit: 'ratio',
+    },
     { name: 'Porthole added p50 over raw TCP (target <= 0.1)', value: portholeEcho.p50Ms - rawEcho.p50Ms, unit: 'ms' },
     { name: 'Porthole added p99 over raw TCP (target <= 1)', value: portholeEcho.p99Ms - rawEcho.p99Ms, unit: 'ms' },
     ...idle,

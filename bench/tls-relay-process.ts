@@ -13,7 +13,10 @@ const server = createServer({ cert: readFileSync(cert), key: readFileSync(key) }
   display.setNoDelay(true);
   client.pipe(display);
   display.pipe(client);
-  const end = () => { client.destroy(); display.destroy(); };
+  const end = () => {
+    client.destroy();
+    display.destroy();
+  };
   client.on('error', end);
   display.on('error', end);
   client.on('close', end);

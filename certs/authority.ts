@@ -19,18 +19,24 @@ const DAY_MS = 86_400_000;
 /** A new CA valid for `days` days. */
 export async function createAuthority(name: string, days = 365): Promise<KeyAndCertificate> {
   const now = Date.now();
-  const made = await generate([{ name: 'commonName', value: name }, { name: 'organizationName', value: 'Porthole display CA' }], {
-    // RSA like the host certificates: selfsigned signs with the CA key as the host key's type.
-    keyType: 'rsa',
-    keySize: 2048,
-    algorithm: 'sha256',
-    notBeforeDate: new Date(now - 3600_000),
-    notAfterDate: new Date(now + days * DAY_MS),
-    extensions: [
-      { name: 'basicConstraints', cA: true, critical: true },
-      { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+  const made = await generate(
+    [
+      { name: 'commonName', value: name },
+      { name: 'organizationName', value: 'Porthole display CA' },
     ],
-  });
+    {
+      // RSA like the host certificates: selfsigned signs with the CA key as the host key's type.
+      keyType: 'rsa',
+      keySize: 2048,
+      algorithm: 'sha256',
+      notBeforeDate: new Date(now - 3600_000),
+      notAfterDate: new Date(now + days * DAY_MS),
+      extensions: [
+        { name: 'basicConstraints', cA: true, critical: true },
+        { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+      ],
+    },
+  );
   return { cert: made.cert, key: made.private };
 }
 

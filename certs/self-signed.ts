@@ -30,19 +30,25 @@ export async function ensureSelfSignedCertificate(hostname: string, dir = LOCAL_
     if (fresh && names.every((n) => (isIP(n) ? existing.checkIP(n) : existing.checkHost(n)) !== undefined)) return { cert, key };
   }
   const now = new Date();
-  const generated = await generate([{ name: 'commonName', value: hostname }, { name: 'organizationName', value: 'Porthole (self-signed)' }], {
-    keyType: 'ec',
-    curve: 'P-256',
-    algorithm: 'sha256',
-    notBeforeDate: new Date(now.getTime() - 3600_000),
-    notAfterDate: new Date(now.getTime() + 365 * 86_400_000),
-    extensions: [
-      { name: 'basicConstraints', cA: false },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      { name: 'subjectAltName', altNames: names.map((n) => (isIP(n) ? { type: 7 as const, ip: n } : { type: 2 as const, value: n })) },
+  const generated = await generate(
+    [
+      { name: 'commonName', value: hostname },
+      { name: 'organizationName', value: 'Porthole (self-signed)' },
     ],
-  });
+    {
+      keyType: 'ec',
+      curve: 'P-256',
+      algorithm: 'sha256',
+      notBeforeDate: new Date(now.getTime() - 3600_000),
+      notAfterDate: new Date(now.getTime() + 365 * 86_400_000),
+      extensions: [
+        { name: 'basicConstraints', cA: false },
+        { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
+        { name: 'extKeyUsage', serverAuth: true },
+        { name: 'subjectAltName', altNames: names.map((n) => (isIP(n) ? { type: 7 as const, ip: n } : { type: 2 as const, value: n })) },
+      ],
+    },
+  );
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   writeFileSync(key, generated.private, { mode: 0o600 });
   writeFileSync(cert, generated.cert, { mode: 0o644 });

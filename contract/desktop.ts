@@ -2,15 +2,7 @@
 import type { ProtocolId } from './protocol.js';
 
 /** libvirt's domain states, named as users read them. */
-export type DesktopState =
-  | 'running'
-  | 'blocked'
-  | 'paused'
-  | 'shutting down'
-  | 'shut off'
-  | 'crashed'
-  | 'suspended'
-  | 'unknown';
+export type DesktopState = 'running' | 'blocked' | 'paused' | 'shutting down' | 'shut off' | 'crashed' | 'suspended' | 'unknown';
 
 /** Where a display listens and how to authenticate to it. Never sent to a browser. */
 export interface DisplayEndpoint {

@@ -126,19 +126,49 @@ export async function buildApp(services: GatewayServices, https?: ServerOptions)
   await describeApi(app);
   await app.register(availabilityGuard, { availability: services.availability });
   await app.register(healthRoutes, { availability: services.availability });
-  await app.register(authRoutes, { users: services.users, signIns: services.signIns, lockout: services.signInLockout, audit: services.audit, sessions: services.liveSessions, devices: services.devices, directory: services.directory });
-  await app.register(desktopRoutes, { desktops: services.desktops, issuer: services.issuer, protocols: services.protocols, webSocketOrigin: services.webSocketOrigin });
+  await app.register(authRoutes, {
+    users: services.users,
+    signIns: services.signIns,
+    lockout: services.signInLockout,
+    audit: services.audit,
+    sessions: services.liveSessions,
+    devices: services.devices,
+    directory: services.directory,
+  });
+  await app.register(desktopRoutes, {
+    desktops: services.desktops,
+    issuer: services.issuer,
+    protocols: services.protocols,
+    webSocketOrigin: services.webSocketOrigin,
+  });
   await app.register(powerRoutes, { desktops: services.desktops, audit: services.audit });
-  await app.register(sessionRoutes, { sessions: services.liveSessions, watchers: (id) => services.shadows.watchers(id), audit: services.audit });
+  await app.register(sessionRoutes, {
+    sessions: services.liveSessions,
+    watchers: (id) => services.shadows.watchers(id),
+    audit: services.audit,
+  });
   await app.register(auditRoutes, { audit: services.audit });
-  await app.register(userRoutes, { signIns: services.signIns, sessions: services.liveSessions, lockout: services.signInLockout, audit: services.audit });
+  await app.register(userRoutes, {
+    signIns: services.signIns,
+    sessions: services.liveSessions,
+    lockout: services.signInLockout,
+    audit: services.audit,
+  });
   await app.register(shadowRoutes, {
-    shadows: services.shadows, sessions: services.liveSessions, desktops: services.desktops, issuer: services.issuer, protocols: services.protocols,
+    shadows: services.shadows,
+    sessions: services.liveSessions,
+    desktops: services.desktops,
+    issuer: services.issuer,
+    protocols: services.protocols,
     webSocketOrigin: services.webSocketOrigin,
   });
   await app.register(rdpCertificateRoutes, { pins: services.rdpPins, audit: services.audit });
   await app.register(fastifyStatic, {
-    root: services.webRoot, index: 'index.html', list: false, redirect: false, wildcard: true,
+    root: services.webRoot,
+    index: 'index.html',
+    list: false,
+    redirect: false,
+    wildcard: true,
     preCompressed: true, // web/build.ts writes .br and .gz beside scripts and styles
   });
   // With preCompressed, @fastify/static does not find the index for / itself (fastify-static#270).

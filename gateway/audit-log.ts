@@ -38,7 +38,10 @@ export class AuditLog implements AuditTrail {
   #bytes: number | undefined;
   readonly #listeners = new Set<(event: AuditEvent) => void>();
 
-  constructor(dataDir: string, readonly retention: AuditRetention = DEFAULT_RETENTION) {
+  constructor(
+    dataDir: string,
+    readonly retention: AuditRetention = DEFAULT_RETENTION,
+  ) {
     this.#dir = dataDir;
     this.path = join(dataDir, 'audit.log');
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -99,7 +102,9 @@ export class AuditLog implements AuditTrail {
 
   /** Rotated files, oldest first (their names sort by time). */
   #rotated(): string[] {
-    return readdirSync(this.#dir).filter((f) => ROTATED.test(f)).sort();
+    return readdirSync(this.#dir)
+      .filter((f) => ROTATED.test(f))
+      .sort();
   }
 
   #rotate(): void {

@@ -44,10 +44,23 @@ export class ShadowRequests {
   ask(asker: string, target: { session: string; user: string; desktop: string }, control: boolean): ShadowRequest {
     this.#sweep();
     const request: ShadowRequest = {
-      id: randomUUID(), asker, ...target, control, state: 'pending', requestedAt: this.#now(),
+      id: randomUUID(),
+      asker,
+      ...target,
+      control,
+      state: 'pending',
+      requestedAt: this.#now(),
     };
     this.#byId.set(request.id, request);
-    this.audit.record({ event: 'shadow.requested', request: request.id, asker, user: target.user, desktop: target.desktop, session: target.session, control });
+    this.audit.record({
+      event: 'shadow.requested',
+      request: request.id,
+      asker,
+      user: target.user,
+      desktop: target.desktop,
+      session: target.session,
+      control,
+    });
     return request;
   }
 
@@ -70,18 +83,36 @@ export class ShadowRequests {
   answer(request: ShadowRequest, accept: boolean): void {
     request.state = accept ? 'accepted' : 'refused';
     request.answeredAt = this.#now();
-    this.audit.record({ event: accept ? 'shadow.accepted' : 'shadow.refused', request: request.id, asker: request.asker, user: request.user,
-      desktop: request.desktop, control: request.control });
+    this.audit.record({
+      event: accept ? 'shadow.accepted' : 'shadow.refused',
+      request: request.id,
+      asker: request.asker,
+      user: request.user,
+      desktop: request.desktop,
+      control: request.control,
+    });
   }
 
   /** Ends a request; the watchers' connections close. */
-  end(request: ShadowRequest, by: string, reason = by === request.user ? 'The user ended the screen sharing.' : 'The screen sharing has ended.'): void {
+  end(
+    request: ShadowRequest,
+    by: string,
+    reason = by === request.user ? 'The user ended the screen sharing.' : 'The screen sharing has ended.',
+  ): void {
     if (request.state === 'ended') return;
     const wasAccepted = request.state === 'accepted';
     request.state = 'ended';
     request.endedAt = this.#now();
-    this.audit.record({ event: 'shadow.ended', request: request.id, by, asker: request.asker, user: request.user, desktop: request.desktop,
-      control: request.control, watched: wasAccepted });
+    this.audit.record({
+      event: 'shadow.ended',
+      request: request.id,
+      by,
+      asker: request.asker,
+      user: request.user,
+      desktop: request.desktop,
+      control: request.control,
+      watched: wasAccepted,
+    });
     this.endWatchers(request.id, reason);
   }
 

@@ -86,17 +86,25 @@ export class SignInLockout {
         ON CONFLICT (name) DO UPDATE SET failures = excluded.failures, locks = excluded.locks, locked_until = excluded.locked_until,
         last_failure = excluded.last_failure`);
       this.#forget = state.db.prepare('DELETE FROM lockouts WHERE name = ?');
-      const rows = state.db.prepare('SELECT name, failures, locks, locked_until, last_failure FROM lockouts ORDER BY last_failure').all() as
-        Array<{ name: string; failures: number; locks: number; locked_until: number; last_failure: number }>;
+      const rows = state.db
+        .prepare('SELECT name, failures, locks, locked_until, last_failure FROM lockouts ORDER BY last_failure')
+        .all() as Array<{ name: string; failures: number; locks: number; locked_until: number; last_failure: number }>;
       for (const r of rows) {
-        this.#names.set(r.name, { failures: r.failures, underWay: 0, locks: r.locks, lockedUntil: r.locked_until, lastFailure: r.last_failure });
+        this.#names.set(r.name, {
+          failures: r.failures,
+          underWay: 0,
+          locks: r.locks,
+          lockedUntil: r.locked_until,
+          lastFailure: r.last_failure,
+        });
       }
     }
   }
 
   /** Keeps the lasting part of a name's state (not the attempts under way), or forgets it. */
   #persist(username: string, state: NameState | undefined): void {
-    if (state && (state.failures > 0 || state.locks > 0)) this.#save?.run(username, state.failures, state.locks, state.lockedUntil, state.lastFailure);
+    if (state && (state.failures > 0 || state.locks > 0))
+      this.#save?.run(username, state.failures, state.locks, state.lockedUntil, state.lastFailure);
     else this.#forget?.run(username);
   }
 

@@ -30,7 +30,10 @@ export class SignInSessions {
   readonly #sweep: StatementSync;
 
   /** @param state where sign-ins are kept (PORTHOLE_DATA/state.db: a restart signs nobody out), in memory by default */
-  constructor(readonly ttlMs: number, state: StateDatabase = new StateDatabase()) {
+  constructor(
+    readonly ttlMs: number,
+    state: StateDatabase = new StateDatabase(),
+  ) {
     this.#db = state.db;
     this.#insert = this.#db.prepare('INSERT INTO sign_ins (id_digest, username, binding, expires_at) VALUES (?, ?, ?, ?)');
     this.#byDigest = this.#db.prepare('SELECT username, binding, expires_at FROM sign_ins WHERE id_digest = ?');

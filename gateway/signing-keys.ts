@@ -19,7 +19,10 @@ const KEPT = 2;
 const KEY_FILE = /^token-signing-(\d{8}T\d{6}\d{3}Z)\.pem$/;
 
 function kidOf(publicKey: KeyObject): string {
-  return createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('base64url').slice(0, 16);
+  return createHash('sha256')
+    .update(publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('base64url')
+    .slice(0, 16);
 }
 
 function stamp(date: Date): string {
@@ -42,7 +45,9 @@ export class SigningKeyRing {
   }
 
   #files(): string[] {
-    return readdirSync(this.dir).filter((f) => KEY_FILE.test(f)).sort();
+    return readdirSync(this.dir)
+      .filter((f) => KEY_FILE.test(f))
+      .sort();
   }
 
   /** Reads the keys again if the directory changed (a rotation by another process). Returns whether it did. */
@@ -50,11 +55,13 @@ export class SigningKeyRing {
     const mtime = statSync(this.dir).mtimeMs;
     if (mtime === this.#loadedMtime) return false;
     this.#loadedMtime = mtime;
-    this.#keys = this.#files().slice(-KEPT).map((file) => {
-      const privateKey = createPrivateKey(readFileSync(join(this.dir, file), 'utf8'));
-      const publicKey = createPublicKey(privateKey);
-      return { kid: kidOf(publicKey), privateKey, publicKey };
-    });
+    this.#keys = this.#files()
+      .slice(-KEPT)
+      .map((file) => {
+        const privateKey = createPrivateKey(readFileSync(join(this.dir, file), 'utf8'));
+        const publicKey = createPublicKey(privateKey);
+        return { kid: kidOf(publicKey), privateKey, publicKey };
+      });
     return true;
   }
 
@@ -74,7 +81,9 @@ export class SigningKeyRing {
     const name = `token-signing-${stamp(new Date())}`;
     const tmp = join(this.dir, `.${name}.${process.pid}.tmp`);
     writeFileSync(tmp, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), { mode: 0o600 });
-    writeFileSync(join(this.dir, `${name}.pub.pem`), createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }).toString(), { mode: 0o644 });
+    writeFileSync(join(this.dir, `${name}.pub.pem`), createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }).toString(), {
+      mode: 0o644,
+    });
     renameSync(tmp, join(this.dir, `${name}.pem`));
     const old = this.#files().slice(0, -KEPT);
     for (const file of old) {

@@ -31,7 +31,12 @@ export class TokenIssuer {
    *   only in that browser
    * @param options.shadow the accepted shadowing request this token serves
    */
-  issue(who: Principal, desktop: string, protocol: ProtocolId, options: { viewOnly: boolean; clientIp: string; browserSession?: string; shadow?: string }): IssuedToken {
+  issue(
+    who: Principal,
+    desktop: string,
+    protocol: ProtocolId,
+    options: { viewOnly: boolean; clientIp: string; browserSession?: string; shadow?: string },
+  ): IssuedToken {
     const iat = Math.floor(Date.now() / 1000);
     const jti = randomUUID();
     const claims: DisplayTokenClaims = {
@@ -56,7 +61,13 @@ export class TokenIssuer {
       audience: TOKEN_AUDIENCE,
     });
     this.audit?.record({
-      event: 'token.issued', user: who.username, desktop, protocol, client: options.clientIp, token: jti, viewOnly: options.viewOnly,
+      event: 'token.issued',
+      user: who.username,
+      desktop,
+      protocol,
+      client: options.clientIp,
+      token: jti,
+      viewOnly: options.viewOnly,
       ...(options.shadow ? { shadow: options.shadow } : {}),
     });
     return { token, jti, expiresAt: new Date(claims.exp * 1000) };

@@ -41,7 +41,10 @@ export class UserStore {
 
   /** The users, read again whenever the file changed (e.g. `porthole user add` while serving). */
   async #load(): Promise<Map<string, UserRecord>> {
-    const mtime = await stat(this.path).then((s) => s.mtimeMs, () => 0);
+    const mtime = await stat(this.path).then(
+      (s) => s.mtimeMs,
+      () => 0,
+    );
     if (this.#users && mtime === this.#loadedMtime) return this.#users;
     this.#loadedMtime = mtime;
     let records: UserRecord[] = [];
@@ -49,7 +52,8 @@ export class UserStore {
       const parsed = JSON.parse(await readFile(this.path, 'utf8')) as { users?: UserRecord[] };
       records = parsed.users ?? [];
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot read ${this.path}: ${(error as Error).message}`, { cause: error });
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw new Error(`cannot read ${this.path}: ${(error as Error).message}`, { cause: error });
     }
     this.#users = new Map(records.map((u) => [u.username, u]));
     return this.#users;
@@ -71,7 +75,12 @@ export class UserStore {
     if (password.length < 8) throw new Error('the password must have at least 8 characters');
     const users = await this.#load();
     const isNew = !users.has(username);
-    users.set(username, { username, roles: [role], groups: [...new Set(groups)], passwordHash: await argon2.hash(password, { type: argon2.argon2id }) });
+    users.set(username, {
+      username,
+      roles: [role],
+      groups: [...new Set(groups)],
+      passwordHash: await argon2.hash(password, { type: argon2.argon2id }),
+    });
     await this.#save(users);
     return isNew;
   }

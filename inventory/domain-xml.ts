@@ -88,7 +88,11 @@ export function parseDomainXml(xml: string, hypervisorHost: string, protocols: P
 
   const meta = portholeMetadata(children(domain, 'metadata')[0]);
   const values = (local: string) =>
-    meta ? children(meta.node, `${meta.prefix}${local}`).map(text).filter((v) => v !== '') : [];
+    meta
+      ? children(meta.node, `${meta.prefix}${local}`)
+          .map(text)
+          .filter((v) => v !== '')
+      : [];
   const guestEndpoints: DomainDescription['guestEndpoints'] = [];
   /** Which protocol each `<graphics type>` is, and whether it may have a TLS port. */
   const graphicsTypes = new Map<string, { protocol: string; tlsPort: boolean }>();

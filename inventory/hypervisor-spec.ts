@@ -12,14 +12,15 @@ function defaultName(uri: string): string {
   const match = /^[a-z0-9+.-]+:\/\/([^/?#]*)/i.exec(uri);
   if (!match) throw new Error(`"${uri}" is not a libvirt URI (expected e.g. qemu:///system)`);
   const authority = match[1]!;
-  const host = authority.replace(/^[^@]*@/, '').replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  const host = authority
+    .replace(/^[^@]*@/, '')
+    .replace(/:\d+$/, '')
+    .replace(/^\[|\]$/g, '');
   return host === '' ? 'local' : host;
 }
 
 export function parseHypervisors(value: string | readonly string[]): HypervisorSpec[] {
-  const items = (typeof value === 'string' ? value.split(',') : [...value])
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
+  const items = (typeof value === 'string' ? value.split(',') : [...value]).map((s) => s.trim()).filter((s) => s !== '');
   if (items.length === 0) throw new Error('no hypervisor configured (PORTHOLE_LIBVIRT is empty)');
   const specs = items.map((item): HypervisorSpec => {
     // `name=URI`, but a URI may itself contain `=` in its query, so only a leading name counts.

@@ -3,7 +3,10 @@
 export class HypervisorUnreachableError extends Error {
   override name = 'HypervisorUnreachableError';
 
-  constructor(readonly hypervisor: string, cause: unknown) {
+  constructor(
+    readonly hypervisor: string,
+    cause: unknown,
+  ) {
     super(`hypervisor ${hypervisor} cannot be reached: ${(cause as Error)?.message ?? String(cause)}`, { cause });
   }
 }

@@ -13,9 +13,7 @@ export interface DomainSnapshot {
 }
 
 // virDomainState, in libvirt's numbering.
-const STATES: readonly DesktopState[] = [
-  'unknown', 'running', 'blocked', 'paused', 'shutting down', 'shut off', 'crashed', 'suspended',
-];
+const STATES: readonly DesktopState[] = ['unknown', 'running', 'blocked', 'paused', 'shutting down', 'shut off', 'crashed', 'suspended'];
 
 /** Told of every libvirt call: which hypervisor, how long it took, whether it succeeded. */
 export type LibvirtCallObserver = (hypervisor: string, seconds: number, ok: boolean) => void;
@@ -32,7 +30,10 @@ export class Hypervisor {
   readonly #c: CConnection;
   readonly #addresses: GuestAddresses;
 
-  constructor(spec: HypervisorSpec, readonly observe: LibvirtCallObserver = () => {}) {
+  constructor(
+    spec: HypervisorSpec,
+    readonly observe: LibvirtCallObserver = () => {},
+  ) {
     this.name = spec.name;
     this.uri = spec.uri;
     this.host = hostOfUri(spec.uri);
@@ -50,7 +51,9 @@ export class Hypervisor {
       const connection = new LibvirtConnection({ uri: this.uri });
       this.#connection = connection.connectOpen().then(() => connection);
       // A failed open is forgotten so that the next call tries again.
-      this.#connection.catch(() => { this.#connection = undefined; });
+      this.#connection.catch(() => {
+        this.#connection = undefined;
+      });
     }
     return this.#connection;
   }
@@ -80,7 +83,6 @@ export class Hypervisor {
       throw error;
     }
   }
-
 
   async #snapshot(c: LibvirtConnection, domain: Domain): Promise<DomainSnapshot> {
     const [uuid, info, xml] = await Promise.all([

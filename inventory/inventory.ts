@@ -16,8 +16,12 @@ export class Inventory {
   readonly hypervisors: ReadonlyMap<string, Hypervisor>;
   readonly #onWarning: (w: InventoryWarning) => void;
 
-  constructor(specs: HypervisorSpec[], readonly protocols: ProtocolRegistry, onWarning: (w: InventoryWarning) => void = () => {},
-    observe?: LibvirtCallObserver) {
+  constructor(
+    specs: HypervisorSpec[],
+    readonly protocols: ProtocolRegistry,
+    onWarning: (w: InventoryWarning) => void = () => {},
+    observe?: LibvirtCallObserver,
+  ) {
     this.hypervisors = new Map(specs.map((s) => [s.name, new Hypervisor(s, observe)]));
     this.#onWarning = onWarning;
   }
@@ -70,8 +74,7 @@ export class Inventory {
    */
   async survey(): Promise<{ desktops: Desktop[]; unreachable: string[] }> {
     const results = await Promise.allSettled(
-      [...this.hypervisors.values()].map(async (h) =>
-        Promise.all((await h.listDomains()).map((s) => this.#desktop(h, s)))),
+      [...this.hypervisors.values()].map(async (h) => Promise.all((await h.listDomains()).map((s) => this.#desktop(h, s)))),
     );
     // One desktop per UUID: where it runs, else the first host (in configuration order) that has it.
     const byUuid = new Map<string, Desktop>();

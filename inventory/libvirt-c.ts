@@ -31,13 +31,18 @@ export function libvirt(): Libvirt {
   // expected (no guest agent) and reported through return values instead.
   const handler = koffi.proto('void virErrorFunc(void *userData, void *error)');
   const setErrorFunc = lib.func('void virSetErrorFunc(void *userData, virErrorFunc *handler)');
-  setErrorFunc(null, koffi.register(() => {}, koffi.pointer(handler)));
+  setErrorFunc(
+    null,
+    koffi.register(() => {}, koffi.pointer(handler)),
+  );
   loaded = {
     open: lib.func('void *virConnectOpen(const char *name)'),
     close: lib.func('int virConnectClose(void *conn)'),
     lookup: lib.func('void *virDomainLookupByUUIDString(void *conn, const char *uuid)'),
     freeDomain: lib.func('int virDomainFree(void *domain)'),
-    interfaceAddresses: lib.func('int virDomainInterfaceAddresses(void *domain, _Out_ void **ifaces, unsigned int source, unsigned int flags)'),
+    interfaceAddresses: lib.func(
+      'int virDomainInterfaceAddresses(void *domain, _Out_ void **ifaces, unsigned int source, unsigned int flags)',
+    ),
     freeInterface: lib.func('void virDomainInterfaceFree(void *iface)'),
     reboot: lib.func('int virDomainReboot(void *domain, unsigned int flags)'),
     lastError: lib.func('virError *virGetLastError()'),
@@ -63,7 +68,9 @@ export class CConnection {
       if (!c) throw new Error(`libvirt could not open ${this.uri}`);
       return c;
     });
-    this.#connection.catch(() => { this.#connection = undefined; });
+    this.#connection.catch(() => {
+      this.#connection = undefined;
+    });
     return this.#connection;
   }
 

@@ -29,7 +29,12 @@ export class ProxyError extends Error {
 export function closeReason(reason: string): string {
   const bytes = Buffer.from(reason, 'utf8');
   if (bytes.length <= 123) return reason;
-  return bytes.subarray(0, 120).toString('utf8').replace(/\uFFFD*$/, '') + '...';
+  return (
+    bytes
+      .subarray(0, 120)
+      .toString('utf8')
+      .replace(/\uFFFD*$/, '') + '...'
+  );
 }
 
 /** A code that may be sent in a close frame: 1005, 1006 and 1015 only describe closes. */

@@ -91,8 +91,10 @@ const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidde
 
 function refuse(socket: Duplex, status: number, text: string): void {
   const body = JSON.stringify({ error: text });
-  socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Bad Request'}\r\n`
-    + `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Bad Request'}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 export class DisplayProxy {
@@ -133,7 +135,10 @@ export class DisplayProxy {
     if (!adapter) return refuse(socket, 404, 'No such WebSocket endpoint.');
     const origin = req.headers.origin;
     if (!origin || !this.#options.origins.has(origin)) {
-      this.#options.log.warn({ origin: origin ?? null, path: adapter.descriptor.path, ip: normalizeIp(req.socket.remoteAddress) }, 'WebSocket refused: origin not allowed');
+      this.#options.log.warn(
+        { origin: origin ?? null, path: adapter.descriptor.path, ip: normalizeIp(req.socket.remoteAddress) },
+        'WebSocket refused: origin not allowed',
+      );
       return refuse(socket, 403, 'This page is not allowed to open desktop connections (origin not allowed).');
     }
     const refusal = this.#options.availability?.refusal();
@@ -156,7 +161,9 @@ export class DisplayProxy {
     const onClose = () => inbox.fail(new ProxyError(CloseCode.normal, 'closed', 'the browser closed during the handshake'));
     ws.on('message', onMessage);
     ws.on('close', onClose);
-    ws.on('error', (error) => inbox.fail(new ProxyError(CloseCode.protocolError, 'The browser sent data that is not valid WebSocket.', error.message)));
+    ws.on('error', (error) =>
+      inbox.fail(new ProxyError(CloseCode.protocolError, 'The browser sent data that is not valid WebSocket.', error.message)),
+    );
 
     // What kind of traffic this is: the descriptor's first kind, until the adapter says more.
     let kind: TrafficKind = descriptor.traffic.initial;
@@ -168,7 +175,8 @@ export class DisplayProxy {
     const releaseJoinable = () => {
       if (joinableJti === undefined) return;
       const left = (this.#joinable.get(joinableJti) ?? 1) - 1;
-      if (left > 0) this.#joinable.set(joinableJti, left); else this.#joinable.delete(joinableJti);
+      if (left > 0) this.#joinable.set(joinableJti, left);
+      else this.#joinable.delete(joinableJti);
       joinableJti = undefined;
     };
     const traffic = this.#options.traffic;
@@ -193,8 +201,11 @@ export class DisplayProxy {
       claim: (token, options) => {
         const { claims } = token;
         if (!this.#replay.claim(claims.jti, claims.exp)) {
-          throw new ProxyError(CloseCode.badToken, 'This connection link was already used. Open the desktop again from your list.',
-            `token ${claims.jti} replayed`);
+          throw new ProxyError(
+            CloseCode.badToken,
+            'This connection link was already used. Open the desktop again from your list.',
+            `token ${claims.jti} replayed`,
+          );
         }
         if (options?.joinable) {
           joinableJti = claims.jti;
@@ -204,8 +215,11 @@ export class DisplayProxy {
       },
       join: (token) => {
         if (!this.#joinable.has(token.claims.jti)) {
-          throw new ProxyError(CloseCode.badToken, 'This connection belongs to a session that is not open. Open the desktop again from your list.',
-            `token ${token.claims.jti} joined no live session`);
+          throw new ProxyError(
+            CloseCode.badToken,
+            'This connection belongs to a session that is not open. Open the desktop again from your list.',
+            `token ${token.claims.jti} joined no live session`,
+          );
         }
         return { claims: token.claims } as AdmittedToken;
       },
@@ -215,69 +229,105 @@ export class DisplayProxy {
         return secure;
       },
       openDisplay: async (token) => {
-        const mark = traffic ? (socket: Socket) => {
-          const classes = traffic.classes[kind];
-          if (classes) traffic.marker.mark(socket, classes.display);
-        } : undefined;
+        const mark = traffic
+          ? (socket: Socket) => {
+              const classes = traffic.classes[kind];
+              if (classes) traffic.marker.mark(socket, classes.display);
+            }
+          : undefined;
         const display = await this.#openDisplay(token.claims, adapter, mark, opened);
         displaySocket = display.socket;
         return display;
       },
     };
 
-    adapter.handshake(ctx).then((handshake) => {
-      ws.off('message', onMessage);
-      ws.off('close', onClose);
-      handshake.display.release();
-      const { claims } = handshake.token;
-      if (ws.readyState !== ws.OPEN) {
+    adapter.handshake(ctx).then(
+      (handshake) => {
+        ws.off('message', onMessage);
+        ws.off('close', onClose);
+        handshake.display.release();
+        const { claims } = handshake.token;
+        if (ws.readyState !== ws.OPEN) {
+          for (const socket of opened) socket.destroy();
+          releaseJoinable();
+          handshake.onEnd?.();
+          return;
+        }
+        const relay = new Relay(ws, handshake.display.socket, this.limits, handshake.filter, handshake.farewell);
+        const session = this.sessions.attach(handshake.sessionKey ?? claims.jti, claims, relay);
+        const fields = { session: session.id, user: claims.sub, desktop: claims.desktop };
+        // One user-visible connection per session, however many sockets it has (SPICE's channels).
+        if (session.relays.size === 1) {
+          this.#options.audit?.record({
+            event: 'connection.opened',
+            ...fields,
+            protocol,
+            client: clientIp,
+            token: claims.jti,
+            viewOnly: claims.viewOnly,
+            ...(claims.shadow ? { shadow: claims.shadow } : {}),
+          });
+        }
+        metrics?.connections.inc({ protocol, result: 'ok' });
+        metrics?.active.inc({ protocol });
+        metrics?.track(relay, protocol, kind);
+        relay.start(inbox.drain(), handshake.display.inbox.drain());
+        log.info(fields, 'connection open');
+        void relay.done.then((end) => {
+          this.sessions.detach(session, relay);
+          if (session.relays.size === 0) {
+            const totals = session.info();
+            this.#options.audit?.record({
+              event: 'connection.closed',
+              ...fields,
+              protocol,
+              client: clientIp,
+              token: claims.jti,
+              toClient: totals.bytesToClient,
+              toDisplay: totals.bytesToDisplay,
+              seconds: Math.round((Date.now() - session.startedAt.getTime()) / 1000),
+              code: end.code,
+              reason: end.reason,
+            });
+          }
+          releaseJoinable();
+          handshake.onEnd?.();
+          if (handshake.primary) session.end(end.code, end.reason);
+          metrics?.active.dec({ protocol });
+          metrics?.untrack(relay);
+          log.info(
+            {
+              ...fields,
+              code: end.code,
+              reason: end.detail,
+              toClient: relay.bytesToClient,
+              toDisplay: relay.bytesToDisplay,
+              seconds: Math.round((Date.now() - relay.startedAt) / 1000),
+            },
+            'connection closed',
+          );
+        });
+      },
+      (error: unknown) => {
         for (const socket of opened) socket.destroy();
         releaseJoinable();
-        handshake.onEnd?.();
-        return;
-      }
-      const relay = new Relay(ws, handshake.display.socket, this.limits, handshake.filter, handshake.farewell);
-      const session = this.sessions.attach(handshake.sessionKey ?? claims.jti, claims, relay);
-      const fields = { session: session.id, user: claims.sub, desktop: claims.desktop };
-      // One user-visible connection per session, however many sockets it has (SPICE's channels).
-      if (session.relays.size === 1) {
-        this.#options.audit?.record({ event: 'connection.opened', ...fields, protocol, client: clientIp, token: claims.jti,
-          viewOnly: claims.viewOnly, ...(claims.shadow ? { shadow: claims.shadow } : {}) });
-      }
-      metrics?.connections.inc({ protocol, result: 'ok' });
-      metrics?.active.inc({ protocol });
-      metrics?.track(relay, protocol, kind);
-      relay.start(inbox.drain(), handshake.display.inbox.drain());
-      log.info(fields, 'connection open');
-      void relay.done.then((end) => {
-        this.sessions.detach(session, relay);
-        if (session.relays.size === 0) {
-          const totals = session.info();
-          this.#options.audit?.record({ event: 'connection.closed', ...fields, protocol, client: clientIp, token: claims.jti,
-            toClient: totals.bytesToClient, toDisplay: totals.bytesToDisplay, seconds: Math.round((Date.now() - session.startedAt.getTime()) / 1000),
-            code: end.code, reason: end.reason });
-        }
-        releaseJoinable();
-        handshake.onEnd?.();
-        if (handshake.primary) session.end(end.code, end.reason);
-        metrics?.active.dec({ protocol });
-        metrics?.untrack(relay);
-        log.info({ ...fields, code: end.code, reason: end.detail, toClient: relay.bytesToClient, toDisplay: relay.bytesToDisplay,
-          seconds: Math.round((Date.now() - relay.startedAt) / 1000) }, 'connection closed');
-      });
-    }, (error: unknown) => {
-      for (const socket of opened) socket.destroy();
-      releaseJoinable();
-      const failure = error instanceof ProxyError ? error
-        : new ProxyError(CloseCode.protocolError, 'The connection failed inside the proxy.', (error as Error)?.stack ?? String(error));
-      metrics?.connections.inc({ protocol, result: String(failure.code) });
-      log.warn({ code: failure.code }, `connection refused: ${failure.detail}`);
-      closeWebSocket(ws, failure.code, failure.reason);
-    });
+        const failure =
+          error instanceof ProxyError
+            ? error
+            : new ProxyError(CloseCode.protocolError, 'The connection failed inside the proxy.', (error as Error)?.stack ?? String(error));
+        metrics?.connections.inc({ protocol, result: String(failure.code) });
+        log.warn({ code: failure.code }, `connection refused: ${failure.detail}`);
+        closeWebSocket(ws, failure.code, failure.reason);
+      },
+    );
   }
 
-  async #openDisplay(claims: DisplayTokenClaims, adapter: ProtocolAdapter, mark: ((socket: Socket) => void) | undefined,
-    opened: Set<Socket>): Promise<DisplayEnd> {
+  async #openDisplay(
+    claims: DisplayTokenClaims,
+    adapter: ProtocolAdapter,
+    mark: ((socket: Socket) => void) | undefined,
+    opened: Set<Socket>,
+  ): Promise<DisplayEnd> {
     const { id: protocol, label: name } = adapter.descriptor;
     const refusal = this.#options.admission?.admit(claims);
     if (refusal) throw new ProxyError(CloseCode.forbidden, refusal, `token ${claims.jti} refused by the control plane: ${refusal}`);
@@ -285,30 +335,46 @@ export class DisplayProxy {
     try {
       desktop = await this.#options.targets.get(claims.desktop);
     } catch (error) {
-      throw new ProxyError(CloseCode.displayUnreachable, "Porthole could not reach the desktop's host. Try again in a minute.",
-        `inventory lookup of ${claims.desktop} failed: ${(error as Error).message}`);
+      throw new ProxyError(
+        CloseCode.displayUnreachable,
+        "Porthole could not reach the desktop's host. Try again in a minute.",
+        `inventory lookup of ${claims.desktop} failed: ${(error as Error).message}`,
+      );
     }
     if (!desktop) {
       throw new ProxyError(CloseCode.unknownDesktop, 'This desktop no longer exists.', `desktop ${claims.desktop} not in the inventory`);
     }
     if (!claims.shadow && !mayOpen(desktop, { username: claims.sub, roles: claims.roles, groups: claims.groups })) {
-      throw new ProxyError(CloseCode.forbidden, 'You may no longer open this desktop.', `${claims.sub} is not entitled to ${claims.desktop}`);
+      throw new ProxyError(
+        CloseCode.forbidden,
+        'You may no longer open this desktop.',
+        `${claims.sub} is not entitled to ${claims.desktop}`,
+      );
     }
     if (desktop.state !== 'running') {
-      throw new ProxyError(CloseCode.unavailable, `The desktop is not running (it is ${desktop.state}). Start it and try again.`,
-        `desktop ${claims.desktop} is ${desktop.state}`);
+      throw new ProxyError(
+        CloseCode.unavailable,
+        `The desktop is not running (it is ${desktop.state}). Start it and try again.`,
+        `desktop ${claims.desktop} is ${desktop.state}`,
+      );
     }
     const endpoint = desktop.displays.find((d) => d.protocol === protocol);
     if (!endpoint) {
-      throw new ProxyError(CloseCode.unavailable, `This desktop has no ${name} display.`, `desktop ${claims.desktop} has no ${protocol} display`);
+      throw new ProxyError(
+        CloseCode.unavailable,
+        `This desktop has no ${name} display.`,
+        `desktop ${claims.desktop} has no ${protocol} display`,
+      );
     }
     // A TLS port is used whenever there is one and Porthole can verify it.
     const trust = this.#options.displayTrust;
     const useTls = endpoint.tlsPort !== undefined && (trust !== undefined || endpoint.port === undefined);
     if (useTls && !trust) {
-      throw new ProxyError(CloseCode.displayUntrusted,
+      throw new ProxyError(
+        CloseCode.displayUntrusted,
         `The desktop's ${name} display accepts only TLS, and Porthole has no authority to check it with. Ask your administrator.`,
-        `${claims.desktop}: ${name} on TLS port ${endpoint.tlsPort} only, and PORTHOLE_DISPLAY_CA is not set`);
+        `${claims.desktop}: ${name} on TLS port ${endpoint.tlsPort} only, and PORTHOLE_DISPLAY_CA is not set`,
+      );
     }
     const socket = await this.#connect(endpoint.host, useTls ? endpoint.tlsPort! : endpoint.port!, name, mark);
     opened.add(socket);
@@ -324,9 +390,11 @@ export class DisplayProxy {
     const name = adapter.descriptor.label;
     const trust: CertificateTrust | undefined = adapter.trust ?? this.#options.displayTrust;
     if (!trust) {
-      throw new ProxyError(CloseCode.displayUntrusted,
+      throw new ProxyError(
+        CloseCode.displayUntrusted,
         `The desktop's ${name} display requires TLS, and Porthole has no authority to check it with. Ask your administrator.`,
-        `${display.desktop.id}: ${name} display asks for TLS, and PORTHOLE_DISPLAY_CA is not set`);
+        `${display.desktop.id}: ${name} display asks for TLS, and PORTHOLE_DISPLAY_CA is not set`,
+      );
     }
     const secure = await secureDisplay(display, name, trust.tlsOptions, this.limits.connectTimeoutMs);
     try {
@@ -341,8 +409,16 @@ export class DisplayProxy {
   #displayEnd(socket: Socket, endpoint: DisplayEndpoint, desktop: Desktop, name: string): DisplayEnd {
     const inbox = new Inbox('The display', this.limits.handshakeBytes);
     const onData = (chunk: Buffer) => inbox.push(chunk);
-    const onEnd = () => inbox.fail(new ProxyError(CloseCode.displayUnreachable, `The desktop's ${name} display closed the connection during the handshake.`, 'display closed during the handshake'));
-    const onError = (error: Error) => inbox.fail(new ProxyError(CloseCode.displayUnreachable, `The connection to the desktop's ${name} display failed.`, error.message));
+    const onEnd = () =>
+      inbox.fail(
+        new ProxyError(
+          CloseCode.displayUnreachable,
+          `The desktop's ${name} display closed the connection during the handshake.`,
+          'display closed during the handshake',
+        ),
+      );
+    const onError = (error: Error) =>
+      inbox.fail(new ProxyError(CloseCode.displayUnreachable, `The connection to the desktop's ${name} display failed.`, error.message));
     socket.on('data', onData);
     socket.on('end', onEnd);
     socket.on('error', onError);
@@ -351,7 +427,9 @@ export class DisplayProxy {
       inbox,
       endpoint,
       desktop,
-      send: (data) => { socket.write(data); },
+      send: (data) => {
+        socket.write(data);
+      },
       release: () => {
         socket.off('data', onData);
         socket.off('end', onEnd);
@@ -374,8 +452,14 @@ export class DisplayProxy {
       socket.setNoDelay(true);
       const timer = setTimeout(() => {
         socket.destroy();
-        reject(new ProxyError(CloseCode.displayUnreachable, `The desktop's ${name} display did not answer. Try again, or ask your administrator.`,
-          `connect to ${host}:${port} timed out`, { errno: 'ETIMEDOUT' }));
+        reject(
+          new ProxyError(
+            CloseCode.displayUnreachable,
+            `The desktop's ${name} display did not answer. Try again, or ask your administrator.`,
+            `connect to ${host}:${port} timed out`,
+            { errno: 'ETIMEDOUT' },
+          ),
+        );
       }, this.limits.connectTimeoutMs);
       socket.once('connect', () => {
         clearTimeout(timer);
@@ -386,9 +470,14 @@ export class DisplayProxy {
       socket.once('error', (error: NodeJS.ErrnoException) => {
         clearTimeout(timer);
         const refused = error.code === 'ECONNREFUSED';
-        reject(new ProxyError(CloseCode.displayUnreachable,
-          refused ? `The desktop's ${name} display refused the connection.` : `The desktop's ${name} display could not be reached.`,
-          `connect to ${host}:${port}: ${error.code ?? error.message}`, error.code ? { errno: error.code } : {}));
+        reject(
+          new ProxyError(
+            CloseCode.displayUnreachable,
+            refused ? `The desktop's ${name} display refused the connection.` : `The desktop's ${name} display could not be reached.`,
+            `connect to ${host}:${port}: ${error.code ?? error.message}`,
+            error.code ? { errno: error.code } : {},
+          ),
+        );
       });
     });
   }

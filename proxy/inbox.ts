@@ -20,7 +20,10 @@ export class Inbox {
    * @param source names the peer in errors ("the browser", "the display")
    * @param limit most bytes held at once; more is a protocol error
    */
-  constructor(readonly source: string, readonly limit: number) {}
+  constructor(
+    readonly source: string,
+    readonly limit: number,
+  ) {}
 
   get length(): number {
     return this.#length;
@@ -30,8 +33,13 @@ export class Inbox {
     if (this.#failure) return;
     // A chunk past the limit is refused, not held: the inbox never keeps more than its limit.
     if (this.#length + chunk.length > this.limit) {
-      this.fail(new ProxyError(CloseCode.protocolError, `${this.source} sent more than the handshake allows`,
-        `${this.source} sent ${this.#length + chunk.length} bytes during the handshake (limit ${this.limit})`));
+      this.fail(
+        new ProxyError(
+          CloseCode.protocolError,
+          `${this.source} sent more than the handshake allows`,
+          `${this.source} sent ${this.#length + chunk.length} bytes during the handshake (limit ${this.limit})`,
+        ),
+      );
       return;
     }
     this.#chunks.push(chunk);
@@ -55,16 +63,26 @@ export class Inbox {
   read(n: number, timeoutMs: number): Promise<Buffer> {
     if (this.#waiter) throw new Error('Inbox.read: a read is already pending');
     if (n > this.limit) {
-      return Promise.reject(new ProxyError(CloseCode.protocolError, `${this.source} announced a message larger than allowed`,
-        `${this.source} announced ${n} bytes (limit ${this.limit})`));
+      return Promise.reject(
+        new ProxyError(
+          CloseCode.protocolError,
+          `${this.source} announced a message larger than allowed`,
+          `${this.source} announced ${n} bytes (limit ${this.limit})`,
+        ),
+      );
     }
     if (this.#length >= n) return Promise.resolve(this.#take(n));
     if (this.#failure) return Promise.reject(this.#failure);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiter = undefined;
-        reject(new ProxyError(CloseCode.protocolError, `${this.source} stopped answering during the handshake`,
-          `${this.source} sent ${this.#length} of ${n} awaited bytes in ${timeoutMs} ms`));
+        reject(
+          new ProxyError(
+            CloseCode.protocolError,
+            `${this.source} stopped answering during the handshake`,
+            `${this.source} sent ${this.#length} of ${n} awaited bytes in ${timeoutMs} ms`,
+          ),
+        );
       }, timeoutMs);
       this.#waiter = { n, resolve, reject, timer };
     });

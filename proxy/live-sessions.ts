@@ -13,7 +13,10 @@ export class LiveSession implements LiveSessionHandle {
   #closedToClient = 0;
   #closedToDisplay = 0;
 
-  constructor(readonly key: string, readonly claims: DisplayTokenClaims) {}
+  constructor(
+    readonly key: string,
+    readonly claims: DisplayTokenClaims,
+  ) {}
 
   /** Closes every connection of the session with the given reason. */
   end(code: number, reason: string): void {
@@ -30,7 +33,10 @@ export class LiveSession implements LiveSessionHandle {
   info(): LiveSessionInfo {
     let up = this.#closedToDisplay;
     let down = this.#closedToClient;
-    for (const r of this.relays) { up += r.bytesToDisplay; down += r.bytesToClient; }
+    for (const r of this.relays) {
+      up += r.bytesToDisplay;
+      down += r.bytesToClient;
+    }
     return {
       id: this.id,
       user: this.claims.sub,
@@ -92,7 +98,11 @@ export class LiveSessions implements LiveSessionDirectory {
   /** Ends every session whose token matches (a user's sessions, a shadowing's watchers). */
   endWhere(match: (claims: DisplayTokenClaims) => boolean, code: number, reason: string): number {
     let n = 0;
-    for (const s of this.#byId.values()) if (match(s.claims)) { s.end(code, reason); n++; }
+    for (const s of this.#byId.values())
+      if (match(s.claims)) {
+        s.end(code, reason);
+        n++;
+      }
     return n;
   }
 

@@ -54,13 +54,22 @@ export class MessageFilter<Kind extends string> {
       }
       if (drop !== undefined) {
         this.onDrop(drop);
-        if (rest.length < length) { this.#skip = length - rest.length; break; }
+        if (rest.length < length) {
+          this.#skip = length - rest.length;
+          break;
+        }
       } else {
         if (length > this.maxKept) {
-          throw new ProxyError(CloseCode.protocolError, `The viewer sent a ${this.protocol} message larger than a view-only connection allows.`,
-            `${this.protocol} message of ${length} bytes`);
+          throw new ProxyError(
+            CloseCode.protocolError,
+            `The viewer sent a ${this.protocol} message larger than a view-only connection allows.`,
+            `${this.protocol} message of ${length} bytes`,
+          );
         }
-        if (rest.length < length) { this.#keep(rest); break; }
+        if (rest.length < length) {
+          this.#keep(rest);
+          break;
+        }
         out.push(rest.subarray(0, length));
       }
       at += length;

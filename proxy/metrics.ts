@@ -33,7 +33,9 @@ export class ProxyMetrics {
       labelNames: ['protocol'],
       registers: [registry],
     });
-    const reportLive = () => { for (const connection of this.#live.keys()) this.#report(connection); };
+    const reportLive = () => {
+      for (const connection of this.#live.keys()) this.#report(connection);
+    };
     this.bytes = new Counter({
       name: 'porthole_proxy_bytes_total',
       help: 'Bytes relayed, by protocol, traffic kind (e.g. spice.display) and direction (to_client, to_display); live connections up to the moment of the scrape',
@@ -41,7 +43,9 @@ export class ProxyMetrics {
       registers: [registry],
       // Live connections are added at each scrape rather than per chunk: nothing on the data
       // path, and a session open for hours still shows what it carries.
-      collect() { reportLive(); },
+      collect() {
+        reportLive();
+      },
     });
   }
 

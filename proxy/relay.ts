@@ -57,7 +57,9 @@ export class Relay {
     readonly filter?: ClientFilter,
     readonly farewell?: () => Farewell | undefined,
   ) {
-    this.done = new Promise((resolve) => { this.#finish = resolve; });
+    this.done = new Promise((resolve) => {
+      this.#finish = resolve;
+    });
   }
 
   /** Starts relaying, first delivering what each side sent during the handshake. */
@@ -83,9 +85,14 @@ export class Relay {
     display.on('close', () => this.close(CloseCode.normal, "The desktop's display closed the connection."));
 
     this.#armIdle(this.limits.idleTimeoutMs);
-    this.#maxTimer = setTimeout(() => this.close(CloseCode.maxDuration,
-      `The session reached its maximum length of ${formatDuration(this.limits.maxDurationMs)}. Open the desktop again to continue.`),
-    this.limits.maxDurationMs);
+    this.#maxTimer = setTimeout(
+      () =>
+        this.close(
+          CloseCode.maxDuration,
+          `The session reached its maximum length of ${formatDuration(this.limits.maxDurationMs)}. Open the desktop again to continue.`,
+        ),
+      this.limits.maxDurationMs,
+    );
     this.#maxTimer.unref();
   }
 
@@ -120,7 +127,15 @@ export class Relay {
     // Only the chunk that crosses the high-water mark asks to be told when it is flushed;
     // everything queued before it is flushed by then too, so that is the moment to resume.
     const crosses = client.bufferedAmount + chunk.length >= this.limits.highWaterMark;
-    client.send(chunk, { binary: true, compress: false }, crosses ? () => { if (!this.#ended) display.resume(); } : undefined);
+    client.send(
+      chunk,
+      { binary: true, compress: false },
+      crosses
+        ? () => {
+            if (!this.#ended) display.resume();
+          }
+        : undefined,
+    );
     if (crosses) display.pause();
   }
 
@@ -128,7 +143,10 @@ export class Relay {
     this.#idleTimer = setTimeout(() => {
       const quiet = Date.now() - this.#lastActivity;
       if (quiet >= this.limits.idleTimeoutMs) {
-        this.close(CloseCode.idle, `Closed after ${formatDuration(this.limits.idleTimeoutMs)} without activity. Open the desktop again to continue.`);
+        this.close(
+          CloseCode.idle,
+          `Closed after ${formatDuration(this.limits.idleTimeoutMs)} without activity. Open the desktop again to continue.`,
+        );
       } else {
         this.#armIdle(this.limits.idleTimeoutMs - quiet);
       }

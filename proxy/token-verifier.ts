@@ -5,7 +5,14 @@ import jwt from 'jsonwebtoken';
 import { CloseCode } from '../contract/close-codes.js';
 import type { ProtocolId } from '../contract/protocol.js';
 import { ProxyError } from './close.js';
-import { MAX_TOKEN_TTL_SECONDS, TOKEN_ALGORITHM, TOKEN_AUDIENCE, TOKEN_ISSUER, browserBinding, type DisplayTokenClaims } from '../contract/display-token.js';
+import {
+  MAX_TOKEN_TTL_SECONDS,
+  TOKEN_ALGORITHM,
+  TOKEN_AUDIENCE,
+  TOKEN_ISSUER,
+  browserBinding,
+  type DisplayTokenClaims,
+} from '../contract/display-token.js';
 
 /**
  * Clock skew tolerated between the broker that signs and the proxy that verifies, for tokens
@@ -65,14 +72,25 @@ export class TokenVerifier {
       throw new ProxyError(CloseCode.badToken, expired ? EXPIRED : INVALID, `token rejected: ${(error as Error).message}`);
     }
     const claims = payload as Partial<DisplayTokenClaims>;
-    if (typeof claims.sub !== 'string' || typeof claims.desktop !== 'string' || typeof claims.jti !== 'string'
-      || typeof claims.protocol !== 'string' || typeof claims.exp !== 'number' || typeof claims.iat !== 'number'
-      || !Array.isArray(claims.groups) || !Array.isArray(claims.roles) || typeof claims.viewOnly !== 'boolean') {
+    if (
+      typeof claims.sub !== 'string' ||
+      typeof claims.desktop !== 'string' ||
+      typeof claims.jti !== 'string' ||
+      typeof claims.protocol !== 'string' ||
+      typeof claims.exp !== 'number' ||
+      typeof claims.iat !== 'number' ||
+      !Array.isArray(claims.groups) ||
+      !Array.isArray(claims.roles) ||
+      typeof claims.viewOnly !== 'boolean'
+    ) {
       throw new ProxyError(CloseCode.badToken, INVALID, 'token without the display claims');
     }
     if (claims.iat > Date.now() / 1000 + CLOCK_TOLERANCE_SECONDS) {
-      throw new ProxyError(CloseCode.badToken, INVALID,
-        `token issued ${claims.iat - Math.floor(Date.now() / 1000)} s in the future: the broker's and the proxy's clocks differ by more than ${CLOCK_TOLERANCE_SECONDS} s`);
+      throw new ProxyError(
+        CloseCode.badToken,
+        INVALID,
+        `token issued ${claims.iat - Math.floor(Date.now() / 1000)} s in the future: the broker's and the proxy's clocks differ by more than ${CLOCK_TOLERANCE_SECONDS} s`,
+      );
     }
     if (claims.exp - claims.iat > MAX_TOKEN_TTL_SECONDS) {
       throw new ProxyError(CloseCode.badToken, INVALID, `token lifetime ${claims.exp - claims.iat} s exceeds ${MAX_TOKEN_TTL_SECONDS} s`);
@@ -81,14 +99,18 @@ export class TokenVerifier {
       throw new ProxyError(CloseCode.forbidden, INVALID, `token for ${claims.protocol} used on ${protocol}`);
     }
     if (claims.ip !== undefined && claims.ip !== clientIp) {
-      throw new ProxyError(CloseCode.forbidden,
+      throw new ProxyError(
+        CloseCode.forbidden,
         'This connection link was issued to another network address. Open the desktop again from this device.',
-        `token bound to ${claims.ip} used from ${clientIp}`);
+        `token bound to ${claims.ip} used from ${clientIp}`,
+      );
     }
     if (claims.bsh !== undefined && (!options.browserSession || browserBinding(options.browserSession) !== claims.bsh)) {
-      throw new ProxyError(CloseCode.forbidden,
+      throw new ProxyError(
+        CloseCode.forbidden,
         'This connection link belongs to another browser session. Open the desktop from your own list.',
-        'token bound to another browser session');
+        'token bound to another browser session',
+      );
     }
     return claims as DisplayTokenClaims;
   }

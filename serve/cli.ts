@@ -46,7 +46,9 @@ async function userAdd(args: string[]): Promise<number> {
   const config = loadConfig();
   const store = new UserStore(config.dataDir);
   const created = await store.upsert(name, await readPassword(), role, groups);
-  console.log(`${created ? 'added' : 'updated'} user ${name} (role ${role}${groups.length ? `, groups ${groups.join(', ')}` : ''}) in ${store.path}`);
+  console.log(
+    `${created ? 'added' : 'updated'} user ${name} (role ${role}${groups.length ? `, groups ${groups.join(', ')}` : ''}) in ${store.path}`,
+  );
   return 0;
 }
 
@@ -54,16 +56,30 @@ async function serve(): Promise<number> {
   const config = loadConfig();
   const gateway = await startGateway(config);
   let stopping = false;
-  const exit = (code: number) => gateway.close().then(() => process.exit(code), () => process.exit(1));
+  const exit = (code: number) =>
+    gateway.close().then(
+      () => process.exit(code),
+      () => process.exit(1),
+    );
   // SIGTERM drains: live desktops go on until they end or drainSeconds pass. A second SIGTERM,
   // or SIGINT (Ctrl+C), stops at once.
   process.on('SIGTERM', () => {
-    if (stopping) { gateway.log.info('SIGTERM again: stopping now'); void exit(0); return; }
+    if (stopping) {
+      gateway.log.info('SIGTERM again: stopping now');
+      void exit(0);
+      return;
+    }
     stopping = true;
     gateway.log.info({ sessions: gateway.proxy.sessions.size, drainSeconds: config.drainSeconds }, 'SIGTERM: draining');
-    gateway.drain(config.drainSeconds).then(() => exit(0), () => exit(1));
+    gateway.drain(config.drainSeconds).then(
+      () => exit(0),
+      () => exit(1),
+    );
   });
-  process.once('SIGINT', () => { gateway.log.info('SIGINT: stopping now'); void exit(0); });
+  process.once('SIGINT', () => {
+    gateway.log.info('SIGINT: stopping now');
+    void exit(0);
+  });
   return new Promise<number>(() => {}); // runs until a signal
 }
 
@@ -76,7 +92,12 @@ export async function main(argv: string[]): Promise<number> {
       const config = loadConfig();
       const ring = new SigningKeyRing(config.dataDir);
       const { current, removed } = ring.rotate();
-      new AuditLog(config.dataDir, config.audit).record({ event: 'keys.rotated', kid: current.kid, removed, by: process.env.USER ?? 'porthole keys rotate' });
+      new AuditLog(config.dataDir, config.audit).record({
+        event: 'keys.rotated',
+        kid: current.kid,
+        removed,
+        by: process.env.USER ?? 'porthole keys rotate',
+      });
       console.log(`new token signing key ${current.kid}; ${ring.all().length - 1} previous key still verifies; ${removed} older removed`);
       return 0;
     }

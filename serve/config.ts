@@ -13,7 +13,6 @@ import { PROTOCOLS } from './protocols.js';
 import type { LdapSettings } from '../gateway/directory/ldap-settings.js';
 import { parseDirectory } from './directory-config.js';
 
-
 export interface Config {
   listen: { host: string; port: number };
   /** The plain-HTTP listener of /metrics, apart from the public port. */
@@ -64,7 +63,10 @@ interface ConfigFile {
   rdp?: { ca?: string };
   displays?: { ca?: string; clientCert?: string; clientKey?: string };
   directory?: unknown;
-  qos?: { enabled?: boolean; classes?: Partial<Record<string, Partial<TrafficClass> & { client?: Partial<TrafficClass>; display?: Partial<TrafficClass> }>> };
+  qos?: {
+    enabled?: boolean;
+    classes?: Partial<Record<string, Partial<TrafficClass> & { client?: Partial<TrafficClass>; display?: Partial<TrafficClass> }>>;
+  };
 }
 
 export class ConfigError extends Error {
@@ -90,7 +92,9 @@ function parseOrigin(value: string, name: string, httpsOnly = false): string {
     throw new ConfigError(`${name} "${value}" is not a URL`);
   }
   if (url.protocol !== 'https:' && (httpsOnly || url.protocol !== 'http:')) {
-    throw new ConfigError(`${name} "${value}" must be an https URL${httpsOnly ? ': Porthole serves HTTPS only (put a TLS-terminating proxy\'s https:// address here if one is in front)' : ' or an http one'}`);
+    throw new ConfigError(
+      `${name} "${value}" must be an https URL${httpsOnly ? ": Porthole serves HTTPS only (put a TLS-terminating proxy's https:// address here if one is in front)" : ' or an http one'}`,
+    );
   }
   return url.origin;
 }
@@ -156,21 +160,24 @@ function fileOverrides(file: ConfigFile['qos']): ClassOverride[] {
  * display), separated by commas or spaces, e.g. `spice.inputs=6/46, vnc.display=4/26`.
  */
 function environmentOverrides(text: string | undefined): ClassOverride[] {
-  return (text ?? '').split(/[\s,]+/).filter(Boolean).map((entry) => {
-    const source = `PORTHOLE_QOS_CLASSES entry "${entry}"`;
-    const match = /^([a-z.]+)=(\d+)\/(\d+)$/.exec(entry);
-    if (!match) throw new ConfigError(`${source}: write KIND=PRIORITY/DSCP or KIND.LEG=PRIORITY/DSCP, e.g. spice.inputs=6/32`);
-    const [, name, priority, dscp] = match as unknown as [string, string, string, string];
-    const legMatch = /^(.+)\.(client|display)$/.exec(name);
-    // "spice.display" is a kind; "spice.display.client" is its browser-side leg.
-    const perLeg = !(name in PROTOCOLS.trafficKinds()) && legMatch;
-    return {
-      kind: perLeg ? legMatch[1]! : name,
-      ...(perLeg ? { leg: legMatch[2] as 'client' | 'display' } : {}),
-      value: { priority: Number(priority), dscp: Number(dscp) },
-      source,
-    };
-  });
+  return (text ?? '')
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map((entry) => {
+      const source = `PORTHOLE_QOS_CLASSES entry "${entry}"`;
+      const match = /^([a-z.]+)=(\d+)\/(\d+)$/.exec(entry);
+      if (!match) throw new ConfigError(`${source}: write KIND=PRIORITY/DSCP or KIND.LEG=PRIORITY/DSCP, e.g. spice.inputs=6/32`);
+      const [, name, priority, dscp] = match as unknown as [string, string, string, string];
+      const legMatch = /^(.+)\.(client|display)$/.exec(name);
+      // "spice.display" is a kind; "spice.display.client" is its browser-side leg.
+      const perLeg = !(name in PROTOCOLS.trafficKinds()) && legMatch;
+      return {
+        kind: perLeg ? legMatch[1]! : name,
+        ...(perLeg ? { leg: legMatch[2] as 'client' | 'display' } : {}),
+        value: { priority: Number(priority), dscp: Number(dscp) },
+        source,
+      };
+    });
 }
 
 /** The default classes with the file's overrides, then the environment's: per kind, for both legs or per leg. */
@@ -196,11 +203,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const file = env.PORTHOLE_CONFIG ? readFile(resolve(cwd, env.PORTHOLE_CONFIG)) : {};
   /** Where a setting came from, for its error message: the variable when set, else the file's key. */
   const from = (variable: string, key: keyof ConfigFile) =>
-    (env[variable] === undefined && file[key] !== undefined ? `${env.PORTHOLE_CONFIG} ${key}` : variable);
-  const publicUrl = new URL(parseOrigin(env.PORTHOLE_PUBLIC_URL ?? file.publicUrl ?? 'https://localhost:8443', from('PORTHOLE_PUBLIC_URL', 'publicUrl'), true));
+    env[variable] === undefined && file[key] !== undefined ? `${env.PORTHOLE_CONFIG} ${key}` : variable;
+  const publicUrl = new URL(
+    parseOrigin(env.PORTHOLE_PUBLIC_URL ?? file.publicUrl ?? 'https://localhost:8443', from('PORTHOLE_PUBLIC_URL', 'publicUrl'), true),
+  );
   const allowedOrigins = new Set([
     publicUrl.origin,
-    ...list(env.PORTHOLE_ALLOWED_ORIGINS ?? file.allowedOrigins).map((o) => parseOrigin(o, from('PORTHOLE_ALLOWED_ORIGINS', 'allowedOrigins'))),
+    ...list(env.PORTHOLE_ALLOWED_ORIGINS ?? file.allowedOrigins).map((o) =>
+      parseOrigin(o, from('PORTHOLE_ALLOWED_ORIGINS', 'allowedOrigins')),
+    ),
   ]);
   const level = env.PORTHOLE_LOG_LEVEL ?? file.logLevel ?? 'info';
   if (!['debug', 'info', 'warn', 'error'].includes(level)) {
@@ -218,7 +229,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (bindEnv !== undefined && !['true', 'false'].includes(bindEnv)) throw new ConfigError('PORTHOLE_TOKEN_BIND_IP must be true or false');
   const cert = env.PORTHOLE_TLS_CERT ?? file.tls?.cert;
   const key = env.PORTHOLE_TLS_KEY ?? file.tls?.key;
-  if ((cert === undefined) !== (key === undefined)) throw new ConfigError('PORTHOLE_TLS_CERT and PORTHOLE_TLS_KEY go together: set both or neither');
+  if ((cert === undefined) !== (key === undefined))
+    throw new ConfigError('PORTHOLE_TLS_CERT and PORTHOLE_TLS_KEY go together: set both or neither');
   const rdpCa = env.PORTHOLE_RDP_CA ?? file.rdp?.ca;
   const displayCa = env.PORTHOLE_DISPLAY_CA ?? file.displays?.ca;
   const clientCert = env.PORTHOLE_DISPLAY_CLIENT_CERT ?? file.displays?.clientCert;
@@ -230,7 +242,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
 
   return {
     listen: parseListen(String(env.PORTHOLE_LISTEN ?? file.listen ?? '0.0.0.0:8443'), from('PORTHOLE_LISTEN', 'listen')),
-    metricsListen: parseListen(String(env.PORTHOLE_METRICS_LISTEN ?? file.metricsListen ?? '127.0.0.1:9464'), from('PORTHOLE_METRICS_LISTEN', 'metricsListen')),
+    metricsListen: parseListen(
+      String(env.PORTHOLE_METRICS_LISTEN ?? file.metricsListen ?? '127.0.0.1:9464'),
+      from('PORTHOLE_METRICS_LISTEN', 'metricsListen'),
+    ),
     drainSeconds: nonNegative(file.drainSeconds, 300, 'drainSeconds'),
     audit: {
       rotateBytes: positive(file.audit?.rotateMegabytes, DEFAULT_RETENTION.rotateBytes / 1048576, 'audit.rotateMegabytes') * 1048576,
@@ -242,7 +257,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     hypervisors,
     dataDir: resolve(cwd, env.PORTHOLE_DATA ?? file.data ?? './data'),
     logLevel: level as LogLevel,
-    tokens: { ttlSeconds: ttl, bindClientIp: bindEnv !== undefined ? bindEnv === 'true' : file.tokens?.bindClientIp ?? true },
+    tokens: { ttlSeconds: ttl, bindClientIp: bindEnv !== undefined ? bindEnv === 'true' : (file.tokens?.bindClientIp ?? true) },
     sessions: {
       idleTimeoutMs: positive(file.sessions?.idleMinutes, 30, 'sessions.idleMinutes') * 60_000,
       maxDurationMs: positive(file.sessions?.maxHours, 12, 'sessions.maxHours') * 3_600_000,

@@ -6,7 +6,21 @@ import { resolve } from 'node:path';
 import { checkFilter } from '../gateway/directory/ldap-filter.js';
 import type { LdapSettings } from '../gateway/directory/ldap-settings.js';
 
-const KEYS = ['url', 'startTls', 'ca', 'bindDn', 'userBase', 'userFilter', 'groupBase', 'groupFilter', 'groupName', 'roles', 'nestedGroups', 'cacheSeconds', 'timeoutSeconds'] as const;
+const KEYS = [
+  'url',
+  'startTls',
+  'ca',
+  'bindDn',
+  'userBase',
+  'userFilter',
+  'groupBase',
+  'groupFilter',
+  'groupName',
+  'roles',
+  'nestedGroups',
+  'cacheSeconds',
+  'timeoutSeconds',
+] as const;
 
 export const DEFAULT_USER_FILTER = '(uid={username})';
 export const DEFAULT_GROUP_FILTER = '(|(member={dn})(uniqueMember={dn})(memberUid={username}))';
@@ -15,9 +29,16 @@ export const DEFAULT_GROUP_FILTER = '(|(member={dn})(uniqueMember={dn})(memberUi
  * @param raw the file's `directory` value
  * @param fail makes the error (serve/config.ts's ConfigError)
  */
-export function parseDirectory(raw: unknown, env: NodeJS.ProcessEnv, cwd: string, fail: (message: string) => Error): { ldap?: LdapSettings } {
+export function parseDirectory(
+  raw: unknown,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  fail: (message: string) => Error,
+): { ldap?: LdapSettings } {
   if (env.PORTHOLE_LDAP_BIND_PASSWORD !== undefined && (raw as { ldap?: { bindDn?: unknown } } | undefined)?.ldap?.bindDn === undefined) {
-    throw fail('PORTHOLE_LDAP_BIND_PASSWORD is set but directory.ldap.bindDn is not: set the service account\'s DN, or unset the password for anonymous search');
+    throw fail(
+      "PORTHOLE_LDAP_BIND_PASSWORD is set but directory.ldap.bindDn is not: set the service account's DN, or unset the password for anonymous search",
+    );
   }
   if (raw === undefined || raw === null) return {};
   if (typeof raw !== 'object' || Array.isArray(raw)) throw fail('directory must be a mapping with ldap (and oidc) in it');
@@ -27,10 +48,12 @@ export function parseDirectory(raw: unknown, env: NodeJS.ProcessEnv, cwd: string
 }
 
 function parseLdap(raw: unknown, env: NodeJS.ProcessEnv, cwd: string, fail: (message: string) => Error): LdapSettings {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw fail('directory.ldap must be a mapping of settings (url, userBase, ...)');
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw fail('directory.ldap must be a mapping of settings (url, userBase, ...)');
   const file = raw as Record<string, unknown>;
   for (const key of Object.keys(file)) {
-    if (!(KEYS as readonly string[]).includes(key)) throw fail(`directory.ldap.${key} is not a setting; the settings are ${KEYS.join(', ')}`);
+    if (!(KEYS as readonly string[]).includes(key))
+      throw fail(`directory.ldap.${key} is not a setting; the settings are ${KEYS.join(', ')}`);
   }
   const text = (key: string, required = false): string | undefined => {
     const value = file[key];
@@ -48,7 +71,8 @@ function parseLdap(raw: unknown, env: NodeJS.ProcessEnv, cwd: string, fail: (mes
   };
   const seconds = (key: string, fallback: number, max: number): number => {
     const value = file[key] ?? fallback;
-    if (typeof value !== 'number' || !(value > 0) || value > max) throw fail(`directory.ldap.${key} must be a number of seconds above 0 and at most ${max}`);
+    if (typeof value !== 'number' || !(value > 0) || value > max)
+      throw fail(`directory.ldap.${key} must be a number of seconds above 0 and at most ${max}`);
     return value;
   };
   const filter = (key: string, fallback: string, needs: string): string => {
@@ -62,7 +86,10 @@ function parseLdap(raw: unknown, env: NodeJS.ProcessEnv, cwd: string, fail: (mes
     return value;
   };
 
-  const urls = text('url', true)!.split(',').map((u) => u.trim()).filter(Boolean);
+  const urls = text('url', true)!
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);
   for (const url of urls) {
     let parsed: URL;
     try {
@@ -70,13 +97,16 @@ function parseLdap(raw: unknown, env: NodeJS.ProcessEnv, cwd: string, fail: (mes
     } catch {
       throw fail(`directory.ldap.url "${url}" is not a URL; write ldaps://dc1.school.example or ldap://dc1.school.example:389`);
     }
-    if (parsed.protocol !== 'ldap:' && parsed.protocol !== 'ldaps:') throw fail(`directory.ldap.url "${url}" must start with ldap:// or ldaps://`);
-    if (parsed.pathname.replace(/^\//, '') || parsed.search) throw fail(`directory.ldap.url "${url}" must be only scheme, host and port (the bases are userBase and groupBase)`);
+    if (parsed.protocol !== 'ldap:' && parsed.protocol !== 'ldaps:')
+      throw fail(`directory.ldap.url "${url}" must start with ldap:// or ldaps://`);
+    if (parsed.pathname.replace(/^\//, '') || parsed.search)
+      throw fail(`directory.ldap.url "${url}" must be only scheme, host and port (the bases are userBase and groupBase)`);
   }
   const startTls = flag('startTls', false);
   for (const url of urls) {
     // Passwords cross to the directory: never in clear.
-    if (url.startsWith('ldap://') && !startTls) throw fail(`directory.ldap.url "${url}" would send passwords unencrypted: set directory.ldap.startTls: true, or use ldaps://`);
+    if (url.startsWith('ldap://') && !startTls)
+      throw fail(`directory.ldap.url "${url}" would send passwords unencrypted: set directory.ldap.startTls: true, or use ldaps://`);
   }
   const caPath = text('ca');
   let ca: Buffer | undefined;
@@ -90,15 +120,19 @@ function parseLdap(raw: unknown, env: NodeJS.ProcessEnv, cwd: string, fail: (mes
   }
   const bindDn = text('bindDn');
   const bindPassword = env.PORTHOLE_LDAP_BIND_PASSWORD;
-  if (bindDn && !bindPassword) throw fail('directory.ldap.bindDn needs its password in PORTHOLE_LDAP_BIND_PASSWORD (omit bindDn for anonymous search)');
+  if (bindDn && !bindPassword)
+    throw fail('directory.ldap.bindDn needs its password in PORTHOLE_LDAP_BIND_PASSWORD (omit bindDn for anonymous search)');
 
   const rolesRaw = file.roles ?? {};
-  if (typeof rolesRaw !== 'object' || rolesRaw === null || Array.isArray(rolesRaw)) throw fail('directory.ldap.roles must be a mapping: { admin: [it-staff], helpdesk: [helpdesk] }');
+  if (typeof rolesRaw !== 'object' || rolesRaw === null || Array.isArray(rolesRaw))
+    throw fail('directory.ldap.roles must be a mapping: { admin: [it-staff], helpdesk: [helpdesk] }');
   const roles = { admin: [] as string[], helpdesk: [] as string[] };
   for (const [role, groups] of Object.entries(rolesRaw)) {
-    if (role !== 'admin' && role !== 'helpdesk') throw fail(`directory.ldap.roles.${role}: the roles given by groups are admin and helpdesk (everyone else is a user)`);
+    if (role !== 'admin' && role !== 'helpdesk')
+      throw fail(`directory.ldap.roles.${role}: the roles given by groups are admin and helpdesk (everyone else is a user)`);
     const list = typeof groups === 'string' ? [groups] : groups;
-    if (!Array.isArray(list) || !list.every((g) => typeof g === 'string' && g.trim() !== '')) throw fail(`directory.ldap.roles.${role} must be a list of group names`);
+    if (!Array.isArray(list) || !list.every((g) => typeof g === 'string' && g.trim() !== ''))
+      throw fail(`directory.ldap.roles.${role} must be a list of group names`);
     roles[role] = list.map((g: string) => g.trim());
   }
 

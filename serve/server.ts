@@ -59,12 +59,16 @@ export interface Gateway {
  * @param modules the protocols to carry, in fallback order (tests add a stand-in protocol to
  *   show that one more protocol needs nothing beyond its module)
  */
-export async function startGateway(config: Config, log: Logger = createLogger(config.logLevel),
-  modules: readonly ProtocolModule[] = PROTOCOL_MODULES): Promise<Gateway> {
+export async function startGateway(
+  config: Config,
+  log: Logger = createLogger(config.logLevel),
+  modules: readonly ProtocolModule[] = PROTOCOL_MODULES,
+): Promise<Gateway> {
   const protocols = new ProtocolRegistry(modules.map((m) => m.descriptor));
-  const tls = config.tls.cert && config.tls.key
-    ? { cert: config.tls.cert, key: config.tls.key }
-    : await ensureSelfSignedCertificate(config.publicUrl.hostname);
+  const tls =
+    config.tls.cert && config.tls.key
+      ? { cert: config.tls.cert, key: config.tls.key }
+      : await ensureSelfSignedCertificate(config.publicUrl.hostname);
 
   const keys = new SigningKeyRing(config.dataDir);
   const verifier = new TokenVerifier(keys.all().map((k) => [k.kid, k.publicKey]));
@@ -77,8 +81,12 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const serviceMetrics = new ServiceMetrics(registry, availability);
-  const inventory = new Inventory(config.hypervisors, protocols, (w) => log.warn({ hypervisor: w.hypervisor }, `inventory: ${w.message}`),
-    (hypervisor, seconds, ok) => serviceMetrics.observeLibvirt(hypervisor, seconds, ok));
+  const inventory = new Inventory(
+    config.hypervisors,
+    protocols,
+    (w) => log.warn({ hypervisor: w.hypervisor }, `inventory: ${w.message}`),
+    (hypervisor, seconds, ok) => serviceMetrics.observeLibvirt(hypervisor, seconds, ok),
+  );
 
   // Shadowing is decided here and enforced by the proxy: its watchers close when it ends, and a
   // token issued before the end is refused after it.
@@ -92,7 +100,12 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
   let displayTrust: CertificateTrust | undefined;
   try {
     const { ca, clientCert, clientKey } = config.displays;
-    displayTrust = ca ? new CaTrust(readFileSync(ca), clientCert && clientKey ? { cert: readFileSync(clientCert), key: readFileSync(clientKey) } : undefined) : undefined;
+    displayTrust = ca
+      ? new CaTrust(
+          readFileSync(ca),
+          clientCert && clientKey ? { cert: readFileSync(clientCert), key: readFileSync(clientKey) } : undefined,
+        )
+      : undefined;
   } catch (error) {
     throw new Error(`PORTHOLE_DISPLAY_CA or its client certificate: ${(error as Error).message}`, { cause: error });
   }
@@ -100,12 +113,16 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
   const state = new StateDatabase(config.dataDir);
   const signIns = new SignInSessions(config.sessions.signInTtlMs, state);
   const ldap = config.directory.ldap;
-  const directory = ldap ? new CachedDirectory(new LdapDirectory(ldap, log.child({ component: 'directory' })), ldap.cacheSeconds * 1000) : undefined;
+  const directory = ldap
+    ? new CachedDirectory(new LdapDirectory(ldap, log.child({ component: 'directory' })), ldap.cacheSeconds * 1000)
+    : undefined;
   const audit = new AuditLog(config.dataDir, config.audit);
   audit.onRecord((event) => serviceMetrics.count(event));
-  const shadows = new ShadowRequests(audit,
+  const shadows = new ShadowRequests(
+    audit,
     // The proxy is built below; a shadowing only ends once sessions exist, so it is there by then.
-    (id, reason) => displayProxy.sessions.endWhere((claims) => claims.shadow === id, CloseCode.shadowEnded, reason));
+    (id, reason) => displayProxy.sessions.endWhere((claims) => claims.shadow === id, CloseCode.shadowEnded, reason),
+  );
   const displayProxy = new DisplayProxy({
     verifier,
     targets: inventory,
@@ -130,25 +147,28 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
   serviceMetrics.watchSessions(displayProxy.sessions);
   displayProxy.sessions.onEnded((session) => shadows.sessionEnded(session.id));
 
-  const app = await buildApp({
-    log,
-    origins: config.allowedOrigins,
-    webSocketOrigin: config.publicUrl.origin.replace(/^http/, 'ws'),
-    users: new UserStore(config.dataDir),
-    directory,
-    signIns,
-    signInLockout: new SignInLockout({ state }),
-    devices: new DeviceCookies(config.dataDir),
-    desktops: inventory,
-    issuer: new TokenIssuer(signingKey, config.tokens.ttlSeconds, config.tokens.bindClientIp, audit),
-    liveSessions: displayProxy.sessions,
-    protocols,
-    shadows,
-    rdpPins,
-    audit,
-    availability,
-    webRoot: WEB_ROOT,
-  }, { cert: readFileSync(tls.cert), key: readFileSync(tls.key) });
+  const app = await buildApp(
+    {
+      log,
+      origins: config.allowedOrigins,
+      webSocketOrigin: config.publicUrl.origin.replace(/^http/, 'ws'),
+      users: new UserStore(config.dataDir),
+      directory,
+      signIns,
+      signInLockout: new SignInLockout({ state }),
+      devices: new DeviceCookies(config.dataDir),
+      desktops: inventory,
+      issuer: new TokenIssuer(signingKey, config.tokens.ttlSeconds, config.tokens.bindClientIp, audit),
+      liveSessions: displayProxy.sessions,
+      protocols,
+      shadows,
+      rdpPins,
+      audit,
+      availability,
+      webRoot: WEB_ROOT,
+    },
+    { cert: readFileSync(tls.cert), key: readFileSync(tls.key) },
+  );
 
   app.server.on('upgrade', (req, socket, head) => displayProxy.handleUpgrade(req, socket, head));
   const metrics = await listenForMetrics(registry, config.metricsListen).catch((error: Error) => {
@@ -157,8 +177,15 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
   await app.listen({ host: config.listen.host, port: config.listen.port });
   const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  log.info({ listen: `${host}:${address.port}`, publicUrl: config.publicUrl.origin, hypervisors: config.hypervisors.map((h) => h.name) }, 'Porthole is serving');
-  if (ldap) log.info({ directory: ldap.urls, bindDn: ldap.bindDn ?? 'anonymous', cacheSeconds: ldap.cacheSeconds }, 'names that are not local users sign in with the directory');
+  log.info(
+    { listen: `${host}:${address.port}`, publicUrl: config.publicUrl.origin, hypervisors: config.hypervisors.map((h) => h.name) },
+    'Porthole is serving',
+  );
+  if (ldap)
+    log.info(
+      { directory: ldap.urls, bindDn: ldap.bindDn ?? 'anonymous', cacheSeconds: ldap.cacheSeconds },
+      'names that are not local users sign in with the directory',
+    );
 
   async function drain(seconds: number): Promise<void> {
     availability.startDraining();
@@ -167,7 +194,10 @@ export async function startGateway(config: Config, log: Logger = createLogger(co
     while (displayProxy.sessions.size > 0 && Date.now() < deadline) {
       if (Date.now() - lastReport >= 10_000) {
         lastReport = Date.now();
-        log.info({ sessions: displayProxy.sessions.size, secondsLeft: Math.ceil((deadline - Date.now()) / 1000) }, 'draining: live sessions go on');
+        log.info(
+          { sessions: displayProxy.sessions.size, secondsLeft: Math.ceil((deadline - Date.now()) / 1000) },
+          'draining: live sessions go on',
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 250));
     }

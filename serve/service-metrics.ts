@@ -28,7 +28,11 @@ export class ServiceMetrics {
       labelNames: ['protocol'],
       registers: [registry],
     });
-    this.#lockouts = new Counter({ name: 'porthole_sign_in_lockouts_total', help: 'User names (or browsers) locked after repeated failed sign-ins', registers: [registry] });
+    this.#lockouts = new Counter({
+      name: 'porthole_sign_in_lockouts_total',
+      help: 'User names (or browsers) locked after repeated failed sign-ins',
+      registers: [registry],
+    });
     this.libvirtCalls = new Histogram({
       name: 'porthole_libvirt_call_seconds',
       help: 'libvirt calls by hypervisor and result (ok, error)',
@@ -50,7 +54,9 @@ export class ServiceMetrics {
       name: 'porthole_draining',
       help: '1 while this process drains after SIGTERM (takes no new sign-ins or connections), else 0',
       registers: [registry],
-      collect() { this.set(availability.draining ? 1 : 0); },
+      collect() {
+        this.set(availability.draining ? 1 : 0);
+      },
     });
   }
 
@@ -62,11 +68,20 @@ export class ServiceMetrics {
   /** Counts an audit event that is also a metric. */
   count(event: AuditEvent): void {
     switch (event.event) {
-      case 'sign-in': this.#signIns.inc({ result: 'ok' }); break;
-      case 'sign-in.refused': this.#signIns.inc({ result: String(event.reason ?? 'refused') }); break;
-      case 'sign-in.locked': this.#lockouts.inc(); break;
-      case 'token.issued': this.#tokens.inc({ protocol: String(event.protocol) }); break;
-      default: break;
+      case 'sign-in':
+        this.#signIns.inc({ result: 'ok' });
+        break;
+      case 'sign-in.refused':
+        this.#signIns.inc({ result: String(event.reason ?? 'refused') });
+        break;
+      case 'sign-in.locked':
+        this.#lockouts.inc();
+        break;
+      case 'token.issued':
+        this.#tokens.inc({ protocol: String(event.protocol) });
+        break;
+      default:
+        break;
     }
   }
 

@@ -50,45 +50,76 @@ function offending(match: (e: Import) => boolean): string[] {
 }
 
 test('the import graph was read: every source folder has files and imports', () => {
-  for (const folder of SOURCES) assert.ok(all.some((f) => under(f, folder)), `no sources under ${folder}`);
+  for (const folder of SOURCES)
+    assert.ok(
+      all.some((f) => under(f, folder)),
+      `no sources under ${folder}`,
+    );
   assert.ok(local.length > 200, `only ${local.length} local imports found: the parser is broken`);
   assert.deepEqual(protocolFolders.sort(), ['proxy/rdp', 'proxy/spice', 'proxy/vnc']);
 });
 
 test('gateway/ and proxy/ import nothing of each other, nor of the wiring', () => {
-  assert.deepEqual(offending((e) => under(e.from, 'gateway') && ['proxy', 'serve', 'web'].some((f) => under(e.to, f))), []);
-  assert.deepEqual(offending((e) => under(e.from, 'proxy') && ['gateway', 'serve', 'web'].some((f) => under(e.to, f))), []);
+  assert.deepEqual(
+    offending((e) => under(e.from, 'gateway') && ['proxy', 'serve', 'web'].some((f) => under(e.to, f))),
+    [],
+  );
+  assert.deepEqual(
+    offending((e) => under(e.from, 'proxy') && ['gateway', 'serve', 'web'].some((f) => under(e.to, f))),
+    [],
+  );
 });
 
 test('contract/ is the floor: it imports only itself, Node and TypeBox', () => {
-  assert.deepEqual(offending((e) => under(e.from, 'contract') && !under(e.to, 'contract')), []);
+  assert.deepEqual(
+    offending((e) => under(e.from, 'contract') && !under(e.to, 'contract')),
+    [],
+  );
   const packages = edges.filter((e) => under(e.from, 'contract') && !e.to.endsWith('.ts')).map((e) => e.to);
-  assert.deepEqual(packages.filter((p) => !p.startsWith('node:') && p !== 'typebox'), []);
+  assert.deepEqual(
+    packages.filter((p) => !p.startsWith('node:') && p !== 'typebox'),
+    [],
+  );
 });
 
 test('inventory/ and certs/ stand on the floor only', () => {
   for (const folder of ['inventory', 'certs']) {
-    assert.deepEqual(offending((e) => under(e.from, folder) && !under(e.to, folder) && !under(e.to, 'contract')), []);
+    assert.deepEqual(
+      offending((e) => under(e.from, folder) && !under(e.to, folder) && !under(e.to, 'contract')),
+      [],
+    );
   }
 });
 
 test("the proxy's core and rooms never reach into a protocol's folder", () => {
-  assert.deepEqual(offending((e) => under(e.from, 'proxy') && protocolFolders.some((p) => under(e.to, p) && !under(e.from, p))), []);
+  assert.deepEqual(
+    offending((e) => under(e.from, 'proxy') && protocolFolders.some((p) => under(e.to, p) && !under(e.from, p))),
+    [],
+  );
 });
 
 test("a protocol's folder is named only by the registries, and its descriptor only beside them", () => {
   const registries = ['serve/protocols.ts', 'web/src/protocols.ts'];
-  const outside = offending((e) => protocolFolders.some((p) => under(e.to, p) && !under(e.from, p))
-    && !registries.includes(e.from)
-    // A browser connector names its own protocol's descriptor (its id and label).
-    && !(under(e.from, 'web/src/connectors') && e.to.endsWith('/descriptor.ts')));
+  const outside = offending(
+    (e) =>
+      protocolFolders.some((p) => under(e.to, p) && !under(e.from, p)) &&
+      !registries.includes(e.from) &&
+      // A browser connector names its own protocol's descriptor (its id and label).
+      !(under(e.from, 'web/src/connectors') && e.to.endsWith('/descriptor.ts')),
+  );
   assert.deepEqual(outside, []);
 });
 
 test('web/ takes only types and descriptors from the server side (nothing else reaches the bundle)', () => {
   const reached = local.filter((e) => under(e.from, 'web/src') && !under(e.to, 'web/src'));
-  assert.deepEqual(reached.filter((e) => !e.typeOnly && !e.to.endsWith('/descriptor.ts') && e.to !== 'contract/api/headers.ts'
-    && e.to !== 'contract/protocol.ts').map((e) => `${e.from} -> ${e.to}`), []);
+  assert.deepEqual(
+    reached
+      .filter(
+        (e) => !e.typeOnly && !e.to.endsWith('/descriptor.ts') && e.to !== 'contract/api/headers.ts' && e.to !== 'contract/protocol.ts',
+      )
+      .map((e) => `${e.from} -> ${e.to}`),
+    [],
+  );
 });
 
 test('no import loop', () => {
@@ -98,7 +129,10 @@ test('no import loop', () => {
   const loops: string[] = [];
   const visit = (node: string, path: string[]) => {
     if (state.get(node) === 'done') return;
-    if (state.get(node) === 'open') { loops.push([...path.slice(path.indexOf(node)), node].join(' -> ')); return; }
+    if (state.get(node) === 'open') {
+      loops.push([...path.slice(path.indexOf(node)), node].join(' -> '));
+      return;
+    }
     state.set(node, 'open');
     for (const next of graph.get(node) ?? []) visit(next, [...path, node]);
     state.set(node, 'done');

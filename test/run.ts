@@ -43,9 +43,11 @@ const groups = [files.filter((f) => rank(f) === 0), files.filter((f) => rank(f) 
 const runDir = mkdtempSync(join(tmpdir(), 'porthole-test-run-'));
 let failed = false;
 for (const group of groups) {
-  const result = spawnSync(process.execPath, [
-    '--test', '--test-concurrency=1', `--test-timeout=${TEST_TIMEOUT_MS}`, '--test-reporter=spec', ...group,
-  ], { stdio: 'inherit', env: { ...process.env, PORTHOLE_TEST_RUN_DIR: runDir } });
+  const result = spawnSync(
+    process.execPath,
+    ['--test', '--test-concurrency=1', `--test-timeout=${TEST_TIMEOUT_MS}`, '--test-reporter=spec', ...group],
+    { stdio: 'inherit', env: { ...process.env, PORTHOLE_TEST_RUN_DIR: runDir } },
+  );
   if (result.status !== 0) failed = true;
 }
 if (!failed) rmSync(runDir, { recursive: true, force: true });

@@ -37,7 +37,10 @@ await build({
 function compressTree(dir: string): void {
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);
-    if (statSync(path).isDirectory()) { compressTree(path); continue; }
+    if (statSync(path).isDirectory()) {
+      compressTree(path);
+      continue;
+    }
     if (!/\.(js|css)$/.test(name) || statSync(path).size < 1024) continue;
     const content = readFileSync(path);
     writeFileSync(`${path}.gz`, gzipSync(content, { level: 9 }));

@@ -23,9 +23,7 @@ export const PowerAccepted = Type.Object({ state: Type.String() });
 export function connectBody(protocols: readonly string[]) {
   return Type.Object(
     {
-      protocols: Type.Optional(
-        Type.Array(Type.Enum([...protocols]), { minItems: 1, maxItems: protocols.length, uniqueItems: true }),
-      ),
+      protocols: Type.Optional(Type.Array(Type.Enum([...protocols]), { minItems: 1, maxItems: protocols.length, uniqueItems: true })),
       viewOnly: Type.Optional(Type.Boolean()),
     },
     { additionalProperties: false },

@@ -17,7 +17,10 @@ export class CachedDirectory implements Directory {
   readonly #byName = new Map<string, Cached>();
   readonly #reading = new Map<string, Promise<Principal | undefined>>();
 
-  constructor(private readonly directory: Directory, readonly maxAgeMs: number) {}
+  constructor(
+    private readonly directory: Directory,
+    readonly maxAgeMs: number,
+  ) {}
 
   async authenticate(username: string, password: string): Promise<Principal | undefined> {
     const principal = await this.directory.authenticate(username, password);

@@ -147,10 +147,18 @@ export class LdapConnections {
       // The TCP socket itself, watched: once StartTLS replaced it, ldapts no longer notices its close.
       const createConnection = ((...args: Parameters<typeof tcpConnect>) => {
         const socket = tcpConnect(...args);
-        socket.once('close', () => { closed = true; });
+        socket.once('close', () => {
+          closed = true;
+        });
         return socket;
       }) as typeof tcpConnect;
-      const client = new Client({ url, timeout: timeoutMs, connectTimeout: timeoutMs, ...(secure ? { tlsOptions: tls } : { createConnection }), strictDN: false });
+      const client = new Client({
+        url,
+        timeout: timeoutMs,
+        connectTimeout: timeoutMs,
+        ...(secure ? { tlsOptions: tls } : { createConnection }),
+        strictDN: false,
+      });
       try {
         if (this.settings.startTls && !secure) await client.startTLS(tls);
         await this.#serviceBind(client, url);
@@ -172,9 +180,12 @@ export class LdapConnections {
     } catch (error) {
       if (error instanceof InvalidCredentialsError) {
         // A configuration mistake, not an outage: the same on every URL.
-        throw new DirectoryUnavailableError(`${url} refused Porthole's bind as ${bindDn ?? 'anonymous'} (invalid credentials): check directory.ldap.bindDn and PORTHOLE_LDAP_BIND_PASSWORD`);
+        throw new DirectoryUnavailableError(
+          `${url} refused Porthole's bind as ${bindDn ?? 'anonymous'} (invalid credentials): check directory.ldap.bindDn and PORTHOLE_LDAP_BIND_PASSWORD`,
+        );
       }
-      if (error instanceof ResultCodeError) throw new DirectoryUnavailableError(`${url} refused Porthole's bind as ${bindDn ?? 'anonymous'}: ${error.message}`);
+      if (error instanceof ResultCodeError)
+        throw new DirectoryUnavailableError(`${url} refused Porthole's bind as ${bindDn ?? 'anonymous'}: ${error.message}`);
       throw error;
     }
   }

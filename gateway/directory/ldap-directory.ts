@@ -25,7 +25,10 @@ export class LdapDirectory implements Directory {
   readonly #decoyDn: string;
   #unavailable = false;
 
-  constructor(private readonly settings: LdapSettings, private readonly log: Logger) {
+  constructor(
+    private readonly settings: LdapSettings,
+    private readonly log: Logger,
+  ) {
     this.#connections = new LdapConnections(settings);
     this.#nameAttribute = usernameAttribute(settings.userFilter);
     this.#decoyDn = `cn=porthole-no-such-user-${randomBytes(8).toString('hex')},${settings.userBase}`;
@@ -63,7 +66,10 @@ export class LdapDirectory implements Directory {
       return result;
     } catch (error) {
       if (!(error instanceof DirectoryUnavailableError)) throw error;
-      this.log.error({ reason: error.message }, this.#unavailable ? 'the directory still cannot be reached' : 'the directory cannot be reached');
+      this.log.error(
+        { reason: error.message },
+        this.#unavailable ? 'the directory still cannot be reached' : 'the directory cannot be reached',
+      );
       this.#unavailable = true;
       throw error;
     }
@@ -71,16 +77,18 @@ export class LdapDirectory implements Directory {
 
   /** The one entry the user filter finds; none when there are none or several (ambiguous). */
   async #findUser(client: Client, username: string): Promise<Entry | undefined> {
-    const { searchEntries } = await client.search(this.settings.userBase, {
-      scope: 'sub',
-      filter: fillFilter(this.settings.userFilter, { username }),
-      attributes: [...(this.#nameAttribute ? [this.#nameAttribute] : []), 'memberOf'],
-      sizeLimit: 2,
-    }).catch((error: Error) => {
-      // Two or more entries exceed the size limit: ambiguous, so nobody signs in with that name.
-      if (error instanceof SizeLimitExceededError) return { searchEntries: [{}, {}] as Entry[] };
-      throw error;
-    });
+    const { searchEntries } = await client
+      .search(this.settings.userBase, {
+        scope: 'sub',
+        filter: fillFilter(this.settings.userFilter, { username }),
+        attributes: [...(this.#nameAttribute ? [this.#nameAttribute] : []), 'memberOf'],
+        sizeLimit: 2,
+      })
+      .catch((error: Error) => {
+        // Two or more entries exceed the size limit: ambiguous, so nobody signs in with that name.
+        if (error instanceof SizeLimitExceededError) return { searchEntries: [{}, {}] as Entry[] };
+        throw error;
+      });
     if (searchEntries.length > 1) {
       this.log.warn({ user: username }, 'the user filter finds more than one entry for this name: nobody signs in with it');
       return undefined;
@@ -102,13 +110,17 @@ export class LdapDirectory implements Directory {
     const add = async (dn: string, entry?: Entry) => {
       const key = dn.toLowerCase();
       if (names.has(key)) return false;
-      const name = entry ? valuesOf(entry, groupName)[0] : firstRdnValue(dn, groupName) ?? (await this.#groupName(client, dn));
+      const name = entry ? valuesOf(entry, groupName)[0] : (firstRdnValue(dn, groupName) ?? (await this.#groupName(client, dn)));
       names.set(key, name ?? '');
       return true;
     };
     for (const dn of valuesOf(user, 'memberOf')) await add(dn);
     if (groupBase) {
-      const { searchEntries } = await client.search(groupBase, { scope: 'sub', filter: fillFilter(groupFilter, { username, dn: user.dn }), attributes: [groupName] });
+      const { searchEntries } = await client.search(groupBase, {
+        scope: 'sub',
+        filter: fillFilter(groupFilter, { username, dn: user.dn }),
+        attributes: [groupName],
+      });
       for (const group of searchEntries) await add(group.dn, group);
     }
     if (nestedGroups && groupBase) {
@@ -127,7 +139,9 @@ export class LdapDirectory implements Directory {
 
   /** A memberOf group whose DN does not start with the name attribute: read the entry. */
   async #groupName(client: Client, dn: string): Promise<string | undefined> {
-    const { searchEntries } = await client.search(dn, { scope: 'base', attributes: [this.settings.groupName] }).catch(() => ({ searchEntries: [] as Entry[] }));
+    const { searchEntries } = await client
+      .search(dn, { scope: 'base', attributes: [this.settings.groupName] })
+      .catch(() => ({ searchEntries: [] as Entry[] }));
     return searchEntries[0] ? valuesOf(searchEntries[0], this.settings.groupName)[0] : undefined;
   }
 }

@@ -15,7 +15,8 @@ export function fillFilter(template: string, values: FilterValues): string {
 /** Throws with the parser's reason when `template`, filled with sample values, is not a filter. */
 export function checkFilter(template: string): void {
   const filled = fillFilter(template, { username: 'sample', dn: 'cn=sample,dc=example' });
-  if (!filled.startsWith('(') || !filled.endsWith(')')) throw new Error(`"${template}" must be an LDAP filter in parentheses, e.g. (uid={username})`);
+  if (!filled.startsWith('(') || !filled.endsWith(')'))
+    throw new Error(`"${template}" must be an LDAP filter in parentheses, e.g. (uid={username})`);
   // ldapts' parser lets an unclosed parenthesis pass; the values are escaped, so count them.
   let depth = 0;
   for (const c of filled) {
@@ -26,7 +27,7 @@ export function checkFilter(template: string): void {
   try {
     FilterParser.parseString(filled);
   } catch (error) {
-    throw new Error(`"${template}" is not an LDAP filter: ${(error as Error).message}`);
+    throw new Error(`"${template}" is not an LDAP filter: ${(error as Error).message}`, { cause: error });
   }
 }
 

@@ -15,7 +15,11 @@ export function valuesOf(entry: EntryLike, attribute: string): string[] {
 export function firstRdnValue(dn: string, attribute: string): string | undefined {
   let rdn = '';
   for (let i = 0; i < dn.length; i++) {
-    if (dn[i] === '\\') { rdn += dn.slice(i, i + 2); i++; continue; }
+    if (dn[i] === '\\') {
+      rdn += dn.slice(i, i + 2);
+      i++;
+      continue;
+    }
     if (dn[i] === ',' || dn[i] === '+') break;
     rdn += dn[i];
   }
@@ -25,7 +29,11 @@ export function firstRdnValue(dn: string, attribute: string): string | undefined
   // \XX hex pairs are UTF-8 bytes; \c is the character itself.
   const bytes: number[] = [];
   for (let i = 0; i < raw.length; i++) {
-    if (raw[i] === '\\' && /^[0-9a-fA-F]{2}$/.test(raw.slice(i + 1, i + 3))) { bytes.push(parseInt(raw.slice(i + 1, i + 3), 16)); i += 2; continue; }
+    if (raw[i] === '\\' && /^[0-9a-fA-F]{2}$/.test(raw.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(raw.slice(i + 1, i + 3), 16));
+      i += 2;
+      continue;
+    }
     if (raw[i] === '\\') i++;
     bytes.push(...Buffer.from(raw[i] ?? '', 'utf8'));
   }

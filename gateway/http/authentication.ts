@@ -15,32 +15,35 @@ declare module 'fastify' {
   }
 }
 
-export const authentication = fp<{ signIns: SignInSessions; users: UserStore; directory?: Directory | undefined }>(async (app, { signIns, users, directory }) => {
-  app.decorateRequest('principal', undefined);
-  app.decorateRequest('principalUnavailable', undefined);
-  app.addHook('onRequest', async (request) => {
-    const id = request.cookies[SESSION_COOKIE];
-    const username = signIns.get(id);
-    if (!username) return;
-    // Roles and groups as the user store says now: `porthole user add` changing them while
-    // someone is signed in takes effect at their next request (the store re-reads a changed file).
-    const user = await users.get(username);
-    if (user) {
-      request.principal = { username: user.username, roles: [...user.roles], groups: [...user.groups] };
-      return;
-    }
-    // A directory user: groups and roles as read at most the directory's cache bound ago
-    // (CachedDirectory). While the directory cannot say, nobody is let in on old groups.
-    try {
-      const principal = directory ? await directory.lookup(username) : undefined;
-      if (principal) request.principal = principal;
-      else signIns.delete(id);
-    } catch (error) {
-      if (!(error instanceof DirectoryUnavailableError)) throw error;
-      request.principalUnavailable = DIRECTORY_UNAVAILABLE;
-    }
-  });
-}, { name: 'porthole-authentication', dependencies: ['@fastify/cookie'] });
+export const authentication = fp<{ signIns: SignInSessions; users: UserStore; directory?: Directory | undefined }>(
+  async (app, { signIns, users, directory }) => {
+    app.decorateRequest('principal', undefined);
+    app.decorateRequest('principalUnavailable', undefined);
+    app.addHook('onRequest', async (request) => {
+      const id = request.cookies[SESSION_COOKIE];
+      const username = signIns.get(id);
+      if (!username) return;
+      // Roles and groups as the user store says now: `porthole user add` changing them while
+      // someone is signed in takes effect at their next request (the store re-reads a changed file).
+      const user = await users.get(username);
+      if (user) {
+        request.principal = { username: user.username, roles: [...user.roles], groups: [...user.groups] };
+        return;
+      }
+      // A directory user: groups and roles as read at most the directory's cache bound ago
+      // (CachedDirectory). While the directory cannot say, nobody is let in on old groups.
+      try {
+        const principal = directory ? await directory.lookup(username) : undefined;
+        if (principal) request.principal = principal;
+        else signIns.delete(id);
+      } catch (error) {
+        if (!(error instanceof DirectoryUnavailableError)) throw error;
+        request.principalUnavailable = DIRECTORY_UNAVAILABLE;
+      }
+    });
+  },
+  { name: 'porthole-authentication', dependencies: ['@fastify/cookie'] },
+);
 
 /** onRequest (before the body is read or checked): 401 unless signed in, 403 unless the user has one of `roles` (when given). */
 export function requireUser(...roles: Role[]) {

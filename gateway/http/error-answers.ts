@@ -12,11 +12,11 @@ export const INTERNAL_ERROR = 'Something went wrong inside Porthole. Try again; 
 const BY_CODE: Record<string, string> = {
   FST_ERR_BAD_URL: 'This address is not valid: it holds a broken percent-encoding.',
   FST_ERR_MAX_PARAM_LENGTH: 'This address is too long.',
-  FST_ERR_CTP_INVALID_JSON_BODY: 'The request\'s body is not valid JSON.',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'The request\'s body is empty; it must be JSON.',
-  FST_ERR_CTP_BODY_TOO_LARGE: 'The request\'s body is too large.',
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'The request\'s body must be JSON (Content-Type: application/json).',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'The request\'s Content-Length does not match its body.',
+  FST_ERR_CTP_INVALID_JSON_BODY: "The request's body is not valid JSON.",
+  FST_ERR_CTP_EMPTY_JSON_BODY: "The request's body is empty; it must be JSON.",
+  FST_ERR_CTP_BODY_TOO_LARGE: "The request's body is too large.",
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: "The request's body must be JSON (Content-Type: application/json).",
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: "The request's Content-Length does not match its body.",
 };
 
 /** By status, for errors whose message is not a sentence (such as @fastify/static's "Forbidden"). */
@@ -28,8 +28,8 @@ const BY_STATUS: Record<number, string> = {
   408: 'The request took too long to arrive; try again.',
   413: 'The request is too large.',
   414: 'This address is too long.',
-  415: 'The request\'s body must be JSON (Content-Type: application/json).',
-  431: 'The request\'s headers are too large.',
+  415: "The request's body must be JSON (Content-Type: application/json).",
+  431: "The request's headers are too large.",
 };
 
 /** The sentence to answer for a client error (status below 500). */
@@ -55,8 +55,10 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
   const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
   const body = JSON.stringify({ error: status === 400 ? 'The request is not valid HTTP.' : BY_STATUS[status] });
   if (socket.writable) {
-    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n`
-      + `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   }
   socket.destroy();
 }

@@ -7,15 +7,19 @@ import type { AuditLog } from '../audit-log.js';
 import { requireUser } from '../http/authentication.js';
 
 export const auditRoutes: FastifyPluginAsyncTypebox<{ audit: AuditLog }> = async (app, { audit }) => {
-  app.get('/api/audit', {
-    onRequest: requireUser('admin'),
-    schema: { querystring: AuditQuery, response: { 200: Type.Array(AuditEntry), 400: ErrorAnswer, 401: ErrorAnswer, 403: ErrorAnswer } },
-  }, async (request) => {
-    const { since, user, desktop } = request.query;
-    return audit.search({
-      ...(since !== undefined ? { since: new Date(since) } : {}),
-      ...(user !== undefined ? { user } : {}),
-      ...(desktop !== undefined ? { desktop } : {}),
-    });
-  });
+  app.get(
+    '/api/audit',
+    {
+      onRequest: requireUser('admin'),
+      schema: { querystring: AuditQuery, response: { 200: Type.Array(AuditEntry), 400: ErrorAnswer, 401: ErrorAnswer, 403: ErrorAnswer } },
+    },
+    async (request) => {
+      const { since, user, desktop } = request.query;
+      return audit.search({
+        ...(since !== undefined ? { since: new Date(since) } : {}),
+        ...(user !== undefined ? { user } : {}),
+        ...(desktop !== undefined ? { desktop } : {}),
+      });
+    },
+  );
 };

@@ -35,76 +35,116 @@ function waitOf(ms: number): string {
 const lockedSentence = (ms: number) =>
   `Too many failed sign-ins for this account. Try again in ${waitOf(ms)}, or ask your administrator to unlock it.`;
 
-export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { users, signIns, lockout, audit, sessions, devices, directory }) => {
-  app.post('/api/login', {
-    config: { rateLimit: { max: 10, timeWindow: '1 minute' } },
-    schema: { body: LoginBody, response: { 200: Principal, 401: ErrorAnswer, 429: ErrorAnswer, 503: ErrorAnswer } },
-  }, async (request, reply) => {
-    const { username, password } = request.body;
-    // A browser that signed in as this user before is counted on its own, not with the name:
-    // others' guesses that locked the name do not lock it out. (A typed name cannot stand for a
-    // device's key: that would take the device's random id, which only its HttpOnly cookie holds.)
-    const device = devices.verify(request.cookies[DEVICE_COOKIE], username);
-    const counted = device ? `device:${device}` : countedName(username);
-    const refusal = lockout.admit(counted);
-    if (refusal) {
-      audit.record({ event: 'sign-in.refused', user: username, client: request.ip, reason: refusal.reason === 'locked' ? 'locked' : 'too many at once' });
-      reply.header('retry-after', Math.ceil(refusal.retryAfterMs / 1000));
-      return reply.code(429).send({
-        error: refusal.reason === 'locked'
-          ? lockedSentence(refusal.retryAfterMs)
-          : `Too many sign-ins for this account are under way at once. Try again in ${waitOf(refusal.retryAfterMs)}.`,
-      });
-    }
-    let principal: Awaited<ReturnType<UserStore['authenticate']>>;
-    try {
-      // Always the local check first (it takes as long for unknown names): a local user of the
-      // name wins, and is the way in while the directory is down.
-      principal = await users.authenticate(username, password);
-      if (!principal && directory && !(await users.get(username))) {
-        principal = await directory.authenticate(username, password);
-        // "ALICE" is the directory's alice: when that is a local user's name, the local user
-        // wins here too (the sign-in would otherwise resolve to the local account).
-        if (principal && (await users.get(principal.username))) principal = undefined;
+export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (
+  app,
+  { users, signIns, lockout, audit, sessions, devices, directory },
+) => {
+  app.post(
+    '/api/login',
+    {
+      config: { rateLimit: { max: 10, timeWindow: '1 minute' } },
+      schema: { body: LoginBody, response: { 200: Principal, 401: ErrorAnswer, 429: ErrorAnswer, 503: ErrorAnswer } },
+    },
+    async (request, reply) => {
+      const { username, password } = request.body;
+      // A browser that signed in as this user before is counted on its own, not with the name:
+      // others' guesses that locked the name do not lock it out. (A typed name cannot stand for a
+      // device's key: that would take the device's random id, which only its HttpOnly cookie holds.)
+      const device = devices.verify(request.cookies[DEVICE_COOKIE], username);
+      const counted = device ? `device:${device}` : countedName(username);
+      const refusal = lockout.admit(counted);
+      if (refusal) {
+        audit.record({
+          event: 'sign-in.refused',
+          user: username,
+          client: request.ip,
+          reason: refusal.reason === 'locked' ? 'locked' : 'too many at once',
+        });
+        reply.header('retry-after', Math.ceil(refusal.retryAfterMs / 1000));
+        return reply.code(429).send({
+          error:
+            refusal.reason === 'locked'
+              ? lockedSentence(refusal.retryAfterMs)
+              : `Too many sign-ins for this account are under way at once. Try again in ${waitOf(refusal.retryAfterMs)}.`,
+        });
       }
-    } catch (error) {
-      lockout.settle(counted, undefined);
-      if (!(error instanceof DirectoryUnavailableError)) throw error;
-      request.log.warn({ user: username }, 'sign-in refused: the directory cannot be reached');
-      return reply.code(503).send({ error: DIRECTORY_UNAVAILABLE });
-    }
-    const lock = lockout.settle(counted, principal !== undefined);
-    if (!principal) {
-      request.log.info({ user: username }, 'sign-in failed');
-      audit.record({ event: 'sign-in.refused', user: username, client: request.ip, reason: lock ? 'locked now' : 'wrong user name or password' });
-      if (!lock) return reply.code(401).send({ error: 'The user name or password is not right.' });
-      const until = new Date(lock.until).toISOString();
-      request.log.warn({ user: username, until, lockMinutes: lock.durationMs / 60_000, lockCount: lock.count }, 'sign-in locked after too many failures');
-      audit.record({ event: 'sign-in.locked', user: username, address: request.ip, until, minutes: lock.durationMs / 60_000, count: lock.count,
-        ...(device ? { device: 'a browser the user signed in from before' } : {}) });
-      return reply.code(401).send({ error: `The user name or password is not right. ${lockedSentence(lock.durationMs)}` });
-    }
-    // A new id on every sign-in; the old one (if any) is dropped.
-    signIns.delete(request.cookies[SESSION_COOKIE]);
-    const id = signIns.create(principal.username);
-    reply.setCookie(SESSION_COOKIE, id, {
-      httpOnly: true, secure: true, sameSite: 'strict', path: '/', maxAge: Math.floor(signIns.ttlMs / 1000),
-    });
-    if (!device) {
-      reply.setCookie(DEVICE_COOKIE, devices.issue(username), {
-        httpOnly: true, secure: true, sameSite: 'strict', path: '/api/login', maxAge: DEVICE_COOKIE_MAX_AGE_SECONDS,
+      let principal: Awaited<ReturnType<UserStore['authenticate']>>;
+      try {
+        // Always the local check first (it takes as long for unknown names): a local user of the
+        // name wins, and is the way in while the directory is down.
+        principal = await users.authenticate(username, password);
+        if (!principal && directory && !(await users.get(username))) {
+          principal = await directory.authenticate(username, password);
+          // "ALICE" is the directory's alice: when that is a local user's name, the local user
+          // wins here too (the sign-in would otherwise resolve to the local account).
+          if (principal && (await users.get(principal.username))) principal = undefined;
+        }
+      } catch (error) {
+        lockout.settle(counted, undefined);
+        if (!(error instanceof DirectoryUnavailableError)) throw error;
+        request.log.warn({ user: username }, 'sign-in refused: the directory cannot be reached');
+        return reply.code(503).send({ error: DIRECTORY_UNAVAILABLE });
+      }
+      const lock = lockout.settle(counted, principal !== undefined);
+      if (!principal) {
+        request.log.info({ user: username }, 'sign-in failed');
+        audit.record({
+          event: 'sign-in.refused',
+          user: username,
+          client: request.ip,
+          reason: lock ? 'locked now' : 'wrong user name or password',
+        });
+        if (!lock) return reply.code(401).send({ error: 'The user name or password is not right.' });
+        const until = new Date(lock.until).toISOString();
+        request.log.warn(
+          { user: username, until, lockMinutes: lock.durationMs / 60_000, lockCount: lock.count },
+          'sign-in locked after too many failures',
+        );
+        audit.record({
+          event: 'sign-in.locked',
+          user: username,
+          address: request.ip,
+          until,
+          minutes: lock.durationMs / 60_000,
+          count: lock.count,
+          ...(device ? { device: 'a browser the user signed in from before' } : {}),
+        });
+        return reply.code(401).send({ error: `The user name or password is not right. ${lockedSentence(lock.durationMs)}` });
+      }
+      // A new id on every sign-in; the old one (if any) is dropped.
+      signIns.delete(request.cookies[SESSION_COOKIE]);
+      const id = signIns.create(principal.username);
+      reply.setCookie(SESSION_COOKIE, id, {
+        httpOnly: true,
+        secure: true,
+        sameSite: 'strict',
+        path: '/',
+        maxAge: Math.floor(signIns.ttlMs / 1000),
       });
-    }
-    request.log.info({ user: username }, 'signed in');
-    audit.record({ event: 'sign-in', user: username, client: request.ip });
-    return principal;
-  });
+      if (!device) {
+        reply.setCookie(DEVICE_COOKIE, devices.issue(username), {
+          httpOnly: true,
+          secure: true,
+          sameSite: 'strict',
+          path: '/api/login',
+          maxAge: DEVICE_COOKIE_MAX_AGE_SECONDS,
+        });
+      }
+      request.log.info({ user: username }, 'signed in');
+      audit.record({ event: 'sign-in', user: username, client: request.ip });
+      return principal;
+    },
+  );
 
   // Who is signed in: the page shows the name after a reload, and knows the roles.
-  app.get('/api/me', {
-    onRequest: requireUser(),
-    schema: { response: { 200: Principal, 401: ErrorAnswer } },
-  }, async (request) => request.principal!);
+  app.get(
+    '/api/me',
+    {
+      onRequest: requireUser(),
+      schema: { response: { 200: Principal, 401: ErrorAnswer } },
+    },
+    async (request) => request.principal!,
+  );
 
   app.post('/api/logout', { schema: { response: { 204: NoContent } } }, async (request, reply) => {
     const who = request.principal;

@@ -6,11 +6,15 @@ import { Health } from '../../contract/api/health.js';
 import type { Availability } from '../../contract/availability.js';
 
 export const healthRoutes: FastifyPluginAsyncTypebox<{ availability: Availability }> = async (app, { availability }) => {
-  app.get('/healthz', {
-    schema: { response: { 200: Health, 503: ErrorAnswer } },
-  }, async (_request, reply) => {
-    const refusal = availability.refusal();
-    if (refusal) return reply.code(503).send({ error: refusal });
-    return { status: 'ok' };
-  });
+  app.get(
+    '/healthz',
+    {
+      schema: { response: { 200: Health, 503: ErrorAnswer } },
+    },
+    async (_request, reply) => {
+      const refusal = availability.refusal();
+      if (refusal) return reply.code(503).send({ error: refusal });
+      return { status: 'ok' };
+    },
+  );
 };

@@ -10,8 +10,9 @@ export async function describeApi(app: FastifyInstance): Promise<void> {
       openapi: '3.0.3',
       info: {
         title: 'Porthole',
-        description: 'Sign in, list and open desktops, helpdesk shadowing and administration. Every error is `{"error": sentence}`; '
-          + 'state-changing calls need `Content-Type: application/json` and an accepted `Origin`.',
+        description:
+          'Sign in, list and open desktops, helpdesk shadowing and administration. Every error is `{"error": sentence}`; ' +
+          'state-changing calls need `Content-Type: application/json` and an accepted `Origin`.',
         version: '1',
       },
       components: { securitySchemes: { signIn: { type: 'apiKey', in: 'cookie', name: 'porthole_session' } } },

@@ -19,34 +19,39 @@ const RULES: Record<Action, { from: readonly DesktopState[]; then: string; doing
 };
 
 export const powerRoutes: FastifyPluginAsyncTypebox<{ desktops: DesktopSource; audit: AuditTrail }> = async (app, { desktops, audit }) => {
-  for (const action of ['start', 'reboot', 'shutdown'] as const) app.post(`/api/desktops/:id/${action}`, {
-    onRequest: requireUser(),
-    schema: {
-      params: DesktopIdParams,
-      response: { 202: PowerAccepted, 401: ErrorAnswer, 403: ErrorAnswer, 404: ErrorAnswer, 409: ErrorAnswer, 503: ErrorAnswer },
-    },
-  }, async (request, reply) => {
-    const who = request.principal!;
-    const desktop = await desktops.get(request.params.id); // an unreachable host: 503 (app.ts)
-    if (!desktop || !mayOpen(desktop, who)) return reply.code(404).send({ error: 'There is no such desktop.' });
-    if (!mayPower(desktop, who)) {
-      return reply.code(403).send({ error: `You may not ${RULES[action].doing} this desktop yourself. Ask your administrator to.` });
-    }
-    const rule = RULES[action];
-    if (!rule.from.includes(desktop.state)) {
-      return reply.code(409).send({ error: `The desktop is ${desktop.state}: it cannot ${rule.doing} now.` });
-    }
-    const fields = { user: who.username, desktop: desktop.id, hypervisor: desktop.hypervisor, client: request.ip };
-    try {
-      await desktops.power(desktop, action);
-    } catch (error) {
-      audit.record({ event: `power.${action}`, ...fields, result: 'refused', reason: (error as Error).message });
-      request.log.warn({ ...fields, err: error }, `power ${action} refused by libvirt`);
-      return reply.code(409).send({
-        error: `The desktop's host did not ${rule.doing} it (${(error as Error).message}). Try again in a minute; if it goes on, tell your administrator.`,
-      });
-    }
-    audit.record({ event: `power.${action}`, ...fields, result: 'accepted' });
-    return reply.code(202).send({ state: rule.then });
-  });
+  for (const action of ['start', 'reboot', 'shutdown'] as const)
+    app.post(
+      `/api/desktops/:id/${action}`,
+      {
+        onRequest: requireUser(),
+        schema: {
+          params: DesktopIdParams,
+          response: { 202: PowerAccepted, 401: ErrorAnswer, 403: ErrorAnswer, 404: ErrorAnswer, 409: ErrorAnswer, 503: ErrorAnswer },
+        },
+      },
+      async (request, reply) => {
+        const who = request.principal!;
+        const desktop = await desktops.get(request.params.id); // an unreachable host: 503 (app.ts)
+        if (!desktop || !mayOpen(desktop, who)) return reply.code(404).send({ error: 'There is no such desktop.' });
+        if (!mayPower(desktop, who)) {
+          return reply.code(403).send({ error: `You may not ${RULES[action].doing} this desktop yourself. Ask your administrator to.` });
+        }
+        const rule = RULES[action];
+        if (!rule.from.includes(desktop.state)) {
+          return reply.code(409).send({ error: `The desktop is ${desktop.state}: it cannot ${rule.doing} now.` });
+        }
+        const fields = { user: who.username, desktop: desktop.id, hypervisor: desktop.hypervisor, client: request.ip };
+        try {
+          await desktops.power(desktop, action);
+        } catch (error) {
+          audit.record({ event: `power.${action}`, ...fields, result: 'refused', reason: (error as Error).message });
+          request.log.warn({ ...fields, err: error }, `power ${action} refused by libvirt`);
+          return reply.code(409).send({
+            error: `The desktop's host did not ${rule.doing} it (${(error as Error).message}). Try again in a minute; if it goes on, tell your administrator.`,
+          });
+        }
+        audit.record({ event: `power.${action}`, ...fields, result: 'accepted' });
+        return reply.code(202).send({ state: rule.then });
+      },
+    );
 };

@@ -19,29 +19,41 @@ export interface UserRoutesOptions {
 }
 
 export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { signIns, sessions, lockout, audit }) => {
-  app.delete('/api/users/:name/sessions', {
-    onRequest: requireUser('admin'),
-    schema: { params: UserNameParams, response: { 200: Revocation, 401: ErrorAnswer, 403: ErrorAnswer } },
-  }, async (request) => {
-    const { name } = request.params;
-    const ended = {
-      signIns: signIns.deleteUser(name),
-      displaySessions: sessions.endWhere((claims) => claims.sub === name, CloseCode.endedByAdmin, 'An administrator ended your sessions.'),
-    };
-    request.log.info({ admin: request.principal!.username, user: name, ...ended }, 'user revoked');
-    audit.record({ event: 'user.revoked', admin: request.principal!.username, user: name, ...ended });
-    return ended;
-  });
+  app.delete(
+    '/api/users/:name/sessions',
+    {
+      onRequest: requireUser('admin'),
+      schema: { params: UserNameParams, response: { 200: Revocation, 401: ErrorAnswer, 403: ErrorAnswer } },
+    },
+    async (request) => {
+      const { name } = request.params;
+      const ended = {
+        signIns: signIns.deleteUser(name),
+        displaySessions: sessions.endWhere(
+          (claims) => claims.sub === name,
+          CloseCode.endedByAdmin,
+          'An administrator ended your sessions.',
+        ),
+      };
+      request.log.info({ admin: request.principal!.username, user: name, ...ended }, 'user revoked');
+      audit.record({ event: 'user.revoked', admin: request.principal!.username, user: name, ...ended });
+      return ended;
+    },
+  );
 
-  app.delete('/api/users/:name/lockout', {
-    onRequest: requireUser('admin'),
-    schema: { params: UserNameParams, response: { 204: NoContent, 401: ErrorAnswer, 403: ErrorAnswer, 404: ErrorAnswer } },
-  }, async (request, reply) => {
-    const { name } = request.params;
-    if (!lockout.unlock(name)) return reply.code(404).send({ error: 'This user name is not locked.' });
-    const admin = request.principal!.username;
-    audit.record({ event: 'sign-in.unlocked', admin, user: name });
-    request.log.info({ admin, user: name }, 'sign-in unlocked');
-    return reply.code(204).send(null);
-  });
+  app.delete(
+    '/api/users/:name/lockout',
+    {
+      onRequest: requireUser('admin'),
+      schema: { params: UserNameParams, response: { 204: NoContent, 401: ErrorAnswer, 403: ErrorAnswer, 404: ErrorAnswer } },
+    },
+    async (request, reply) => {
+      const { name } = request.params;
+      if (!lockout.unlock(name)) return reply.code(404).send({ error: 'This user name is not locked.' });
+      const admin = request.principal!.username;
+      audit.record({ event: 'sign-in.unlocked', admin, user: name });
+      request.log.info({ admin, user: name }, 'sign-in unlocked');
+      return reply.code(204).send(null);
+    },
+  );
 };

@@ -42,7 +42,7 @@ function loadLibc(): Libc | null {
 
 /** The descriptor under a TCP or TLS socket, if it has one. */
 function descriptor(socket: Socket): number | undefined {
-  const handle = (socket as unknown as { _handle?: { fd?: number }; _parent?: { _handle?: { fd?: number } } });
+  const handle = socket as unknown as { _handle?: { fd?: number }; _parent?: { _handle?: { fd?: number } } };
   const fd = handle._handle?.fd ?? handle._parent?._handle?.fd;
   return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }

@@ -164,21 +164,38 @@ export function decodePdu(der: Buffer): RDCleanPathPdu {
   const pdu: Partial<RDCleanPathPdu> = {};
   for (const [tag, value] of taggedMembers(parsed.result, 'the RDCleanPath PDU')) {
     switch (tag) {
-      case Field.version: pdu.version = integer(value, 'the version', Number.MAX_SAFE_INTEGER); break;
-      case Field.error: pdu.error = decodeFailure(value); break;
-      case Field.destination: pdu.destination = utf8(value, 'the destination'); break;
-      case Field.proxyAuth: pdu.proxyAuth = utf8(value, 'the proxy authorization'); break;
-      case Field.serverAuth: pdu.serverAuth = utf8(value, 'the server authorization'); break;
-      case Field.preconnectionBlob: pdu.preconnectionBlob = utf8(value, 'the preconnection blob'); break;
-      case Field.x224: pdu.x224 = octets(value, 'the X.224 PDU'); break;
+      case Field.version:
+        pdu.version = integer(value, 'the version', Number.MAX_SAFE_INTEGER);
+        break;
+      case Field.error:
+        pdu.error = decodeFailure(value);
+        break;
+      case Field.destination:
+        pdu.destination = utf8(value, 'the destination');
+        break;
+      case Field.proxyAuth:
+        pdu.proxyAuth = utf8(value, 'the proxy authorization');
+        break;
+      case Field.serverAuth:
+        pdu.serverAuth = utf8(value, 'the server authorization');
+        break;
+      case Field.preconnectionBlob:
+        pdu.preconnectionBlob = utf8(value, 'the preconnection blob');
+        break;
+      case Field.x224:
+        pdu.x224 = octets(value, 'the X.224 PDU');
+        break;
       case Field.serverCertChain: {
         if (!(value instanceof asn1.Sequence)) fail('the certificate chain is not a SEQUENCE');
         if (value.valueBlock.value.length > MAX_CHAIN) fail(`the certificate chain has more than ${MAX_CHAIN} certificates`);
         pdu.serverCertChain = value.valueBlock.value.map((c) => octets(c, 'a certificate'));
         break;
       }
-      case Field.serverAddr: pdu.serverAddr = utf8(value, 'the server address'); break;
-      default: fail(`the RDCleanPath PDU has an unknown field [${tag}]`);
+      case Field.serverAddr:
+        pdu.serverAddr = utf8(value, 'the server address');
+        break;
+      default:
+        fail(`the RDCleanPath PDU has an unknown field [${tag}]`);
     }
   }
   if (pdu.version === undefined) fail('the RDCleanPath PDU has no version');
@@ -208,7 +225,9 @@ function tagged(tag: number, value: asn1.AsnType): asn1.Constructed {
 }
 
 function encode(members: asn1.AsnType[]): Buffer {
-  return Buffer.from(new asn1.Sequence({ value: [tagged(Field.version, new asn1.Integer({ value: RDCLEANPATH_VERSION })), ...members] }).toBER());
+  return Buffer.from(
+    new asn1.Sequence({ value: [tagged(Field.version, new asn1.Integer({ value: RDCLEANPATH_VERSION })), ...members] }).toBER(),
+  );
 }
 
 function octetString(bytes: Uint8Array): asn1.OctetString {
@@ -229,7 +248,8 @@ export function encodePdu(pdu: Omit<RDCleanPathPdu, 'version'>): Buffer {
   if (pdu.destination !== undefined) members.push(tagged(Field.destination, new asn1.Utf8String({ value: pdu.destination })));
   if (pdu.proxyAuth !== undefined) members.push(tagged(Field.proxyAuth, new asn1.Utf8String({ value: pdu.proxyAuth })));
   if (pdu.serverAuth !== undefined) members.push(tagged(Field.serverAuth, new asn1.Utf8String({ value: pdu.serverAuth })));
-  if (pdu.preconnectionBlob !== undefined) members.push(tagged(Field.preconnectionBlob, new asn1.Utf8String({ value: pdu.preconnectionBlob })));
+  if (pdu.preconnectionBlob !== undefined)
+    members.push(tagged(Field.preconnectionBlob, new asn1.Utf8String({ value: pdu.preconnectionBlob })));
   if (pdu.x224) members.push(tagged(Field.x224, octetString(pdu.x224)));
   if (pdu.serverCertChain) members.push(tagged(Field.serverCertChain, new asn1.Sequence({ value: pdu.serverCertChain.map(octetString) })));
   if (pdu.serverAddr !== undefined) members.push(tagged(Field.serverAddr, new asn1.Utf8String({ value: pdu.serverAddr })));

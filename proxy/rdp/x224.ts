@@ -41,9 +41,7 @@ export function confirmLength(header: Buffer): number {
   return length;
 }
 
-export type Confirm =
-  | { kind: 'accepted'; selectedProtocol: number }
-  | { kind: 'refused'; failureCode: number };
+export type Confirm = { kind: 'accepted'; selectedProtocol: number } | { kind: 'refused'; failureCode: number };
 
 /** Reads the server's X.224 Connection Confirm: which security protocol it chose, or why it refused. */
 export function parseConnectionConfirm(frame: Buffer): Confirm {
@@ -64,11 +62,17 @@ export function parseConnectionConfirm(frame: Buffer): Confirm {
 /** Names of RDP_NEG_FAILURE codes, for people. */
 export function negotiationFailureText(code: number): string {
   switch (code) {
-    case 1: return 'it requires TLS';
-    case 2: return 'it allows only standard RDP security, which browsers cannot use';
-    case 3: return 'it has no certificate for TLS';
-    case 5: return 'it requires Network Level Authentication';
-    case 6: return 'it requires Network Level Authentication with TLS';
-    default: return `it refused the security protocols (code ${code})`;
+    case 1:
+      return 'it requires TLS';
+    case 2:
+      return 'it allows only standard RDP security, which browsers cannot use';
+    case 3:
+      return 'it has no certificate for TLS';
+    case 5:
+      return 'it requires Network Level Authentication';
+    case 6:
+      return 'it requires Network Level Authentication with TLS';
+    default:
+      return `it refused the security protocols (code ${code})`;
   }
 }

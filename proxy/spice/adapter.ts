@@ -6,7 +6,19 @@ import type { AdmittedToken, ConnectionContext, DisplayEnd, Handshake, ProtocolA
 import { CloseCode } from '../../contract/close-codes.js';
 import { ProxyError } from '../close.js';
 import type { Inbox } from '../inbox.js';
-import { AuthMechanism, ChannelType, CommonCap, LINK_HEADER_SIZE, TICKET_SIZE, hasCap, linkErrorText, parseLinkHeader, parseLinkMess, parseLinkReply, type LinkMess } from './link.js';
+import {
+  AuthMechanism,
+  ChannelType,
+  CommonCap,
+  LINK_HEADER_SIZE,
+  TICKET_SIZE,
+  hasCap,
+  linkErrorText,
+  parseLinkHeader,
+  parseLinkMess,
+  parseLinkReply,
+  type LinkMess,
+} from './link.js';
 import { SpiceClientStream } from './client-messages.js';
 import { DisplayInitWatch } from './display-init.js';
 import { SpiceSessions, type SpiceSession } from './sessions.js';
@@ -43,8 +55,11 @@ export class SpiceAdapter implements ProtocolAdapter {
     let token: AdmittedToken;
     if (main) {
       if (mess.connectionId !== 0) {
-        throw new ProxyError(CloseCode.protocolError, 'The viewer tried to resume a SPICE session the proxy does not know.',
-          `main channel with connection id ${mess.connectionId}`);
+        throw new ProxyError(
+          CloseCode.protocolError,
+          'The viewer tried to resume a SPICE session the proxy does not know.',
+          `main channel with connection id ${mess.connectionId}`,
+        );
       }
       // Uses up the token: a second main channel with it is a replay.
       token = ctx.claim(verified, { joinable: true });
@@ -52,20 +67,30 @@ export class SpiceAdapter implements ProtocolAdapter {
     } else {
       const existing = this.sessions.get(claims.jti);
       if (!existing || existing.ended) {
-        throw new ProxyError(CloseCode.badToken, 'A SPICE channel arrived without its session. Open the desktop again from your list.',
-          `SPICE channel type ${mess.channelType} before or after its main channel`);
+        throw new ProxyError(
+          CloseCode.badToken,
+          'A SPICE channel arrived without its session. Open the desktop again from your list.',
+          `SPICE channel type ${mess.channelType} before or after its main channel`,
+        );
       }
       session = existing;
       token = ctx.join(verified);
       const sessionId = await session.sessionId(TIMEOUT_MS);
       if (mess.connectionId !== sessionId) {
-        throw new ProxyError(CloseCode.forbidden, 'This SPICE channel belongs to another session.',
-          `SPICE channel connection id ${mess.connectionId}, session has ${sessionId}`);
+        throw new ProxyError(
+          CloseCode.forbidden,
+          'This SPICE channel belongs to another session.',
+          `SPICE channel connection id ${mess.connectionId}, session has ${sessionId}`,
+        );
       }
     }
     const channelKey = `${mess.channelType}:${mess.channelId}`;
     if (session.channels.has(channelKey)) {
-      throw new ProxyError(CloseCode.protocolError, 'The viewer opened the same SPICE channel twice.', `duplicate SPICE channel ${channelKey}`);
+      throw new ProxyError(
+        CloseCode.protocolError,
+        'The viewer opened the same SPICE channel twice.',
+        `duplicate SPICE channel ${channelKey}`,
+      );
     }
     session.channels.add(channelKey);
 
@@ -82,10 +107,13 @@ export class SpiceAdapter implements ProtocolAdapter {
     // View-only is enforced here, per channel, whatever the browser's client does.
     const viewOnly = claims.viewOnly ? new SpiceClientStream(mess.channelType, mini) : undefined;
     const init = mess.channelType === ChannelType.display && mini ? new DisplayInitWatch() : undefined;
-    const filter = init || viewOnly ? (chunk: Buffer) => {
-      if (init && !init.seen) init.observe(chunk);
-      return viewOnly ? viewOnly.filter(chunk) : chunk;
-    } : undefined;
+    const filter =
+      init || viewOnly
+        ? (chunk: Buffer) => {
+            if (init && !init.seen) init.observe(chunk);
+            return viewOnly ? viewOnly.filter(chunk) : chunk;
+          }
+        : undefined;
     return {
       display,
       token,
@@ -93,7 +121,8 @@ export class SpiceAdapter implements ProtocolAdapter {
       ...(filter ? { filter } : {}),
       ...(init ? { farewell: () => init.farewell() } : {}),
       onEnd: () => {
-        if (viewOnly?.dropped) ctx.log.info({ user: claims.sub, channel: mess.channelType, dropped: viewOnly.dropped }, 'view-only input dropped');
+        if (viewOnly?.dropped)
+          ctx.log.info({ user: claims.sub, channel: mess.channelType, dropped: viewOnly.dropped }, 'view-only input dropped');
         session.channels.delete(channelKey);
         if (main) this.sessions.end(claims.jti);
       },
@@ -101,22 +130,34 @@ export class SpiceAdapter implements ProtocolAdapter {
   }
 
   /** Links one channel with the injected ticket; returns whether both sides use the mini header. */
-  async #link(ctx: ConnectionContext, display: DisplayEnd, linkRaw: Buffer, mess: LinkMess, mainSession: SpiceSession | undefined): Promise<boolean> {
+  async #link(
+    ctx: ConnectionContext,
+    display: DisplayEnd,
+    linkRaw: Buffer,
+    mess: LinkMess,
+    mainSession: SpiceSession | undefined,
+  ): Promise<boolean> {
     display.send(linkRaw);
     const reply = await readLink(display.inbox, 'The display');
     const parsed = parseLinkReply(reply.body, 'The display');
     ctx.client.send(reply.raw);
     if (parsed.error !== 0) {
-      throw new ProxyError(CloseCode.displayUnreachable, `The desktop's SPICE display refused the connection (${linkErrorText(parsed.error)}).`,
-        `SPICE link error ${parsed.error}`);
+      throw new ProxyError(
+        CloseCode.displayUnreachable,
+        `The desktop's SPICE display refused the connection (${linkErrorText(parsed.error)}).`,
+        `SPICE link error ${parsed.error}`,
+      );
     }
 
     // With AUTH_SELECTION on both sides the client names its mechanism before the ticket.
     const selection = hasCap(mess.commonCaps, CommonCap.authSelection) && hasCap(parsed.commonCaps, CommonCap.authSelection);
     const auth = await ctx.client.inbox.read(selection ? 4 + TICKET_SIZE : TICKET_SIZE, TIMEOUT_MS);
     if (selection && auth.readUInt32LE(0) !== AuthMechanism.spice) {
-      throw new ProxyError(CloseCode.protocolError, 'The viewer asked for a SPICE authentication Porthole does not support.',
-        `SPICE auth mechanism ${auth.readUInt32LE(0)}`);
+      throw new ProxyError(
+        CloseCode.protocolError,
+        'The viewer asked for a SPICE authentication Porthole does not support.',
+        `SPICE auth mechanism ${auth.readUInt32LE(0)}`,
+      );
     }
     const ticket = encryptTicket(parsed.publicKey, display.endpoint.password ?? '');
     display.send(selection ? Buffer.concat([auth.subarray(0, 4), ticket]) : ticket);
@@ -125,9 +166,11 @@ export class SpiceAdapter implements ProtocolAdapter {
     ctx.client.send(result);
     const code = result.readUInt32LE(0);
     if (code !== 0) {
-      throw new ProxyError(CloseCode.displayAuthFailed,
+      throw new ProxyError(
+        CloseCode.displayAuthFailed,
         "The desktop's SPICE display refused Porthole's credentials. Ask your administrator to check the desktop's display password.",
-        `SPICE authentication failed: ${linkErrorText(code)}`);
+        `SPICE authentication failed: ${linkErrorText(code)}`,
+      );
     }
     const mini = hasCap(mess.commonCaps, CommonCap.miniHeader) && hasCap(parsed.commonCaps, CommonCap.miniHeader);
     if (mainSession) mainSession.setSessionId(await this.#readSessionId(ctx, display, mini));
@@ -141,8 +184,11 @@ export class SpiceAdapter implements ProtocolAdapter {
     const type = header.readUInt16LE(mini ? 0 : 8);
     const size = header.readUInt32LE(mini ? 2 : 10);
     if (type !== MSG_MAIN_INIT || size < 4 || size > MAX_FIRST_MESSAGE) {
-      throw new ProxyError(CloseCode.protocolError, "The desktop's SPICE display did not start the session as expected.",
-        `main channel's first message: type ${type}, ${size} bytes`);
+      throw new ProxyError(
+        CloseCode.protocolError,
+        "The desktop's SPICE display did not start the session as expected.",
+        `main channel's first message: type ${type}, ${size} bytes`,
+      );
     }
     const body = await display.inbox.read(size, TIMEOUT_MS);
     ctx.client.send(Buffer.concat([header, body]));

@@ -4,13 +4,21 @@ import { ChannelType } from './link.js';
 
 export function spiceTrafficKind(channelType: number): string {
   switch (channelType) {
-    case ChannelType.main: return 'spice.main';
-    case ChannelType.display: return 'spice.display';
-    case ChannelType.inputs: return 'spice.inputs';
-    case ChannelType.cursor: return 'spice.cursor';
-    case ChannelType.playback: return 'spice.playback';
-    case ChannelType.record: return 'spice.record';
-    case ChannelType.usbredir: return 'spice.usbredir';
-    default: return 'spice.other';
+    case ChannelType.main:
+      return 'spice.main';
+    case ChannelType.display:
+      return 'spice.display';
+    case ChannelType.inputs:
+      return 'spice.inputs';
+    case ChannelType.cursor:
+      return 'spice.cursor';
+    case ChannelType.playback:
+      return 'spice.playback';
+    case ChannelType.record:
+      return 'spice.record';
+    case ChannelType.usbredir:
+      return 'spice.usbredir';
+    default:
+      return 'spice.other';
   }
 }

@@ -19,14 +19,24 @@ export class SpiceClientStream {
    * @param channelType the channel's type from its link message
    * @param miniHeader whether both sides agreed on SPICE_COMMON_CAP_MINI_HEADER
    */
-  constructor(readonly channelType: number, readonly miniHeader: boolean) {
+  constructor(
+    readonly channelType: number,
+    readonly miniHeader: boolean,
+  ) {
     const headerSize = miniHeader ? 6 : 18;
-    this.#main = new MessageFilter((b) => {
-      if (b.length < headerSize) return { length: undefined, drop: undefined };
-      const type = b.readUInt16LE(miniHeader ? 0 : 8);
-      const length = headerSize + b.readUInt32LE(miniHeader ? 2 : 10);
-      return { length, drop: MAIN_DROPPED.has(type) ? 'main' : undefined };
-    }, () => { this.dropped++; }, MAX_KEPT, 'SPICE');
+    this.#main = new MessageFilter(
+      (b) => {
+        if (b.length < headerSize) return { length: undefined, drop: undefined };
+        const type = b.readUInt16LE(miniHeader ? 0 : 8);
+        const length = headerSize + b.readUInt32LE(miniHeader ? 2 : 10);
+        return { length, drop: MAIN_DROPPED.has(type) ? 'main' : undefined };
+      },
+      () => {
+        this.dropped++;
+      },
+      MAX_KEPT,
+      'SPICE',
+    );
   }
 
   /** The bytes to forward for `chunk` in a view-only session. */

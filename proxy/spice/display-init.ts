@@ -13,8 +13,6 @@ const MINI_HEADER = 6;
 /** How long the display's side stays open after DISPLAY_INIT (ten times what was needed here). */
 export const DISPLAY_INIT_LINGER_MS = 1000;
 
-
-
 /** SPICE_MSGC_DISPLAY_INIT with spice-html5's values: pixmap cache 1 of 10 MiB, no GLZ dictionary. */
 export function displayInitMessage(): Buffer {
   const message = Buffer.alloc(MINI_HEADER + 14);

@@ -12,7 +12,17 @@ export const TICKET_SIZE = 128; // RSA-1024 ciphertext
 export const PUBLIC_KEY_SIZE = 162; // X.509 SubjectPublicKeyInfo of an RSA-1024 key
 
 export const ChannelType = {
-  main: 1, display: 2, inputs: 3, cursor: 4, playback: 5, record: 6, tunnel: 7, smartcard: 8, usbredir: 9, port: 10, webdav: 11,
+  main: 1,
+  display: 2,
+  inputs: 3,
+  cursor: 4,
+  playback: 5,
+  record: 6,
+  tunnel: 7,
+  smartcard: 8,
+  usbredir: 9,
+  port: 10,
+  webdav: 11,
 } as const;
 
 export const CommonCap = { authSelection: 0, authSpice: 1, authSasl: 2, miniHeader: 3 } as const;
@@ -96,16 +106,27 @@ export function hasCap(words: readonly number[], bit: number): boolean {
 /** spice-protocol's SpiceLinkErr, worded for people. */
 export function linkErrorText(code: number): string {
   switch (code) {
-    case 1: return 'error';
-    case 2: return 'invalid magic';
-    case 3: return 'invalid data';
-    case 4: return 'version mismatch';
-    case 5: return 'the server needs TLS';
-    case 6: return 'the server refuses TLS';
-    case 7: return 'permission denied';
-    case 8: return 'invalid password';
-    case 9: return 'no such connection id';
-    case 10: return 'channel not available';
-    default: return `error ${code}`;
+    case 1:
+      return 'error';
+    case 2:
+      return 'invalid magic';
+    case 3:
+      return 'invalid data';
+    case 4:
+      return 'version mismatch';
+    case 5:
+      return 'the server needs TLS';
+    case 6:
+      return 'the server refuses TLS';
+    case 7:
+      return 'permission denied';
+    case 8:
+      return 'invalid password';
+    case 9:
+      return 'no such connection id';
+    case 10:
+      return 'channel not available';
+    default:
+      return `error ${code}`;
   }
 }

@@ -28,11 +28,26 @@ export class SpiceSession {
     if (this.#ended) return Promise.reject(ended());
     if (this.#sessionId !== undefined) return Promise.resolve(this.#sessionId);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new ProxyError(CloseCode.protocolError,
-        'The SPICE session did not start in time.', 'SPICE channel waited for the main channel\'s session id')), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          reject(
+            new ProxyError(
+              CloseCode.protocolError,
+              'The SPICE session did not start in time.',
+              "SPICE channel waited for the main channel's session id",
+            ),
+          ),
+        timeoutMs,
+      );
       this.#waiters.push({
-        resolve: (id) => { clearTimeout(timer); resolve(id); },
-        reject: (e) => { clearTimeout(timer); reject(e); },
+        resolve: (id) => {
+          clearTimeout(timer);
+          resolve(id);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
       });
     });
   }
@@ -44,7 +59,11 @@ export class SpiceSession {
 }
 
 function ended(): ProxyError {
-  return new ProxyError(CloseCode.badToken, 'This SPICE session has ended. Open the desktop again from your list.', 'SPICE channel for an ended session');
+  return new ProxyError(
+    CloseCode.badToken,
+    'This SPICE session has ended. Open the desktop again from your list.',
+    'SPICE channel for an ended session',
+  );
 }
 
 export class SpiceSessions {

@@ -38,7 +38,9 @@ export function certificateChain(socket: TLSSocket): Buffer[] {
 }
 
 function names(cert: PeerCertificate): string {
-  return Object.entries(cert.subject ?? {}).map(([k, v]) => `${k}=${String(v)}`).join(', ');
+  return Object.entries(cert.subject ?? {})
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(', ');
 }
 
 /**
@@ -56,15 +58,21 @@ export class CaTrust implements CertificateTrust {
   check(desktop: string, host: string, socket: TLSSocket, label: string): void {
     const cert = socket.getPeerCertificate();
     if (!socket.authorized) {
-      throw new ProxyError(CloseCode.displayUntrusted,
+      throw new ProxyError(
+        CloseCode.displayUntrusted,
         `Porthole does not trust the desktop's ${label} certificate (unknown authority) and did not connect. Ask your administrator.`,
-        `${label} certificate of ${desktop} (${names(cert)}) refused: ${String(socket.authorizationError)}`, { tlsAlert: UNKNOWN_CA });
+        `${label} certificate of ${desktop} (${names(cert)}) refused: ${String(socket.authorizationError)}`,
+        { tlsAlert: UNKNOWN_CA },
+      );
     }
     const mismatch = checkServerIdentity(host, cert);
     if (mismatch) {
-      throw new ProxyError(CloseCode.displayUntrusted,
+      throw new ProxyError(
+        CloseCode.displayUntrusted,
         `The desktop's ${label} certificate names another machine; Porthole did not connect. Ask your administrator.`,
-        `${label} certificate of ${desktop} does not name ${host}: ${mismatch.message}`, { tlsAlert: BAD_CERTIFICATE });
+        `${label} certificate of ${desktop} does not name ${host}: ${mismatch.message}`,
+        { tlsAlert: BAD_CERTIFICATE },
+      );
     }
   }
 }
@@ -74,13 +82,20 @@ export class PinTrust implements CertificateTrust {
   readonly name = 'pinned on first use';
   readonly tlsOptions = {};
 
-  constructor(readonly pins: CertificatePins, readonly now: () => Date = () => new Date()) {}
+  constructor(
+    readonly pins: CertificatePins,
+    readonly now: () => Date = () => new Date(),
+  ) {}
 
   check(desktop: string, _host: string, socket: TLSSocket, label: string): void {
     const cert = socket.getPeerCertificate();
     if (!cert?.fingerprint256) {
-      throw new ProxyError(CloseCode.displayUntrusted, `The desktop's ${label} server sent no certificate.`, `${label} server of ${desktop} sent no certificate`,
-        { tlsAlert: BAD_CERTIFICATE });
+      throw new ProxyError(
+        CloseCode.displayUntrusted,
+        `The desktop's ${label} server sent no certificate.`,
+        `${label} server of ${desktop} sent no certificate`,
+        { tlsAlert: BAD_CERTIFICATE },
+      );
     }
     const pin = this.pins.get(desktop);
     if (!pin) {
@@ -88,16 +103,21 @@ export class PinTrust implements CertificateTrust {
         desktop,
         fingerprint: cert.fingerprint256,
         subject: names(cert),
-        issuer: Object.entries(cert.issuer ?? {}).map(([k, v]) => `${k}=${String(v)}`).join(', '),
+        issuer: Object.entries(cert.issuer ?? {})
+          .map(([k, v]) => `${k}=${String(v)}`)
+          .join(', '),
         validTo: cert.valid_to,
         firstSeen: this.now().toISOString(),
       });
       return;
     }
     if (pin.fingerprint !== cert.fingerprint256) {
-      throw new ProxyError(CloseCode.displayUntrusted,
+      throw new ProxyError(
+        CloseCode.displayUntrusted,
         `The desktop's ${label} certificate changed since Porthole first saw it; Porthole did not connect. Ask your administrator.`,
-        `${label} certificate of ${desktop} is ${cert.fingerprint256}, pinned ${pin.fingerprint}`, { tlsAlert: BAD_CERTIFICATE });
+        `${label} certificate of ${desktop} is ${cert.fingerprint256}, pinned ${pin.fingerprint}`,
+        { tlsAlert: BAD_CERTIFICATE },
+      );
     }
   }
 }

@@ -10,10 +10,24 @@ import { Inbox } from '../inbox.js';
 
 /** OpenSSL's alert names (as in ERR_SSL_..._ALERT_<NAME>) to RFC 8446 alert numbers. */
 const ALERTS: Record<string, number> = {
-  UNEXPECTED_MESSAGE: 10, BAD_RECORD_MAC: 20, RECORD_OVERFLOW: 22, HANDSHAKE_FAILURE: 40, BAD_CERTIFICATE: 42,
-  UNSUPPORTED_CERTIFICATE: 43, CERTIFICATE_REVOKED: 44, CERTIFICATE_EXPIRED: 45, CERTIFICATE_UNKNOWN: 46,
-  ILLEGAL_PARAMETER: 47, UNKNOWN_CA: 48, ACCESS_DENIED: 49, DECODE_ERROR: 50, DECRYPT_ERROR: 51,
-  PROTOCOL_VERSION: 70, INSUFFICIENT_SECURITY: 71, INTERNAL_ERROR: 80, CERTIFICATE_REQUIRED: 116,
+  UNEXPECTED_MESSAGE: 10,
+  BAD_RECORD_MAC: 20,
+  RECORD_OVERFLOW: 22,
+  HANDSHAKE_FAILURE: 40,
+  BAD_CERTIFICATE: 42,
+  UNSUPPORTED_CERTIFICATE: 43,
+  CERTIFICATE_REVOKED: 44,
+  CERTIFICATE_EXPIRED: 45,
+  CERTIFICATE_UNKNOWN: 46,
+  ILLEGAL_PARAMETER: 47,
+  UNKNOWN_CA: 48,
+  ACCESS_DENIED: 49,
+  DECODE_ERROR: 50,
+  DECRYPT_ERROR: 51,
+  PROTOCOL_VERSION: 70,
+  INSUFFICIENT_SECURITY: 71,
+  INTERNAL_ERROR: 80,
+  CERTIFICATE_REQUIRED: 116,
   NO_APPLICATION_PROTOCOL: 120,
 };
 
@@ -23,17 +37,26 @@ export function tlsAlertOf(error: NodeJS.ErrnoException): number {
   return (name && ALERTS[name]) || ALERTS.HANDSHAKE_FAILURE!;
 }
 
-
 /**
  * Starts TLS on `display` and resolves once the handshake is done. Nothing is verified here:
  * the caller checks `socket.authorized` and the certificate against its policy.
  * @param label the protocol's name for messages ("RDP")
  */
-export function secureDisplay(display: DisplayEnd, label: string, options: ConnectionOptions, timeoutMs: number): Promise<SecureDisplayEnd> {
+export function secureDisplay(
+  display: DisplayEnd,
+  label: string,
+  options: ConnectionOptions,
+  timeoutMs: number,
+): Promise<SecureDisplayEnd> {
   if (display.inbox.length > 0) {
     display.socket.destroy();
-    return Promise.reject(new ProxyError(CloseCode.protocolError, `The desktop's ${label} server sent data before TLS started.`,
-      `${display.inbox.length} unexpected bytes before TLS`));
+    return Promise.reject(
+      new ProxyError(
+        CloseCode.protocolError,
+        `The desktop's ${label} server sent data before TLS started.`,
+        `${display.inbox.length} unexpected bytes before TLS`,
+      ),
+    );
   }
   display.release();
   const host = display.endpoint.host;
@@ -49,22 +72,38 @@ export function secureDisplay(display: DisplayEnd, label: string, options: Conne
     });
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new ProxyError(CloseCode.displayUnreachable, `The desktop's ${label} server did not complete TLS.`,
-        `TLS handshake with ${host} timed out after ${timeoutMs} ms`, { errno: 'ETIMEDOUT' }));
+      reject(
+        new ProxyError(
+          CloseCode.displayUnreachable,
+          `The desktop's ${label} server did not complete TLS.`,
+          `TLS handshake with ${host} timed out after ${timeoutMs} ms`,
+          { errno: 'ETIMEDOUT' },
+        ),
+      );
     }, timeoutMs);
     socket.once('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       socket.destroy();
-      reject(new ProxyError(CloseCode.displayUnreachable, `TLS with the desktop's ${label} server failed.`,
-        `TLS handshake with ${host}: ${error.code ?? ''} ${error.message}`, { tlsAlert: tlsAlertOf(error) }));
+      reject(
+        new ProxyError(
+          CloseCode.displayUnreachable,
+          `TLS with the desktop's ${label} server failed.`,
+          `TLS handshake with ${host}: ${error.code ?? ''} ${error.message}`,
+          { tlsAlert: tlsAlertOf(error) },
+        ),
+      );
     });
     socket.once('secureConnect', () => {
       clearTimeout(timer);
       socket.removeAllListeners('error');
       const inbox = new Inbox('The display', display.inbox.limit);
       const onData = (chunk: Buffer) => inbox.push(chunk);
-      const onEnd = () => inbox.fail(new ProxyError(CloseCode.displayUnreachable, `The desktop's ${label} server closed the connection.`, 'display closed after TLS'));
-      const onError = (error: Error) => inbox.fail(new ProxyError(CloseCode.displayUnreachable, `The connection to the desktop's ${label} server failed.`, error.message));
+      const onEnd = () =>
+        inbox.fail(
+          new ProxyError(CloseCode.displayUnreachable, `The desktop's ${label} server closed the connection.`, 'display closed after TLS'),
+        );
+      const onError = (error: Error) =>
+        inbox.fail(new ProxyError(CloseCode.displayUnreachable, `The connection to the desktop's ${label} server failed.`, error.message));
       socket.on('data', onData);
       socket.on('end', onEnd);
       socket.on('error', onError);
@@ -73,7 +112,9 @@ export function secureDisplay(display: DisplayEnd, label: string, options: Conne
         inbox,
         endpoint: display.endpoint,
         desktop: display.desktop,
-        send: (data) => { socket.write(data); },
+        send: (data) => {
+          socket.write(data);
+        },
         release: () => {
           socket.off('data', onData);
           socket.off('end', onEnd);

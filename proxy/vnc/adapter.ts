@@ -21,7 +21,8 @@ export class VncAdapter implements ProtocolAdapter {
       token,
       filter: (chunk) => stream.filter(chunk),
       onEnd: () => {
-        if (claims.viewOnly) ctx.log.info({ user: claims.sub, desktop: claims.desktop, dropped: stream.dropped }, 'view-only input dropped');
+        if (claims.viewOnly)
+          ctx.log.info({ user: claims.sub, desktop: claims.desktop, dropped: stream.dropped }, 'view-only input dropped');
       },
     };
   }

@@ -36,37 +36,42 @@ export interface DroppedInput {
 const MAX_KEPT = 64 * 1024;
 
 function unknown(detail: string): ProxyError {
-  return new ProxyError(CloseCode.protocolError,
-    'The viewer sent a VNC message that a view-only connection does not allow.', detail);
+  return new ProxyError(CloseCode.protocolError, 'The viewer sent a VNC message that a view-only connection does not allow.', detail);
 }
 
 /** The framing of the message at the start of `b` (b.length >= 1). */
 function frame(b: Buffer): Framing<keyof DroppedInput> {
   const type = b[0]!;
   switch (type) {
-    case ClientMessage.setPixelFormat: return { length: 20, drop: undefined };
+    case ClientMessage.setPixelFormat:
+      return { length: 20, drop: undefined };
     case ClientMessage.setEncodings: {
       if (b.length < 4) return { length: undefined, drop: undefined };
       const count = b.readUInt16BE(2);
       if (count > 1024) throw unknown(`SetEncodings with ${count} encodings`);
       return { length: 4 + 4 * count, drop: undefined };
     }
-    case ClientMessage.framebufferUpdateRequest: return { length: 10, drop: undefined };
-    case ClientMessage.keyEvent: return { length: 8, drop: 'key' };
-    case ClientMessage.pointerEvent: return { length: 6, drop: 'pointer' };
+    case ClientMessage.framebufferUpdateRequest:
+      return { length: 10, drop: undefined };
+    case ClientMessage.keyEvent:
+      return { length: 8, drop: 'key' };
+    case ClientMessage.pointerEvent:
+      return { length: 6, drop: 'pointer' };
     case ClientMessage.clientCutText: {
       if (b.length < 8) return { length: undefined, drop: undefined };
       // A negative length announces the extended clipboard format; its size is the absolute value.
       return { length: 8 + Math.abs(b.readInt32BE(4)), drop: 'clipboard' };
     }
-    case ClientMessage.enableContinuousUpdates: return { length: 10, drop: undefined };
+    case ClientMessage.enableContinuousUpdates:
+      return { length: 10, drop: undefined };
     case ClientMessage.clientFence: {
       if (b.length < 9) return { length: undefined, drop: undefined };
       const payload = b[8]!;
       if (payload > 64) throw unknown(`ClientFence with ${payload} bytes of payload`);
       return { length: 9 + payload, drop: undefined };
     }
-    case ClientMessage.xvp: return { length: 4, drop: 'power' };
+    case ClientMessage.xvp:
+      return { length: 4, drop: 'power' };
     case ClientMessage.setDesktopSize: {
       if (b.length < 7) return { length: undefined, drop: undefined };
       return { length: 8 + 16 * b[6]!, drop: 'resize' };
@@ -74,7 +79,8 @@ function frame(b: Buffer): Framing<keyof DroppedInput> {
     case ClientMessage.qemu: {
       if (b.length < 2) return { length: undefined, drop: undefined };
       if (b[1] === 0) return { length: 12, drop: 'qemuKey' }; // QEMU extended key event
-      if (b[1] === 1) { // QEMU audio
+      if (b[1] === 1) {
+        // QEMU audio
         if (b.length < 4) return { length: undefined, drop: undefined };
         const op = b.readUInt16BE(2);
         if (op === 0 || op === 1) return { length: 4, drop: 'audio' };
@@ -91,7 +97,14 @@ function frame(b: Buffer): Framing<keyof DroppedInput> {
 export class RfbClientStream {
   readonly dropped: DroppedInput = { key: 0, pointer: 0, clipboard: 0, qemuKey: 0, audio: 0, power: 0, resize: 0 };
   #initialised = false;
-  readonly #messages = new MessageFilter(frame, (kind: keyof DroppedInput) => { this.dropped[kind]++; }, MAX_KEPT, 'VNC');
+  readonly #messages = new MessageFilter(
+    frame,
+    (kind: keyof DroppedInput) => {
+      this.dropped[kind]++;
+    },
+    MAX_KEPT,
+    'VNC',
+  );
 
   constructor(readonly viewOnly: boolean) {}
 

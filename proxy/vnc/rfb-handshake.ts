@@ -22,8 +22,11 @@ export type RfbMinor = 3 | 7 | 8;
 export function parseVersion(bytes: Buffer, who: string): RfbMinor {
   const match = VERSION.exec(bytes.toString('latin1'));
   if (!match || match[1] !== '003') {
-    throw new ProxyError(CloseCode.protocolError, `${who} does not speak VNC (RFB 3.x).`,
-      `${who} sent version ${JSON.stringify(bytes.toString('latin1'))}`);
+    throw new ProxyError(
+      CloseCode.protocolError,
+      `${who} does not speak VNC (RFB 3.x).`,
+      `${who} sent version ${JSON.stringify(bytes.toString('latin1'))}`,
+    );
   }
   const minor = Number(match[2]);
   // RFC 6143 §7.1.1: unknown minor versions above 8 are treated as 3.8, 4-6 as 3.3 (Apple's 3.889 too).
@@ -52,11 +55,18 @@ async function readReason(inbox: Inbox): Promise<string> {
  * acknowledgement, then TLS through `secure`, which checks the display's certificate.
  * Returns the display over TLS and whether VNC authentication follows.
  */
-async function veNCrypt<T extends Peer>(display: T, password: string | undefined, secure: (d: T) => Promise<T>): Promise<{ display: T; vncAuth: boolean }> {
+async function veNCrypt<T extends Peer>(
+  display: T,
+  password: string | undefined,
+  secure: (d: T) => Promise<T>,
+): Promise<{ display: T; vncAuth: boolean }> {
   const version = await display.inbox.read(2, HANDSHAKE_TIMEOUT_MS);
   if (version[0] !== 0 || version[1]! < 2) {
-    throw new ProxyError(CloseCode.displayAuthFailed, "The desktop's display speaks a VeNCrypt version Porthole does not support.",
-      `VeNCrypt version ${version[0]}.${version[1]}`);
+    throw new ProxyError(
+      CloseCode.displayAuthFailed,
+      "The desktop's display speaks a VeNCrypt version Porthole does not support.",
+      `VeNCrypt version ${version[0]}.${version[1]}`,
+    );
   }
   display.send(Buffer.from([0, 2]));
   if ((await display.inbox.read(1, HANDSHAKE_TIMEOUT_MS))[0] !== 0) {
@@ -65,22 +75,37 @@ async function veNCrypt<T extends Peer>(display: T, password: string | undefined
   const count = (await display.inbox.read(1, HANDSHAKE_TIMEOUT_MS))[0]!;
   const raw = count === 0 ? Buffer.alloc(0) : await display.inbox.read(count * 4, HANDSHAKE_TIMEOUT_MS);
   const subtypes = Array.from({ length: count }, (_v, i) => raw.readUInt32BE(i * 4));
-  const chosen = password !== undefined && password !== '' && subtypes.includes(VeNCrypt.x509Vnc) ? VeNCrypt.x509Vnc
-    : subtypes.includes(VeNCrypt.x509None) ? VeNCrypt.x509None
-      : subtypes.includes(VeNCrypt.x509Vnc) ? VeNCrypt.x509Vnc : undefined;
+  const chosen =
+    password !== undefined && password !== '' && subtypes.includes(VeNCrypt.x509Vnc)
+      ? VeNCrypt.x509Vnc
+      : subtypes.includes(VeNCrypt.x509None)
+        ? VeNCrypt.x509None
+        : subtypes.includes(VeNCrypt.x509Vnc)
+          ? VeNCrypt.x509Vnc
+          : undefined;
   if (chosen === undefined) {
-    throw new ProxyError(CloseCode.displayAuthFailed, "The desktop's display offers no certificate-based TLS (VeNCrypt X.509). Ask your administrator.",
-      `VeNCrypt subtypes ${subtypes.join(',')}`);
+    throw new ProxyError(
+      CloseCode.displayAuthFailed,
+      "The desktop's display offers no certificate-based TLS (VeNCrypt X.509). Ask your administrator.",
+      `VeNCrypt subtypes ${subtypes.join(',')}`,
+    );
   }
   if (chosen === VeNCrypt.x509Vnc && (password === undefined || password === '')) {
-    throw new ProxyError(CloseCode.displayAuthFailed, "The desktop's display needs a password that Porthole does not have. Ask your administrator to check the desktop's display settings.",
-      'VeNCrypt X509Vnc without a password in the domain XML');
+    throw new ProxyError(
+      CloseCode.displayAuthFailed,
+      "The desktop's display needs a password that Porthole does not have. Ask your administrator to check the desktop's display settings.",
+      'VeNCrypt X509Vnc without a password in the domain XML',
+    );
   }
   const subtype = Buffer.alloc(4);
   subtype.writeUInt32BE(chosen, 0);
   display.send(subtype);
   if ((await display.inbox.read(1, HANDSHAKE_TIMEOUT_MS))[0] !== 1) {
-    throw new ProxyError(CloseCode.displayAuthFailed, "The desktop's display refused its own TLS subtype.", `VeNCrypt subtype ${chosen} not acknowledged`);
+    throw new ProxyError(
+      CloseCode.displayAuthFailed,
+      "The desktop's display refused its own TLS subtype.",
+      `VeNCrypt subtype ${chosen} not acknowledged`,
+    );
   }
   return { display: await secure(display), vncAuth: chosen === VeNCrypt.x509Vnc };
 }
@@ -91,7 +116,11 @@ async function veNCrypt<T extends Peer>(display: T, password: string | undefined
  * @param secure starts TLS with the display and checks its certificate (VeNCrypt)
  * @returns the display to relay: the same one, or the same connection over TLS
  */
-export async function authenticateToDisplay<T extends Peer>(display: T, password: string | undefined, secure?: (d: T) => Promise<T>): Promise<T> {
+export async function authenticateToDisplay<T extends Peer>(
+  display: T,
+  password: string | undefined,
+  secure?: (d: T) => Promise<T>,
+): Promise<T> {
   const minor = parseVersion(await display.inbox.read(12, HANDSHAKE_TIMEOUT_MS), 'The display');
   display.send(versionBytes(minor));
 
@@ -104,7 +133,7 @@ export async function authenticateToDisplay<T extends Peer>(display: T, password
   }
   if (offered.length === 0 || offered[0] === SecurityType.invalid) {
     const reason = await readReason(display.inbox);
-    throw new ProxyError(CloseCode.displayUnreachable, 'The desktop\'s display refused the connection.', `VNC display refused: ${reason}`);
+    throw new ProxyError(CloseCode.displayUnreachable, "The desktop's display refused the connection.", `VNC display refused: ${reason}`);
   }
 
   let chosen: number;
@@ -113,11 +142,17 @@ export async function authenticateToDisplay<T extends Peer>(display: T, password
   else if (password !== undefined && password !== '' && offered.includes(SecurityType.vncAuth)) chosen = SecurityType.vncAuth;
   else if (offered.includes(SecurityType.none)) chosen = SecurityType.none;
   else if (offered.includes(SecurityType.vncAuth)) {
-    throw new ProxyError(CloseCode.displayAuthFailed, "The desktop's display needs a password that Porthole does not have. Ask your administrator to check the desktop's display settings.",
-      'VNC display asks for VNC authentication but the domain XML has no password');
+    throw new ProxyError(
+      CloseCode.displayAuthFailed,
+      "The desktop's display needs a password that Porthole does not have. Ask your administrator to check the desktop's display settings.",
+      'VNC display asks for VNC authentication but the domain XML has no password',
+    );
   } else {
-    throw new ProxyError(CloseCode.displayAuthFailed, "The desktop's display uses a security type Porthole does not support.",
-      `VNC display offered security types ${offered.join(',')}`);
+    throw new ProxyError(
+      CloseCode.displayAuthFailed,
+      "The desktop's display uses a security type Porthole does not support.",
+      `VNC display offered security types ${offered.join(',')}`,
+    );
   }
   if (minor !== 3) display.send(Buffer.from([chosen]));
 
@@ -132,9 +167,11 @@ export async function authenticateToDisplay<T extends Peer>(display: T, password
   const result = (await display.inbox.read(4, HANDSHAKE_TIMEOUT_MS)).readUInt32BE(0);
   if (result !== 0) {
     const reason = minor === 8 ? await readReason(display.inbox) : 'authentication failed';
-    throw new ProxyError(CloseCode.displayAuthFailed,
+    throw new ProxyError(
+      CloseCode.displayAuthFailed,
       "The desktop's display refused Porthole's credentials. Ask your administrator to check the desktop's display password.",
-      `VNC authentication failed: ${reason}`);
+      `VNC authentication failed: ${reason}`,
+    );
   }
   return display;
 }
@@ -153,8 +190,11 @@ export async function acceptClient(client: Peer): Promise<void> {
   client.send(Buffer.from([1, SecurityType.none]));
   const choice = (await client.inbox.read(1, HANDSHAKE_TIMEOUT_MS))[0];
   if (choice !== SecurityType.none) {
-    throw new ProxyError(CloseCode.protocolError, 'The viewer chose a security type the proxy did not offer.',
-      `browser chose security type ${choice}`);
+    throw new ProxyError(
+      CloseCode.protocolError,
+      'The viewer chose a security type the proxy did not offer.',
+      `browser chose security type ${choice}`,
+    );
   }
   if (minor === 8) client.send(Buffer.alloc(4)); // SecurityResult: OK
 }

@@ -40,37 +40,68 @@ export interface VmRun {
  * Runs `command` (a shell command line, in `cwd`) as root on Debian's kernel and resolves when the
  * machine has powered off. `share` must exist; paths under it are the same inside and outside.
  */
-export async function runOnDebianKernel(share: string, command: string, options: { cwd: string; timeoutMs?: number; memoryMb?: number }): Promise<VmRun> {
+export async function runOnDebianKernel(
+  share: string,
+  command: string,
+  options: { cwd: string; timeoutMs?: number; memoryMb?: number },
+): Promise<VmRun> {
   if (/\s/.test(share)) throw new Error(`the shared folder's path must not contain spaces: ${share}`);
   const image = ensureImage({ name: 'vlan-lab-v2', modules: MODULES, init: INIT });
-  writeFileSync(`${share}/.command`, `cd '${options.cwd}' || exit 97\nexport PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TMPDIR=/run/tmp\n${command}\n`);
+  writeFileSync(
+    `${share}/.command`,
+    `cd '${options.cwd}' || exit 97\nexport PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TMPDIR=/run/tmp\n${command}\n`,
+  );
   const serial = `${share}/.serial`;
   const args = [
-    '-accel', 'tcg', '-m', String(options.memoryMb ?? 2048), '-smp', '2', '-nodefaults', '-no-user-config',
-    '-display', 'none', '-no-reboot', '-nic', 'none',
-    '-kernel', image.kernel, '-initrd', image.initrd, '-append', `console=ttyS0 quiet porthole.share=${share}`,
-    '-serial', `file:${serial}`,
-    '-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
-    '-virtfs', `local,path=${share},mount_tag=share,security_model=none`,
+    '-accel',
+    'tcg',
+    '-m',
+    String(options.memoryMb ?? 2048),
+    '-smp',
+    '2',
+    '-nodefaults',
+    '-no-user-config',
+    '-display',
+    'none',
+    '-no-reboot',
+    '-nic',
+    'none',
+    '-kernel',
+    image.kernel,
+    '-initrd',
+    image.initrd,
+    '-append',
+    `console=ttyS0 quiet porthole.share=${share}`,
+    '-serial',
+    `file:${serial}`,
+    '-virtfs',
+    'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
+    '-virtfs',
+    `local,path=${share},mount_tag=share,security_model=none`,
   ];
   const child = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+  child.stderr.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
   const timeoutMs = options.timeoutMs ?? 300_000;
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   try {
     const code = await new Promise<number | null>((resolve, reject) => {
-      child.once('error', (e: NodeJS.ErrnoException) => reject(new Error(e.code === 'ENOENT'
-        ? 'qemu-system-x86_64 not found: apt-get install qemu-system-x86' : e.message)));
+      child.once('error', (e: NodeJS.ErrnoException) =>
+        reject(new Error(e.code === 'ENOENT' ? 'qemu-system-x86_64 not found: apt-get install qemu-system-x86' : e.message)),
+      );
       child.once('exit', (c) => resolve(c));
     });
     const console = existsSync(serial) ? readFileSync(serial, 'utf8') : '';
     const failed = /PORTHOLE-VM-FAILED: (.*)/.exec(console);
     if (failed) throw new Error(`the Debian kernel machine could not start: ${failed[1]}`);
     if (!existsSync(`${share}/.status`)) {
-      throw new Error(code === null
-        ? `the Debian kernel machine did not finish within ${timeoutMs / 1000} s; its console:\n${console.slice(-2000)}`
-        : `the Debian kernel machine stopped (QEMU ${code}) before its command finished: ${stderr.trim()}\n${console.slice(-2000)}`);
+      throw new Error(
+        code === null
+          ? `the Debian kernel machine did not finish within ${timeoutMs / 1000} s; its console:\n${console.slice(-2000)}`
+          : `the Debian kernel machine stopped (QEMU ${code}) before its command finished: ${stderr.trim()}\n${console.slice(-2000)}`,
+      );
     }
     return { status: Number(readFileSync(`${share}/.status`, 'utf8').trim()), output: readFileSync(`${share}/.output`, 'utf8') };
   } finally {

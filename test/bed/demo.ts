@@ -22,13 +22,15 @@ async function main(): Promise<void> {
   try {
     const dir = join(CACHE_DIR, 'demo');
     mkdirSync(dir, { recursive: true });
-    const libvirt = writeTestDriver(join(dir, 'demo-node.xml'), [{
-      name: 'Demo desktop',
-      uuid: 'de30de30-0000-4000-8000-000000000001',
-      users: ['demo'],
-      spice: { port: guest.spicePort, password: guest.spicePassword },
-      vnc: { port: guest.vncPort, password: guest.vncPassword },
-    }]);
+    const libvirt = writeTestDriver(join(dir, 'demo-node.xml'), [
+      {
+        name: 'Demo desktop',
+        uuid: 'de30de30-0000-4000-8000-000000000001',
+        users: ['demo'],
+        spice: { port: guest.spicePort, password: guest.spicePassword },
+        vnc: { port: guest.vncPort, password: guest.vncPassword },
+      },
+    ]);
     const env = {
       ...process.env,
       PORTHOLE_LIBVIRT: `demo=${libvirt}`,
@@ -43,7 +45,7 @@ async function main(): Promise<void> {
     say('');
     say(`Porthole is running. Open ${config.publicUrl.origin}/ in a browser`);
     say(`and sign in as:  demo  /  ${password}`);
-    say('(the certificate is self-signed: accept the browser\'s warning). Press Ctrl+C to stop.');
+    say("(the certificate is self-signed: accept the browser's warning). Press Ctrl+C to stop.");
     await new Promise<void>((done) => {
       process.once('SIGINT', done);
       process.once('SIGTERM', done);
@@ -55,8 +57,11 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(() => process.exit(0), (error: unknown) => {
-  const message = error instanceof ConfigError ? `configuration: ${error.message}` : (error as Error).message;
-  process.stderr.write(`demo: ${message}\n`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    const message = error instanceof ConfigError ? `configuration: ${error.message}` : (error as Error).message;
+    process.stderr.write(`demo: ${message}\n`);
+    process.exit(1);
+  },
+);

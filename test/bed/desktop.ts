@@ -40,7 +40,10 @@ export async function defineDesktop(uri: string, spec: DesktopSpec): Promise<Run
   // QEMU under libvirtd runs as libvirt-qemu, which cannot read the cache when the checkout is in
   // a private home directory (root's is 0700): it boots a world-readable copy from this folder.
   const image = { kernel: join(dir, 'vmlinux'), initrd: join(dir, 'initrd.gz') };
-  for (const [from, to] of [[cached.kernel, image.kernel], [cached.initrd, image.initrd]] as const) {
+  for (const [from, to] of [
+    [cached.kernel, image.kernel],
+    [cached.initrd, image.initrd],
+  ] as const) {
     copyFileSync(from, to);
     chmodSync(to, 0o644);
   }
@@ -61,8 +64,8 @@ export async function defineDesktop(uri: string, spec: DesktopSpec): Promise<Run
   </os>
   <devices>
     <serial type='file'><source path='${serial.path}'/><target port='0'/></serial>
-    ${spec.spice ?? true ? graphicsXml('spice', 'auto', spicePassword) : ''}
-    ${spec.vnc ?? true ? graphicsXml('vnc', 'auto', vncPassword) : ''}
+    ${(spec.spice ?? true) ? graphicsXml('spice', 'auto', spicePassword) : ''}
+    ${(spec.vnc ?? true) ? graphicsXml('vnc', 'auto', vncPassword) : ''}
     <video><model type='qxl'/></video>
     <memballoon model='none'/>
   </devices>
@@ -93,7 +96,14 @@ export async function defineDesktop(uri: string, spec: DesktopSpec): Promise<Run
     const live = parseDomainXml(await h.domainGetXMLDesc(domain, DomainGetXMLDescFlags.SECURE), '127.0.0.1', PROTOCOLS);
     const port = (p: string) => live.displays.find((d) => d.protocol === p)?.port ?? 0;
     return {
-      uuid: live.uuid, name: spec.name, serial, spicePort: port('spice'), vncPort: port('vnc'), spicePassword, vncPassword, destroy,
+      uuid: live.uuid,
+      name: spec.name,
+      serial,
+      spicePort: port('spice'),
+      vncPort: port('vnc'),
+      spicePassword,
+      vncPassword,
+      destroy,
     };
   } catch (error) {
     await destroy();

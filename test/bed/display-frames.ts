@@ -12,7 +12,9 @@ export async function watchDisplayChannels(page: Page): Promise<DisplayChannels>
   const cdp = await page.createCDPSession();
   await cdp.send('Network.enable');
   const received = new Map<string, Buffer[]>();
-  cdp.on('Network.webSocketCreated', (e) => { if (e.url.includes('/ws/spice')) received.set(e.requestId, []); });
+  cdp.on('Network.webSocketCreated', (e) => {
+    if (e.url.includes('/ws/spice')) received.set(e.requestId, []);
+  });
   cdp.on('Network.webSocketFrameReceived', (e) => {
     // Binary frames come base64-encoded; SPICE sends only binary ones.
     if (e.response.opcode === 2) received.get(e.requestId)?.push(Buffer.from(e.response.payloadData, 'base64'));

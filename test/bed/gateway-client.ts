@@ -38,26 +38,34 @@ export function gatewayClient({ address, port, origin, ca }: { address: string; 
   const api: GatewayClient['api'] = (method, path, { cookie, body, origin: o = origin } = {}) =>
     new Promise((resolve, reject) => {
       const payload = body === undefined ? undefined : JSON.stringify(body);
-      const req = httpsRequest({
-        host: address, port, ...(servername ? { servername } : {}), ca, method, path,
-        headers: {
-          ...(o ? { origin: o } : {}),
-          ...(cookie ? { cookie } : {}),
-          ...(method !== 'GET' ? { 'content-type': 'application/json' } : {}),
+      const req = httpsRequest(
+        {
+          host: address,
+          port,
+          ...(servername ? { servername } : {}),
+          ca,
+          method,
+          path,
+          headers: {
+            ...(o ? { origin: o } : {}),
+            ...(cookie ? { cookie } : {}),
+            ...(method !== 'GET' ? { 'content-type': 'application/json' } : {}),
+          },
         },
-      }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString();
-          const set = res.headers['set-cookie']?.find((c) => c.startsWith('porthole_session='));
-          resolve({
-            status: res.statusCode ?? 0,
-            body: text && res.headers['content-type']?.includes('json') ? JSON.parse(text) : text,
-            ...(set ? { cookie: set.split(';', 1)[0]! } : {}),
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString();
+            const set = res.headers['set-cookie']?.find((c) => c.startsWith('porthole_session='));
+            resolve({
+              status: res.statusCode ?? 0,
+              body: text && res.headers['content-type']?.includes('json') ? JSON.parse(text) : text,
+              ...(set ? { cookie: set.split(';', 1)[0]! } : {}),
+            });
           });
-        });
-      });
+        },
+      );
       req.on('error', reject);
       // A regression must fail with a message, not hang: no answer within 30 s is an error.
       req.setTimeout(30_000, () => req.destroy(new Error(`no answer to ${method} ${path} within 30 s`)));
@@ -81,8 +89,12 @@ export function gatewayClient({ address, port, origin, ca }: { address: string; 
       u.hostname = address; // the certificate names it too
       // localAddress: another loopback address (127.0.0.2) stands for another client machine.
       return new WebSocket(u, protocol ? [protocol] : [], {
-        origin: o, ca, ...(servername ? { servername } : {}), handshakeTimeout: 30_000,
-        ...(cookie ? { headers: { cookie } } : {}), ...(localAddress ? { localAddress } : {}),
+        origin: o,
+        ca,
+        ...(servername ? { servername } : {}),
+        handshakeTimeout: 30_000,
+        ...(cookie ? { headers: { cookie } } : {}),
+        ...(localAddress ? { localAddress } : {}),
       });
     },
   };

@@ -40,13 +40,18 @@ export interface RunningGateway extends GatewayClient {
   close(): Promise<void>;
 }
 
-
 /**
  * @param options.dataDir PORTHOLE_DATA to use (and keep: a restart test starts a second gateway on it); a new one by default
  * @param options.config written as the PORTHOLE_CONFIG file (JSON), e.g. `{ directory: { ldap: {...} } }`
  */
-export async function startTestGateway(options: { libvirt: string; users: TestUser[]; env?: Record<string, string>; protocols?: readonly ProtocolModule[];
-  dataDir?: string; config?: object }): Promise<RunningGateway> {
+export async function startTestGateway(options: {
+  libvirt: string;
+  users: TestUser[];
+  env?: Record<string, string>;
+  protocols?: readonly ProtocolModule[];
+  dataDir?: string;
+  config?: object;
+}): Promise<RunningGateway> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'porthole-gw-'));
   const port = await freePort();
   const metricsPort = await freePort();
@@ -74,7 +79,13 @@ export async function startTestGateway(options: { libvirt: string; users: TestUs
   }
   const logs: string[] = [];
   const record = gatewayLogRecorder();
-  const sink = new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); record(String(chunk)); done(); } });
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      logs.push(String(chunk));
+      record(String(chunk));
+      done();
+    },
+  });
   let gateway: Gateway;
   try {
     const config = loadConfig(env);
@@ -87,7 +98,13 @@ export async function startTestGateway(options: { libvirt: string; users: TestUs
 
   const client = recordingSecrets(gatewayClient({ address: '127.0.0.1', port, origin, ca }));
   return {
-    gateway, origin, port, ca, logs, dataDir, ...client,
+    gateway,
+    origin,
+    port,
+    ca,
+    logs,
+    dataDir,
+    ...client,
     metrics: async () => {
       const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { signal: AbortSignal.timeout(10_000) });
       if (!res.ok) throw new Error(`metrics listener answered ${res.status}`);
@@ -125,4 +142,3 @@ function recordingSecrets(client: GatewayClient): GatewayClient {
     },
   };
 }
-

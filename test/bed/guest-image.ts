@@ -5,7 +5,18 @@
 // line on the serial port, runs a shell on the display's console (what the keyboard types into)
 // and one on the serial port. Cached in test/bed/.cache (gitignored), built once per recipe.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -34,7 +45,10 @@ function run(command: string, args: string[], cwd?: string): string {
     return execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (error) {
     const e = error as { code?: string; stderr?: string };
-    if (e.code === 'ENOENT') throw new Error(`${command} not found: apt-get install ${command === 'cpio' ? 'cpio' : command === 'xz' ? 'xz-utils' : 'apt dpkg'}`, { cause: error });
+    if (e.code === 'ENOENT')
+      throw new Error(`${command} not found: apt-get install ${command === 'cpio' ? 'cpio' : command === 'xz' ? 'xz-utils' : 'apt dpkg'}`, {
+        cause: error,
+      });
     throw new Error(`${command} ${args.join(' ')} failed: ${e.stderr ?? error}`, { cause: error });
   }
 }
@@ -77,7 +91,12 @@ function findModules(dir: string, found = new Map<string, string>()): Map<string
 function dependsOf(path: string): string[] {
   const text = readFileSync(path).toString('latin1');
   const match = /depends=([^\0]*)\0/.exec(text);
-  return match && match[1] ? match[1].split(',').filter(Boolean).map((d) => d.replace(/-/g, '_')) : [];
+  return match && match[1]
+    ? match[1]
+        .split(',')
+        .filter(Boolean)
+        .map((d) => d.replace(/-/g, '_'))
+    : [];
 }
 
 /** Modules in load order: each after its dependencies. */

@@ -3,7 +3,7 @@
 // are typed with Shift held explicitly.
 import type { Page } from 'puppeteer-core';
 
-const SHIFTED: Record<string, string> = { '>': 'Period', '<': 'Comma', '|': 'Backslash', '_': 'Minus', ':': 'Semicolon' };
+const SHIFTED: Record<string, string> = { '>': 'Period', '<': 'Comma', '|': 'Backslash', _: 'Minus', ':': 'Semicolon' };
 
 export async function typeIntoDesktop(page: Page, text: string): Promise<void> {
   for (const ch of text) {

@@ -17,8 +17,11 @@ export interface Libvirtd {
 function daemon(command: string, args: string[]): void {
   const result = spawnSync(command, args, { encoding: 'utf8' });
   if (result.error) {
-    throw new Error((result.error as NodeJS.ErrnoException).code === 'ENOENT'
-      ? `${command} not found: apt-get install libvirt-daemon-system` : result.error.message);
+    throw new Error(
+      (result.error as NodeJS.ErrnoException).code === 'ENOENT'
+        ? `${command} not found: apt-get install libvirt-daemon-system`
+        : result.error.message,
+    );
   }
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${result.stderr.trim()}`);
 }
@@ -55,7 +58,10 @@ const VIRTLOGD_SOCKET = '/run/libvirt/virtlogd-sock';
 function virtlogdRunning(): Promise<boolean> {
   if (!existsSync(VIRTLOGD_SOCKET)) return Promise.resolve(false);
   return new Promise((resolve) => {
-    const s = connect(VIRTLOGD_SOCKET, () => { s.destroy(); resolve(true); });
+    const s = connect(VIRTLOGD_SOCKET, () => {
+      s.destroy();
+      resolve(true);
+    });
     s.on('error', () => resolve(false));
   });
 }
@@ -75,14 +81,17 @@ export async function startLibvirtd(): Promise<Libvirtd> {
   const dir = mkdtempSync(join(tmpdir(), 'porthole-libvirtd-'));
   chmodSync(dir, 0o755); // QEMU runs as libvirt-qemu and must reach the guest files below
   const conf = join(dir, 'libvirtd.conf');
-  writeFileSync(conf, [
-    `unix_sock_dir = "${dir}"`,
-    'auth_unix_rw = "none"',
-    'auth_unix_ro = "none"',
-    'unix_sock_rw_perms = "0700"',
-    `log_outputs = "3:file:${join(dir, 'libvirtd.log')}"`,
-    '',
-  ].join('\n'));
+  writeFileSync(
+    conf,
+    [
+      `unix_sock_dir = "${dir}"`,
+      'auth_unix_rw = "none"',
+      'auth_unix_ro = "none"',
+      'unix_sock_rw_perms = "0700"',
+      `log_outputs = "3:file:${join(dir, 'libvirtd.log')}"`,
+      '',
+    ].join('\n'),
+  );
   const started: Array<{ name: string; pidFile: string }> = [];
   const t0 = Date.now();
 

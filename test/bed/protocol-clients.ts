@@ -23,7 +23,12 @@ export class WireReader {
       this.#buffer = Buffer.concat([this.#buffer, data]);
       this.#notify?.();
     });
-    this.#closed = new Promise((resolve) => ws.on('close', (code, reason) => { resolve({ code, reason: reason.toString() }); this.#notify?.(); }));
+    this.#closed = new Promise((resolve) =>
+      ws.on('close', (code, reason) => {
+        resolve({ code, reason: reason.toString() });
+        this.#notify?.();
+      }),
+    );
     this.#opened = new Promise((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused with HTTP ${res.statusCode}`)));
@@ -51,7 +56,10 @@ export class WireReader {
         throw new Error(`closed ${c.code}: ${c.reason}`);
       }
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${n} bytes (have ${this.#buffer.length})`);
-      await new Promise<void>((r) => { this.#notify = r; setTimeout(r, 50); });
+      await new Promise<void>((r) => {
+        this.#notify = r;
+        setTimeout(r, 50);
+      });
     }
     const out = this.#buffer.subarray(0, n);
     this.#buffer = this.#buffer.subarray(n);
@@ -79,10 +87,18 @@ export async function vncHandshake(reader: WireReader): Promise<{ securityTypes:
 /** A SPICE link message as spice-html5 sends it (AUTH_SELECTION, AUTH_SPICE, MINI_HEADER). */
 export function spiceLink(connectionId: number, channelType: number, channelId = 0): Buffer {
   const b = Buffer.alloc(16 + 18 + 8);
-  b.writeUInt32LE(0x51444552, 0); b.writeUInt32LE(2, 4); b.writeUInt32LE(2, 8); b.writeUInt32LE(26, 12);
-  b.writeUInt32LE(connectionId, 16); b[20] = channelType; b[21] = channelId;
-  b.writeUInt32LE(1, 22); b.writeUInt32LE(1, 26); b.writeUInt32LE(18, 30);
-  b.writeUInt32LE(0b1011, 34); b.writeUInt32LE(0, 38);
+  b.writeUInt32LE(0x51444552, 0);
+  b.writeUInt32LE(2, 4);
+  b.writeUInt32LE(2, 8);
+  b.writeUInt32LE(26, 12);
+  b.writeUInt32LE(connectionId, 16);
+  b[20] = channelType;
+  b[21] = channelId;
+  b.writeUInt32LE(1, 22);
+  b.writeUInt32LE(1, 26);
+  b.writeUInt32LE(18, 30);
+  b.writeUInt32LE(0b1011, 34);
+  b.writeUInt32LE(0, 38);
   return b;
 }
 
@@ -93,8 +109,12 @@ export function spiceLink(connectionId: number, channelType: number, channelId =
  */
 function displayInit(): Buffer {
   const b = Buffer.alloc(6 + 14);
-  b.writeUInt16LE(101, 0); b.writeUInt32LE(14, 2);
-  b[6] = 1; b.writeBigUInt64LE(10n * 1024n * 1024n, 7); b[15] = 0; b.writeUInt32LE(0, 16);
+  b.writeUInt16LE(101, 0);
+  b.writeUInt32LE(14, 2);
+  b[6] = 1;
+  b.writeBigUInt64LE(10n * 1024n * 1024n, 7);
+  b[15] = 0;
+  b.writeUInt32LE(0, 16);
   return b;
 }
 
@@ -103,7 +123,11 @@ function displayInit(): Buffer {
  * bytes): the proxy must substitute the real one. Returns the server's auth result and, for the
  * main channel, the session id from SPICE_MSG_MAIN_INIT.
  */
-export async function spiceChannel(reader: WireReader, connectionId: number, channelType: number): Promise<{ auth: number; sessionId?: number }> {
+export async function spiceChannel(
+  reader: WireReader,
+  connectionId: number,
+  channelType: number,
+): Promise<{ auth: number; sessionId?: number }> {
   await reader.opened;
   reader.ws.send(spiceLink(connectionId, channelType));
   const header = await reader.read(16);
@@ -130,7 +154,9 @@ export function rfbKeys(text: string): Buffer[] {
   let events: Buffer[] = [];
   const key = (keysym: number, down: boolean) => {
     const b = Buffer.alloc(8);
-    b[0] = 4; b[1] = down ? 1 : 0; b.writeUInt32BE(keysym, 4);
+    b[0] = 4;
+    b[1] = down ? 1 : 0;
+    b.writeUInt32BE(keysym, 4);
     events.push(b);
   };
   for (const ch of text) {
@@ -158,7 +184,10 @@ export async function sendSlowly(ws: WebSocket, buffers: Buffer[], pauseMs = 15)
 /** A FramebufferUpdateRequest for the whole screen. */
 export function rfbUpdateRequest(width: number, height: number, incremental = false): Buffer {
   const b = Buffer.alloc(10);
-  b[0] = 3; b[1] = incremental ? 1 : 0; b.writeUInt16BE(width, 6); b.writeUInt16BE(height, 8);
+  b[0] = 3;
+  b[1] = incremental ? 1 : 0;
+  b.writeUInt16BE(width, 6);
+  b.writeUInt16BE(height, 8);
   return b;
 }
 

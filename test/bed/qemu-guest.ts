@@ -65,13 +65,36 @@ export async function startQemuGuest(options: QemuGuestOptions = {}): Promise<Qe
   const serial = new SerialLog(join(dir, 'serial.log'));
   const qmpPath = join(dir, 'qmp.sock');
   const args = [
-    '-accel', 'tcg', '-m', '256', '-smp', '1', '-nodefaults', '-no-user-config', '-nic', 'none',
+    '-accel',
+    'tcg',
+    '-m',
+    '256',
+    '-smp',
+    '1',
+    '-nodefaults',
+    '-no-user-config',
+    '-nic',
+    'none',
     ...(image ? ['-kernel', image.kernel, '-initrd', image.initrd, '-append', 'console=ttyS0 quiet loglevel=3'] : ['-S']),
-    '-vga', 'qxl', '-display', 'none', '-serial', `file:${serial.path}`,
-    '-qmp', `unix:${qmpPath},server=on,wait=off`,
-    ...(spice ? ['-object', `secret,id=spicepw,file=${join(dir, 'spice-password')}`,
-      '-spice', `${tls ? `tls-port=${spiceTlsPort},x509-dir=${tls.dir}` : `port=${spicePort}`},addr=${address},password-secret=spicepw`] : []),
-    ...(vnc && tls ? ['-object', `tls-creds-x509,id=vnctls,dir=${tls.dir},endpoint=server,verify-peer=${tls.verifyPeer ? 'on' : 'off'}`] : []),
+    '-vga',
+    'qxl',
+    '-display',
+    'none',
+    '-serial',
+    `file:${serial.path}`,
+    '-qmp',
+    `unix:${qmpPath},server=on,wait=off`,
+    ...(spice
+      ? [
+          '-object',
+          `secret,id=spicepw,file=${join(dir, 'spice-password')}`,
+          '-spice',
+          `${tls ? `tls-port=${spiceTlsPort},x509-dir=${tls.dir}` : `port=${spicePort}`},addr=${address},password-secret=spicepw`,
+        ]
+      : []),
+    ...(vnc && tls
+      ? ['-object', `tls-creds-x509,id=vnctls,dir=${tls.dir},endpoint=server,verify-peer=${tls.verifyPeer ? 'on' : 'off'}`]
+      : []),
     // QEMU picks the first free VNC display from :0 to :99; QMP says which.
     ...(vnc ? ['-vnc', `${address}:0,to=99,password=on${tls ? ',tls-creds=vnctls' : ''}`] : []),
   ];
@@ -83,11 +106,14 @@ export async function startQemuGuest(options: QemuGuestOptions = {}): Promise<Qe
     throw error;
   }
   let stderr = '';
-  child.stderr?.on('data', (c: Buffer) => { stderr += c.toString(); });
+  child.stderr?.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const started = new Promise<never>((_resolve, reject) => {
-    child.once('error', (e: NodeJS.ErrnoException) => reject(new Error(e.code === 'ENOENT'
-      ? 'qemu-system-x86_64 not found: apt-get install qemu-system-x86' : e.message)));
+    child.once('error', (e: NodeJS.ErrnoException) =>
+      reject(new Error(e.code === 'ENOENT' ? 'qemu-system-x86_64 not found: apt-get install qemu-system-x86' : e.message)),
+    );
     child.once('exit', (code) => reject(new Error(`QEMU exited with ${code}: ${stderr.trim()}`)));
   });
   started.catch(() => {});
@@ -110,8 +136,18 @@ export async function startQemuGuest(options: QemuGuestOptions = {}): Promise<Qe
     }
     if (!displaysOnly) await Promise.race([serial.waitFor('PORTHOLE-GUEST-READY', 60_000), started]);
     return {
-      spicePort, spiceTlsPort, vncPort, spicePassword, vncPassword, serial, qmp, pid: child.pid!,
-      stop: async () => { qmp.close(); await stop(); },
+      spicePort,
+      spiceTlsPort,
+      vncPort,
+      spicePassword,
+      vncPassword,
+      serial,
+      qmp,
+      pid: child.pid!,
+      stop: async () => {
+        qmp.close();
+        await stop();
+      },
     };
   } catch (error) {
     await stop();

@@ -12,7 +12,9 @@ export class Qmp {
   private constructor(socket: Socket) {
     this.#socket = socket;
     let greet!: () => void;
-    this.#greeted = new Promise((r) => { greet = r; });
+    this.#greeted = new Promise((r) => {
+      greet = r;
+    });
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
       this.#buffer += chunk;
@@ -43,7 +45,10 @@ export class Qmp {
           s.once('error', reject);
         });
         const qmp = new Qmp(socket);
-        await withDeadline(qmp.#greeted, timeoutMs, `QEMU's QMP greeting on ${path}`).catch((e: unknown) => { socket.destroy(); throw e; });
+        await withDeadline(qmp.#greeted, timeoutMs, `QEMU's QMP greeting on ${path}`).catch((e: unknown) => {
+          socket.destroy();
+          throw e;
+        });
         await qmp.execute('qmp_capabilities');
         return qmp;
       } catch (error) {
@@ -54,10 +59,14 @@ export class Qmp {
   }
 
   execute<T = unknown>(command: string, args?: object, timeoutMs = 30_000): Promise<T> {
-    return withDeadline(new Promise<T>((resolve, reject) => {
-      this.#pending.push({ resolve: resolve as (v: unknown) => void, reject });
-      this.#socket.write(`${JSON.stringify({ execute: command, ...(args ? { arguments: args } : {}) })}\n`);
-    }), timeoutMs, `QEMU's answer to QMP ${command}`);
+    return withDeadline(
+      new Promise<T>((resolve, reject) => {
+        this.#pending.push({ resolve: resolve as (v: unknown) => void, reject });
+        this.#socket.write(`${JSON.stringify({ execute: command, ...(args ? { arguments: args } : {}) })}\n`);
+      }),
+      timeoutMs,
+      `QEMU's answer to QMP ${command}`,
+    );
   }
 
   close(): void {

@@ -37,8 +37,12 @@ function need(command: string): void {
 
 function started(child: ChildProcess, name: string): { exited: Promise<void>; failed: Promise<never>; output: () => string } {
   let output = '';
-  child.stdout?.on('data', (c: Buffer) => { output = (output + c.toString()).slice(-20_000); });
-  child.stderr?.on('data', (c: Buffer) => { output = (output + c.toString()).slice(-20_000); });
+  child.stdout?.on('data', (c: Buffer) => {
+    output = (output + c.toString()).slice(-20_000);
+  });
+  child.stderr?.on('data', (c: Buffer) => {
+    output = (output + c.toString()).slice(-20_000);
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const failed = new Promise<never>((_resolve, reject) => {
     child.once('error', (e) => reject(new Error(`${name}: ${e.message}`)));
@@ -60,7 +64,10 @@ async function listening(port: number, timeoutMs: number, failed: Promise<never>
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect({ host: '127.0.0.1', port }, () => { socket.destroy(); resolve(true); });
+      const socket = connect({ host: '127.0.0.1', port }, () => {
+        socket.destroy();
+        resolve(true);
+      });
       socket.once('error', () => resolve(false));
     });
     if (ok) return;
@@ -99,19 +106,27 @@ export async function startRdpServer(options: RdpServerOptions): Promise<RdpServ
   };
   try {
     // -displayfd: Xvfb picks a free display and says which, so parallel servers never collide.
-    const xvfb = spawn('Xvfb', ['-displayfd', '3', '-screen', '0', '1024x768x24', '-nolisten', 'tcp'], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+    const xvfb = spawn('Xvfb', ['-displayfd', '3', '-screen', '0', '1024x768x24', '-nolisten', 'tcp'], {
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    });
     const x = started(xvfb, 'Xvfb');
     children.push({ child: xvfb, exited: x.exited });
-    const displayNumber = await Promise.race([x.failed, new Promise<string>((resolve) => {
-      let text = '';
-      (xvfb.stdio[3] as NodeJS.ReadableStream).on('data', (c: Buffer) => {
-        text += c.toString();
-        if (text.includes('\n')) resolve(text.trim());
-      });
-    })]);
+    const displayNumber = await Promise.race([
+      x.failed,
+      new Promise<string>((resolve) => {
+        let text = '';
+        (xvfb.stdio[3] as NodeJS.ReadableStream).on('data', (c: Buffer) => {
+          text += c.toString();
+          if (text.includes('\n')) resolve(text.trim());
+        });
+      }),
+    ]);
     const env = { ...process.env, DISPLAY: `:${displayNumber}`, HOME: dir, XDG_CONFIG_HOME: join(dir, '.config') };
 
-    const xev = spawn('xev', ['-geometry', '1024x768+0+0', '-event', 'keyboard', '-name', 'porthole-recorder'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const xev = spawn('xev', ['-geometry', '1024x768+0+0', '-event', 'keyboard', '-name', 'porthole-recorder'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const recorder = started(xev, 'xev');
     children.push({ child: xev, exited: recorder.exited });
 
@@ -139,7 +154,10 @@ export async function startRdpServer(options: RdpServerOptions): Promise<RdpServ
       async waitForTyped(text, timeoutMs) {
         const deadline = Date.now() + timeoutMs;
         while (!keyPresses(recorder.output()).includes(text)) {
-          if (Date.now() > deadline) throw new Error(`the RDP server's window did not receive "${text}" within ${timeoutMs} ms; it got "${keyPresses(recorder.output())}"`);
+          if (Date.now() > deadline)
+            throw new Error(
+              `the RDP server's window did not receive "${text}" within ${timeoutMs} ms; it got "${keyPresses(recorder.output())}"`,
+            );
           await new Promise((r) => setTimeout(r, 100));
         }
       },

@@ -36,7 +36,10 @@ export async function settledLitPixels(page: Page, timeoutMs = 30_000): Promise<
     if (Date.now() > deadline) throw new Error(`the picture did not settle within ${timeoutMs} ms (${last} lit pixels)`);
     await new Promise((r) => setTimeout(r, 50));
     const now = await litPixels(page);
-    if (now !== last) { last = now; sameSince = Date.now(); }
+    if (now !== last) {
+      last = now;
+      sameSince = Date.now();
+    }
   }
   return last;
 }

@@ -19,7 +19,9 @@ export class SerialLog {
     const found = () => (typeof text === 'string' ? this.contents().includes(text) : text.test(this.contents()));
     while (!found()) {
       if (Date.now() > deadline) {
-        throw new Error(`serial log ${this.path}: no ${String(text)} within ${timeoutMs} ms; it ends with:\n${this.contents().slice(-500)}`);
+        throw new Error(
+          `serial log ${this.path}: no ${String(text)} within ${timeoutMs} ms; it ends with:\n${this.contents().slice(-500)}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -106,7 +106,16 @@ function baseLdif(): string {
     entry([`dn: ${SUFFIX}`, 'objectClass: dcObject', 'objectClass: organization', 'o: School', 'dc: school']),
     ...['people', 'groups', 'services'].map((ou) => entry([`dn: ou=${ou},${SUFFIX}`, 'objectClass: organizationalUnit', `ou: ${ou}`])),
     entry([`dn: ${SERVICE_DN}`, 'objectClass: person', 'cn: porthole', 'sn: service', `userPassword: ${SERVICE_PASSWORD}`]),
-    ...SCHOOL.people.map((p) => entry([`dn: ${personDn(p.uid)}`, 'objectClass: inetOrgPerson', `uid: ${p.uid}`, `cn: ${p.uid}`, `sn: ${p.uid}`, `userPassword: ${p.password}`])),
+    ...SCHOOL.people.map((p) =>
+      entry([
+        `dn: ${personDn(p.uid)}`,
+        'objectClass: inetOrgPerson',
+        `uid: ${p.uid}`,
+        `cn: ${p.uid}`,
+        `sn: ${p.uid}`,
+        `userPassword: ${p.password}`,
+      ]),
+    ),
   ].join('\n');
 }
 
@@ -139,8 +148,12 @@ export async function startSlapd(): Promise<Slapd> {
       // -d keeps slapd in the foreground (the test owns it, and stops it by its PID).
       const proc = spawn('slapd', ['-f', conf, '-h', `${url}/ ${ldapsUrl}/`, '-d', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
       child = proc;
-      proc.stdout.on('data', (c: Buffer) => { output = (output + c.toString()).slice(-20_000); });
-      proc.stderr.on('data', (c: Buffer) => { output = (output + c.toString()).slice(-20_000); });
+      proc.stdout.on('data', (c: Buffer) => {
+        output = (output + c.toString()).slice(-20_000);
+      });
+      proc.stderr.on('data', (c: Buffer) => {
+        output = (output + c.toString()).slice(-20_000);
+      });
       exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
       const deadline = Date.now() + 15_000;
       for (;;) {
@@ -181,9 +194,27 @@ export async function startSlapd(): Promise<Slapd> {
       }
     });
     return {
-      url, port, ldapsUrl, caFile: join(dir, 'ca.pem'), start, stop, asAdmin,
-      removeMember: (group, uid) => asAdmin((c) => c.modify(groupDn(group), new Change({ operation: 'delete', modification: new Attribute({ type: 'member', values: [member(uid)] }) }))),
-      addMember: (group, uid) => asAdmin((c) => c.modify(groupDn(group), new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [member(uid)] }) }))),
+      url,
+      port,
+      ldapsUrl,
+      caFile: join(dir, 'ca.pem'),
+      start,
+      stop,
+      asAdmin,
+      removeMember: (group, uid) =>
+        asAdmin((c) =>
+          c.modify(
+            groupDn(group),
+            new Change({ operation: 'delete', modification: new Attribute({ type: 'member', values: [member(uid)] }) }),
+          ),
+        ),
+      addMember: (group, uid) =>
+        asAdmin((c) =>
+          c.modify(
+            groupDn(group),
+            new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [member(uid)] }) }),
+          ),
+        ),
       async close() {
         await stop();
         rmSync(dir, { recursive: true, force: true });
@@ -200,7 +231,10 @@ export async function startSlapd(): Promise<Slapd> {
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
     socket.once('error', () => resolve(false));
   });
 }

@@ -9,11 +9,18 @@ import { startSlowLine } from './slow-line.js';
 
 async function echoServer(): Promise<{ port: number; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
-  const server = createServer((s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); s.pipe(s); });
+  const server = createServer((s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.pipe(s);
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return {
     port: (server.address() as { port: number }).port,
-    close: async () => { for (const s of sockets) s.destroy(); await new Promise((r) => server.close(r)); },
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => server.close(r));
+    },
   };
 }
 

@@ -52,7 +52,10 @@ class Direction {
     private readonly count: (bytes: number) => void,
   ) {
     source.on('data', (chunk: Buffer) => this.accept(chunk));
-    source.on('end', () => { this.sourceEnded = true; this.flushEnd(); });
+    source.on('end', () => {
+      this.sourceEnded = true;
+      this.flushEnd();
+    });
   }
 
   private accept(chunk: Buffer): void {
@@ -70,7 +73,10 @@ class Direction {
   private schedule(): void {
     if (this.timer || this.queue.length === 0) return;
     const wait = Math.max(0, this.queue[0]!.arrivesAt - performance.now());
-    this.timer = setTimeout(() => { this.timer = undefined; this.deliver(); }, wait);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.deliver();
+    }, wait);
   }
 
   private deliver(): void {
@@ -100,14 +106,19 @@ class Direction {
 
 export async function startSlowLine(options: SlowLineOptions): Promise<SlowLine> {
   const settings = { bitsPerSecond: options.bitsPerSecond, delayMs: options.delayMs, bufferBytes: options.bufferBytes ?? 64 * 1024 };
-  if (!(settings.bitsPerSecond > 0) || !(settings.delayMs >= 0)) throw new Error('slow line: the rate must be positive and the delay not negative');
+  if (!(settings.bitsPerSecond > 0) || !(settings.delayMs >= 0))
+    throw new Error('slow line: the rate must be positive and the delay not negative');
   const carried = { toServer: 0, toBrowser: 0 };
   const open = new Set<Socket>();
   const server: Server = createServer({ pauseOnConnect: true }, (browserSide) => {
     const serverSide = connect({ host: '127.0.0.1', port: options.targetPort });
     const directions = [
-      new Direction(browserSide, serverSide, settings, (n) => { carried.toServer += n; }),
-      new Direction(serverSide, browserSide, settings, (n) => { carried.toBrowser += n; }),
+      new Direction(browserSide, serverSide, settings, (n) => {
+        carried.toServer += n;
+      }),
+      new Direction(serverSide, browserSide, settings, (n) => {
+        carried.toBrowser += n;
+      }),
     ];
     const sockets = [browserSide, serverSide];
     for (const s of sockets) {

@@ -4,8 +4,18 @@
 // the server chose for a line (JPEG on a slow one), so a test knows it exercised them.
 
 const IMAGE_TYPES: Record<number, string> = {
-  0: 'bitmap', 1: 'quic', 100: 'lz-plt', 101: 'lz-rgb', 102: 'glz-rgb', 103: 'from-cache', 104: 'surface',
-  105: 'jpeg', 106: 'from-cache-lossless', 107: 'zlib-glz-rgb', 108: 'jpeg-alpha', 109: 'lz4',
+  0: 'bitmap',
+  1: 'quic',
+  100: 'lz-plt',
+  101: 'lz-rgb',
+  102: 'glz-rgb',
+  103: 'from-cache',
+  104: 'surface',
+  105: 'jpeg',
+  106: 'from-cache-lossless',
+  107: 'zlib-glz-rgb',
+  108: 'jpeg-alpha',
+  109: 'lz4',
 };
 const DRAW_COPY = 304;
 const CLIP_RECTS = 1;

@@ -23,7 +23,7 @@ export interface TestDomain {
 
 function domainXml(d: TestDomain): string {
   const display = (type: 'spice' | 'vnc', g: { port?: number; tlsPort?: number; password: string; address?: string } | undefined) =>
-    (g ? graphicsXml(type, g.port ?? 'none', g.password, g.tlsPort, g.address) : '');
+    g ? graphicsXml(type, g.port ?? 'none', g.password, g.tlsPort, g.address) : '';
   return `<domain type='test'>
     <name>${xmlEscape(d.name)}</name><uuid>${d.uuid}</uuid><memory>131072</memory><os><type>hvm</type></os>
     ${d.running === false ? '<test:runstate>5</test:runstate>' : ''}
@@ -36,9 +36,12 @@ function domainXml(d: TestDomain): string {
 export function writeTestDriver(path: string, domains: TestDomain[]): string {
   // NICs need their network: libvirt's usual `default` NAT network.
   const network = domains.some((d) => d.nic)
-    ? "<network><name>default</name><bridge name='virbr0'/><forward/><ip address='192.168.122.1' netmask='255.255.255.0'>"
-      + "<dhcp><range start='192.168.122.2' end='192.168.122.254'/></dhcp></ip></network>\n"
+    ? "<network><name>default</name><bridge name='virbr0'/><forward/><ip address='192.168.122.1' netmask='255.255.255.0'>" +
+      "<dhcp><range start='192.168.122.2' end='192.168.122.254'/></dhcp></ip></network>\n"
     : '';
-  writeFileSync(path, `<node xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>\n${network}${domains.map(domainXml).join('\n')}\n</node>\n`);
+  writeFileSync(
+    path,
+    `<node xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>\n${network}${domains.map(domainXml).join('\n')}\n</node>\n`,
+  );
   return `test://${path}`;
 }

@@ -58,7 +58,10 @@ function buildNetwork(): void {
   const qos = 'egress-qos-map 0:0 1:1 2:2 3:3 4:4 5:5 6:6 7:7';
   ip(`netns add ${NS}`);
   ip(`-n ${NS} link set lo up`);
-  for (const [leg, id, here, there] of [['browser', 10, 'b0', 'b1'], ['hypervisor', 20, 'h0', 'h1']] as const) {
+  for (const [leg, id, here, there] of [
+    ['browser', 10, 'b0', 'b1'],
+    ['hypervisor', 20, 'h0', 'h1'],
+  ] as const) {
     ip(`link add ${here} type veth peer name ${there} netns ${NS}`);
     ip(`link add link ${here} name ${here}.${id} type vlan id ${id} ${qos}`);
     ip(`-n ${NS} link add link ${there} name ${there}.${id} type vlan id ${id} ${qos}`);
@@ -69,16 +72,28 @@ function buildNetwork(): void {
   }
 }
 
-interface Frame { vlan?: number; pcp?: number; dscp: number; from: string; fromPort: number; to: string; toPort: number }
+interface Frame {
+  vlan?: number;
+  pcp?: number;
+  dscp: number;
+  from: string;
+  fromPort: number;
+  to: string;
+  toPort: number;
+}
 
 /** tcpdump on an interface, with link-level headers; resolves the frames once stopped. */
 async function capture(dev: string): Promise<{ stop(): Promise<Frame[]> }> {
   const child = spawn('tcpdump', ['-i', dev, '-e', '-nn', '-v', '-l', '--immediate-mode', 'tcp'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   await new Promise<void>((resolve, reject) => {
     child.once('error', () => reject(new Error('tcpdump not found: apt-get install tcpdump')));
-    child.stderr.on('data', (d: Buffer) => { if (d.toString().includes('listening on')) resolve(); });
+    child.stderr.on('data', (d: Buffer) => {
+      if (d.toString().includes('listening on')) resolve();
+    });
     child.once('exit', (code) => reject(new Error(`tcpdump on ${dev} exited with ${code}`)));
   });
   return {
@@ -89,10 +104,15 @@ async function capture(dev: string): Promise<{ stop(): Promise<Frame[]> }> {
       await exited;
       // -e -v: "..., ethertype 802.1Q (0x8100), length N: vlan 10, p 5, ethertype IPv4 (0x0800), (tos 0x88, ...)"
       // then the addresses on the next line; untagged frames have no "vlan" part.
-      const re = /ethertype ([^,]+),[^\n]*?(?:vlan (\d+), p (\d+), [^\n]*?)?\(tos (0x[0-9a-f]+),[^\n]*\n\s+([\d.]+)\.(\d+) > ([\d.]+)\.(\d+):/g;
+      const re =
+        /ethertype ([^,]+),[^\n]*?(?:vlan (\d+), p (\d+), [^\n]*?)?\(tos (0x[0-9a-f]+),[^\n]*\n\s+([\d.]+)\.(\d+) > ([\d.]+)\.(\d+):/g;
       return [...out.matchAll(re)].map((m) => ({
         ...(m[2] !== undefined ? { vlan: Number(m[2]), pcp: Number(m[3]) } : {}),
-        dscp: Number(m[4]) >> 2, from: m[5]!, fromPort: Number(m[6]), to: m[7]!, toPort: Number(m[8]),
+        dscp: Number(m[4]) >> 2,
+        from: m[5]!,
+        fromPort: Number(m[6]),
+        to: m[7]!,
+        toPort: Number(m[8]),
       }));
     },
   };
@@ -114,9 +134,15 @@ async function waitUntilListening(client: ReturnType<typeof gatewayClient>, gate
 
 /** `porthole user add alice`, as an operator would. */
 async function addUser(env: NodeJS.ProcessEnv): Promise<void> {
-  const child = spawn(process.execPath, ['bin/porthole.js', 'user', 'add', 'alice', '--role', 'user'], { cwd: REPO, env, stdio: ['pipe', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, ['bin/porthole.js', 'user', 'add', 'alice', '--role', 'user'], {
+    cwd: REPO,
+    env,
+    stdio: ['pipe', 'ignore', 'pipe'],
+  });
   let stderr = '';
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   child.stdin.end('alice-password\n');
   const code = await new Promise((resolve) => child.once('exit', resolve));
   if (code !== 0) throw new Error(`porthole user add exited with ${code}: ${stderr}`);
@@ -130,20 +156,38 @@ async function main(share: string): Promise<void> {
   const tls = await ensureSelfSignedCertificate(GATEWAY.browser, join(data, 'certs'));
   const qemu = await startQemuGuest({ displaysOnly: true, address: PEER.hypervisor });
   progress('QEMU displays listening');
-  const uri = writeTestDriver(join(data, 'node.xml'), [{
-    name: 'wire', uuid: DESKTOP.slice(4), users: ['alice'],
-    spice: { port: qemu.spicePort, password: qemu.spicePassword, address: PEER.hypervisor },
-    vnc: { port: qemu.vncPort, password: qemu.vncPassword, address: PEER.hypervisor },
-  }]);
+  const uri = writeTestDriver(join(data, 'node.xml'), [
+    {
+      name: 'wire',
+      uuid: DESKTOP.slice(4),
+      users: ['alice'],
+      spice: { port: qemu.spicePort, password: qemu.spicePassword, address: PEER.hypervisor },
+      vnc: { port: qemu.vncPort, password: qemu.vncPassword, address: PEER.hypervisor },
+    },
+  ]);
   const origin = `https://${GATEWAY.browser}:${PORT}`;
   const env = {
-    ...process.env, PORTHOLE_DATA: data, PORTHOLE_LISTEN: `${GATEWAY.browser}:${PORT}`, PORTHOLE_PUBLIC_URL: origin,
-    PORTHOLE_LIBVIRT: `lab=${uri}`, PORTHOLE_TLS_CERT: tls.cert, PORTHOLE_TLS_KEY: tls.key, PORTHOLE_LOG_LEVEL: 'warn',
+    ...process.env,
+    PORTHOLE_DATA: data,
+    PORTHOLE_LISTEN: `${GATEWAY.browser}:${PORT}`,
+    PORTHOLE_PUBLIC_URL: origin,
+    PORTHOLE_LIBVIRT: `lab=${uri}`,
+    PORTHOLE_TLS_CERT: tls.cert,
+    PORTHOLE_TLS_KEY: tls.key,
+    PORTHOLE_LOG_LEVEL: 'warn',
   };
-  const gateway = spawn('ip', ['netns', 'exec', NS, process.execPath, 'bin/porthole.js', 'serve'], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const gateway = spawn('ip', ['netns', 'exec', NS, process.execPath, 'bin/porthole.js', 'serve'], {
+    cwd: REPO,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let log = '';
-  gateway.stdout!.on('data', (d: Buffer) => { log += d.toString(); });
-  gateway.stderr!.on('data', (d: Buffer) => { log += d.toString(); });
+  gateway.stdout!.on('data', (d: Buffer) => {
+    log += d.toString();
+  });
+  gateway.stderr!.on('data', (d: Buffer) => {
+    log += d.toString();
+  });
   const dumps: Array<{ stop(): Promise<Frame[]> }> = [];
   try {
     const client = gatewayClient({ address: GATEWAY.browser, port: PORT, origin, ca: readFileSync(tls.cert) });
@@ -184,19 +228,27 @@ async function main(share: string): Promise<void> {
     const browserFrames = (await browserDump.stop()).filter((f) => f.from === GATEWAY.browser);
     const hypervisorFrames = (await hypervisorDump.stop()).filter((f) => f.from === GATEWAY.hypervisor);
     dumps.length = 0;
-    const tally = (frames: Frame[]) => frames.reduce<Record<string, number>>((marks, f) => {
-      const key = `${f.pcp ?? '-'}/${f.dscp}`;
-      marks[key] = (marks[key] ?? 0) + 1;
-      return marks;
-    }, {});
+    const tally = (frames: Frame[]) =>
+      frames.reduce<Record<string, number>>((marks, f) => {
+        const key = `${f.pcp ?? '-'}/${f.dscp}`;
+        marks[key] = (marks[key] ?? 0) + 1;
+        return marks;
+      }, {});
     const connections: WireConnection[] = [];
-    for (const o of opened) connections.push({ leg: 'browser', kind: o.kind, marks: tally(browserFrames.filter((f) => f.toPort === o.port)) });
+    for (const o of opened)
+      connections.push({ leg: 'browser', kind: o.kind, marks: tally(browserFrames.filter((f) => f.toPort === o.port)) });
     // Display-side connections, each identified by Porthole's source port, in the order they opened.
-    for (const [protocol, port] of [['spice', qemu.spicePort], ['vnc', qemu.vncPort]] as const) {
+    for (const [protocol, port] of [
+      ['spice', qemu.spicePort],
+      ['vnc', qemu.vncPort],
+    ] as const) {
       const sources = [...new Set(hypervisorFrames.filter((f) => f.toPort === port).map((f) => f.fromPort))];
       const kinds = opened.filter((o) => o.protocol === protocol).map((o) => o.kind);
-      if (sources.length !== kinds.length) throw new Error(`${sources.length} ${protocol} connections on the hypervisor side for ${kinds.length} WebSockets`);
-      sources.forEach((source, i) => connections.push({ leg: 'hypervisor', kind: kinds[i]!, marks: tally(hypervisorFrames.filter((f) => f.fromPort === source)) }));
+      if (sources.length !== kinds.length)
+        throw new Error(`${sources.length} ${protocol} connections on the hypervisor side for ${kinds.length} WebSockets`);
+      sources.forEach((source, i) =>
+        connections.push({ leg: 'hypervisor', kind: kinds[i]!, marks: tally(hypervisorFrames.filter((f) => f.fromPort === source)) }),
+      );
     }
     const observation: WireObservation = {
       connections,
@@ -210,14 +262,20 @@ async function main(share: string): Promise<void> {
     progress('frames read');
   } finally {
     for (const d of dumps) await d.stop().catch(() => {});
-    const gatewayExited = new Promise((resolve) => { if (gateway.exitCode !== null) resolve(null); else gateway.once('exit', resolve); });
+    const gatewayExited = new Promise((resolve) => {
+      if (gateway.exitCode !== null) resolve(null);
+      else gateway.once('exit', resolve);
+    });
     gateway.kill('SIGTERM');
     await Promise.all([gatewayExited, qemu.stop()]);
     progress('stopped');
   }
 }
 
-main(process.argv[2]!).then(() => process.exit(0), (error: unknown) => {
-  console.error(error instanceof Error ? error.stack : error);
-  process.exit(1);
-});
+main(process.argv[2]!).then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.stack : error);
+    process.exit(1);
+  },
+);

@@ -20,17 +20,27 @@ test('a fourth protocol: listed, offered by connect within the bounds, relayed o
   const port = (server.address() as { port: number }).port;
   const dir = mkdtempSync(join(tmpdir(), 'echo-'));
   const path = join(dir, 'node.xml');
-  writeFileSync(path, `<node xmlns:test='http://libvirt.org/schemas/domain/test/1.0'><domain type='test'><name>e</name><uuid>22222222-0000-4000-8000-000000000001</uuid><memory>131072</memory><os><type>hvm</type></os><devices/>
-    <metadata><porthole:desktop xmlns:porthole="${METADATA_NAMESPACE}"><porthole:user>alice</porthole:user><porthole:echo port='${port}' address='127.0.0.1'/></porthole:desktop></metadata></domain></node>`);
+  writeFileSync(
+    path,
+    `<node xmlns:test='http://libvirt.org/schemas/domain/test/1.0'><domain type='test'><name>e</name><uuid>22222222-0000-4000-8000-000000000001</uuid><memory>131072</memory><os><type>hvm</type></os><devices/>
+    <metadata><porthole:desktop xmlns:porthole="${METADATA_NAMESPACE}"><porthole:user>alice</porthole:user><porthole:echo port='${port}' address='127.0.0.1'/></porthole:desktop></metadata></domain></node>`,
+  );
   const protocols = [...PROTOCOL_MODULES, { descriptor: echo, adapter: () => new EchoAdapter() }];
-  const gw = await startTestGateway({ libvirt: `lab=test://${path}`, users: [{ name: 'alice', password: 'alice-password', role: 'user' }], protocols });
+  const gw = await startTestGateway({
+    libvirt: `lab=test://${path}`,
+    users: [{ name: 'alice', password: 'alice-password', role: 'user' }],
+    protocols,
+  });
   try {
     const cookie = await gw.signIn('alice', 'alice-password');
     const list = await gw.api('GET', '/api/desktops', { cookie });
     assert.deepEqual((list.body as Array<{ protocols: string[] }>)[0]!.protocols, ['echo']);
     // The body's bounds follow the registry: four protocols may be asked for.
     const attempts = await gw.connect(cookie, '22222222-0000-4000-8000-000000000001', { protocols: ['spice', 'vnc', 'rdp', 'echo'] });
-    assert.deepEqual(attempts.map((a) => a.protocol), ['echo']);
+    assert.deepEqual(
+      attempts.map((a) => a.protocol),
+      ['echo'],
+    );
     assert.match(attempts[0]!.url, /\/ws\/echo\?token=/);
     const ws = gw.webSocket(attempts[0]!.url, { cookie });
     await new Promise((r) => ws.once('open', r));

@@ -7,7 +7,10 @@ import { PROTOCOLS } from '../../serve/protocols.js';
 
 test('the server carries SPICE, VNC and RDP, in that fallback order, each with its own path', () => {
   assert.deepEqual(PROTOCOLS.ids, ['spice', 'vnc', 'rdp']);
-  assert.deepEqual(PROTOCOLS.descriptors.map((d) => d.path), ['/ws/spice', '/ws/vnc', '/ws/rdp']);
+  assert.deepEqual(
+    PROTOCOLS.descriptors.map((d) => d.path),
+    ['/ws/spice', '/ws/vnc', '/ws/rdp'],
+  );
   assert.equal(PROTOCOLS.label('spice'), 'SPICE');
   assert.equal(PROTOCOLS.label('unknown'), 'UNKNOWN');
   assert.equal(PROTOCOLS.has('vnc'), true);
@@ -26,7 +29,10 @@ test('every descriptor is consistent: its first traffic kind is one of its own, 
   }
   // The one protocol helpdesk watchers use must let the proxy enforce view-only.
   const watching = PROTOCOLS.descriptors.filter((d) => d.watching);
-  assert.deepEqual(watching.map((d) => d.id), ['vnc']);
+  assert.deepEqual(
+    watching.map((d) => d.id),
+    ['vnc'],
+  );
   assert.equal(watching[0]!.viewOnly, true);
 });
 

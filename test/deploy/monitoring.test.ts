@@ -21,8 +21,11 @@ before(async () => {
   const cookie = await gw.signIn('alice', 'alice-password');
   await gw.api('GET', '/api/desktops', { cookie }); // a libvirt call
   const text = await gw.metrics();
-  exposed = new Set([...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].flatMap(([, name, type]) =>
-    (type === 'histogram' ? [name!, `${name}_bucket`, `${name}_count`, `${name}_sum`] : [name!])));
+  exposed = new Set(
+    [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].flatMap(([, name, type]) =>
+      type === 'histogram' ? [name!, `${name}_bucket`, `${name}_count`, `${name}_sum`] : [name!],
+    ),
+  );
 });
 after(async () => {
   await gw?.close();
@@ -35,27 +38,45 @@ function metricsIn(expr: string): string[] {
 }
 
 test('the metrics listener exposes the service metrics the issue names', () => {
-  for (const name of ['porthole_sign_ins_total', 'porthole_tokens_issued_total', 'porthole_sign_in_lockouts_total', 'porthole_libvirt_call_seconds',
-    'porthole_active_sessions', 'porthole_draining', 'porthole_proxy_connections_total', 'porthole_proxy_bytes_total']) {
+  for (const name of [
+    'porthole_sign_ins_total',
+    'porthole_tokens_issued_total',
+    'porthole_sign_in_lockouts_total',
+    'porthole_libvirt_call_seconds',
+    'porthole_active_sessions',
+    'porthole_draining',
+    'porthole_proxy_connections_total',
+    'porthole_proxy_bytes_total',
+  ]) {
     assert.ok(exposed.has(name), `${name} is not exposed`);
   }
 });
 
 test('every metric of the Grafana dashboard exists', () => {
-  const dashboard = JSON.parse(readFileSync(join(DEPLOY, 'grafana-dashboard.json'), 'utf8')) as { panels: Array<{ title: string; targets: Array<{ expr: string }> }> };
+  const dashboard = JSON.parse(readFileSync(join(DEPLOY, 'grafana-dashboard.json'), 'utf8')) as {
+    panels: Array<{ title: string; targets: Array<{ expr: string }> }>;
+  };
   assert.ok(dashboard.panels.length >= 8);
   const used = dashboard.panels.flatMap((p) => p.targets.flatMap((t) => metricsIn(t.expr)));
   assert.ok(used.length >= dashboard.panels.length);
-  assert.deepEqual(used.filter((m) => !exposed.has(m)), []);
+  assert.deepEqual(
+    used.filter((m) => !exposed.has(m)),
+    [],
+  );
 });
 
 test('every alert rule is well formed and uses metrics that exist', () => {
-  const rules = YAML.parse(readFileSync(join(DEPLOY, 'prometheus-alerts.yml'), 'utf8')) as { groups: Array<{ rules: Array<{ alert: string; expr: string; annotations: { summary: string } }> }> };
+  const rules = YAML.parse(readFileSync(join(DEPLOY, 'prometheus-alerts.yml'), 'utf8')) as {
+    groups: Array<{ rules: Array<{ alert: string; expr: string; annotations: { summary: string } }> }>;
+  };
   const all = rules.groups.flatMap((g) => g.rules);
   assert.ok(all.length >= 5);
   for (const rule of all) {
     assert.match(rule.alert, /^Porthole[A-Z]\w+$/);
     assert.ok(rule.annotations.summary.length > 10, `${rule.alert} needs a summary`);
   }
-  assert.deepEqual(all.flatMap((r) => metricsIn(r.expr)).filter((m) => !exposed.has(m)), []);
+  assert.deepEqual(
+    all.flatMap((r) => metricsIn(r.expr)).filter((m) => !exposed.has(m)),
+    [],
+  );
 });

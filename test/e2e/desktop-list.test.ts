@@ -21,7 +21,10 @@ before(async () => {
     { name: 'alice-desk', uuid: 'c0000000-0000-4000-8000-0000000000c1', users: ['alice'], vnc: { port: 5999, password: 'x' } },
   ]);
   // A real libvirt client towards a port where no libvirtd listens: a host that is down.
-  gw = await startTestGateway({ libvirt: `lab=${lab},annex=qemu+tcp://127.0.0.1:1/system`, users: [{ name: 'alice', password: 'alice-password', role: 'user' }] });
+  gw = await startTestGateway({
+    libvirt: `lab=${lab},annex=qemu+tcp://127.0.0.1:1/system`,
+    users: [{ name: 'alice', password: 'alice-password', role: 'user' }],
+  });
   browser = await launchChromium();
 });
 after(async () => {

@@ -28,10 +28,15 @@ before(async () => {
   writeFileSync(join(dir, 'ca.pem'), authority.cert);
   writeFileSync(join(dir, 'other-ca.pem'), (await createAuthority('Someone else')).cert);
   guest = await startQemuGuest({ tls: { dir: join(dir, 'x509') } });
-  const uri = writeTestDriver(join(dir, 'node.xml'), [{
-    name: 'secure-desk', uuid: DESK, users: ['alice'],
-    spice: { tlsPort: guest.spiceTlsPort, password: guest.spicePassword }, vnc: { port: guest.vncPort, password: guest.vncPassword },
-  }]);
+  const uri = writeTestDriver(join(dir, 'node.xml'), [
+    {
+      name: 'secure-desk',
+      uuid: DESK,
+      users: ['alice'],
+      spice: { tlsPort: guest.spiceTlsPort, password: guest.spicePassword },
+      vnc: { port: guest.vncPort, password: guest.vncPassword },
+    },
+  ]);
   const users = [{ name: 'alice', password: 'alice-password', role: 'user' as const }];
   trusting = await startTestGateway({ libvirt: `lab=${uri}`, users, env: { PORTHOLE_DISPLAY_CA: join(dir, 'ca.pem') } });
   foreign = await startTestGateway({ libvirt: `lab=${uri}`, users, env: { PORTHOLE_DISPLAY_CA: join(dir, 'other-ca.pem') } });
@@ -62,7 +67,10 @@ test('display certificates from a CA Porthole does not trust: the viewer says so
   await page.click(`.desktop[data-desktop-id="${DESK}"] .open`);
   await page.waitForSelector('#viewer[data-state="failed"]', { timeout: 30_000 });
   const text = await page.$eval('#failed-text', (e) => e.textContent ?? '');
-  assert.match(text, /SPICE did not work: Porthole does not trust the desktop's SPICE certificate \(unknown authority\) and did not connect\. Ask your administrator\./);
+  assert.match(
+    text,
+    /SPICE did not work: Porthole does not trust the desktop's SPICE certificate \(unknown authority\) and did not connect\. Ask your administrator\./,
+  );
   assert.match(text, /VNC did not work: Porthole does not trust the desktop's VNC certificate \(unknown authority\)/);
   await page.screenshot({ path: join(SCREENSHOTS, 'viewer-tls-untrusted.png') });
   await page.browserContext().close();

@@ -41,16 +41,28 @@ before(async () => {
   ]);
   const closed = await freePort();
   const uri = writeTestDriver(join(dir, 'node.xml'), [
-    { name: 'win-lab-1', uuid: CHAIN, users: ['alice'], spice: { port: closed, password: 'x' }, vnc: { port: closed, password: 'x' },
-      rdp: { port: nla.port, address: '127.0.0.1' } },
+    {
+      name: 'win-lab-1',
+      uuid: CHAIN,
+      users: ['alice'],
+      spice: { port: closed, password: 'x' },
+      vnc: { port: closed, password: 'x' },
+      rdp: { port: nla.port, address: '127.0.0.1' },
+    },
     { name: 'win-lab-2', uuid: TLS_ONLY, users: ['alice'], rdp: { port: tls.port, address: '127.0.0.1' } },
     { name: 'win-lab-3', uuid: ROGUE, users: ['alice'], rdp: { port: tls.port, address: '127.0.0.1' } },
   ]);
   gw = await startTestGateway({ libvirt: `lab=${uri}`, users: [{ name: 'alice', password: 'alice-password', role: 'user' }] });
   // Porthole saw win-lab-3 before with another certificate (as if someone now sits in between).
   const other = await issueHostCertificate(authority, ['127.0.0.1']);
-  new CertificatePins(gw.dataDir).record({ desktop: `${ROGUE}`, fingerprint: new X509Certificate(other.cert).fingerprint256,
-    subject: 'CN=127.0.0.1', issuer: 'CN=Porthole e2e display CA', validTo: 'later', firstSeen: new Date().toISOString() });
+  new CertificatePins(gw.dataDir).record({
+    desktop: `${ROGUE}`,
+    fingerprint: new X509Certificate(other.cert).fingerprint256,
+    subject: 'CN=127.0.0.1',
+    issuer: 'CN=Porthole e2e display CA',
+    validTo: 'later',
+    firstSeen: new Date().toISOString(),
+  });
   browser = await launchChromium();
 });
 
@@ -96,9 +108,14 @@ test('SPICE and VNC unreachable: the viewer falls back to RDP by itself, asks fo
   const state = await viewerState(page);
   assert.equal(state.state, 'connected', JSON.stringify(state));
   assert.equal(state.protocol, 'rdp');
-  assert.deepEqual(state.fallbacks.map((f) => f.protocol), ['spice', 'vnc']);
+  assert.deepEqual(
+    state.fallbacks.map((f) => f.protocol),
+    ['spice', 'vnc'],
+  );
   for (const f of state.fallbacks) assert.match(f.reason, /refused the connection/);
-  console.log(`# RDP (NLA): session setup from the desktop sign-in to the first frame took ${(state.firstFrameAt - submittedAt).toFixed(0)} ms`);
+  console.log(
+    `# RDP (NLA): session setup from the desktop sign-in to the first frame took ${(state.firstFrameAt - submittedAt).toFixed(0)} ms`,
+  );
   assert.match(await page.$eval('#notice', (e) => e.textContent ?? ''), /Using RDP because SPICE did not work: .* VNC did not work/);
   const word = await typeWordOverRdp(page);
   await nla.waitForTyped(word, 15_000);
@@ -116,7 +133,9 @@ test('an RDP-only desktop (TLS, no NLA) opens over RDP and stays open for the ne
   const state = await viewerState(page);
   assert.equal(state.protocol, 'rdp', JSON.stringify(state));
   assert.deepEqual(state.fallbacks, []);
-  console.log(`# RDP (TLS): session setup from the desktop sign-in to the first frame took ${(state.firstFrameAt - submittedAt).toFixed(0)} ms`);
+  console.log(
+    `# RDP (TLS): session setup from the desktop sign-in to the first frame took ${(state.firstFrameAt - submittedAt).toFixed(0)} ms`,
+  );
   const word = await typeWordOverRdp(page);
   await tls.waitForTyped(word, 15_000);
   await page.screenshot({ path: join(SCREENSHOTS, 'viewer-rdp.png') });
@@ -157,7 +176,13 @@ test('a forged token, a replayed token and another destination each get a clear 
     const cookie = (await replayed.cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
     const reader = new WireReader(gw.webSocket(attempts[0]!.url, { cookie }));
     await reader.opened;
-    reader.ws.send(encodePdu({ destination: (attempts[0] as Attempt & { destination: string }).destination, proxyAuth: attempts[0]!.token, x224: x224ConnectionRequest(3) }));
+    reader.ws.send(
+      encodePdu({
+        destination: (attempts[0] as Attempt & { destination: string }).destination,
+        proxyAuth: attempts[0]!.token,
+        x224: x224ConnectionRequest(3),
+      }),
+    );
     await readDerPdu(reader);
     reader.ws.close();
     return attempts;

@@ -25,10 +25,15 @@ let browser: Browser;
 before(async () => {
   bed = await startDesktopBed({
     desktop: { name: 'alice-desk', users: ['alice'] },
-    spare: async (running) => [{
-      name: 'alice-vnc', uuid: VNC_ONLY, users: ['alice'],
-      spice: { port: await freePort(), password: 'x' }, vnc: { port: running.vncPort, password: running.vncPassword },
-    }],
+    spare: async (running) => [
+      {
+        name: 'alice-vnc',
+        uuid: VNC_ONLY,
+        users: ['alice'],
+        spice: { port: await freePort(), password: 'x' },
+        vnc: { port: running.vncPort, password: running.vncPassword },
+      },
+    ],
     users: [
       { name: 'alice', password: 'alice-password', role: 'user' },
       { name: 'hannah', password: 'hannah-password', role: 'helpdesk' },
@@ -73,8 +78,10 @@ test('the helpdesk watches only after the user allows it, sees the same screen, 
   const hannah = await signInPage(browser, gw.origin, 'hannah', 'hannah-password');
   await hannah.waitForSelector('#helpdesk-link:not([hidden])');
   // Without consent there is no way in: the desktop is not hers to open.
-  const direct = await gw.api('POST', `/api/desktops/${encodeURIComponent(`${desktop.uuid}`)}/connect`,
-    { cookie: `porthole_session=${(await hannah.cookies()).find((c) => c.name === 'porthole_session')!.value}`, body: {} });
+  const direct = await gw.api('POST', `/api/desktops/${encodeURIComponent(`${desktop.uuid}`)}/connect`, {
+    cookie: `porthole_session=${(await hannah.cookies()).find((c) => c.name === 'porthole_session')!.value}`,
+    body: {},
+  });
   assert.equal(direct.status, 403);
 
   // First she is refused.
@@ -83,7 +90,9 @@ test('the helpdesk watches only after the user allows it, sees the same screen, 
   assert.match(await alice.$eval('#shadow-question', (e) => e.textContent ?? ''), /hannah from the helpdesk asks to see your screen/);
   await alice.screenshot({ path: join(SCREENSHOTS, 'shadow-prompt.png') });
   await alice.click('#shadow-prompt .refuse');
-  await hannah.waitForFunction('document.querySelector(\'tr[data-user="alice"] .ask-state\')?.textContent?.includes("did not allow")', { timeout: 10_000 });
+  await hannah.waitForFunction('document.querySelector(\'tr[data-user="alice"] .ask-state\')?.textContent?.includes("did not allow")', {
+    timeout: 10_000,
+  });
 
   // Then she asks again and is allowed.
   await askToWatch(hannah);
@@ -97,7 +106,10 @@ test('the helpdesk watches only after the user allows it, sees the same screen, 
   assert.match(await alice.$eval('#shadow-banner', (e) => e.textContent ?? ''), /hannah from the helpdesk is watching your screen/);
   const hannahCookie = `porthole_session=${(await hannah.cookies()).find((c) => c.name === 'porthole_session')!.value}`;
   const sessions = (await gw.api('GET', '/api/sessions', { cookie: hannahCookie })).body as Array<{ user: string; watchers: string[] }>;
-  assert.deepEqual(sessions.map((s) => [s.user, s.watchers]), [['alice', ['hannah']]]);
+  assert.deepEqual(
+    sessions.map((s) => [s.user, s.watchers]),
+    [['alice', ['hannah']]],
+  );
 
   // The same screen in both browsers (a coarse luminance grid; the text cursor may blink), once
   // the helpdesk's viewer has drawn it: waited for, under a generous deadline.
@@ -109,8 +121,9 @@ test('the helpdesk watches only after the user allows it, sees the same screen, 
     differing = a.filter((v, i) => Math.abs(v - h[i]!) > 8).length;
     return differing <= 4;
   };
-  const drawnIn = await waitFor(sameScreen, 30_000, "the helpdesk's screen to show the user's", 200)
-    .catch((e: Error) => assert.fail(`${e.message}: ${differing} of ${cells} cells differ between the user's and the helpdesk's screens`));
+  const drawnIn = await waitFor(sameScreen, 30_000, "the helpdesk's screen to show the user's", 200).catch((e: Error) =>
+    assert.fail(`${e.message}: ${differing} of ${cells} cells differ between the user's and the helpdesk's screens`),
+  );
   console.log(`# the helpdesk's viewer showed the user's screen ${drawnIn} ms after it connected`);
   await alice.screenshot({ path: join(SCREENSHOTS, 'shadow-user.png') });
   await hannah.screenshot({ path: join(SCREENSHOTS, 'shadow-helpdesk.png') });
@@ -118,11 +131,12 @@ test('the helpdesk watches only after the user allows it, sees the same screen, 
   // The helpdesk types; the guest receives nothing. The user types; the guest receives it.
   const hidden = await typeWord(hannah, 'helpdesk');
   await typeAndExpect(alice, desktop.serial);
-  assert.ok(!desktop.serial.contents().includes(hidden), 'the helpdesk\'s keystrokes reached the guest');
+  assert.ok(!desktop.serial.contents().includes(hidden), "the helpdesk's keystrokes reached the guest");
 
   // A token fetched while accepted is refused once the user has ended the sharing.
   const requestId = new URL(hannah.url()).searchParams.get('shadow')!;
-  const spare = ((await gw.api('GET', `/api/shadow/${requestId}`, { cookie: hannahCookie })).body as { attempts: Array<{ url: string }> }).attempts[0]!;
+  const spare = ((await gw.api('GET', `/api/shadow/${requestId}`, { cookie: hannahCookie })).body as { attempts: Array<{ url: string }> })
+    .attempts[0]!;
 
   // The user ends it; the helpdesk's viewer closes (how soon is printed).
   const clicked = Date.now();
@@ -136,11 +150,17 @@ test('the helpdesk watches only after the user allows it, sees the same screen, 
   const refused = await late.closed;
   assert.equal(refused.code, 4003);
   assert.match(refused.reason, /screen sharing has ended/);
-  assert.equal(await alice.$eval('#viewer', (e) => e.getAttribute('data-state')), 'connected', 'the user\'s own session goes on');
+  assert.equal(await alice.$eval('#viewer', (e) => e.getAttribute('data-state')), 'connected', "the user's own session goes on");
 
-  const audit = readFileSync(join(gw.dataDir, 'audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; asker: string; user: string; by?: string })
+  const audit = readFileSync(join(gw.dataDir, 'audit.log'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { event: string; asker: string; user: string; by?: string })
     .filter((e) => e.event.startsWith('shadow.'));
-  assert.deepEqual(audit.map((e) => e.event), ['shadow.requested', 'shadow.refused', 'shadow.requested', 'shadow.accepted', 'shadow.ended']);
+  assert.deepEqual(
+    audit.map((e) => e.event),
+    ['shadow.requested', 'shadow.refused', 'shadow.requested', 'shadow.accepted', 'shadow.ended'],
+  );
   assert.ok(audit.every((e) => e.asker === 'hannah' && e.user === 'alice'));
   assert.equal(audit.at(-1)!.by, 'alice');
   await alice.browserContext().close();
@@ -154,7 +174,8 @@ async function watchWithConsent(desktopId: string, control = false): Promise<{ a
   const hannah = await signInPage(browser, gw.origin, 'hannah', 'hannah-password');
   await askToWatch(hannah, control);
   await alice.waitForSelector('#shadow-prompt:not([hidden])', { timeout: 10_000 });
-  if (control) assert.match(await alice.$eval('#shadow-question', (e) => e.textContent ?? ''), /see your screen and use your keyboard and mouse/);
+  if (control)
+    assert.match(await alice.$eval('#shadow-question', (e) => e.textContent ?? ''), /see your screen and use your keyboard and mouse/);
   await alice.click('#shadow-prompt .allow');
   await hannah.waitForNavigation({ timeout: 10_000 });
   assert.equal((await viewerState(hannah)).state, 'connected');
@@ -168,9 +189,19 @@ test('control is granted only when the user allows it explicitly, and the user t
   await typeAndExpect(hannah, desktop.serial); // with control, the helpdesk's typing arrives
   await alice.click('#shadow-banner .stop-sharing');
   await hannah.waitForSelector('#viewer[data-state="closed"]', { timeout: 5_000 });
-  const audit = readFileSync(join(gw.dataDir, 'audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; control: boolean })
+  const audit = readFileSync(join(gw.dataDir, 'audit.log'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { event: string; control: boolean })
     .filter((e) => e.event.startsWith('shadow.'));
-  assert.deepEqual(audit.slice(-3).map((e) => [e.event, e.control]), [['shadow.requested', true], ['shadow.accepted', true], ['shadow.ended', true]]);
+  assert.deepEqual(
+    audit.slice(-3).map((e) => [e.event, e.control]),
+    [
+      ['shadow.requested', true],
+      ['shadow.accepted', true],
+      ['shadow.ended', true],
+    ],
+  );
   await alice.browserContext().close();
   await hannah.browserContext().close();
 });
@@ -180,7 +211,7 @@ test('shadowing works while the user is on VNC: both stay connected, and the wat
   assert.equal(protocol, 'vnc');
   const hidden = await typeWord(hannah, 'helpdesk');
   await typeAndExpect(alice, desktop.serial); // the user's VNC connection survived the watcher's (shared)
-  assert.ok(!desktop.serial.contents().includes(hidden), 'the helpdesk\'s keystrokes reached the guest');
+  assert.ok(!desktop.serial.contents().includes(hidden), "the helpdesk's keystrokes reached the guest");
   await alice.click('#shadow-banner .stop-sharing');
   await hannah.waitForSelector('#viewer[data-state="closed"]', { timeout: 5_000 });
   assert.equal(await alice.$eval('#viewer', (e) => e.getAttribute('data-state')), 'connected');
@@ -188,7 +219,7 @@ test('shadowing works while the user is on VNC: both stay connected, and the wat
   await hannah.browserContext().close();
 });
 
-test('when the user leaves the desktop, the helpdesk\'s view closes and the sharing ends with it', async () => {
+test("when the user leaves the desktop, the helpdesk's view closes and the sharing ends with it", async () => {
   const { alice, hannah } = await watchWithConsent(`${desktop.uuid}`);
   const requestId = new URL(hannah.url()).searchParams.get('shadow')!;
   const hannahCookie = `porthole_session=${(await hannah.cookies()).find((c) => c.name === 'porthole_session')!.value}`;
@@ -206,7 +237,10 @@ test('when the user leaves the desktop, the helpdesk\'s view closes and the shar
   assert.match(await hannah.$eval('#failed-text', (e) => e.textContent ?? ''), /session you were watching has ended/);
   const request = await gw.api('GET', `/api/shadow/${requestId}`, { cookie: hannahCookie });
   assert.deepEqual(request.body, { state: 'ended' }, 'no new connection links for an ended sharing');
-  const audit = readFileSync(join(gw.dataDir, 'audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; by?: string });
+  const audit = readFileSync(join(gw.dataDir, 'audit.log'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { event: string; by?: string });
   assert.deepEqual([audit.at(-1)!.event, audit.at(-1)!.by], ['shadow.ended', 'session-ended']);
   // The helpdesk page follows by itself: alice's row goes without a reload.
   await desk.waitForFunction('!document.querySelector(\'tr[data-user="alice"]\')', { timeout: 8_000 });

@@ -27,7 +27,9 @@ before(async () => {
   bed = await startDesktopBed({
     desktop: { name: 'home-desk-1', users: ['carol'] },
     // The same guest's VNC display alone, to open it over VNC without SPICE first.
-    spare: (running) => [{ name: 'home-desk-1-vnc', uuid: VNC_ONLY, users: ['carol'], vnc: { port: running.vncPort, password: running.vncPassword } }],
+    spare: (running) => [
+      { name: 'home-desk-1-vnc', uuid: VNC_ONLY, users: ['carol'], vnc: { port: running.vncPort, password: running.vncPassword } },
+    ],
     users: [{ name: 'carol', password: 'carol-password', role: 'user' }],
     line: LINE,
   });
@@ -50,9 +52,9 @@ async function typeAndSee(page: Page, protocol: string): Promise<{ word: string;
   const before = await settledLitPixels(page);
   const word = await typeWord(page, `${protocol}line`);
   const typedAt = Date.now();
-  const seen = page.waitForFunction(
-    `${LIT_PIXELS} >= ${before + TYPED_PIXELS}`, { timeout: 60_000, polling: 100 },
-  ).then(() => Date.now() - typedAt);
+  const seen = page
+    .waitForFunction(`${LIT_PIXELS} >= ${before + TYPED_PIXELS}`, { timeout: 60_000, polling: 100 })
+    .then(() => Date.now() - typedAt);
   await bed.desktop.serial.waitFor(word, 60_000);
   const serialMs = Date.now() - typedAt;
   const screenMs = await seen.catch(async () => {
@@ -69,11 +71,17 @@ async function keyToPicture(page: Page): Promise<number> {
   const before = await settledLitPixels(page);
   const pressedAt = Date.now();
   await page.keyboard.press('KeyM');
-  const explain = (what: string) => async (e: Error) => { throw new Error(`${what}: ${await litPixels(page)} lit pixels, ${before} before the key (${e.message})`); };
-  await page.waitForFunction(`${LIT_PIXELS} >= ${before + GLYPH_PIXELS}`, { timeout: 30_000, polling: 10 }).catch(explain('the key never showed'));
+  const explain = (what: string) => async (e: Error) => {
+    throw new Error(`${what}: ${await litPixels(page)} lit pixels, ${before} before the key (${e.message})`);
+  };
+  await page
+    .waitForFunction(`${LIT_PIXELS} >= ${before + GLYPH_PIXELS}`, { timeout: 30_000, polling: 10 })
+    .catch(explain('the key never showed'));
   const ms = Date.now() - pressedAt;
   await page.keyboard.press('Backspace');
-  await page.waitForFunction(`${LIT_PIXELS} < ${before + GLYPH_PIXELS}`, { timeout: 30_000, polling: 10 }).catch(explain('Backspace never removed it'));
+  await page
+    .waitForFunction(`${LIT_PIXELS} < ${before + GLYPH_PIXELS}`, { timeout: 30_000, polling: 10 })
+    .catch(explain('Backspace never removed it'));
   return ms;
 }
 
@@ -94,7 +102,9 @@ test('over SPICE on a slow line, typed keys reach the guest and show on screen, 
 
   for (let i = 0; i < 2; i++) {
     const typed = await typeAndSee(page, 'spice');
-    console.log(`# SPICE: ${typed.word} reached the guest ${typed.serialMs} ms after the last key; the picture showed it ${typed.screenMs} ms after`);
+    console.log(
+      `# SPICE: ${typed.word} reached the guest ${typed.serialMs} ms after the last key; the picture showed it ${typed.screenMs} ms after`,
+    );
   }
   const keys = await medianKeyToPicture(page);
   console.log(`# SPICE: a key shows on screen in a median ${keys.median} ms (${keys.all.join(', ')} ms)`);
@@ -118,7 +128,9 @@ test('over VNC on the same slow line, typed keys reach the guest and show on scr
   console.log(`# VNC at ${LINE_TEXT}: opening to first frame took ${(opened.firstFrameAt - opened.openedAt).toFixed(0)} ms`);
   for (let i = 0; i < 2; i++) {
     const typed = await typeAndSee(page, 'vnc');
-    console.log(`# VNC: ${typed.word} reached the guest ${typed.serialMs} ms after the last key; the picture showed it ${typed.screenMs} ms after`);
+    console.log(
+      `# VNC: ${typed.word} reached the guest ${typed.serialMs} ms after the last key; the picture showed it ${typed.screenMs} ms after`,
+    );
   }
   const keys = await medianKeyToPicture(page);
   console.log(`# VNC: a key shows on screen in a median ${keys.median} ms (${keys.all.join(', ')} ms)`);

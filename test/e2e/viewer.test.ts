@@ -28,8 +28,20 @@ before(async () => {
     spare: async (running) => {
       const closed = await freePort();
       return [
-        { name: 'lab-spare', uuid: FALLBACK, groups: ['class-3b'], spice: { port: closed, password: 'x' }, vnc: { port: running.vncPort, password: running.vncPassword } },
-        { name: 'lab-broken', uuid: BROKEN, groups: ['class-3b'], spice: { port: closed, password: 'x' }, vnc: { port: closed, password: 'x' } },
+        {
+          name: 'lab-spare',
+          uuid: FALLBACK,
+          groups: ['class-3b'],
+          spice: { port: closed, password: 'x' },
+          vnc: { port: running.vncPort, password: running.vncPassword },
+        },
+        {
+          name: 'lab-broken',
+          uuid: BROKEN,
+          groups: ['class-3b'],
+          spice: { port: closed, password: 'x' },
+          vnc: { port: closed, password: 'x' },
+        },
       ];
     },
     users: [
@@ -79,7 +91,9 @@ test('with SPICE unreachable the viewer falls back to VNC by itself and says why
   assert.equal(opened.fallbacks.length, 1);
   assert.equal(opened.fallbacks[0]!.protocol, 'spice');
   assert.match(opened.fallbacks[0]!.reason, /SPICE display refused the connection/);
-  console.log(`# VNC after SPICE failed: opening the desktop to its first frame took ${(opened.firstFrameAt - opened.openedAt).toFixed(0)} ms`);
+  console.log(
+    `# VNC after SPICE failed: opening the desktop to its first frame took ${(opened.firstFrameAt - opened.openedAt).toFixed(0)} ms`,
+  );
   const notice = await page.$eval('#notice', (e) => ({ hidden: e.hasAttribute('hidden'), text: e.textContent ?? '' }));
   assert.equal(notice.hidden, false);
   assert.match(notice.text, /Using VNC because SPICE did not work: The desktop's SPICE display refused the connection/);
@@ -116,7 +130,7 @@ test('when no display can be opened the viewer says why for each and what to do 
   await page.browserContext().close();
 });
 
-test('a user not entitled to the desktop cannot list it, connect to it, or use another user\'s token', async () => {
+test("a user not entitled to the desktop cannot list it, connect to it, or use another user's token", async () => {
   const bob = await gw.signIn('bob', 'bob-password');
   const list = await gw.api('GET', '/api/desktops', { cookie: bob });
   assert.deepEqual(list.body, []);
@@ -139,13 +153,16 @@ async function spiceInputBytes(): Promise<number> {
 }
 
 // Last in this file: Ctrl+Alt+Del (the tiny guest's init only reports it, but keep it last).
-test('over SPICE, a key it cannot map does not freeze the tab, and the toolbar\'s Ctrl+Alt+Del reaches the desktop and gives the keyboard back', async () => {
+test("over SPICE, a key it cannot map does not freeze the tab, and the toolbar's Ctrl+Alt+Del reaches the desktop and gives the keyboard back", async () => {
   const page = await signInPage('alice', 'alice-password');
   const opened = await openDesktop(page, `${desktop.uuid}`);
   assert.equal(opened.protocol, 'spice');
   const dialogs: string[] = [];
   const errors: string[] = [];
-  page.on('dialog', (d) => { dialogs.push(d.message()); void d.dismiss(); });
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
   page.on('pageerror', (e) => errors.push(String(e)));
 
   await page.keyboard.press('NumpadSubtract'); // spice-html5 has no scancode for it
@@ -164,7 +181,7 @@ test('over SPICE, a key it cannot map does not freeze the tab, and the toolbar\'
   console.log(`# Ctrl+Alt+Del: from the toolbar click to the guest kernel's signal to init: ${Date.now() - clicked} ms`);
   assert.equal(seen(), seenBefore + 1, 'the guest saw Ctrl+Alt+Del once');
   assert.deepEqual(errors, [], 'Ctrl+Alt+Del raises no error in the page');
-  assert.ok(await spiceInputBytes() > before, 'key messages went to the guest over the inputs channel');
+  assert.ok((await spiceInputBytes()) > before, 'key messages went to the guest over the inputs channel');
   assert.equal(await page.evaluate('document.activeElement?.tagName'), 'CANVAS', 'the keyboard is back on the desktop');
   await page.browserContext().close();
 });

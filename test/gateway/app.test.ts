@@ -99,7 +99,12 @@ function error(res: LightMyRequestResponse, status: number, pattern: RegExp): vo
 }
 
 test('sign-in sets a secure session cookie and answers with the principal', async () => {
-  const res = await app.inject({ method: 'POST', url: '/api/login', headers: json, payload: { username: 'bob', password: 'bob-password' } });
+  const res = await app.inject({
+    method: 'POST',
+    url: '/api/login',
+    headers: json,
+    payload: { username: 'bob', password: 'bob-password' },
+  });
   assert.equal(res.statusCode, 200);
   assert.deepEqual(res.json(), { username: 'bob', roles: ['user'], groups: ['class-3b'] });
   const cookie = res.cookies.find((c) => c.name === 'porthole_session')!;
@@ -117,9 +122,26 @@ test('a wrong password gets 401 with a sentence, and no cookie', async () => {
 
 test('state-changing calls need an accepted Origin and a JSON body', async () => {
   const payload = { username: 'bob', password: 'bob-password' };
-  error(await app.inject({ method: 'POST', url: '/api/login', headers: { 'content-type': 'application/json' }, payload }), 403, /origin not allowed/);
-  error(await app.inject({ method: 'POST', url: '/api/login', headers: { ...json, origin: 'https://evil.example' }, payload }), 403, /origin not allowed/);
-  error(await app.inject({ method: 'POST', url: '/api/login', headers: { origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded' }, payload: 'username=bob' }), 415, /application\/json/);
+  error(
+    await app.inject({ method: 'POST', url: '/api/login', headers: { 'content-type': 'application/json' }, payload }),
+    403,
+    /origin not allowed/,
+  );
+  error(
+    await app.inject({ method: 'POST', url: '/api/login', headers: { ...json, origin: 'https://evil.example' }, payload }),
+    403,
+    /origin not allowed/,
+  );
+  error(
+    await app.inject({
+      method: 'POST',
+      url: '/api/login',
+      headers: { origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'username=bob',
+    }),
+    415,
+    /application\/json/,
+  );
   error(await app.inject({ method: 'POST', url: '/api/login', headers: json, payload: '{"username":' }), 400, /not valid JSON/);
   error(await app.inject({ method: 'POST', url: '/api/login', headers: json, payload: { username: 'bob' } }), 400, /password/);
 });
@@ -135,8 +157,14 @@ test('the desktop list shows only what the user may open, without endpoints or p
   ]);
   assert.doesNotMatch(res.body, /secret|5935|15930/);
   const bob = await signIn('bob', 'bob-password');
-  const list = (await app.inject({ method: 'GET', url: '/api/desktops', headers: { cookie: bob } })).json() as Array<{ name: string; protocols: string[] }>;
-  assert.deepEqual(list.map((d) => [d.name, d.protocols]), [['class-desktop', ['spice', 'vnc', 'rdp']]]);
+  const list = (await app.inject({ method: 'GET', url: '/api/desktops', headers: { cookie: bob } })).json() as Array<{
+    name: string;
+    protocols: string[];
+  }>;
+  assert.deepEqual(
+    list.map((d) => [d.name, d.protocols]),
+    [['class-desktop', ['spice', 'vnc', 'rdp']]],
+  );
 });
 
 test('connect issues one bound, short-lived token per protocol in fallback order', async () => {
@@ -145,7 +173,10 @@ test('connect issues one bound, short-lived token per protocol in fallback order
   const res = await app.inject({ method: 'POST', url: `/api/desktops/${id}/connect`, headers: { ...json, cookie: alice }, payload: {} });
   assert.equal(res.statusCode, 200, res.body);
   const { attempts } = res.json() as { attempts: Array<{ protocol: string; url: string; token: string; expiresAt: string }> };
-  assert.deepEqual(attempts.map((a) => a.protocol), ['spice', 'vnc']);
+  assert.deepEqual(
+    attempts.map((a) => a.protocol),
+    ['spice', 'vnc'],
+  );
   for (const a of attempts) {
     assert.equal(a.url, `wss://desk.example.org/ws/${a.protocol}?token=${encodeURIComponent(a.token)}`);
     const ttl = Date.parse(a.expiresAt) - Date.now();
@@ -159,19 +190,34 @@ test('connect issues one bound, short-lived token per protocol in fallback order
   assert.notEqual(attempts[0]!.token, attempts[1]!.token);
   assert.doesNotMatch(res.body, /secret/);
 
-  const only = await app.inject({ method: 'POST', url: `/api/desktops/${id}/connect`, headers: { ...json, cookie: alice }, payload: { protocols: ['vnc', 'rdp'], viewOnly: true } });
+  const only = await app.inject({
+    method: 'POST',
+    url: `/api/desktops/${id}/connect`,
+    headers: { ...json, cookie: alice },
+    payload: { protocols: ['vnc', 'rdp'], viewOnly: true },
+  });
   const vnc = (only.json() as { attempts: Array<{ protocol: string; token: string }> }).attempts;
-  assert.deepEqual(vnc.map((a) => a.protocol), ['vnc']);
+  assert.deepEqual(
+    vnc.map((a) => a.protocol),
+    ['vnc'],
+  );
   assert.equal(verifier.verify(vnc[0]!.token, 'vnc', '127.0.0.1', { browserSession: alice.split('=')[1] }).viewOnly, true);
   // The token is bound to Alice's browser: another browser's sign-in cannot use it.
-  assert.throws(() => verifier.verify(vnc[0]!.token, 'vnc', '127.0.0.1', { browserSession: 'someone-else' }), /another browser session|belongs/);
+  assert.throws(
+    () => verifier.verify(vnc[0]!.token, 'vnc', '127.0.0.1', { browserSession: 'someone-else' }),
+    /another browser session|belongs/,
+  );
 });
 
 test('connect: 401 signed out, 404 unknown, 403 not entitled, 409 not running or no such protocol', async () => {
   const alice = await signIn('alice', 'alice-password');
-  const connect = (id: string, cookie?: string, payload: object = {}) => app.inject({
-    method: 'POST', url: `/api/desktops/${encodeURIComponent(id)}/connect`, headers: { ...json, ...(cookie ? { cookie } : {}) }, payload,
-  });
+  const connect = (id: string, cookie?: string, payload: object = {}) =>
+    app.inject({
+      method: 'POST',
+      url: `/api/desktops/${encodeURIComponent(id)}/connect`,
+      headers: { ...json, ...(cookie ? { cookie } : {}) },
+      payload,
+    });
   error(await connect(`${ALICE}`), 401, /sign in/);
   error(await connect('00000000-0000-0000-0000-000000000000', alice), 404, /no such desktop/);
   error(await connect('elsewhere/whatever', alice), 404, /no such desktop/);
@@ -183,14 +229,21 @@ test('connect: 401 signed out, 404 unknown, 403 not entitled, 409 not running or
 
 test('view-only is refused over RDP: alone, it is a 409 with the reason; among others, RDP is left out', async () => {
   const bob = await signIn('bob', 'bob-password');
-  const connect = (payload: object) => app.inject({ method: 'POST', url: `/api/desktops/${encodeURIComponent(CLASS)}/connect`, headers: { ...json, cookie: bob }, payload });
+  const connect = (payload: object) =>
+    app.inject({ method: 'POST', url: `/api/desktops/${encodeURIComponent(CLASS)}/connect`, headers: { ...json, cookie: bob }, payload });
   error(await connect({ protocols: ['rdp'], viewOnly: true }), 409, /Watching without control is not available over RDP/);
   const mixed = await connect({ protocols: ['vnc', 'rdp'], viewOnly: true });
   assert.equal(mixed.statusCode, 200, mixed.body);
-  assert.deepEqual((mixed.json() as { attempts: Array<{ protocol: string }> }).attempts.map((a) => a.protocol), ['vnc']);
+  assert.deepEqual(
+    (mixed.json() as { attempts: Array<{ protocol: string }> }).attempts.map((a) => a.protocol),
+    ['vnc'],
+  );
   // With control, the same desktop offers RDP.
   const control = await connect({ protocols: ['rdp'] });
-  assert.deepEqual((control.json() as { attempts: Array<{ protocol: string }> }).attempts.map((a) => a.protocol), ['rdp']);
+  assert.deepEqual(
+    (control.json() as { attempts: Array<{ protocol: string }> }).attempts.map((a) => a.protocol),
+    ['rdp'],
+  );
 });
 
 test('sign-out ends the browser session', async () => {
@@ -237,7 +290,9 @@ async function rawGet(port: number, path: string): Promise<{ status: number; hea
     const socket = netConnect({ host: '127.0.0.1', port });
     let data = '';
     socket.setTimeout(10_000, () => socket.destroy(new Error(`no answer to GET ${path} within 10 s`)));
-    socket.on('data', (d: Buffer) => { data += d.toString('latin1'); });
+    socket.on('data', (d: Buffer) => {
+      data += d.toString('latin1');
+    });
     socket.on('end', () => resolve(data));
     socket.on('error', reject);
     socket.write(`GET ${path} HTTP/1.1\r\nHost: desk.example.org\r\nConnection: close\r\n\r\n`);
@@ -262,15 +317,42 @@ test('no traversal: a file that exists outside the static root is never served, 
     const inside = await rawGet(port, '/sub/inside.txt');
     assert.equal(inside.status, 200, inside.headers);
     assert.equal(inside.body, 'inside the root');
-    const ups = ['../', '%2e%2e/', '%2e%2e%2f', '..%2f', '%2E%2E%2F', '..\\', '..%5c', '%2e%2e%5c', '%252e%252e%252f', '..%252f', '.%2e/', '%2e./', '....//', '..;/'];
+    const ups = [
+      '../',
+      '%2e%2e/',
+      '%2e%2e%2f',
+      '..%2f',
+      '%2E%2E%2F',
+      '..\\',
+      '..%5c',
+      '%2e%2e%5c',
+      '%252e%252e%252f',
+      '..%252f',
+      '.%2e/',
+      '%2e./',
+      '....//',
+      '..;/',
+    ];
     const probes: string[] = [];
     for (const up of ups) {
       for (const depth of [1, 2]) {
         const climb = up.repeat(depth);
-        probes.push(`/${climb}outside.txt`, `/sub/${climb}${up}outside.txt`, `/${climb}web-private/secret.txt`, `/sub/deeper/${climb}${up}${up}outside.txt`);
+        probes.push(
+          `/${climb}outside.txt`,
+          `/sub/${climb}${up}outside.txt`,
+          `/${climb}web-private/secret.txt`,
+          `/sub/deeper/${climb}${up}${up}outside.txt`,
+        );
       }
     }
-    probes.push('/%2e%2e%2foutside.txt', '/..%c0%afoutside.txt', '/%c0%ae%c0%ae/outside.txt', '/sub/..%00/../outside.txt', '//../outside.txt', '/./../outside.txt');
+    probes.push(
+      '/%2e%2e%2foutside.txt',
+      '/..%c0%afoutside.txt',
+      '/%c0%ae%c0%ae/outside.txt',
+      '/sub/..%00/../outside.txt',
+      '//../outside.txt',
+      '/./../outside.txt',
+    );
     for (const path of probes) {
       const res = await rawGet(port, path);
       assert.ok(!res.body.includes(marker), `GET ${path} served a file outside the static root (HTTP ${res.status})`);
@@ -305,11 +387,23 @@ test('no directory listing, no open redirect, in a static root with subfolders',
 test('sign-in attempts are rate limited per user name and address, with a clear message', async () => {
   let last: LightMyRequestResponse | undefined;
   for (let i = 0; i < 11; i++) {
-    last = await app.inject({ method: 'POST', url: '/api/login', headers: json, remoteAddress: '192.0.2.99', payload: { username: 'mallory', password: 'guess' } });
+    last = await app.inject({
+      method: 'POST',
+      url: '/api/login',
+      headers: json,
+      remoteAddress: '192.0.2.99',
+      payload: { username: 'mallory', password: 'guess' },
+    });
   }
   error(last!, 429, /Too many attempts\. Wait .+ and try again/);
   // Another user behind the same address (a classroom's NAT) still signs in.
-  const other = await app.inject({ method: 'POST', url: '/api/login', headers: json, remoteAddress: '192.0.2.99', payload: { username: 'alice', password: 'alice-password' } });
+  const other = await app.inject({
+    method: 'POST',
+    url: '/api/login',
+    headers: json,
+    remoteAddress: '192.0.2.99',
+    payload: { username: 'alice', password: 'alice-password' },
+  });
   assert.equal(other.statusCode, 200);
 });
 
@@ -322,15 +416,30 @@ test('errors found before any route runs are sentences too: broken encodings, lo
     assert.deepEqual(Object.keys(body), ['error'], res.body);
     assert.match(body.error as string, /^[A-Z].*[.!?]$/, res.body);
   };
-  sentence(await app.inject({ method: 'POST', url: '/api/desktops/lab%2F%E0%A4%A/connect', headers: { ...json, cookie }, payload: {} }), 400);
+  sentence(
+    await app.inject({ method: 'POST', url: '/api/desktops/lab%2F%E0%A4%A/connect', headers: { ...json, cookie }, payload: {} }),
+    400,
+  );
   sentence(await app.inject({ method: 'GET', url: '/%E0%A4%A' }), 400);
-  sentence(await app.inject({ method: 'POST', url: `/api/desktops/lab%2F${'a'.repeat(300)}/connect`, headers: { ...json, cookie }, payload: {} }), 414);
+  sentence(
+    await app.inject({ method: 'POST', url: `/api/desktops/lab%2F${'a'.repeat(300)}/connect`, headers: { ...json, cookie }, payload: {} }),
+    414,
+  );
   sentence(await app.inject({ method: 'POST', url: '/api/login', headers: json, payload: '{"username":' }), 400);
   sentence(await app.inject({ method: 'POST', url: '/api/login', headers: json, payload: `{"username":"${'x'.repeat(70_000)}"}` }), 413);
 });
 
 test('a caller who is not signed in gets 401 before the body or the path is looked at', async () => {
-  error(await app.inject({ method: 'POST', url: `/api/desktops/${encodeURIComponent(`${ALICE}`)}/connect`, headers: json, payload: { protocols: [] } }), 401, /sign in/);
+  error(
+    await app.inject({
+      method: 'POST',
+      url: `/api/desktops/${encodeURIComponent(`${ALICE}`)}/connect`,
+      headers: json,
+      payload: { protocols: [] },
+    }),
+    401,
+    /sign in/,
+  );
   error(await app.inject({ method: 'POST', url: '/api/shadow/x/answer', headers: json, payload: {} }), 401, /sign in/);
   error(await app.inject({ method: 'GET', url: `/api/shadow/${'x'.repeat(70)}` }), 401, /sign in/);
   error(await app.inject({ method: 'POST', url: '/api/sessions/x/shadow', headers: json, payload: '{"control":' }), 401, /sign in/);
@@ -342,7 +451,12 @@ test('a hypervisor that cannot be reached: connect gets 503 naming the host, the
   const unreachable = new Inventory([{ name: 'gone', uri: 'qemu+tcp://127.0.0.1:1/system' }], PROTOCOLS);
   const other = await buildApp({ ...services, desktops: unreachable });
   try {
-    const res = await other.inject({ method: 'POST', url: `/api/desktops/${encodeURIComponent(`${ALICE}`)}/connect`, headers: { ...json, cookie }, payload: {} });
+    const res = await other.inject({
+      method: 'POST',
+      url: `/api/desktops/${encodeURIComponent(`${ALICE}`)}/connect`,
+      headers: { ...json, cookie },
+      payload: {},
+    });
     error(res, 503, /desktop's host \(gone\) cannot be reached right now. Try again in a minute/);
     const list = await other.inject({ method: 'GET', url: '/api/desktops', headers: { cookie } });
     assert.equal(list.statusCode, 200);
@@ -369,10 +483,25 @@ test('a role taken away counts at the next request of a sign-in made before it',
 test('a misspelt field or a wrong type is refused with the reason, not dropped or coerced', async () => {
   const cookie = await signIn('alice', 'alice-password');
   const connect = `/api/desktops/${encodeURIComponent(`${ALICE}`)}/connect`;
-  error(await app.inject({ method: 'POST', url: connect, headers: { ...json, cookie }, payload: { viewonly: true } }), 400, /must NOT have additional properties/);
-  error(await app.inject({ method: 'POST', url: connect, headers: { ...json, cookie }, payload: { viewOnly: 1 } }), 400, /viewOnly must be boolean/);
-  error(await app.inject({ method: 'POST', url: '/api/login', headers: json, payload: { username: 5, password: 'alice-password' } }), 400, /username must be string/);
-  assert.equal((await app.inject({ method: 'POST', url: connect, headers: { ...json, cookie }, payload: { viewOnly: true } })).statusCode, 200);
+  error(
+    await app.inject({ method: 'POST', url: connect, headers: { ...json, cookie }, payload: { viewonly: true } }),
+    400,
+    /must NOT have additional properties/,
+  );
+  error(
+    await app.inject({ method: 'POST', url: connect, headers: { ...json, cookie }, payload: { viewOnly: 1 } }),
+    400,
+    /viewOnly must be boolean/,
+  );
+  error(
+    await app.inject({ method: 'POST', url: '/api/login', headers: json, payload: { username: 5, password: 'alice-password' } }),
+    400,
+    /username must be string/,
+  );
+  assert.equal(
+    (await app.inject({ method: 'POST', url: connect, headers: { ...json, cookie }, payload: { viewOnly: true } })).statusCode,
+    200,
+  );
 });
 
 test('GET /api/me names the signed-in user, and 401 without a sign-in', async () => {
@@ -386,14 +515,30 @@ test('GET /api/me names the signed-in user, and 401 without a sign-in', async ()
 test('the OpenAPI document describes every route of the contract with the schemas it validates with', async () => {
   const res = await app.inject({ method: 'GET', url: '/api/openapi.json' });
   assert.equal(res.statusCode, 200);
-  const doc = res.json() as { openapi: string; paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: unknown }> }; responses: Record<string, unknown> }>> };
+  const doc = res.json() as {
+    openapi: string;
+    paths: Record<
+      string,
+      Record<string, { requestBody?: { content: Record<string, { schema: unknown }> }; responses: Record<string, unknown> }>
+    >;
+  };
   assert.match(doc.openapi, /^3\./);
   const routes = Object.entries(doc.paths).flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`));
   for (const route of [
-    'POST /api/login', 'GET /api/me', 'POST /api/logout', 'GET /api/desktops', 'POST /api/desktops/{id}/connect',
-    'GET /api/sessions', 'DELETE /api/sessions/{id}', 'POST /api/sessions/{id}/shadow', 'GET /api/shadow/{requestId}',
-    'POST /api/shadow/{requestId}/answer', 'DELETE /api/shadow/{requestId}', 'GET /healthz',
-  ]) assert.ok(routes.includes(route), `${route} missing from ${routes.join(', ')}`);
+    'POST /api/login',
+    'GET /api/me',
+    'POST /api/logout',
+    'GET /api/desktops',
+    'POST /api/desktops/{id}/connect',
+    'GET /api/sessions',
+    'DELETE /api/sessions/{id}',
+    'POST /api/sessions/{id}/shadow',
+    'GET /api/shadow/{requestId}',
+    'POST /api/shadow/{requestId}/answer',
+    'DELETE /api/shadow/{requestId}',
+    'GET /healthz',
+  ])
+    assert.ok(routes.includes(route), `${route} missing from ${routes.join(', ')}`);
   assert.ok(!routes.some((r) => r.includes('/metrics')), 'metrics are not on the public port');
   // The connect body is bounded by the registry's protocols, as the route validates it.
   const connect = doc.paths['/api/desktops/{id}/connect']!.post!;
@@ -411,8 +556,21 @@ test('while the process drains, sign-ins and connects get 503 with the reason, h
     assert.equal((await other.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
     draining.startDraining();
     error(await other.inject({ method: 'GET', url: '/healthz' }), 503, /restarting/);
-    error(await other.inject({ method: 'POST', url: '/api/login', headers: json, payload: { username: 'alice', password: 'alice-password' } }), 503, /restarting/);
-    error(await other.inject({ method: 'POST', url: `/api/desktops/${encodeURIComponent(`${ALICE}`)}/connect`, headers: { ...json, cookie }, payload: {} }), 503, /restarting/);
+    error(
+      await other.inject({ method: 'POST', url: '/api/login', headers: json, payload: { username: 'alice', password: 'alice-password' } }),
+      503,
+      /restarting/,
+    );
+    error(
+      await other.inject({
+        method: 'POST',
+        url: `/api/desktops/${encodeURIComponent(`${ALICE}`)}/connect`,
+        headers: { ...json, cookie },
+        payload: {},
+      }),
+      503,
+      /restarting/,
+    );
     assert.equal((await other.inject({ method: 'GET', url: '/api/desktops', headers: { cookie } })).statusCode, 200);
   } finally {
     await other.close();
@@ -432,11 +590,28 @@ test('power: users of a desktop with <porthole:power/> start and shut it down, a
   const audit = new AuditLog(join(dir, 'power-audit'));
   const other = await buildApp({ ...services, desktops: powered, audit });
   try {
-    const login = await other.inject({ method: 'POST', url: '/api/login', headers: json, payload: { username: 'alice', password: 'alice-password' } });
+    const login = await other.inject({
+      method: 'POST',
+      url: '/api/login',
+      headers: json,
+      payload: { username: 'alice', password: 'alice-password' },
+    });
     const cookie = String(login.headers['set-cookie']).split(';', 1)[0]!;
-    const call = (id: string, action: string) => other.inject({ method: 'POST', url: `/api/desktops/${id}/${action}`, headers: { ...json, cookie }, payload: {} });
-    const list = (await other.inject({ method: 'GET', url: '/api/desktops', headers: { cookie } })).json() as Array<{ id: string; power: boolean; state: string }>;
-    assert.deepEqual(list.map((d) => [d.id, d.power]), [[DOWN, true], [LOCKED, false], [ON, true]]);
+    const call = (id: string, action: string) =>
+      other.inject({ method: 'POST', url: `/api/desktops/${id}/${action}`, headers: { ...json, cookie }, payload: {} });
+    const list = (await other.inject({ method: 'GET', url: '/api/desktops', headers: { cookie } })).json() as Array<{
+      id: string;
+      power: boolean;
+      state: string;
+    }>;
+    assert.deepEqual(
+      list.map((d) => [d.id, d.power]),
+      [
+        [DOWN, true],
+        [LOCKED, false],
+        [ON, true],
+      ],
+    );
 
     const started = await call(DOWN, 'start');
     assert.equal(started.statusCode, 202, started.body);
@@ -451,8 +626,14 @@ test('power: users of a desktop with <porthole:power/> start and shut it down, a
     error(await call('77777777-0000-4000-8000-00000000ffff', 'start'), 404, /no such desktop/);
     error(await other.inject({ method: 'POST', url: `/api/desktops/${DOWN}/start`, headers: json, payload: {} }), 401, /sign in/i);
 
-    const events = audit.search().filter((e) => e.event.startsWith('power.')).map((e) => [e.event, e.user, e.desktop, e.result]);
-    assert.deepEqual(events, [['power.start', 'alice', DOWN, 'accepted'], ['power.shutdown', 'alice', ON, 'accepted']]);
+    const events = audit
+      .search()
+      .filter((e) => e.event.startsWith('power.'))
+      .map((e) => [e.event, e.user, e.desktop, e.result]);
+    assert.deepEqual(events, [
+      ['power.start', 'alice', DOWN, 'accepted'],
+      ['power.shutdown', 'alice', ON, 'accepted'],
+    ]);
   } finally {
     await other.close();
     await powered.close();

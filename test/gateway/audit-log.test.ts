@@ -19,13 +19,27 @@ test('events are found across rotations, filtered by user (acting or acted on), 
   assert.ok(rotated.length >= 3, `rotated into ${rotated.length} files`);
   const all = audit.search();
   assert.equal(all.length, 21);
-  assert.deepEqual(all.slice(0, 20).map((e) => e.n), [...Array(20).keys()], 'oldest first, across files');
+  assert.deepEqual(
+    all.slice(0, 20).map((e) => e.n),
+    [...Array(20).keys()],
+    'oldest first, across files',
+  );
   assert.equal(audit.search({ user: 'alice' }).length, 10);
-  assert.deepEqual(audit.search({ user: 'ada' }).map((e) => e.event), ['session.ended']);
-  assert.deepEqual(audit.search({ desktop: 'd-1' }).map((e) => e.admin), ['ada']);
+  assert.deepEqual(
+    audit.search({ user: 'ada' }).map((e) => e.event),
+    ['session.ended'],
+  );
+  assert.deepEqual(
+    audit.search({ desktop: 'd-1' }).map((e) => e.admin),
+    ['ada'],
+  );
   assert.equal(audit.search({ since: new Date(Date.now() + 60_000) }).length, 0);
   assert.equal(audit.search({ since: new Date(Date.parse(all[0]!.at)) }).length, 21);
-  assert.deepEqual(audit.search({ limit: 2 }).map((e) => e.event), ['sign-in', 'session.ended'], 'the newest, still newest last');
+  assert.deepEqual(
+    audit.search({ limit: 2 }).map((e) => e.event),
+    ['sign-in', 'session.ended'],
+    'the newest, still newest last',
+  );
 });
 
 test('a line cut by a crash is skipped, not fatal; rotated files past the retention are deleted', () => {
@@ -35,7 +49,10 @@ test('a line cut by a crash is skipped, not fatal; rotated files past the retent
   appendFileSync(audit.path, '{"at":"2026-12-0');
   appendFileSync(audit.path, '\n');
   audit.record({ event: 'second' });
-  assert.deepEqual(audit.search().map((e) => e.event), ['first', 'second']);
+  assert.deepEqual(
+    audit.search().map((e) => e.event),
+    ['first', 'second'],
+  );
   // Rotate, age the rotated files past the retention, rotate again: what they held goes.
   for (let i = 0; i < 5; i++) audit.record({ event: 'filler', id: `a${i}`, text: 'x'.repeat(80) });
   const old = readdirSync(data).filter((f) => f.startsWith('audit-'));
@@ -53,6 +70,10 @@ test('a line cut by a crash is skipped, not fatal; rotated files past the retent
   for (const f of old) utimesSync(join(data, f), twoDaysAgo, twoDaysAgo);
   for (let i = 0; i < 5; i++) audit.record({ event: 'filler', id: `b${i}`, text: 'y'.repeat(80) });
   const kept = audit.search().map((e) => String(e.id ?? e.event));
-  assert.deepEqual(kept.filter((k) => aged.includes(k)), [], `aged events still found (aged: ${aged.join(' ')})`);
+  assert.deepEqual(
+    kept.filter((k) => aged.includes(k)),
+    [],
+    `aged events still found (aged: ${aged.join(' ')})`,
+  );
   for (let i = 0; i < 5; i++) assert.ok(kept.includes(`b${i}`), `recent event b${i} lost: ${kept.join(' ')}`);
 });

@@ -22,22 +22,37 @@ test('when the watched session ends, its requests end too: the watchers are clos
   shadows.sessionEnded('s1');
   assert.equal(shadows.get(watched.id)!.state, 'ended');
   assert.equal(shadows.get(waiting.id)!.state, 'ended', 'a request still waiting for its answer ends as well');
-  assert.equal(shadows.get(other.id)!.state, 'accepted', 'another session\'s shadowing goes on');
-  assert.deepEqual(closed.map(([id]) => id), [watched.id, waiting.id]);
+  assert.equal(shadows.get(other.id)!.state, 'accepted', "another session's shadowing goes on");
+  assert.deepEqual(
+    closed.map(([id]) => id),
+    [watched.id, waiting.id],
+  );
   assert.match(closed[0]![1], /session you were watching has ended/);
   assert.deepEqual(shadows.watchers('s1'), []);
   assert.deepEqual(shadows.forUser('alice'), [], 'the user is no longer asked');
 
   shadows.sessionEnded('s1'); // a second notice changes nothing
   assert.equal(closed.length, 2);
-  const events = readFileSync(audit.path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; by?: string; request: string });
-  assert.deepEqual(events.filter((e) => e.event === 'shadow.ended').map((e) => [e.request, e.by]),
-    [[watched.id, 'session-ended'], [waiting.id, 'session-ended']]);
+  const events = readFileSync(audit.path, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { event: string; by?: string; request: string });
+  assert.deepEqual(
+    events.filter((e) => e.event === 'shadow.ended').map((e) => [e.request, e.by]),
+    [
+      [watched.id, 'session-ended'],
+      [waiting.id, 'session-ended'],
+    ],
+  );
 });
 
 test('a request nobody answers lapses after 2 minutes as ended, not as refused', () => {
   let now = Date.parse('2030-01-07T08:00:00Z');
-  const shadows = new ShadowRequests(new AuditLog(dir), () => {}, () => now);
+  const shadows = new ShadowRequests(
+    new AuditLog(dir),
+    () => {},
+    () => now,
+  );
   const request = shadows.ask('hannah', { session: 's3', user: 'carl', desktop: 'lab/c' }, false);
   now += 119_000;
   assert.equal(shadows.get(request.id)!.state, 'pending');

@@ -41,13 +41,24 @@ before(async () => {
   for (const name of ['lena', 'max', 'nora', 'otto', 'pia', 'tom', 'una']) await users.upsert(name, `${name}-password`, 'user', []);
   await users.upsert('ada', 'ada-password', 'admin', []);
   const authenticate = users.authenticate.bind(users);
-  users.authenticate = (username, password) => { checks++; return authenticate(username, password); };
+  users.authenticate = (username, password) => {
+    checks++;
+    return authenticate(username, password);
+  };
   const webRoot = join(dir, 'web');
   mkdirSync(webRoot);
   audit = new AuditLog(data);
   app = await buildApp({
     protocols: PROTOCOLS,
-    log: createLogger('info', new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } })),
+    log: createLogger(
+      'info',
+      new Writable({
+        write(chunk, _enc, done) {
+          logs.push(String(chunk));
+          done();
+        },
+      }),
+    ),
     origins: new Set([ORIGIN]),
     webSocketOrigin: 'wss://desk.example.org',
     users,
@@ -77,7 +88,11 @@ let nextAddress = 1;
 function signIn(username: string, password: string): Promise<LightMyRequestResponse> {
   const n = nextAddress++;
   return app.inject({
-    method: 'POST', url: '/api/login', headers: json, remoteAddress: `198.51.${n >> 8}.${n & 255}`, payload: { username, password },
+    method: 'POST',
+    url: '/api/login',
+    headers: json,
+    remoteAddress: `198.51.${n >> 8}.${n & 255}`,
+    payload: { username, password },
   });
 }
 
@@ -92,11 +107,17 @@ async function fail(username: string, times: number): Promise<LightMyRequestResp
 
 function lockedFor(res: LightMyRequestResponse, wait: string): void {
   assert.equal(res.statusCode, 429, res.body);
-  assert.equal((res.json() as { error: string }).error,
-    `Too many failed sign-ins for this account. Try again in ${wait}, or ask your administrator to unlock it.`);
+  assert.equal(
+    (res.json() as { error: string }).error,
+    `Too many failed sign-ins for this account. Try again in ${wait}, or ask your administrator to unlock it.`,
+  );
 }
 
-const auditEvents = () => readFileSync(audit.path, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+const auditEvents = () =>
+  readFileSync(audit.path, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 
 test('five failed sign-ins from five addresses lock the name; the right password is then refused unchecked', async () => {
   await fail('lena', 4);
@@ -184,7 +205,10 @@ test('guesses sent at once count before their passwords are checked', async () =
 test('memory stays bounded: quiet names are forgotten after a day, and the map has a cap', () => {
   let t = 0;
   const lockout = new SignInLockout({ clock: () => t, maxNames: 3 });
-  const failOnce = (name: string) => { assert.equal(lockout.admit(name), undefined); lockout.settle(name, false); };
+  const failOnce = (name: string) => {
+    assert.equal(lockout.admit(name), undefined);
+    lockout.settle(name, false);
+  };
   for (const name of ['a', 'b', 'c']) failOnce(name);
   for (let i = 0; i < 4; i++) failOnce('c');
   assert.ok(lockout.admit('c'), 'c is locked');
@@ -201,10 +225,16 @@ test('memory stays bounded: quiet names are forgotten after a day, and the map h
 
 /** A sign-in from the browser that holds `device` (its porthole_device cookie). */
 function signInWith(device: string, username: string, password: string): Promise<LightMyRequestResponse> {
-  return app.inject({ method: 'POST', url: '/api/login', headers: { ...json, cookie: `porthole_device=${device}` }, remoteAddress: '192.0.2.77', payload: { username, password } });
+  return app.inject({
+    method: 'POST',
+    url: '/api/login',
+    headers: { ...json, cookie: `porthole_device=${device}` },
+    remoteAddress: '192.0.2.77',
+    payload: { username, password },
+  });
 }
 
-test('others\' guesses lock the name, not the browser the user signed in from before; that browser is counted alone', async () => {
+test("others' guesses lock the name, not the browser the user signed in from before; that browser is counted alone", async () => {
   const first = await signIn('tom', 'tom-password'); // the teacher's laptop, some day before
   const cookie = first.cookies.find((c) => c.name === 'porthole_device')!;
   assert.ok(cookie, 'a signed-in browser is given a device cookie');
@@ -225,6 +255,8 @@ test('others\' guesses lock the name, not the browser the user signed in from be
   // Guessing from the trusted browser locks that browser only (a stolen cookie is not a free pass).
   for (let i = 0; i < 5; i++) assert.equal((await signInWith(laptop, 'tom', `guess-${i}`)).statusCode, 401);
   lockedFor(await signInWith(laptop, 'tom', 'tom-password'), '5 minutes');
-  const lock = auditEvents().filter((e) => e.event === 'sign-in.locked' && e.user === 'tom').at(-1)!;
+  const lock = auditEvents()
+    .filter((e) => e.event === 'sign-in.locked' && e.user === 'tom')
+    .at(-1)!;
   assert.equal(lock.device, 'a browser the user signed in from before');
 });

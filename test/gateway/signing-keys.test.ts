@@ -24,10 +24,16 @@ test('rotation: the new key signs, the previous one verifies, older ones are rem
   const first = ring.current().kid;
   const second = ring.rotate().current.kid;
   assert.notEqual(second, first);
-  assert.deepEqual(ring.all().map((k) => k.kid), [first, second]);
+  assert.deepEqual(
+    ring.all().map((k) => k.kid),
+    [first, second],
+  );
   const { current, removed } = ring.rotate();
   assert.equal(removed, 1);
-  assert.deepEqual(ring.all().map((k) => k.kid), [second, current.kid]);
+  assert.deepEqual(
+    ring.all().map((k) => k.kid),
+    [second, current.kid],
+  );
   // Another process (the serving gateway) sees the rotation on refresh.
   const other = new SigningKeyRing(join(dir, 'b'));
   assert.equal(other.current().kid, current.kid);
@@ -36,7 +42,10 @@ test('rotation: the new key signs, the previous one verifies, older ones are rem
 test('the single key of an earlier data directory becomes the oldest of the ring', () => {
   const keys = join(dir, 'c', 'keys');
   mkdirSync(keys, { recursive: true });
-  writeFileSync(join(keys, 'token-signing.pem'), generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  writeFileSync(
+    join(keys, 'token-signing.pem'),
+    generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }),
+  );
   const ring = new SigningKeyRing(join(dir, 'c'));
   assert.equal(ring.all().length, 1);
   const legacy = ring.current().kid;

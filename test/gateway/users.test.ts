@@ -26,7 +26,7 @@ test('another process updating the file is seen without a restart', async () => 
   assert.ok(await serving.authenticate('alice', 'correct horse'));
   // The next write must get a distinct modification time: wait until the clock is past this one's.
   const written = statSync(serving.path).mtimeMs;
-  await waitFor(() => Date.now() > written + 1, 10_000, 'the clock to pass the user file\'s modification time', 1);
+  await waitFor(() => Date.now() > written + 1, 10_000, "the clock to pass the user file's modification time", 1);
   assert.equal(await new UserStore(dir).upsert('alice', 'new password', 'helpdesk', []), false);
   assert.equal(await serving.authenticate('alice', 'correct horse'), undefined);
   assert.deepEqual((await serving.authenticate('alice', 'new password'))?.roles, ['helpdesk']);

@@ -61,5 +61,16 @@ test('entitlement: by user, by group, admin sees all; protocols in fallback orde
   assert.equal(mayOpen(d, { username: 'bob', roles: ['user'], groups: ['class-3b'] }), true);
   assert.equal(mayOpen(d, { username: 'eve', roles: ['helpdesk'], groups: ['class-3a'] }), false);
   assert.equal(mayOpen(d, { username: 'root', roles: ['admin'], groups: [] }), true);
-  assert.deepEqual(protocolsOf({ displays: [{ protocol: 'rdp', host: 'h', port: 1 }, { protocol: 'spice', host: 'h', port: 2 }] }, PROTOCOLS.ids), ['spice', 'rdp']);
+  assert.deepEqual(
+    protocolsOf(
+      {
+        displays: [
+          { protocol: 'rdp', host: 'h', port: 1 },
+          { protocol: 'spice', host: 'h', port: 2 },
+        ],
+      },
+      PROTOCOLS.ids,
+    ),
+    ['spice', 'rdp'],
+  );
 });

@@ -37,8 +37,15 @@ test("RDP's address: the metadata's, else the guest's as libvirt reports it, els
     assert.equal(await rdp(STOPPED), undefined);
     const { desktops: listed, unreachable } = await inventory.survey();
     assert.deepEqual(unreachable, []);
-    assert.deepEqual(listed.map((d) => [d.name, d.displays.map((x) => x.protocol)]),
-      [['learned', ['rdp']], ['named', ['rdp']], ['stopped', []], ['unknown', []]]);
+    assert.deepEqual(
+      listed.map((d) => [d.name, d.displays.map((x) => x.protocol)]),
+      [
+        ['learned', ['rdp']],
+        ['named', ['rdp']],
+        ['stopped', []],
+        ['unknown', []],
+      ],
+    );
     assert.deepEqual(warnings, []);
   } finally {
     await inventory.close();
@@ -58,7 +65,13 @@ test('a desktop is its UUID: on several hosts it is the one where it runs, shut 
     { name: 'moved', uuid: MOVED, users: ['alice'], vnc: vnc(5902) },
     { name: 'parked', uuid: PARKED, users: ['alice'], running: false },
   ]);
-  const inventory = new Inventory([{ name: 'kvm-1', uri: one }, { name: 'kvm-2', uri: two }], PROTOCOLS);
+  const inventory = new Inventory(
+    [
+      { name: 'kvm-1', uri: one },
+      { name: 'kvm-2', uri: two },
+    ],
+    PROTOCOLS,
+  );
   try {
     const moved = await inventory.get(MOVED);
     assert.equal(moved?.id, MOVED);
@@ -68,12 +81,24 @@ test('a desktop is its UUID: on several hosts it is the one where it runs, shut 
     assert.equal((await inventory.get(MOVED.toUpperCase()))?.hypervisor, 'kvm-2');
     assert.equal(await inventory.get(`kvm-2/${MOVED}`), undefined, 'the old host-prefixed id is no id');
     const { desktops } = await inventory.survey();
-    assert.deepEqual(desktops.map((d) => [d.id, d.hypervisor, d.state]), [[MOVED, 'kvm-2', 'running'], [PARKED, 'kvm-1', 'shut off']]);
+    assert.deepEqual(
+      desktops.map((d) => [d.id, d.hypervisor, d.state]),
+      [
+        [MOVED, 'kvm-2', 'running'],
+        [PARKED, 'kvm-1', 'shut off'],
+      ],
+    );
   } finally {
     await inventory.close();
   }
   // A host that cannot be read may be where it runs: 503, not a stale "shut off".
-  const partial = new Inventory([{ name: 'kvm-1', uri: one }, { name: 'gone', uri: 'qemu+tcp://127.0.0.1:1/system' }], PROTOCOLS);
+  const partial = new Inventory(
+    [
+      { name: 'kvm-1', uri: one },
+      { name: 'gone', uri: 'qemu+tcp://127.0.0.1:1/system' },
+    ],
+    PROTOCOLS,
+  );
   try {
     await assert.rejects(partial.get(PARKED), (error: Error & { hypervisor?: string }) => error.hypervisor === 'gone');
   } finally {

@@ -33,12 +33,26 @@ const dir = mkdtempSync(join(tmpdir(), 'porthole-proxy-'));
 before(async () => {
   guest = await startQemuGuest({});
   const closed = await freePort();
-  const real = { spice: { port: guest.spicePort, password: guest.spicePassword }, vnc: { port: guest.vncPort, password: guest.vncPassword } };
+  const real = {
+    spice: { port: guest.spicePort, password: guest.spicePassword },
+    vnc: { port: guest.vncPort, password: guest.vncPassword },
+  };
   const uri = writeTestDriver(join(dir, 'node.xml'), [
     { name: 'good', uuid: GOOD, users: ['alice'], ...real },
-    { name: 'wrong-passwords', uuid: WRONG_PASSWORDS, users: ['alice'],
-      spice: { port: guest.spicePort, password: 'not-the-spice-password' }, vnc: { port: guest.vncPort, password: 'nottheone' } },
-    { name: 'unreachable', uuid: UNREACHABLE, users: ['alice'], spice: { port: closed, password: 'x' }, vnc: { port: closed, password: 'x' } },
+    {
+      name: 'wrong-passwords',
+      uuid: WRONG_PASSWORDS,
+      users: ['alice'],
+      spice: { port: guest.spicePort, password: 'not-the-spice-password' },
+      vnc: { port: guest.vncPort, password: 'nottheone' },
+    },
+    {
+      name: 'unreachable',
+      uuid: UNREACHABLE,
+      users: ['alice'],
+      spice: { port: closed, password: 'x' },
+      vnc: { port: closed, password: 'x' },
+    },
     { name: 'bobs', uuid: BOBS, users: ['bob'], ...real },
   ]);
   gw = await startTestGateway({
@@ -88,7 +102,8 @@ test('VNC: the proxy authenticates to the display; the browser is offered only "
 /** porthole_proxy_bytes_total for VNC, per direction, from /metrics. */
 async function vncBytes(): Promise<{ toClient: number; toDisplay: number }> {
   const text = await gw.metrics();
-  const read = (direction: string) => Number(new RegExp(`porthole_proxy_bytes_total\\{protocol="vnc",channel="vnc",direction="${direction}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+  const read = (direction: string) =>
+    Number(new RegExp(`porthole_proxy_bytes_total\\{protocol="vnc",channel="vnc",direction="${direction}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
   return { toClient: read('to_client'), toDisplay: read('to_display') };
 }
 
@@ -99,10 +114,16 @@ test('/metrics counts the bytes of a live session while it runs, not only when i
   reader.ws.send(rfbUpdateRequest(width, height)); // a full screen, uncompressed: hundreds of KB
   await reader.read(4); // the update's header: the picture is on its way
   // The counter grows while the session lives: wait for it (a deadline, not a speed check).
-  const took = await waitFor(async () => (await vncBytes()).toClient - before.toClient > 100_000, 30_000, 'porthole_proxy_bytes_total to count the live picture');
+  const took = await waitFor(
+    async () => (await vncBytes()).toClient - before.toClient > 100_000,
+    30_000,
+    'porthole_proxy_bytes_total to count the live picture',
+  );
   console.log(`# /metrics counted the live picture ${took} ms after its first bytes arrived`);
   const live = await vncBytes();
-  console.log(`# live VNC session: ${live.toClient - before.toClient} bytes to the browser, ${live.toDisplay - before.toDisplay} to the display, counted before it closed`);
+  console.log(
+    `# live VNC session: ${live.toClient - before.toClient} bytes to the browser, ${live.toDisplay - before.toDisplay} to the display, counted before it closed`,
+  );
   assert.ok(live.toClient - before.toClient > 100_000, `to_client grew by ${live.toClient - before.toClient}`);
   assert.ok(live.toDisplay - before.toDisplay >= 10, `to_display grew by ${live.toDisplay - before.toDisplay}`); // the request itself
   const closedLines = () => gw.logs.filter((l) => l.includes('connection closed')).length;
@@ -140,14 +161,15 @@ test('VNC view-only: the proxy drops keyboard input; with control the same keys 
   assert.ok(logged(), 'the drops are logged');
 });
 
-test('SPICE: one token opens the main channel, then the session\'s other channels, with the real ticket', async () => {
+test("SPICE: one token opens the main channel, then the session's other channels, with the real ticket", async () => {
   const a = await attempt(GOOD, 'spice');
   const main = open(a.url, 'binary');
   const { auth, sessionId } = await spiceChannel(main, 0, 1);
   assert.equal(auth, 0, 'the display accepted the ticket the proxy substituted');
   assert.ok(sessionId !== undefined);
   const channels: WireReader[] = [];
-  for (const type of [2, 4, 3]) { // display, cursor, inputs
+  for (const type of [2, 4, 3]) {
+    // display, cursor, inputs
     const channel = open(a.url, 'binary');
     assert.equal((await spiceChannel(channel, sessionId, type)).auth, 0);
     channels.push(channel);
@@ -217,7 +239,11 @@ test('tokens: used on the wrong protocol, forged, or missing', async () => {
   const bob = await gw.signIn('bob', 'bob-password');
   const bobs = await attempt(BOBS, 'vnc', bob);
   // A token whose signature bytes were changed no longer verifies.
-  const forged = open(bobs.url.replace(/token=[^&]+/, (t) => t.slice(0, -4) + 'AAAA'), undefined, bob);
+  const forged = open(
+    bobs.url.replace(/token=[^&]+/, (t) => t.slice(0, -4) + 'AAAA'),
+    undefined,
+    bob,
+  );
   const f = await forged.closed;
   assert.equal(f.code, 4001);
   assert.match(f.reason, /not valid/);
@@ -258,7 +284,8 @@ test('forged tokens: claims edited under the real signature, or signed by a key 
   const sign = (payload: object, key: KeyObject, keyid = kid) => jwt.sign(payload, key, { algorithm: 'ES256', keyid });
   const refusal = async (label: string, protocol: string, forgedToken: string) => {
     const reader = open(wsUrl(protocol, forgedToken), protocol === 'spice' ? 'binary' : undefined);
-    if (protocol === 'spice') { // SPICE looks at the token when the main channel's link arrives
+    if (protocol === 'spice') {
+      // SPICE looks at the token when the main channel's link arrives
       await reader.opened;
       reader.ws.send(spiceLink(0, 1));
     }
@@ -274,7 +301,11 @@ test('forged tokens: claims edited under the real signature, or signed by a key 
     assert.match(kept.reason, /not valid/, kept.label);
     // 2. Signed anew by a key the proxy does not trust, under the trusted key's id, and under an unknown id.
     for (const keyid of [kid, 'not-a-known-kid']) {
-      const other = await refusal(`${label}, signed by an untrusted key (kid ${keyid})`, protocol, sign({ ...edited, jti: randomUUID() }, untrusted, keyid));
+      const other = await refusal(
+        `${label}, signed by an untrusted key (kid ${keyid})`,
+        protocol,
+        sign({ ...edited, jti: randomUUID() }, untrusted, keyid),
+      );
       assert.equal(other.code, 4001, `${other.label}: ${other.reason}`);
       assert.match(other.reason, /not valid/, other.label);
     }
@@ -318,7 +349,10 @@ test('an upgrade with no Origin at all is refused; one from an extra allowed ori
   for (const lookalike of [`${EXTRA_ORIGIN}.evil.example`, EXTRA_ORIGIN.replace('https:', 'http:'), `${EXTRA_ORIGIN}:8443`, 'null']) {
     await assert.rejects(new WireReader(gw.webSocket(a.url, { origin: lookalike, cookie: alice })).opened, /HTTP 403/, lookalike);
   }
-  assert.ok(gw.logs.some((l) => l.includes('origin not allowed') && l.includes('"origin":null')), 'the missing Origin is logged as such');
+  assert.ok(
+    gw.logs.some((l) => l.includes('origin not allowed') && l.includes('"origin":null')),
+    'the missing Origin is logged as such',
+  );
   // The refusals came before the token was looked at: it still opens, from the extra origin.
   const extra = new WireReader(gw.webSocket(a.url, { origin: EXTRA_ORIGIN, cookie: alice }));
   assert.ok((await vncHandshake(extra)).width > 0);
@@ -396,7 +430,8 @@ test('no password and no token ever reaches the log', () => {
   }
 });
 
-const kidOf = (url: string) => (JSON.parse(Buffer.from(new URL(url).searchParams.get('token')!.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid;
+const kidOf = (url: string) =>
+  (JSON.parse(Buffer.from(new URL(url).searchParams.get('token')!.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid;
 
 test('rotating the signing key drops no live session; the key before the previous one stops verifying', async () => {
   const a = await attempt(GOOD, 'spice');
@@ -443,7 +478,7 @@ test('an administrator revokes a user: their connections close at once (the time
   assert.equal((await gw.api('DELETE', '/api/users/alice/sessions', { cookie: bob })).status, 401);
 });
 
-test('signing out closes the desktops this browser opened and voids its unused links; the user\'s other browser goes on', async () => {
+test("signing out closes the desktops this browser opened and voids its unused links; the user's other browser goes on", async () => {
   const shared = await gw.signIn('bob', 'bob-password'); // a classroom computer
   const own = await gw.signIn('bob', 'bob-password'); // his laptop
   const onShared = open((await attempt(BOBS, 'vnc', shared)).url, undefined, shared);
@@ -463,7 +498,7 @@ test('signing out closes the desktops this browser opened and voids its unused l
   assert.match(refused.reason, /signed out of Porthole. Sign in again/);
   // The laptop's session is another sign-in: it stays open and answers.
   onOwn.ws.send(rfbUpdateRequest(16, 16));
-  assert.equal((await onOwn.read(4))[0], 0, 'a FramebufferUpdate on the other browser\'s session');
+  assert.equal((await onOwn.read(4))[0], 0, "a FramebufferUpdate on the other browser's session");
   onOwn.ws.close();
   await onOwn.closed;
 });
@@ -490,10 +525,15 @@ test('a browser that closes a SPICE display channel before, or right after, DISP
     await main.closed;
     // The proxy keeps the display's side open a moment after the browser left; wait until QEMU
     // itself has seen every channel of that session go (the moment it used to crash).
-    const gone = await waitFor(async () => {
-      const info = await guest.qmp.execute<{ channels?: Array<{ 'connection-id': number }> }>('query-spice');
-      return !(info.channels ?? []).some((c) => c['connection-id'] === sessionId);
-    }, 30_000, `QEMU to see session ${sessionId}'s SPICE channels close`, 100);
+    const gone = await waitFor(
+      async () => {
+        const info = await guest.qmp.execute<{ channels?: Array<{ 'connection-id': number }> }>('query-spice');
+        return !(info.channels ?? []).some((c) => c['connection-id'] === sessionId);
+      },
+      30_000,
+      `QEMU to see session ${sessionId}'s SPICE channels close`,
+      100,
+    );
     console.log(`# SPICE session ${sessionId}: QEMU saw its channels close ${gone} ms after the browser's`);
     assert.doesNotThrow(() => process.kill(guest.pid, 0), `QEMU died (closing ${sendsInit ? 'right after' : 'before'} DISPLAY_INIT)`);
   }

@@ -31,7 +31,11 @@ before(async () => {
   const authority = await createAuthority('Porthole test hypervisor CA');
   const other = await createAuthority('Another CA');
   writeDisplayCredentials(join(dir, 'x509'), authority, await issueHostCertificate(authority, ['127.0.0.1']));
-  writeDisplayCredentials(join(dir, 'x509-misnamed'), authority, await issueHostCertificate(authority, ['192.0.2.44', 'other-host.example']));
+  writeDisplayCredentials(
+    join(dir, 'x509-misnamed'),
+    authority,
+    await issueHostCertificate(authority, ['192.0.2.44', 'other-host.example']),
+  );
   writeFileSync(join(dir, 'ca.pem'), authority.cert);
   writeFileSync(join(dir, 'other-ca.pem'), other.cert);
   const client = await issueHostCertificate(authority, ['porthole-proxy']);
@@ -42,15 +46,28 @@ before(async () => {
     startQemuGuest({ spice: false, tls: { dir: join(dir, 'x509'), verifyPeer: true } }),
     startQemuGuest({ displaysOnly: true, tls: { dir: join(dir, 'x509-misnamed') } }),
   ]);
-  const uri = writeTestDriver(join(dir, 'node.xml'), [{
-    name: 'tls-desk', uuid: DESK, users: ['alice'],
-    spice: { tlsPort: guest.spiceTlsPort, password: guest.spicePassword }, vnc: { port: guest.vncPort, password: guest.vncPassword },
-  }, {
-    name: 'strict-desk', uuid: STRICT, users: ['alice'], vnc: { port: strictGuest.vncPort, password: strictGuest.vncPassword },
-  }, {
-    name: 'misnamed-desk', uuid: MISNAMED, users: ['alice'],
-    spice: { tlsPort: misnamedGuest.spiceTlsPort, password: misnamedGuest.spicePassword }, vnc: { port: misnamedGuest.vncPort, password: misnamedGuest.vncPassword },
-  }]);
+  const uri = writeTestDriver(join(dir, 'node.xml'), [
+    {
+      name: 'tls-desk',
+      uuid: DESK,
+      users: ['alice'],
+      spice: { tlsPort: guest.spiceTlsPort, password: guest.spicePassword },
+      vnc: { port: guest.vncPort, password: guest.vncPassword },
+    },
+    {
+      name: 'strict-desk',
+      uuid: STRICT,
+      users: ['alice'],
+      vnc: { port: strictGuest.vncPort, password: strictGuest.vncPassword },
+    },
+    {
+      name: 'misnamed-desk',
+      uuid: MISNAMED,
+      users: ['alice'],
+      spice: { tlsPort: misnamedGuest.spiceTlsPort, password: misnamedGuest.spicePassword },
+      vnc: { port: misnamedGuest.vncPort, password: misnamedGuest.vncPassword },
+    },
+  ]);
   const users = [{ name: 'alice', password: 'alice-password', role: 'user' as const }];
   const start = async (env: Record<string, string>) => {
     const gw = await startTestGateway({ libvirt: `lab=${uri}`, users, env });
@@ -79,7 +96,7 @@ async function open(gw: RunningGateway, protocol: 'spice' | 'vnc', desktop = DES
   return new WireReader(gw.webSocket(a!.url, { cookie, ...(protocol === 'spice' ? { protocol: 'binary' } : {}) }));
 }
 
-test('with the hypervisors\' CA: SPICE over its TLS port and VNC over VeNCrypt X.509 open, and keys reach the guest', async () => {
+test("with the hypervisors' CA: SPICE over its TLS port and VNC over VeNCrypt X.509 open, and keys reach the guest", async () => {
   const spice = await open(trusting, 'spice');
   const { auth, sessionId } = await spiceChannel(spice, 0, 1);
   assert.equal(auth, 0, 'the SPICE display accepted the ticket over TLS');

@@ -5,7 +5,15 @@ import type { Relay } from '../../proxy/relay.js';
 import type { DisplayTokenClaims } from '../../contract/display-token.js';
 
 const claims: DisplayTokenClaims = {
-  sub: 'alice', groups: [], roles: ['user'], desktop: 'lab/a', protocol: 'spice', viewOnly: false, jti: 'j', iat: 0, exp: 60,
+  sub: 'alice',
+  groups: [],
+  roles: ['user'],
+  desktop: 'lab/a',
+  protocol: 'spice',
+  viewOnly: false,
+  jti: 'j',
+  iat: 0,
+  exp: 60,
 };
 /** Stand-ins: the registry only keeps relays in a set. */
 const relay = () => ({}) as Relay;

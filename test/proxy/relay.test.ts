@@ -32,13 +32,19 @@ async function listen(server: Server): Promise<number> {
 /** A display server, a WebSocket server relaying to it, and a client. */
 async function bed(options: { idleTimeoutMs?: number } = {}): Promise<Bed> {
   let displaySide!: (s: Socket) => void;
-  const display = new Promise<Socket>((r) => { displaySide = r; });
+  const display = new Promise<Socket>((r) => {
+    displaySide = r;
+  });
   const tcp = createServer((s) => displaySide(s));
   const tcpPort = await listen(tcp);
   let made!: (r: Relay) => void;
-  const relay = new Promise<Relay>((r) => { made = r; });
+  const relay = new Promise<Relay>((r) => {
+    made = r;
+  });
   let sides!: (s: { ws: WebSocket; socket: Socket }) => void;
-  const proxySide = new Promise<{ ws: WebSocket; socket: Socket }>((r) => { sides = r; });
+  const proxySide = new Promise<{ ws: WebSocket; socket: Socket }>((r) => {
+    sides = r;
+  });
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
   await new Promise<void>((r) => wss.once('listening', () => r()));
   wss.on('connection', (ws) => {
@@ -50,9 +56,15 @@ async function bed(options: { idleTimeoutMs?: number } = {}): Promise<Bed> {
     });
   });
   const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, { perMessageDeflate: false });
-  await new Promise((r, j) => { client.once('open', r); client.once('error', j); });
+  await new Promise((r, j) => {
+    client.once('open', r);
+    client.once('error', j);
+  });
   return {
-    relay, client, display, proxySide,
+    relay,
+    client,
+    display,
+    proxySide,
     async close() {
       client.terminate();
       (await display).destroy();
@@ -71,26 +83,40 @@ test('a browser that stops reading stops the display, and the proxy buffers stay
   let flooding = true;
   const flood = () => {
     while (flooding && display.write(Buffer.alloc(CHUNK, 1))) written += CHUNK;
-    if (flooding) { written += CHUNK; display.once('drain', flood); }
+    if (flooding) {
+      written += CHUNK;
+      display.once('drain', flood);
+    }
   };
   b.client.pause(); // the browser tab stops reading
   flood();
   // Wait until the proxy stopped reading from the display and the display's writes wait for drain.
   const { socket: towardsDisplay } = await b.proxySide;
-  const stoppedIn = await waitFor(() => towardsDisplay.isPaused() && display.writableNeedDrain, 30_000, 'the proxy to stop reading from the display');
+  const stoppedIn = await waitFor(
+    () => towardsDisplay.isPaused() && display.writableNeedDrain,
+    30_000,
+    'the proxy to stop reading from the display',
+  );
   const plateau = written;
   let maxBuffered = relay.bufferedBytes;
   // Then watch: nothing more may be written, and the proxy's buffer stays bounded.
-  for (let i = 0; i < 10; i++) { await sleep(OBSERVE_MS / 10); maxBuffered = Math.max(maxBuffered, relay.bufferedBytes); }
+  for (let i = 0; i < 10; i++) {
+    await sleep(OBSERVE_MS / 10);
+    maxBuffered = Math.max(maxBuffered, relay.bufferedBytes);
+  }
   console.log(`# the display was held back ${stoppedIn} ms after the flood began`);
   assert.equal(written, plateau, 'the display kept writing although the browser read nothing');
   assert.ok(maxBuffered <= HWM + CHUNK, `proxy buffered ${maxBuffered} bytes, bound ${HWM + CHUNK}`);
-  console.log(`# display stopped after ${(plateau / 1048576).toFixed(1)} MiB (kernel buffers included); proxy held at most ${(maxBuffered / 1024).toFixed(0)} KiB`);
+  console.log(
+    `# display stopped after ${(plateau / 1048576).toFixed(1)} MiB (kernel buffers included); proxy held at most ${(maxBuffered / 1024).toFixed(0)} KiB`,
+  );
 
   // Reading again delivers every byte, in order, and the flow resumes.
   flooding = false;
   let received = 0;
-  b.client.on('message', (data: Buffer) => { received += data.length; });
+  b.client.on('message', (data: Buffer) => {
+    received += data.length;
+  });
   b.client.resume();
   await waitFor(() => received >= written, 30_000, `all ${written} bytes to reach the browser (${received} so far)`);
   assert.equal(received, written);
@@ -112,12 +138,20 @@ test('a display that stops reading stops the browser leg, and the proxy buffers 
   }
   // Wait until the proxy stopped reading from the browser, and the browser's sends queue up.
   const { ws: towardsBrowser } = await b.proxySide;
-  await waitFor(() => { maxBuffered = Math.max(maxBuffered, relay.bufferedBytes); return towardsBrowser.isPaused && b.client.bufferedAmount > 0; },
-    30_000, 'the proxy to stop reading from the browser');
+  await waitFor(
+    () => {
+      maxBuffered = Math.max(maxBuffered, relay.bufferedBytes);
+      return towardsBrowser.isPaused && b.client.bufferedAmount > 0;
+    },
+    30_000,
+    'the proxy to stop reading from the browser',
+  );
   maxBuffered = Math.max(maxBuffered, relay.bufferedBytes);
   assert.ok(b.client.bufferedAmount > 0, 'the browser side should be held back');
   assert.ok(maxBuffered <= HWM + CHUNK, `proxy buffered ${maxBuffered} bytes, bound ${HWM + CHUNK}`);
-  console.log(`# browser held back with ${(b.client.bufferedAmount / 1048576).toFixed(1)} MiB unsent; proxy held at most ${(maxBuffered / 1024).toFixed(0)} KiB`);
+  console.log(
+    `# browser held back with ${(b.client.bufferedAmount / 1048576).toFixed(1)} MiB unsent; proxy held at most ${(maxBuffered / 1024).toFixed(0)} KiB`,
+  );
 });
 
 test('idle connections are closed with a reason a person can read', async (t) => {

@@ -40,7 +40,9 @@ test('wrong protocol, wrong client IP, unknown key and tampering are refused', (
   rejects(() => verifier.verify(token, 'spice', '10.0.0.6'), 4003, /another network address/);
   rejects(() => verifier.verify(undefined, 'spice', '10.0.0.5'), 4001, /not valid/);
   const [h, p, s] = token.split('.');
-  const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p!, 'base64url').toString()), sub: 'admin' })).toString('base64url');
+  const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p!, 'base64url').toString()), sub: 'admin' })).toString(
+    'base64url',
+  );
   rejects(() => verifier.verify(`${h}.${forged}.${s}`, 'spice', '10.0.0.5'), 4001, /not valid/);
   const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
   const foreign = jwt.sign({ sub: 'alice' }, other, { algorithm: 'ES256', keyid: 'someone-else' });
@@ -52,16 +54,35 @@ test('wrong protocol, wrong client IP, unknown key and tampering are refused', (
 
 test('an expired token is refused with "expired", unless the caller allows it for a live session', () => {
   const now = Math.floor(Date.now() / 1000);
-  const claims = { sub: 'alice', groups: [], roles: ['user'], desktop: 'lab/u', protocol: 'spice', viewOnly: false, jti: 'j1', iat: now - 120, exp: now - 60 };
-  const token = jwt.sign(claims, key.privateKey, { algorithm: 'ES256', keyid: key.kid, issuer: 'porthole-gateway', audience: 'porthole-proxy' });
+  const claims = {
+    sub: 'alice',
+    groups: [],
+    roles: ['user'],
+    desktop: 'lab/u',
+    protocol: 'spice',
+    viewOnly: false,
+    jti: 'j1',
+    iat: now - 120,
+    exp: now - 60,
+  };
+  const token = jwt.sign(claims, key.privateKey, {
+    algorithm: 'ES256',
+    keyid: key.kid,
+    issuer: 'porthole-gateway',
+    audience: 'porthole-proxy',
+  });
   rejects(() => verifier.verify(token, 'spice', '1.2.3.4'), 4001, /expired/);
   assert.equal(verifier.verify(token, 'spice', '1.2.3.4', { ignoreExpiration: true }).jti, 'j1');
 });
 
 test('a token stops working at its expiry, to the second, and one issued in the future beyond the clock tolerance is refused', () => {
   const now = Math.floor(Date.now() / 1000);
-  const sign = (jti: string, iat: number, exp: number) => jwt.sign({ sub: 'alice', groups: [], roles: ['user'], desktop: 'lab/u', protocol: 'vnc', viewOnly: false, jti, iat, exp },
-    key.privateKey, { algorithm: 'ES256', keyid: key.kid, issuer: 'porthole-gateway', audience: 'porthole-proxy' });
+  const sign = (jti: string, iat: number, exp: number) =>
+    jwt.sign(
+      { sub: 'alice', groups: [], roles: ['user'], desktop: 'lab/u', protocol: 'vnc', viewOnly: false, jti, iat, exp },
+      key.privateKey,
+      { algorithm: 'ES256', keyid: key.kid, issuer: 'porthole-gateway', audience: 'porthole-proxy' },
+    );
   rejects(() => verifier.verify(sign('at-expiry', now - 60, now), 'vnc', '1.2.3.4'), 4001, /expired/);
   assert.equal(verifier.verify(sign('last-second', now - 58, now + 2), 'vnc', '1.2.3.4').jti, 'last-second');
   assert.equal(verifier.verify(sign('skewed', now + CLOCK_TOLERANCE_SECONDS - 1, now + 60), 'vnc', '1.2.3.4').jti, 'skewed');
@@ -70,8 +91,23 @@ test('a token stops working at its expiry, to the second, and one issued in the 
 
 test('a token living longer than 60 seconds is refused even when signed', () => {
   const now = Math.floor(Date.now() / 1000);
-  const claims = { sub: 'alice', groups: [], roles: ['user'], desktop: 'lab/u', protocol: 'vnc', viewOnly: false, jti: 'j2', iat: now, exp: now + 3600 };
-  const token = jwt.sign(claims, key.privateKey, { algorithm: 'ES256', keyid: key.kid, issuer: 'porthole-gateway', audience: 'porthole-proxy' });
+  const claims = {
+    sub: 'alice',
+    groups: [],
+    roles: ['user'],
+    desktop: 'lab/u',
+    protocol: 'vnc',
+    viewOnly: false,
+    jti: 'j2',
+    iat: now,
+    exp: now + 3600,
+  };
+  const token = jwt.sign(claims, key.privateKey, {
+    algorithm: 'ES256',
+    keyid: key.kid,
+    issuer: 'porthole-gateway',
+    audience: 'porthole-proxy',
+  });
   rejects(() => verifier.verify(token, 'vnc', '1.2.3.4'), 4001, /not valid/);
 });
 
@@ -82,7 +118,7 @@ test('IP binding can be turned off; IPv4-mapped addresses match plain ones', () 
   assert.equal(normalizeIp('::1'), '::1');
 });
 
-test('a token bound to a browser session works only with that session\'s cookie', () => {
+test("a token bound to a browser session works only with that session's cookie", () => {
   const { token } = issuer.issue(alice, 'lab/uuid', 'vnc', { viewOnly: false, clientIp: '10.0.0.5', browserSession: 'cookie-of-alice' });
   assert.equal(verifier.verify(token, 'vnc', '10.0.0.5', { browserSession: 'cookie-of-alice' }).sub, 'alice');
   rejects(() => verifier.verify(token, 'vnc', '10.0.0.5', { browserSession: 'cookie-of-bob' }), 4003, /another browser session/);

@@ -11,7 +11,13 @@ async function pair(host: string): Promise<{ client: Socket; close: () => void }
   await new Promise<void>((r) => server.listen(0, host, () => r()));
   const client = connect((server.address() as AddressInfo).port, host);
   await new Promise((r) => client.once('connect', r));
-  return { client, close: () => { client.destroy(); server.close(); } };
+  return {
+    client,
+    close: () => {
+      client.destroy();
+      server.close();
+    },
+  };
 }
 
 test('a marked socket carries the priority and DSCP, over IPv4 and IPv6', async (t) => {
@@ -28,7 +34,17 @@ test('a marked socket carries the priority and DSCP, over IPv4 and IPv6', async 
 
 test('a socket that cannot be marked is reported once and nothing throws', async () => {
   const lines: string[] = [];
-  const marker = new TrafficMarker(pino({ level: 'warn' }, new Writable({ write(c, _e, done) { lines.push(String(c)); done(); } })));
+  const marker = new TrafficMarker(
+    pino(
+      { level: 'warn' },
+      new Writable({
+        write(c, _e, done) {
+          lines.push(String(c));
+          done();
+        },
+      }),
+    ),
+  );
   const { client, close } = await pair('127.0.0.1');
   close();
   await new Promise((r) => client.once('close', r));

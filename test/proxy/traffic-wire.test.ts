@@ -26,28 +26,34 @@ const EXPECTED: Record<WireKind, string> = {
   vnc: '5/34',
 };
 
-test('each SPICE channel and the VNC connection carry their 802.1p PCP and DSCP on both legs, on tagged frames', { timeout: 600_000 }, async () => {
-  const started = Date.now();
-  const run = await runOnDebianKernel(share, `${process.execPath} dist/test/bed/vlan-wire.js ${share}`, { cwd: REPO });
-  assert.equal(run.status, 0, `the wire scenario failed inside the Debian kernel machine:\n${run.output}`);
-  const seen = JSON.parse(readFileSync(join(share, 'wire.json'), 'utf8')) as WireObservation;
-  console.log(`# 802.1p wire test on Debian's kernel: ${((Date.now() - started) / 1000).toFixed(1)} s, VM boot included`);
+test(
+  'each SPICE channel and the VNC connection carry their 802.1p PCP and DSCP on both legs, on tagged frames',
+  { timeout: 600_000 },
+  async () => {
+    const started = Date.now();
+    const run = await runOnDebianKernel(share, `${process.execPath} dist/test/bed/vlan-wire.js ${share}`, { cwd: REPO });
+    assert.equal(run.status, 0, `the wire scenario failed inside the Debian kernel machine:\n${run.output}`);
+    const seen = JSON.parse(readFileSync(join(share, 'wire.json'), 'utf8')) as WireObservation;
+    console.log(`# 802.1p wire test on Debian's kernel: ${((Date.now() - started) / 1000).toFixed(1)} s, VM boot included`);
 
-  assert.deepEqual(seen.vlans, { browser: [10], hypervisor: [20] }, 'every frame Porthole sent is on its leg\'s VLAN');
-  assert.equal(seen.untagged, 0);
-  for (const leg of ['browser', 'hypervisor'] as const) {
-    const connections = seen.connections.filter((c) => c.leg === leg);
-    assert.deepEqual(connections.map((c) => c.kind).sort(), Object.keys(EXPECTED).sort(), `${leg} leg: one connection per kind`);
-    const rows: string[] = [];
-    for (const c of connections) {
-      // Browser side: frames before Porthole knows the connection's kind (the SYN answer, the TLS
-      // handshake, the upgrade answer, a SPICE link reply's way back) go out unmarked: PCP 0, DSCP 0.
-      // Hypervisor side: Porthole knows the kind before it connects, so even the SYN is marked.
-      const marked = Object.keys(c.marks).filter((m) => m !== '0/0');
-      rows.push(`${c.kind} ${marked.join(',')} (${c.marks[EXPECTED[c.kind]] ?? 0} frames, ${c.marks['0/0'] ?? 0} before the kind was known)`);
-      assert.deepEqual(marked, [EXPECTED[c.kind]], `${leg} leg, ${c.kind}: frames by PCP/DSCP ${JSON.stringify(c.marks)}`);
-      if (leg === 'hypervisor') assert.equal(c.marks['0/0'], undefined, `hypervisor leg, ${c.kind}: unmarked frames`);
+    assert.deepEqual(seen.vlans, { browser: [10], hypervisor: [20] }, "every frame Porthole sent is on its leg's VLAN");
+    assert.equal(seen.untagged, 0);
+    for (const leg of ['browser', 'hypervisor'] as const) {
+      const connections = seen.connections.filter((c) => c.leg === leg);
+      assert.deepEqual(connections.map((c) => c.kind).sort(), Object.keys(EXPECTED).sort(), `${leg} leg: one connection per kind`);
+      const rows: string[] = [];
+      for (const c of connections) {
+        // Browser side: frames before Porthole knows the connection's kind (the SYN answer, the TLS
+        // handshake, the upgrade answer, a SPICE link reply's way back) go out unmarked: PCP 0, DSCP 0.
+        // Hypervisor side: Porthole knows the kind before it connects, so even the SYN is marked.
+        const marked = Object.keys(c.marks).filter((m) => m !== '0/0');
+        rows.push(
+          `${c.kind} ${marked.join(',')} (${c.marks[EXPECTED[c.kind]] ?? 0} frames, ${c.marks['0/0'] ?? 0} before the kind was known)`,
+        );
+        assert.deepEqual(marked, [EXPECTED[c.kind]], `${leg} leg, ${c.kind}: frames by PCP/DSCP ${JSON.stringify(c.marks)}`);
+        if (leg === 'hypervisor') assert.equal(c.marks['0/0'], undefined, `hypervisor leg, ${c.kind}: unmarked frames`);
+      }
+      console.log(`# PCP/DSCP, ${leg}-side leg: ${rows.join('; ')}`);
     }
-    console.log(`# PCP/DSCP, ${leg}-side leg: ${rows.join('; ')}`);
-  }
-});
+  },
+);

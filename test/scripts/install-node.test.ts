@@ -32,8 +32,13 @@ before(async () => {
   assert.equal(tar.status, 0, `tar (xz-utils) is needed: ${tar.stderr}`);
   const tarball = readFileSync(join(dir, `${RELEASE}.tar.xz`));
   files.set(`${RELEASE}.tar.xz`, tarball);
-  files.set('SHASUMS256.txt', Buffer.from(`${createHash('sha256').update(tarball).digest('hex')}  ${RELEASE}.tar.xz\n`
-    + `${'0'.repeat(64)}  node-v24.99.1-darwin-arm64.tar.gz\n`));
+  files.set(
+    'SHASUMS256.txt',
+    Buffer.from(
+      `${createHash('sha256').update(tarball).digest('hex')}  ${RELEASE}.tar.xz\n` +
+        `${'0'.repeat(64)}  node-v24.99.1-darwin-arm64.tar.gz\n`,
+    ),
+  );
   server = createServer((req, res) => {
     const body = files.get((req.url ?? '').replace(/^\/dist\//, ''));
     res.writeHead(body ? 200 : 404).end(body);
@@ -50,8 +55,12 @@ function install(prefix: string): Promise<{ code: number | null; output: string 
   return new Promise((resolve) => {
     const child = spawn('bash', [SCRIPT], { env: { ...process.env, PORTHOLE_NODE_DIST: dist, PORTHOLE_NODE_PREFIX: prefix } });
     let output = '';
-    child.stdout.on('data', (d: Buffer) => { output += d; });
-    child.stderr.on('data', (d: Buffer) => { output += d; });
+    child.stdout.on('data', (d: Buffer) => {
+      output += d;
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      output += d;
+    });
     child.on('close', (code) => resolve({ code, output }));
   });
 }
@@ -61,8 +70,13 @@ test('Node.js 24 is installed from the release whose SHA-256 matches the publish
   const { code, output } = await install(prefix);
   assert.equal(code, 0, output);
   assert.match(output, /installed v24\.99\.1 in /);
-  assert.equal(spawnSync(join(prefix, 'bin', 'node')).stdout.toString().trim(), 'v24.99.1');
-  assert.equal(existsSync(join(prefix, 'README.md')), false, 'the release\'s README is left out');
+  assert.equal(
+    spawnSync(join(prefix, 'bin', 'node'))
+      .stdout.toString()
+      .trim(),
+    'v24.99.1',
+  );
+  assert.equal(existsSync(join(prefix, 'README.md')), false, "the release's README is left out");
 });
 
 test('a download that does not match its published SHA-256 is refused, and nothing is installed', async () => {

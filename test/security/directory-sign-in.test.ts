@@ -29,10 +29,18 @@ function ldapConfig(overrides: Record<string, unknown> = {}) {
   return {
     directory: {
       ldap: {
-        url: slapd.url, startTls: true, ca: slapd.caFile, bindDn: SERVICE_DN,
-        userBase: PEOPLE, userFilter: '(uid={username})', groupBase: GROUPS,
-        groupFilter: '(|(member={dn})(uniqueMember={dn})(memberUid={username}))', groupName: 'cn',
-        roles: { admin: ['it-staff'], helpdesk: ['helpdesk'] }, nestedGroups: true, cacheSeconds: CACHE_SECONDS,
+        url: slapd.url,
+        startTls: true,
+        ca: slapd.caFile,
+        bindDn: SERVICE_DN,
+        userBase: PEOPLE,
+        userFilter: '(uid={username})',
+        groupBase: GROUPS,
+        groupFilter: '(|(member={dn})(uniqueMember={dn})(memberUid={username}))',
+        groupName: 'cn',
+        roles: { admin: ['it-staff'], helpdesk: ['helpdesk'] },
+        nestedGroups: true,
+        cacheSeconds: CACHE_SECONDS,
         ...overrides,
       },
     },
@@ -40,7 +48,12 @@ function ldapConfig(overrides: Record<string, unknown> = {}) {
 }
 
 async function gateway(overrides: Record<string, unknown> = {}, bindPassword = SERVICE_PASSWORD): Promise<RunningGateway> {
-  const started = await startTestGateway({ libvirt, users: [LOCAL_ALICE], config: ldapConfig(overrides), env: { PORTHOLE_LDAP_BIND_PASSWORD: bindPassword } });
+  const started = await startTestGateway({
+    libvirt,
+    users: [LOCAL_ALICE],
+    config: ldapConfig(overrides),
+    env: { PORTHOLE_LDAP_BIND_PASSWORD: bindPassword },
+  });
   gateways.push(started);
   return started;
 }
@@ -101,7 +114,7 @@ test('a directory user signs in with exactly their groups and roles, and /api/me
   assert.deepEqual((await gw.api('GET', '/api/desktops', { cookie: hugo })).body, []);
 });
 
-test('filter injection, unknown names and wrong passwords get the local users\' 401, word for word', async () => {
+test("filter injection, unknown names and wrong passwords get the local users' 401, word for word", async () => {
   const local = await login(gw, 'alice', 'not-alices-password');
   assert.equal(local.status, 401);
   const sentence = local.body;
@@ -151,7 +164,7 @@ test('a directory user is locked out after repeated failures, as a local user is
   }
 });
 
-test('a local user of the same name signs in as the local user; the directory\'s password does not', async () => {
+test("a local user of the same name signs in as the local user; the directory's password does not", async () => {
   const res = await login(gw, 'alice', LOCAL_ALICE.password);
   assert.equal(res.status, 200);
   assert.deepEqual(res.body, { username: 'alice', roles: ['user'], groups: ['local-only'] });
@@ -170,7 +183,11 @@ test('a user removed from a group loses it, and its desktop, at the first reques
   // Within the bound the groups read at sign-in are used (the bound is what is promised, and no more).
   const soon = await gw.api('GET', '/api/me', { cookie });
   if (Date.now() - removedAt < CACHE_SECONDS * 1000) assert.deepEqual((soon.body as { groups: string[] }).groups, ['class-3b']);
-  const desktops = await until('the class desktop gone', () => gw.api('GET', '/api/desktops', { cookie }), (r) => r.status === 200 && (r.body as unknown[]).length === 0);
+  const desktops = await until(
+    'the class desktop gone',
+    () => gw.api('GET', '/api/desktops', { cookie }),
+    (r) => r.status === 200 && (r.body as unknown[]).length === 0,
+  );
   assert.deepEqual(desktops.body, []);
   assert.ok(Date.now() - removedAt < CACHE_SECONDS * 1000 + 2000, `took ${Date.now() - removedAt} ms`);
   assert.deepEqual((await gw.api('GET', '/api/me', { cookie })).body, { username: 'dana', roles: ['user'], groups: [] });
@@ -178,11 +195,17 @@ test('a user removed from a group loses it, and its desktop, at the first reques
 
 test('a user deleted from the directory is signed out at the first request after the cache bound', async () => {
   const dn = `uid=gone,${PEOPLE}`;
-  await slapd.asAdmin((c) => c.add(dn, { objectClass: 'inetOrgPerson', uid: 'gone', cn: 'gone', sn: 'gone', userPassword: 'gone-directory-pw-10' }));
+  await slapd.asAdmin((c) =>
+    c.add(dn, { objectClass: 'inetOrgPerson', uid: 'gone', cn: 'gone', sn: 'gone', userPassword: 'gone-directory-pw-10' }),
+  );
   const cookie = await gw.signIn('gone', 'gone-directory-pw-10');
   assert.equal((await gw.api('GET', '/api/me', { cookie })).status, 200);
   await slapd.asAdmin((c) => c.del(dn));
-  const res = await until('signed out', () => gw.api('GET', '/api/me', { cookie }), (r) => r.status !== 200);
+  const res = await until(
+    'signed out',
+    () => gw.api('GET', '/api/me', { cookie }),
+    (r) => r.status !== 200,
+  );
   assert.equal(res.status, 401);
   // Signed out for good: the sign-in is gone, not only refused this once.
   assert.equal((await gw.api('GET', '/api/me', { cookie })).status, 401);
@@ -221,7 +244,11 @@ test('the directory down: directory users 503 with a sentence, local users sign 
     assert.match((res.body as { error: string }).error, /^The school directory cannot be reached right now.*Local accounts still can/);
     assert.equal((await login(gw, 'alice', LOCAL_ALICE.password)).status, 200);
     // A signed-in directory user is not let in on old groups once the bound has passed.
-    const refused = await until('the signed-in user refused', () => gw.api('GET', '/api/sessions', { cookie: signedIn }), (r) => r.status === 503);
+    const refused = await until(
+      'the signed-in user refused',
+      () => gw.api('GET', '/api/sessions', { cookie: signedIn }),
+      (r) => r.status === 503,
+    );
     assert.match((refused.body as { error: string }).error, /school directory cannot be reached/);
   } finally {
     await slapd.start();

@@ -17,34 +17,61 @@ import { writeTestDriver } from '../bed/test-driver.js';
 
 /** A display that answers every connection with `behave`. */
 async function hostile(behave: (s: Socket) => void): Promise<{ port: number; server: Server }> {
-  const server = createServer((s) => { s.on('error', () => {}); behave(s); });
+  const server = createServer((s) => {
+    s.on('error', () => {});
+    behave(s);
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return { port: (server.address() as AddressInfo).port, server };
 }
 
-const u32le = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(n >>> 0); return b; };
-const u32be = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(n >>> 0); return b; };
+const u32le = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n >>> 0);
+  return b;
+};
+const u32be = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n >>> 0);
+  return b;
+};
 
 const BEHAVIOURS: Record<string, (s: Socket) => void> = {
   // RFB: "no security types" with a reason length of 4 GiB.
-  hugeReason: (s) => { s.write('RFB 003.008\n'); s.once('data', () => s.write(Buffer.concat([Buffer.from([0]), u32be(0xffffffff), Buffer.from('<b>x</b>')]))); },
+  hugeReason: (s) => {
+    s.write('RFB 003.008\n');
+    s.once('data', () => s.write(Buffer.concat([Buffer.from([0]), u32be(0xffffffff), Buffer.from('<b>x</b>')])));
+  },
   // RFB: 255 security types announced, 3 sent, then silence is not reached: the server closes.
-  earlyClose: (s) => { s.write('RFB 003.008\n'); s.once('data', () => s.end(Buffer.from([255, 1, 2]))); },
+  earlyClose: (s) => {
+    s.write('RFB 003.008\n');
+    s.once('data', () => s.end(Buffer.from([255, 1, 2])));
+  },
   // Not RFB at all: an HTML page.
-  html: (s) => { s.end('<html><script>alert(1)</script></html>\n'); },
+  html: (s) => {
+    s.end('<html><script>alert(1)</script></html>\n');
+  },
   // RFB: accepts the connection and never says a word.
   silent: () => {},
   // RDP: an X.224 confirm that announces 65,535 bytes.
-  rdpHugeConfirm: (s) => { s.once('data', () => s.write(Buffer.from([3, 0, 0xff, 0xff, 2, 0xd0, 0]))); },
+  rdpHugeConfirm: (s) => {
+    s.once('data', () => s.write(Buffer.from([3, 0, 0xff, 0xff, 2, 0xd0, 0])));
+  },
   // RDP: an HTML page instead of an X.224 confirm.
-  rdpHtml: (s) => { s.once('data', () => s.end('<html><script>alert(1)</script></html>\n')); },
+  rdpHtml: (s) => {
+    s.once('data', () => s.end('<html><script>alert(1)</script></html>\n'));
+  },
   // SPICE: a link reply that claims to be 4 GiB long.
-  spiceHugeReply: (s) => { s.once('data', () => s.write(Buffer.concat([Buffer.from('REDQ'), u32le(2), u32le(2), u32le(0xffffffff)]))); },
+  spiceHugeReply: (s) => {
+    s.once('data', () => s.write(Buffer.concat([Buffer.from('REDQ'), u32le(2), u32le(2), u32le(0xffffffff)])));
+  },
   // SPICE: a reply whose capability offset points far outside it.
   spiceBadCaps: (s) => {
     s.once('data', () => {
       const body = Buffer.alloc(4 + 162 + 12);
-      body.writeUInt32LE(1000, 166); body.writeUInt32LE(0, 170); body.writeUInt32LE(0xfffffff0, 174);
+      body.writeUInt32LE(1000, 166);
+      body.writeUInt32LE(0, 170);
+      body.writeUInt32LE(0xfffffff0, 174);
       s.write(Buffer.concat([Buffer.from('REDQ'), u32le(2), u32le(2), u32le(body.length), body]));
     });
   },
@@ -63,7 +90,13 @@ before(async () => {
   guest = await startQemuGuest();
   synthetic = await startDisplayServer();
   const domains = [
-    { name: 'real', uuid: uuid(1), users: ['alice'], spice: { port: guest.spicePort, password: guest.spicePassword }, vnc: { port: guest.vncPort, password: guest.vncPassword } },
+    {
+      name: 'real',
+      uuid: uuid(1),
+      users: ['alice'],
+      spice: { port: guest.spicePort, password: guest.spicePassword },
+      vnc: { port: guest.vncPort, password: guest.vncPassword },
+    },
     { name: 'synthetic', uuid: uuid(2), users: ['alice'], vnc: { port: synthetic.port, password: '' } },
   ];
   ids.real = `${uuid(1)}`;
@@ -73,12 +106,17 @@ before(async () => {
     const { port, server } = await hostile(behave);
     servers.push(server);
     const protocol = name.startsWith('spice') ? 'spice' : name.startsWith('rdp') ? 'rdp' : 'vnc';
-    domains.push((protocol === 'rdp'
-      ? { name, uuid: uuid(n), users: ['alice'], rdp: { port, address: '127.0.0.1' } }
-      : { name, uuid: uuid(n), users: ['alice'], [protocol]: { port, password: 'x' } }) as never);
+    domains.push(
+      (protocol === 'rdp'
+        ? { name, uuid: uuid(n), users: ['alice'], rdp: { port, address: '127.0.0.1' } }
+        : { name, uuid: uuid(n), users: ['alice'], [protocol]: { port, password: 'x' } }) as never,
+    );
     ids[name] = `${uuid(n++)}`;
   }
-  gw = await startTestGateway({ libvirt: `lab=${writeTestDriver(join(dir, 'node.xml'), domains)}`, users: [{ name: 'alice', password: 'alice-password', role: 'user' }] });
+  gw = await startTestGateway({
+    libvirt: `lab=${writeTestDriver(join(dir, 'node.xml'), domains)}`,
+    users: [{ name: 'alice', password: 'alice-password', role: 'user' }],
+  });
   alice = await gw.signIn('alice', 'alice-password');
 });
 
@@ -94,7 +132,9 @@ async function url(id: string, protocol: 'spice' | 'vnc' | 'rdp'): Promise<strin
   return (await attemptFor(id, protocol)).url;
 }
 async function attemptFor(id: string, protocol: 'spice' | 'vnc' | 'rdp') {
-  return (await gw.connect(alice, id, { protocols: [protocol] }))[0]! as Awaited<ReturnType<RunningGateway['connect']>>[number] & { destination?: string };
+  return (await gw.connect(alice, id, { protocols: [protocol] }))[0]! as Awaited<ReturnType<RunningGateway['connect']>>[number] & {
+    destination?: string;
+  };
 }
 const open = (u: string, protocol?: string) => new WireReader(gw.webSocket(u, { cookie: alice, ...(protocol ? { protocol } : {}) }));
 
@@ -192,7 +232,9 @@ test('oversized HTTP headers are refused and the server keeps serving', async ()
   const res = await new Promise<string>((resolve) => {
     const socket = tlsConnect({ host: '127.0.0.1', port: gw.port, ca: gw.ca });
     let text = '';
-    socket.on('data', (d: Buffer) => { text += d.toString(); });
+    socket.on('data', (d: Buffer) => {
+      text += d.toString();
+    });
     socket.on('close', () => resolve(text));
     socket.on('error', () => resolve(text));
     socket.write(`GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(100_000)}\r\n\r\n`);

@@ -18,8 +18,14 @@ test('no secret handed out during the run reaches any gateway log', () => {
   const logs = gateways.map((g) => ({ ...g, text: existsSync(join(dir, g.log)) ? readFileSync(join(dir, g.log), 'utf8') : undefined }));
   for (const g of logs) assert.notEqual(g.text, undefined, `the log of a gateway started by ${g.file} was not recorded`);
   if (gateways.length > 0) {
-    assert.ok(logs.some((g) => g.text!.includes('"msg"')), 'gateways ran but no log line was recorded');
-    assert.ok(secrets.some((s) => s.kind === 'user password'), 'gateways ran with users but no password was recorded');
+    assert.ok(
+      logs.some((g) => g.text!.includes('"msg"')),
+      'gateways ran but no log line was recorded',
+    );
+    assert.ok(
+      secrets.some((s) => s.kind === 'user password'),
+      'gateways ran with users but no password was recorded',
+    );
   }
   const unique = new Map(secrets.map((s) => [s.value, s]));
   const leaks: string[] = [];
@@ -27,7 +33,9 @@ test('no secret handed out during the run reaches any gateway log', () => {
     for (const g of logs) {
       const at = g.text!.indexOf(secret.value);
       if (at >= 0) {
-        leaks.push(`${secret.kind} from ${secret.file} (${secret.value.slice(0, 3)}…) in the log of a gateway of ${g.file}: …${g.text!.slice(Math.max(0, at - 80), at).replace(/\s+/g, ' ')}[secret]`);
+        leaks.push(
+          `${secret.kind} from ${secret.file} (${secret.value.slice(0, 3)}…) in the log of a gateway of ${g.file}: …${g.text!.slice(Math.max(0, at - 80), at).replace(/\s+/g, ' ')}[secret]`,
+        );
       }
     }
   }

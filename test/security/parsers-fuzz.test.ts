@@ -41,14 +41,17 @@ function fuzz<T>(name: string, input: fc.Arbitrary<T>, check: (value: T) => void
   let n = 0;
   let slowest = 0;
   const started = Date.now();
-  fc.assert(fc.property(input, (value) => {
-    n++;
-    const t0 = performance.now();
-    check(value);
-    const ms = performance.now() - t0;
-    slowest = Math.max(slowest, ms);
-    assert.ok(ms < CASE_LIMIT_MS, `${name}: one case took ${ms.toFixed(0)} ms`);
-  }), { numRuns: RUNS });
+  fc.assert(
+    fc.property(input, (value) => {
+      n++;
+      const t0 = performance.now();
+      check(value);
+      const ms = performance.now() - t0;
+      slowest = Math.max(slowest, ms);
+      assert.ok(ms < CASE_LIMIT_MS, `${name}: one case took ${ms.toFixed(0)} ms`);
+    }),
+    { numRuns: RUNS },
+  );
   assert.equal(n, RUNS, `${name}: ${n} cases ran`);
   console.log(`# ${name}: ${n} cases in ${Date.now() - started} ms, slowest ${slowest.toFixed(2)} ms`);
 }
@@ -58,22 +61,30 @@ async function fuzzAsync<T>(name: string, input: fc.Arbitrary<T>, check: (value:
   let slowest = 0;
   const started = Date.now();
   // fast-check's own timeout fails a case that never settles (a hang) instead of waiting for it.
-  await fc.assert(fc.asyncProperty(input, async (value) => {
-    n++;
-    const t0 = performance.now();
-    await check(value);
-    slowest = Math.max(slowest, performance.now() - t0);
-  }), { numRuns: RUNS, timeout: CASE_LIMIT_MS });
+  await fc.assert(
+    fc.asyncProperty(input, async (value) => {
+      n++;
+      const t0 = performance.now();
+      await check(value);
+      slowest = Math.max(slowest, performance.now() - t0);
+    }),
+    { numRuns: RUNS, timeout: CASE_LIMIT_MS },
+  );
   assert.equal(n, RUNS, `${name}: ${n} cases ran`);
   console.log(`# ${name}: ${n} cases in ${Date.now() - started} ms, slowest ${slowest.toFixed(2)} ms`);
 }
 
 const bytes = (max: number) => fc.uint8Array({ maxLength: max }).map((b) => Buffer.from(b));
-const u32le = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(n >>> 0); return b; };
+const u32le = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n >>> 0);
+  return b;
+};
 
 /** `base` with a few bytes changed, cut short or extended: gets past the first checks, then differs. */
 function mutate(base: fc.Arbitrary<Buffer>): fc.Arbitrary<Buffer> {
-  return fc.tuple(base, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }), fc.nat({ max: 8 }), bytes(8))
+  return fc
+    .tuple(base, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }), fc.nat({ max: 8 }), bytes(8))
     .map(([b, edits, cut, tail]) => {
       const out = Buffer.from(b);
       for (const [at, value] of edits) if (out.length > 0) out[at % out.length] = value;
@@ -83,27 +94,43 @@ function mutate(base: fc.Arbitrary<Buffer>): fc.Arbitrary<Buffer> {
 
 // ---- SPICE link ---------------------------------------------------------------------------
 
-const spiceHeader = fc.record({ major: fc.constantFrom(1, 2, 2, 3), minor: fc.nat({ max: 3 }), size: fc.oneof(fc.nat({ max: 5000 }), fc.nat()) })
+const spiceHeader = fc
+  .record({ major: fc.constantFrom(1, 2, 2, 3), minor: fc.nat({ max: 3 }), size: fc.oneof(fc.nat({ max: 5000 }), fc.nat()) })
   .map(({ major, minor, size }) => Buffer.concat([Buffer.from('REDQ'), u32le(major), u32le(minor), u32le(size)]));
 
 /** A SpiceLinkMess: connection id, channel type and id, capability counts and offset, capabilities. */
-const linkMess = fc.record({
-  id: fc.nat(), type: fc.nat({ max: 12 }), common: fc.oneof(fc.nat({ max: 4 }), fc.nat()), channel: fc.oneof(fc.nat({ max: 4 }), fc.nat()),
-  offset: fc.oneof(fc.constant(18), fc.nat({ max: 64 }), fc.nat()), caps: fc.array(fc.nat(), { maxLength: 8 }),
-}).map(({ id, type, common, channel, offset, caps }) => {
-  const head = Buffer.alloc(18);
-  head.writeUInt32LE(id >>> 0, 0); head[4] = type; head[5] = 0;
-  head.writeUInt32LE(common >>> 0, 6); head.writeUInt32LE(channel >>> 0, 10); head.writeUInt32LE(offset >>> 0, 14);
-  return Buffer.concat([head, ...caps.map(u32le)]);
-});
+const linkMess = fc
+  .record({
+    id: fc.nat(),
+    type: fc.nat({ max: 12 }),
+    common: fc.oneof(fc.nat({ max: 4 }), fc.nat()),
+    channel: fc.oneof(fc.nat({ max: 4 }), fc.nat()),
+    offset: fc.oneof(fc.constant(18), fc.nat({ max: 64 }), fc.nat()),
+    caps: fc.array(fc.nat(), { maxLength: 8 }),
+  })
+  .map(({ id, type, common, channel, offset, caps }) => {
+    const head = Buffer.alloc(18);
+    head.writeUInt32LE(id >>> 0, 0);
+    head[4] = type;
+    head[5] = 0;
+    head.writeUInt32LE(common >>> 0, 6);
+    head.writeUInt32LE(channel >>> 0, 10);
+    head.writeUInt32LE(offset >>> 0, 14);
+    return Buffer.concat([head, ...caps.map(u32le)]);
+  });
 
 /** A SpiceLinkReply: error, public key, capability counts and offset, capabilities. */
-const linkReply = fc.record({
-  error: fc.nat({ max: 8 }), common: fc.oneof(fc.nat({ max: 4 }), fc.nat()), channel: fc.oneof(fc.nat({ max: 4 }), fc.nat()),
-  offset: fc.oneof(fc.constant(178), fc.nat({ max: 256 }), fc.nat()), caps: fc.array(fc.nat(), { maxLength: 8 }),
-}).map(({ error, common, channel, offset, caps }) => Buffer.concat([
-  u32le(error), Buffer.alloc(162, 0x30), u32le(common), u32le(channel), u32le(offset), ...caps.map(u32le),
-]));
+const linkReply = fc
+  .record({
+    error: fc.nat({ max: 8 }),
+    common: fc.oneof(fc.nat({ max: 4 }), fc.nat()),
+    channel: fc.oneof(fc.nat({ max: 4 }), fc.nat()),
+    offset: fc.oneof(fc.constant(178), fc.nat({ max: 256 }), fc.nat()),
+    caps: fc.array(fc.nat(), { maxLength: 8 }),
+  })
+  .map(({ error, common, channel, offset, caps }) =>
+    Buffer.concat([u32le(error), Buffer.alloc(162, 0x30), u32le(common), u32le(channel), u32le(offset), ...caps.map(u32le)]),
+  );
 
 test('SPICE link header', () => {
   fuzz('SPICE link header', fc.oneof(bytes(20), spiceHeader, mutate(spiceHeader)), (h) => {
@@ -115,12 +142,21 @@ test('SPICE link header', () => {
 });
 
 test('SPICE link message (SpiceLinkMess)', () => {
-  fuzz('SPICE link message', fc.oneof(bytes(120), linkMess, mutate(linkMess), bytes(BOUND + 64).filter((b) => b.length > 0)), (body) => {
-    refusesCleanly(() => {
-      const m = parseLinkMess(body, 'x');
-      assert.ok(m.commonCaps.length + m.channelCaps.length <= 128);
-    });
-  });
+  fuzz(
+    'SPICE link message',
+    fc.oneof(
+      bytes(120),
+      linkMess,
+      mutate(linkMess),
+      bytes(BOUND + 64).filter((b) => b.length > 0),
+    ),
+    (body) => {
+      refusesCleanly(() => {
+        const m = parseLinkMess(body, 'x');
+        assert.ok(m.commonCaps.length + m.channelCaps.length <= 128);
+      });
+    },
+  );
 });
 
 test('SPICE link reply (SpiceLinkReply)', () => {
@@ -139,10 +175,17 @@ test('SPICE link reply (SpiceLinkReply)', () => {
 
 /** Version strings around the accepted ones: RFB 003.00x, with digits, spaces and the newline moved. */
 const rfbVersion = fc.oneof(
-  fc.record({ major: fc.constantFrom('003', '004', '002', '03 ', '0003', '\u0000\u0000\u0000'), minor: fc.constantFrom('003', '007', '008', '005', '889', '009', '000', '999', '08 ', '-01', '+08', '0x8') ,
-    prefix: fc.constantFrom('RFB ', 'RFB', 'rfb ', 'RFB\t', 'RFB  '), end: fc.constantFrom('\n', '\r\n', '', ' ', '\n\n') })
+  fc
+    .record({
+      major: fc.constantFrom('003', '004', '002', '03 ', '0003', '\u0000\u0000\u0000'),
+      minor: fc.constantFrom('003', '007', '008', '005', '889', '009', '000', '999', '08 ', '-01', '+08', '0x8'),
+      prefix: fc.constantFrom('RFB ', 'RFB', 'rfb ', 'RFB\t', 'RFB  '),
+      end: fc.constantFrom('\n', '\r\n', '', ' ', '\n\n'),
+    })
     .map(({ major, minor, prefix, end }) => Buffer.from(`${prefix}${major}.${minor}${end}`, 'latin1').subarray(0, 12)),
-  mutate(fc.constantFrom(Buffer.from('RFB 003.008\n'), Buffer.from('RFB 003.007\n'), Buffer.from('RFB 003.003\n'))).map((b) => Buffer.concat([b, Buffer.alloc(12)]).subarray(0, 12)),
+  mutate(fc.constantFrom(Buffer.from('RFB 003.008\n'), Buffer.from('RFB 003.007\n'), Buffer.from('RFB 003.003\n'))).map((b) =>
+    Buffer.concat([b, Buffer.alloc(12)]).subarray(0, 12),
+  ),
   fc.uint8Array({ minLength: 12, maxLength: 12 }).map((b) => Buffer.from(b)),
 );
 
@@ -155,7 +198,12 @@ test('RFB versions', () => {
       accepted.add(v.toString('latin1'));
     });
   });
-  for (const [version, minor] of [['RFB 003.008\n', 8], ['RFB 003.007\n', 7], ['RFB 003.003\n', 3], ['RFB 003.889\n', 8]] as const) {
+  for (const [version, minor] of [
+    ['RFB 003.008\n', 8],
+    ['RFB 003.007\n', 7],
+    ['RFB 003.003\n', 3],
+    ['RFB 003.889\n', 8],
+  ] as const) {
     assert.equal(parseVersion(Buffer.from(version), 'x'), minor, version);
   }
   assert.ok(accepted.size > 3, `the generator reached past the version check (${accepted.size} accepted strings)`);
@@ -180,7 +228,10 @@ function u32beLen(n: number): Buffer {
   return b;
 }
 
-async function handshake(toDisplay: boolean, { version, body, splits }: { version: Buffer; body: Buffer; splits: number[] }): Promise<void> {
+async function handshake(
+  toDisplay: boolean,
+  { version, body, splits }: { version: Buffer; body: Buffer; splits: number[] },
+): Promise<void> {
   const inbox = new Inbox('peer', BOUND);
   const peer = { inbox, send: () => {} };
   // With a TLS hook, so that VeNCrypt (security type 19) is fuzzed too; TLS itself is Node's.
@@ -196,7 +247,9 @@ async function handshake(toDisplay: boolean, { version, body, splits }: { versio
   inbox.push(all.subarray(at));
   assert.ok(inbox.length <= BOUND, `the inbox holds ${inbox.length} bytes, over its bound ${BOUND}`);
   inbox.fail(new ProxyError(4010, 'closed', 'peer closed'));
-  await run.catch((e: unknown) => { if (!(e instanceof ProxyError)) throw e; });
+  await run.catch((e: unknown) => {
+    if (!(e instanceof ProxyError)) throw e;
+  });
 }
 
 test('the RFB security handshake with a display (the proxy as client)', async () => {
@@ -208,7 +261,15 @@ test('the RFB security handshake with a browser (the proxy as server)', async ()
 });
 
 test('the handshake inbox: never holds more than its bound, however the bytes come', () => {
-  fuzz('handshake inbox', fc.record({ pushes: fc.array(fc.oneof({ weight: 4, arbitrary: fc.nat({ max: 4096 }) }, { weight: 1, arbitrary: fc.integer({ min: BOUND - 8, max: BOUND + 8 }) }), { maxLength: 6 }), reads: fc.array(fc.nat({ max: BOUND + 8 }), { maxLength: 4 }) }),
+  fuzz(
+    'handshake inbox',
+    fc.record({
+      pushes: fc.array(
+        fc.oneof({ weight: 4, arbitrary: fc.nat({ max: 4096 }) }, { weight: 1, arbitrary: fc.integer({ min: BOUND - 8, max: BOUND + 8 }) }),
+        { maxLength: 6 },
+      ),
+      reads: fc.array(fc.nat({ max: BOUND + 8 }), { maxLength: 4 }),
+    }),
     ({ pushes, reads }) => {
       const inbox = new Inbox('peer', BOUND);
       let pushed = 0;
@@ -218,10 +279,15 @@ test('the handshake inbox: never holds more than its bound, however the bytes co
         assert.ok(inbox.length <= BOUND, `${inbox.length} bytes held after ${pushed} pushed`);
       }
       for (const n of reads) {
-        if (n > BOUND) void inbox.read(n, 1).then(() => assert.fail(`a read of ${n} bytes, over the bound, was served`), () => {});
+        if (n > BOUND)
+          void inbox.read(n, 1).then(
+            () => assert.fail(`a read of ${n} bytes, over the bound, was served`),
+            () => {},
+          );
         else if (n <= inbox.length) void inbox.read(n, 1).then((b) => assert.equal(b.length, n));
       }
-    });
+    },
+  );
 });
 
 // ---- View-only filters: nothing that acts on the guest is ever forwarded --------------------
@@ -235,16 +301,30 @@ test('the handshake inbox: never holds more than its bound, however the bytes co
 function rfbLength(b: Buffer): number | undefined | 'unknown' {
   const need = (n: number) => b.length < n;
   switch (b[0]) {
-    case 0: return 20; // SetPixelFormat
-    case 2: if (need(4)) return undefined; return b.readUInt16BE(2) > 1024 ? 'unknown' : 4 + 4 * b.readUInt16BE(2); // SetEncodings
-    case 3: return 10; // FramebufferUpdateRequest
-    case 4: return 8; // KeyEvent
-    case 5: return 6; // PointerEvent
-    case 6: if (need(8)) return undefined; return 8 + Math.abs(b.readInt32BE(4)); // ClientCutText (negative: extended)
-    case 150: return 10; // EnableContinuousUpdates
-    case 248: if (need(9)) return undefined; return b[8]! > 64 ? 'unknown' : 9 + b[8]!; // ClientFence
-    case 250: return 4; // xvp
-    case 251: if (need(7)) return undefined; return 8 + 16 * b[6]!; // SetDesktopSize
+    case 0:
+      return 20; // SetPixelFormat
+    case 2:
+      if (need(4)) return undefined;
+      return b.readUInt16BE(2) > 1024 ? 'unknown' : 4 + 4 * b.readUInt16BE(2); // SetEncodings
+    case 3:
+      return 10; // FramebufferUpdateRequest
+    case 4:
+      return 8; // KeyEvent
+    case 5:
+      return 6; // PointerEvent
+    case 6:
+      if (need(8)) return undefined;
+      return 8 + Math.abs(b.readInt32BE(4)); // ClientCutText (negative: extended)
+    case 150:
+      return 10; // EnableContinuousUpdates
+    case 248:
+      if (need(9)) return undefined;
+      return b[8]! > 64 ? 'unknown' : 9 + b[8]!; // ClientFence
+    case 250:
+      return 4; // xvp
+    case 251:
+      if (need(7)) return undefined;
+      return 8 + 16 * b[6]!; // SetDesktopSize
     case 255: {
       if (need(2)) return undefined;
       if (b[1] === 0) return 12; // QEMU extended key event
@@ -253,7 +333,8 @@ function rfbLength(b: Buffer): number | undefined | 'unknown' {
       const op = b.readUInt16BE(2);
       return op === 0 || op === 1 ? 4 : op === 2 ? 10 : 'unknown'; // QEMU audio
     }
-    default: return 'unknown';
+    default:
+      return 'unknown';
   }
 }
 
@@ -280,30 +361,59 @@ const rfbMessage: fc.Arbitrary<Buffer> = fc.oneof(
     const length = { 0: 20, 3: 10, 4: 8, 5: 6, 150: 10, 250: 4 }[type]!;
     return fc.uint8Array({ minLength: length - 1, maxLength: length - 1 }).map((b) => Buffer.concat([Buffer.from([type]), Buffer.from(b)]));
   }),
-  fc.nat({ max: 40 }).map((n) => { const b = Buffer.alloc(4 + 4 * n, 7); b[0] = 2; b.writeUInt16BE(n, 2); return b; }),
+  fc.nat({ max: 40 }).map((n) => {
+    const b = Buffer.alloc(4 + 4 * n, 7);
+    b[0] = 2;
+    b.writeUInt16BE(n, 2);
+    return b;
+  }),
   fc.tuple(fc.integer({ min: -40, max: 300 }), fc.boolean()).map(([n, big]) => {
     const length = big ? n * 1000 : n; // clipboard: skipped as it streams, however long
-    const b = Buffer.alloc(8 + Math.min(Math.abs(length), 70_000), 0x41); b[0] = 6; b.writeInt32BE(length, 4); return b;
+    const b = Buffer.alloc(8 + Math.min(Math.abs(length), 70_000), 0x41);
+    b[0] = 6;
+    b.writeInt32BE(length, 4);
+    return b;
   }),
-  fc.nat({ max: 64 }).map((n) => { const b = Buffer.alloc(9 + n, 1); b[0] = 248; b[8] = n; return b; }),
-  fc.nat({ max: 4 }).map((n) => { const b = Buffer.alloc(8 + 16 * n, 2); b[0] = 251; b[6] = n; return b; }),
+  fc.nat({ max: 64 }).map((n) => {
+    const b = Buffer.alloc(9 + n, 1);
+    b[0] = 248;
+    b[8] = n;
+    return b;
+  }),
+  fc.nat({ max: 4 }).map((n) => {
+    const b = Buffer.alloc(8 + 16 * n, 2);
+    b[0] = 251;
+    b[6] = n;
+    return b;
+  }),
   fc.constant(Buffer.from([255, 0, 0, 1, 0, 0, 0, 0x1e, 0, 0, 0, 0x1e])),
-  fc.constantFrom(0, 1, 2).map((op) => { const b = Buffer.alloc(op === 2 ? 10 : 4); b[0] = 255; b[1] = 1; b.writeUInt16BE(op, 2); return b; }),
+  fc.constantFrom(0, 1, 2).map((op) => {
+    const b = Buffer.alloc(op === 2 ? 10 : 4);
+    b[0] = 255;
+    b[1] = 1;
+    b.writeUInt16BE(op, 2);
+    return b;
+  }),
 );
 
 /** A browser's stream: the ClientInit byte, then messages and now and then raw garbage, cut into arbitrary chunks. */
-const rfbStream = fc.tuple(
-  fc.integer({ min: 0, max: 255 }),
-  fc.array(fc.oneof({ weight: 12, arbitrary: rfbMessage }, { weight: 1, arbitrary: bytes(12) }), { maxLength: 12 }),
-  fc.array(fc.nat(), { maxLength: 8 }),
-).map(([init, parts, cuts]) => ({ stream: Buffer.concat([Buffer.from([init]), ...parts]), cuts }));
+const rfbStream = fc
+  .tuple(
+    fc.integer({ min: 0, max: 255 }),
+    fc.array(fc.oneof({ weight: 12, arbitrary: rfbMessage }, { weight: 1, arbitrary: bytes(12) }), { maxLength: 12 }),
+    fc.array(fc.nat(), { maxLength: 8 }),
+  )
+  .map(([init, parts, cuts]) => ({ stream: Buffer.concat([Buffer.from([init]), ...parts]), cuts }));
 
 /** Cuts `stream` at the given points (taken modulo its length), in order. */
 function chunks(stream: Buffer, cuts: number[]): Buffer[] {
   const points = [...new Set(cuts.map((c) => (stream.length === 0 ? 0 : c % stream.length)))].sort((a, b) => a - b);
   const out: Buffer[] = [];
   let at = 0;
-  for (const p of points) { out.push(stream.subarray(at, p)); at = p; }
+  for (const p of points) {
+    out.push(stream.subarray(at, p));
+    at = p;
+  }
   out.push(stream.subarray(at));
   return out;
 }
@@ -335,7 +445,8 @@ test('VNC view-only: whatever the stream, no input message is ever forwarded, an
     const seen = rfbMessages(out.subarray(1));
     assert.equal(seen.unknown, false, `the display got bytes that are no RFB message: ${seen.rest.subarray(0, 16).toString('hex')}`);
     assert.equal(seen.rest.length, 0, `the display got an incomplete message: ${seen.rest.subarray(0, 16).toString('hex')}`);
-    for (const m of seen.messages) assert.ok(RFB_PASSIVE.has(m[0]!), `a view-only connection forwarded message type ${m[0]}: ${m.subarray(0, 16).toString('hex')}`);
+    for (const m of seen.messages)
+      assert.ok(RFB_PASSIVE.has(m[0]!), `a view-only connection forwarded message type ${m[0]}: ${m.subarray(0, 16).toString('hex')}`);
     // And exactly the passive messages the browser sent, in order, unchanged (a prefix of them when the filter refused the stream).
     const passive = expected.messages.filter((m) => RFB_PASSIVE.has(m[0]!));
     assert.ok(seen.messages.length <= passive.length, 'more messages forwarded than the browser sent');
@@ -364,21 +475,34 @@ function spiceMessages(stream: Buffer, mini: boolean): { messages: Array<{ type:
   return { messages, rest: stream.subarray(at) };
 }
 
-const spiceMessage = (mini: boolean) => fc.tuple(
-  fc.oneof(fc.constantFrom(101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111), fc.nat({ max: 0xffff })),
-  fc.oneof({ weight: 8, arbitrary: fc.nat({ max: 64 }) }, { weight: 1, arbitrary: fc.integer({ min: 60_000, max: 70_000 }) }),
-).map(([type, size]) => {
-  const h = Buffer.alloc(mini ? 6 : 18);
-  if (mini) { h.writeUInt16LE(type, 0); h.writeUInt32LE(size, 2); } else { h.writeUInt16LE(type, 8); h.writeUInt32LE(size, 10); }
-  return Buffer.concat([h, Buffer.alloc(size, 0x42)]);
-});
+const spiceMessage = (mini: boolean) =>
+  fc
+    .tuple(
+      fc.oneof(fc.constantFrom(101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111), fc.nat({ max: 0xffff })),
+      fc.oneof({ weight: 8, arbitrary: fc.nat({ max: 64 }) }, { weight: 1, arbitrary: fc.integer({ min: 60_000, max: 70_000 }) }),
+    )
+    .map(([type, size]) => {
+      const h = Buffer.alloc(mini ? 6 : 18);
+      if (mini) {
+        h.writeUInt16LE(type, 0);
+        h.writeUInt32LE(size, 2);
+      } else {
+        h.writeUInt16LE(type, 8);
+        h.writeUInt32LE(size, 10);
+      }
+      return Buffer.concat([h, Buffer.alloc(size, 0x42)]);
+    });
 
-const spiceStream = fc.tuple(fc.constantFrom(...Object.values(ChannelType), 0, 12, 200), fc.boolean()).chain(([channel, mini]) => fc.record({
-  channel: fc.constant(channel),
-  mini: fc.constant(mini),
-  stream: fc.array(fc.oneof({ weight: 10, arbitrary: spiceMessage(mini) }, { weight: 1, arbitrary: bytes(20) }), { maxLength: 8 }).map((p) => Buffer.concat(p)),
-  cuts: fc.array(fc.nat(), { maxLength: 8 }),
-}));
+const spiceStream = fc.tuple(fc.constantFrom(...Object.values(ChannelType), 0, 12, 200), fc.boolean()).chain(([channel, mini]) =>
+  fc.record({
+    channel: fc.constant(channel),
+    mini: fc.constant(mini),
+    stream: fc
+      .array(fc.oneof({ weight: 10, arbitrary: spiceMessage(mini) }, { weight: 1, arbitrary: bytes(20) }), { maxLength: 8 })
+      .map((p) => Buffer.concat(p)),
+    cuts: fc.array(fc.nat(), { maxLength: 8 }),
+  }),
+);
 
 test('SPICE view-only: the inputs channel and every channel into the guest forward nothing; main never forwards agent or mouse-mode messages', () => {
   let dropped = 0;
@@ -422,16 +546,23 @@ const X224_REQUEST = Buffer.from('0300002b26e00000000000436f6f6b69653a206d737473
 
 test('RDCleanPath requests (DER)', () => {
   const valid = encodePdu({ destination: '192.0.2.10:3389', proxyAuth: 'eyJhbGciOiJFUzI1NiJ9.e30.sig', x224: X224_REQUEST });
-  const structured = fc.record({
-    destination: fc.option(fc.string({ maxLength: 40 }), { nil: undefined }),
-    proxyAuth: fc.option(fc.string({ maxLength: 40 }), { nil: undefined }),
-    preconnectionBlob: fc.option(fc.string({ maxLength: 10 }), { nil: undefined }),
-    x224: fc.option(bytes(60), { nil: undefined }),
-    serverAddr: fc.option(fc.string({ maxLength: 10 }), { nil: undefined }),
-  }).map((fields) => encodePdu(Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined))));
+  const structured = fc
+    .record({
+      destination: fc.option(fc.string({ maxLength: 40 }), { nil: undefined }),
+      proxyAuth: fc.option(fc.string({ maxLength: 40 }), { nil: undefined }),
+      preconnectionBlob: fc.option(fc.string({ maxLength: 10 }), { nil: undefined }),
+      x224: fc.option(bytes(60), { nil: undefined }),
+      serverAddr: fc.option(fc.string({ maxLength: 10 }), { nil: undefined }),
+    })
+    .map((fields) => encodePdu(Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined))));
   // Garbage, the valid PDU with bytes changed, cut or appended, well-formed PDUs with hostile fields, and a PDU past the bound.
-  const input = fc.oneof(bytes(120), mutate(fc.constant(valid)), structured, mutate(structured),
-    fc.nat({ max: 8 }).map((n) => encodePdu({ destination: 'x'.repeat(BOUND + n), proxyAuth: 't', x224: X224_REQUEST })));
+  const input = fc.oneof(
+    bytes(120),
+    mutate(fc.constant(valid)),
+    structured,
+    mutate(structured),
+    fc.nat({ max: 8 }).map((n) => encodePdu({ destination: 'x'.repeat(BOUND + n), proxyAuth: 't', x224: X224_REQUEST })),
+  );
   fuzz('RDCleanPath', input, (der) => {
     refusesCleanly(() => {
       const length = pduLength(der.subarray(0, 5));
@@ -449,9 +580,16 @@ const tpkt = (code: number, body: Buffer) => {
   b.writeUInt16BE(b.length, 2);
   return b;
 };
-const negotiation = fc.tuple(fc.constantFrom(1, 2, 3, 4), fc.nat({ max: 255 }), fc.constantFrom(0, 1, 2, 3, 8, 0xffffffff)).map(([type, flags, value]) => {
-  const b = Buffer.alloc(8); b[0] = type; b[1] = flags; b.writeUInt16LE(8, 2); b.writeUInt32LE(value >>> 0, 4); return b;
-});
+const negotiation = fc
+  .tuple(fc.constantFrom(1, 2, 3, 4), fc.nat({ max: 255 }), fc.constantFrom(0, 1, 2, 3, 8, 0xffffffff))
+  .map(([type, flags, value]) => {
+    const b = Buffer.alloc(8);
+    b[0] = type;
+    b[1] = flags;
+    b.writeUInt16LE(8, 2);
+    b.writeUInt32LE(value >>> 0, 4);
+    return b;
+  });
 const x224Frames = fc.oneof(
   bytes(40),
   fc.tuple(fc.constantFrom(0xe0, 0xd0, 0xf0, 0x80), fc.oneof(negotiation, bytes(40))).map(([code, body]) => tpkt(code, body)),
@@ -460,7 +598,7 @@ const x224Frames = fc.oneof(
   fc.nat({ max: 8 }).map((n) => tpkt(0xd0, Buffer.alloc(1024 + n))),
 );
 
-test('X.224 connection requests (the browser\'s)', () => {
+test("X.224 connection requests (the browser's)", () => {
   let accepted = 0;
   fuzz('X.224 connection request', x224Frames, (frame) => {
     refusesCleanly(() => {
@@ -473,7 +611,7 @@ test('X.224 connection requests (the browser\'s)', () => {
   assert.ok(accepted > 0, 'the generator reached past the checks');
 });
 
-test('X.224 connection confirms (the server\'s), and their TPKT length', () => {
+test("X.224 connection confirms (the server's), and their TPKT length", () => {
   let accepted = 0;
   fuzz('X.224 connection confirm', x224Frames, (frame) => {
     refusesCleanly(() => {

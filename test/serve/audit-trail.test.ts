@@ -18,7 +18,14 @@ let guest: QemuGuest;
 let gw: RunningGateway;
 const secrets: string[] = ['alice-password', 'hannah-password', 'ada-password', 'wrong-password'];
 
-interface Entry { at: string; event: string; user?: string; desktop?: string; client?: string; [k: string]: unknown }
+interface Entry {
+  at: string;
+  event: string;
+  user?: string;
+  desktop?: string;
+  client?: string;
+  [k: string]: unknown;
+}
 
 before(async () => {
   guest = await startQemuGuest({});
@@ -92,8 +99,18 @@ test('a scripted day: each event kind is in the trail, searchable, for admins on
     return entries.some((e) => e.event === 'connection.closed') ? entries : undefined;
   }, 'connection.closed in the trail');
   const kinds = new Set(all.map((e) => e.event));
-  for (const kind of ['sign-in.refused', 'sign-in', 'token.issued', 'connection.opened', 'connection.closed', 'shadow.requested',
-    'shadow.refused', 'session.ended', 'user.revoked']) assert.ok(kinds.has(kind), `${kind} missing: ${[...kinds].join(', ')}`);
+  for (const kind of [
+    'sign-in.refused',
+    'sign-in',
+    'token.issued',
+    'connection.opened',
+    'connection.closed',
+    'shadow.requested',
+    'shadow.refused',
+    'session.ended',
+    'user.revoked',
+  ])
+    assert.ok(kinds.has(kind), `${kind} missing: ${[...kinds].join(', ')}`);
   const refused = all.find((e) => e.event === 'sign-in.refused')!;
   assert.equal(refused.user, 'alice');
   assert.equal(refused.client, '127.0.0.1');
@@ -110,14 +127,19 @@ test('a scripted day: each event kind is in the trail, searchable, for admins on
   assert.equal(typeof ended.seconds, 'number');
   assert.equal(all.find((e) => e.event === 'session.ended')!.admin, 'ada');
   // Newest last.
-  assert.deepEqual([...all].sort((a, b) => a.at.localeCompare(b.at)).map((e) => e.at), all.map((e) => e.at));
+  assert.deepEqual(
+    [...all].sort((a, b) => a.at.localeCompare(b.at)).map((e) => e.at),
+    all.map((e) => e.at),
+  );
 
   // Filters.
   const byUser = (await gw.api('GET', '/api/audit?user=hannah', { cookie: ada })).body as Entry[];
   assert.ok(byUser.length > 0 && byUser.every((e) => e.user === 'hannah' || e.asker === 'hannah' || e.admin === 'hannah'));
   const byDesktop = (await gw.api('GET', `/api/audit?desktop=${encodeURIComponent(ID)}`, { cookie: ada })).body as Entry[];
   assert.ok(byDesktop.some((e) => e.event === 'connection.opened') && byDesktop.every((e) => e.desktop === ID));
-  const future = (await gw.api('GET', `/api/audit?since=${encodeURIComponent(new Date(Date.now() + 3_600_000).toISOString())}`, { cookie: ada })).body as Entry[];
+  const future = (
+    await gw.api('GET', `/api/audit?since=${encodeURIComponent(new Date(Date.now() + 3_600_000).toISOString())}`, { cookie: ada })
+  ).body as Entry[];
   assert.deepEqual(future, []);
   assert.equal((await gw.api('GET', '/api/audit?since=yesterday', { cookie: ada })).status, 400);
 

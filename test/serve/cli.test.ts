@@ -21,7 +21,11 @@ test('user add reads the password from standard input and stores a hash', async 
   assert.equal(added.status, 0, added.stderr);
   assert.match(added.stdout, /added user carol \(role helpdesk, groups it, staff\)/);
   assert.doesNotMatch(readFileSync(join(dir, 'users.json'), 'utf8'), /a long password/);
-  assert.deepEqual(await new UserStore(dir).authenticate('carol', 'a long password'), { username: 'carol', roles: ['helpdesk'], groups: ['it', 'staff'] });
+  assert.deepEqual(await new UserStore(dir).authenticate('carol', 'a long password'), {
+    username: 'carol',
+    roles: ['helpdesk'],
+    groups: ['it', 'staff'],
+  });
   const updated = porthole(['user', 'add', 'carol', '--role', 'admin'], 'another password\n');
   assert.match(updated.stdout, /updated user carol/);
 });
@@ -38,7 +42,11 @@ test('mistakes are explained and exit non-zero', () => {
   for (const [args, input, message] of [
     [['user', 'add', 'dave'], 'password123\n', /needs --role/],
     [['user', 'add', 'dave', '--role', 'root'], 'password123\n', /--role must be one of user, helpdesk, admin/],
-    [['user', 'add', 'dave', '--role', 'user', '--role', 'admin'], 'password123\n', /--role given twice \(user, admin\): a user has one role/],
+    [
+      ['user', 'add', 'dave', '--role', 'user', '--role', 'admin'],
+      'password123\n',
+      /--role given twice \(user, admin\): a user has one role/,
+    ],
     [['user', 'add', 'dave', '--role', 'user'], '', /no password on standard input/],
     [['user', 'add', 'dave', '--role', 'user'], 'short\n', /at least 8 characters/],
     [['user', 'add', 'dave', '--role', 'user', '--colour', 'red'], 'password123\n', /unknown option --colour/],

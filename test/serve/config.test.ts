@@ -21,11 +21,25 @@ test('defaults follow the contract', () => {
 });
 
 test('a YAML file configures, and environment variables win over it', () => {
-  writeFileSync(join(dir, 'porthole.yaml'), [
-    'listen: 127.0.0.1:9443', 'publicUrl: https://desk.example.org', 'libvirt: [a=test:///default]',
-    'logLevel: debug', 'tokens: { ttlSeconds: 30, bindClientIp: false }', 'sessions: { idleMinutes: 5 }',
-  ].join('\n'));
-  const c = loadConfig({ PORTHOLE_CONFIG: 'porthole.yaml', PORTHOLE_LOG_LEVEL: 'warn', PORTHOLE_ALLOWED_ORIGINS: 'https://a.example, https://b.example:8443/x' }, dir);
+  writeFileSync(
+    join(dir, 'porthole.yaml'),
+    [
+      'listen: 127.0.0.1:9443',
+      'publicUrl: https://desk.example.org',
+      'libvirt: [a=test:///default]',
+      'logLevel: debug',
+      'tokens: { ttlSeconds: 30, bindClientIp: false }',
+      'sessions: { idleMinutes: 5 }',
+    ].join('\n'),
+  );
+  const c = loadConfig(
+    {
+      PORTHOLE_CONFIG: 'porthole.yaml',
+      PORTHOLE_LOG_LEVEL: 'warn',
+      PORTHOLE_ALLOWED_ORIGINS: 'https://a.example, https://b.example:8443/x',
+    },
+    dir,
+  );
   assert.deepEqual(c.listen, { host: '127.0.0.1', port: 9443 });
   assert.equal(c.logLevel, 'warn');
   assert.deepEqual([...c.allowedOrigins], ['https://desk.example.org', 'https://a.example', 'https://b.example:8443']);
@@ -52,7 +66,7 @@ test('802.1p/DSCP marking: defaults, overrides per kind and leg, and a switch to
   assert.throws(() => loadConfig({ PORTHOLE_CONFIG: 'bad-dscp.yaml' }, dir), /dscp 0-63/);
 });
 
-test('802.1p/DSCP classes from the environment: per kind or leg, over the file\'s', () => {
+test("802.1p/DSCP classes from the environment: per kind or leg, over the file's", () => {
   const env = {
     PORTHOLE_CONFIG: 'qos.yaml', // vnc priority 3, spice.main display-side DSCP 46
     PORTHOLE_QOS_CLASSES: 'spice.inputs=7/46, vnc.client=2/10 spice.display.display=4/26',
@@ -71,12 +85,21 @@ test('802.1p/DSCP classes from the environment: per kind or leg, over the file\'
 test('mistakes are named with the setting and what to write instead', () => {
   writeFileSync(join(dir, 'bad-listen.json'), '{"listen": 5, "logLevel": "loud"}');
   assert.throws(() => loadConfig({ PORTHOLE_CONFIG: 'bad-listen.json' }, dir), /bad-listen.json logLevel "loud" must be one of/);
-  assert.throws(() => loadConfig({ PORTHOLE_CONFIG: 'bad-listen.json', PORTHOLE_LOG_LEVEL: 'info' }, dir), /bad-listen.json listen "5" must be host:port/);
-  assert.throws(() => loadConfig({ PORTHOLE_CONFIG: 'bad-listen.json', PORTHOLE_LOG_LEVEL: 'loud' }, dir), /^ConfigError: PORTHOLE_LOG_LEVEL "loud"/);
+  assert.throws(
+    () => loadConfig({ PORTHOLE_CONFIG: 'bad-listen.json', PORTHOLE_LOG_LEVEL: 'info' }, dir),
+    /bad-listen.json listen "5" must be host:port/,
+  );
+  assert.throws(
+    () => loadConfig({ PORTHOLE_CONFIG: 'bad-listen.json', PORTHOLE_LOG_LEVEL: 'loud' }, dir),
+    /^ConfigError: PORTHOLE_LOG_LEVEL "loud"/,
+  );
   assert.throws(() => loadConfig({ PORTHOLE_LISTEN: '8443' }, dir), /PORTHOLE_LISTEN "8443" must be host:port/);
   assert.throws(() => loadConfig({ PORTHOLE_LOG_LEVEL: 'loud' }, dir), /must be one of debug, info, warn, error/);
   assert.throws(() => loadConfig({ PORTHOLE_PUBLIC_URL: 'nope' }, dir), /PORTHOLE_PUBLIC_URL "nope" is not a URL/);
-  assert.throws(() => loadConfig({ PORTHOLE_PUBLIC_URL: 'http://desk.example:8443' }, dir), /PORTHOLE_PUBLIC_URL "http:\/\/desk.example:8443" must be an https URL: Porthole serves HTTPS only/);
+  assert.throws(
+    () => loadConfig({ PORTHOLE_PUBLIC_URL: 'http://desk.example:8443' }, dir),
+    /PORTHOLE_PUBLIC_URL "http:\/\/desk.example:8443" must be an https URL: Porthole serves HTTPS only/,
+  );
   assert.equal(loadConfig({ PORTHOLE_ALLOWED_ORIGINS: 'http://localhost:3000' }, dir).allowedOrigins.has('http://localhost:3000'), true);
   assert.throws(() => loadConfig({ PORTHOLE_TLS_CERT: 'a.pem' }, dir), /set both or neither/);
   assert.throws(() => loadConfig({ PORTHOLE_CONFIG: 'missing.yaml' }, dir), /cannot read PORTHOLE_CONFIG file/);

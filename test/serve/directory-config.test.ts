@@ -31,7 +31,7 @@ const CONTRACT = [
   'roles: { admin: [it-staff], helpdesk: [helpdesk] }',
 ];
 
-test('the contract\'s directory.ldap example configures the directory', () => {
+test("the contract's directory.ldap example configures the directory", () => {
   const ldap = load().directory.ldap!;
   assert.deepEqual(ldap.urls, ['ldap://dc1.school.example:389', 'ldap://dc2.school.example:389']);
   assert.equal(ldap.startTls, true);
@@ -48,7 +48,8 @@ test('the contract\'s directory.ldap example configures the directory', () => {
 
 test('without directory only local users sign in; defaults fill what is left out', () => {
   assert.deepEqual(loadConfig({}, dir).directory, {});
-  const ldap = load(['nestedGroups: true', 'cacheSeconds: 60'], {}, ['url: ldaps://dc1.school.example', 'userBase: dc=school,dc=example']).directory.ldap!;
+  const ldap = load(['nestedGroups: true', 'cacheSeconds: 60'], {}, ['url: ldaps://dc1.school.example', 'userBase: dc=school,dc=example'])
+    .directory.ldap!;
   assert.equal(ldap.bindDn, undefined);
   assert.equal(ldap.userFilter, '(uid={username})');
   assert.equal(ldap.groupFilter, '(|(member={dn})(uniqueMember={dn})(memberUid={username}))');
@@ -62,7 +63,10 @@ test('mistakes are named with the key and what to write instead, and the bind pa
   const cases: Array<[string[], RegExp, Record<string, string>?]> = [
     [['bindPassword: x'], /directory\.ldap\.bindPassword is not a setting/],
     [['nestedgroups: true'], /directory\.ldap\.nestedgroups is not a setting/],
-    [['startTls: false'], /directory\.ldap\.url "ldap:\/\/dc1\.school\.example:389" would send passwords unencrypted: set directory\.ldap\.startTls: true/],
+    [
+      ['startTls: false'],
+      /directory\.ldap\.url "ldap:\/\/dc1\.school\.example:389" would send passwords unencrypted: set directory\.ldap\.startTls: true/,
+    ],
     [['startTls: yes please'], /directory\.ldap\.startTls must be true or false/],
     [['url: http://dc1.school.example'], /directory\.ldap\.url "http:\/\/dc1\.school\.example" must start with ldap:\/\/ or ldaps:\/\//],
     [['url: ldaps://dc1.school.example/dc=school'], /directory\.ldap\.url .* must be only scheme, host and port/],
@@ -76,13 +80,32 @@ test('mistakes are named with the key and what to write instead, and the bind pa
   ];
   for (const [extra, message, env] of cases) {
     const lines = [...CONTRACT.filter((l) => !extra.some((e) => e.split(':')[0] === l.split(':')[0])), ...extra];
-    assert.throws(() => load([], env ?? { PORTHOLE_LDAP_BIND_PASSWORD: 'bind-secret' }, lines), (e: Error) => {
-      assert.ok(e instanceof ConfigError, String(e));
-      assert.match(e.message, message);
-      assert.ok(!e.message.includes('bind-secret'));
-      return true;
-    });
+    assert.throws(
+      () => load([], env ?? { PORTHOLE_LDAP_BIND_PASSWORD: 'bind-secret' }, lines),
+      (e: Error) => {
+        assert.ok(e instanceof ConfigError, String(e));
+        assert.match(e.message, message);
+        assert.ok(!e.message.includes('bind-secret'));
+        return true;
+      },
+    );
   }
-  assert.throws(() => load([], { PORTHOLE_LDAP_BIND_PASSWORD: 'bind-secret' }, CONTRACT.filter((l) => !l.startsWith('userBase'))), /directory\.ldap\.userBase is missing/);
-  assert.throws(() => load([], { PORTHOLE_LDAP_BIND_PASSWORD: 'bind-secret' }, CONTRACT.filter((l) => !l.startsWith('bindDn'))), /PORTHOLE_LDAP_BIND_PASSWORD is set but directory\.ldap\.bindDn is not/);
+  assert.throws(
+    () =>
+      load(
+        [],
+        { PORTHOLE_LDAP_BIND_PASSWORD: 'bind-secret' },
+        CONTRACT.filter((l) => !l.startsWith('userBase')),
+      ),
+    /directory\.ldap\.userBase is missing/,
+  );
+  assert.throws(
+    () =>
+      load(
+        [],
+        { PORTHOLE_LDAP_BIND_PASSWORD: 'bind-secret' },
+        CONTRACT.filter((l) => !l.startsWith('bindDn')),
+      ),
+    /PORTHOLE_LDAP_BIND_PASSWORD is set but directory\.ldap\.bindDn is not/,
+  );
 });

@@ -55,20 +55,40 @@ async function serve(name: string, drainSeconds: number): Promise<Served> {
   writeFileSync(config, JSON.stringify({ drainSeconds }));
   const child = spawn(process.execPath, [BIN, 'serve'], {
     env: {
-      ...process.env, PORTHOLE_CONFIG: config, PORTHOLE_DATA: data, PORTHOLE_LIBVIRT: libvirt,
-      PORTHOLE_LISTEN: `127.0.0.1:${port}`, PORTHOLE_PUBLIC_URL: `https://localhost:${port}`,
-      PORTHOLE_METRICS_LISTEN: `127.0.0.1:${metricsPort}`, PORTHOLE_TLS_CERT: tls.cert, PORTHOLE_TLS_KEY: tls.key,
+      ...process.env,
+      PORTHOLE_CONFIG: config,
+      PORTHOLE_DATA: data,
+      PORTHOLE_LIBVIRT: libvirt,
+      PORTHOLE_LISTEN: `127.0.0.1:${port}`,
+      PORTHOLE_PUBLIC_URL: `https://localhost:${port}`,
+      PORTHOLE_METRICS_LISTEN: `127.0.0.1:${metricsPort}`,
+      PORTHOLE_TLS_CERT: tls.cert,
+      PORTHOLE_TLS_KEY: tls.key,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout!.on('data', (d: Buffer) => { output += d; });
-  child.stderr!.on('data', (d: Buffer) => { output += d; });
+  child.stdout!.on('data', (d: Buffer) => {
+    output += d;
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    output += d;
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const client = gatewayClient({ address: '127.0.0.1', port, origin: `https://localhost:${port}`, ca: readFileSync(tls.cert) });
-  await until(async () => (await client.api('GET', '/healthz').catch(() => ({ status: 0 }))).status === 200, 30_000,
-    () => `porthole serve did not become healthy: ${output}`);
-  return { child, client, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, wsOrigin: `wss://localhost:${port}`, output: () => output, exited };
+  await until(
+    async () => (await client.api('GET', '/healthz').catch(() => ({ status: 0 }))).status === 200,
+    30_000,
+    () => `porthole serve did not become healthy: ${output}`,
+  );
+  return {
+    child,
+    client,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
+    wsOrigin: `wss://localhost:${port}`,
+    output: () => output,
+    exited,
+  };
 }
 
 async function until(condition: () => Promise<boolean>, timeoutMs: number, message: () => string): Promise<void> {
@@ -106,7 +126,11 @@ test('SIGTERM drains: healthz 503 and new work refused at once, the live session
     const { reader, width, height } = await liveSession(served);
     const signalledAt = Date.now();
     served.child.kill('SIGTERM');
-    await until(async () => (await served.client.api('GET', '/healthz')).status === 503, 10_000, () => 'healthz never answered 503');
+    await until(
+      async () => (await served.client.api('GET', '/healthz')).status === 503,
+      10_000,
+      () => 'healthz never answered 503',
+    );
     console.log(`# drain: healthz 503 ${Date.now() - signalledAt} ms after SIGTERM`);
     const health = await served.client.api('GET', '/healthz');
     assert.match((health.body as { error: string }).error, /restarting/);
@@ -117,7 +141,11 @@ test('SIGTERM drains: healthz 503 and new work refused at once, the live session
     await assert.rejects(upgrade.opened, /HTTP 503/);
 
     // Three seconds on, the session still carries display data both ways.
-    await until(async () => Date.now() - signalledAt >= 3000, 10_000, () => 'clock');
+    await until(
+      async () => Date.now() - signalledAt >= 3000,
+      10_000,
+      () => 'clock',
+    );
     reader.ws.send(rfbUpdateRequest(width, height));
     const update = await reader.read(4);
     assert.equal(update[0], 0, 'a FramebufferUpdate after the drain began');
@@ -150,7 +178,11 @@ test('when drainSeconds run out, the sessions left are closed with the code that
   try {
     const { reader } = await liveSession(again);
     again.child.kill('SIGTERM');
-    await until(async () => (await again.client.api('GET', '/healthz')).status === 503, 10_000, () => 'healthz never answered 503');
+    await until(
+      async () => (await again.client.api('GET', '/healthz')).status === 503,
+      10_000,
+      () => 'healthz never answered 503',
+    );
     again.child.kill('SIGTERM');
     assert.equal(await again.exited, 0);
     assert.notEqual((await reader.closed).code, 1012, 'stopped at once, not drained');

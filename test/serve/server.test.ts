@@ -20,7 +20,10 @@ function handshake(session?: Buffer): Promise<{ socket: TLSSocket; ticket: Promi
     const socket = connect({ host: '127.0.0.1', port: gw.port, servername: 'localhost', ca: gw.ca, ...(session ? { session } : {}) });
     const ticket = new Promise<Buffer>((resolveTicket, rejectTicket) => {
       const timer = setTimeout(() => rejectTicket(new Error('the gateway sent no TLS session ticket within 5 s')), 5000).unref();
-      socket.once('session', (t: Buffer) => { clearTimeout(timer); resolveTicket(t); });
+      socket.once('session', (t: Buffer) => {
+        clearTimeout(timer);
+        resolveTicket(t);
+      });
     });
     ticket.catch(() => {}); // only the first connection's ticket is awaited
     socket.once('secureConnect', () => resolve({ socket, ticket }));
@@ -28,7 +31,7 @@ function handshake(session?: Buffer): Promise<{ socket: TLSSocket; ticket: Promi
   });
 }
 
-test('TLS sessions resume: a desktop\'s connections after the first skip the certificate exchange', async () => {
+test("TLS sessions resume: a desktop's connections after the first skip the certificate exchange", async () => {
   const first = await handshake();
   const ticket = await first.ticket;
   assert.equal(first.socket.isSessionReused(), false);
@@ -45,13 +48,15 @@ function rawRequest(request: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port: gw.port, servername: 'localhost', ca: gw.ca }, () => socket.end(request));
     let answer = '';
-    socket.on('data', (d: Buffer) => { answer += d.toString('latin1'); });
+    socket.on('data', (d: Buffer) => {
+      answer += d.toString('latin1');
+    });
     socket.on('close', () => resolve(answer));
     socket.on('error', reject);
   });
 }
 
-test('what Node\'s HTTP parser or the file server refuses is answered with a sentence as well: oversized headers, malformed HTTP, traversal', async () => {
+test("what Node's HTTP parser or the file server refuses is answered with a sentence as well: oversized headers, malformed HTTP, traversal", async () => {
   const cases: Array<[string, number]> = [
     ['GET /../../etc/passwd HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n', 403],
     [`GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],

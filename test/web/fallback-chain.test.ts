@@ -12,21 +12,40 @@ import type { Attempt } from '../../contract/api/desktops.js';
 
 // The browser module's shapes, as far as this test uses them (web/ is typed against the DOM,
 // which the server's compilation does not load).
-interface RemoteSession { protocol: string; focus(): void; sendCtrlAltDel(): void; scaleToWindow(fit: boolean): void; disconnect(): void; onClose(l: (r: string) => void): void }
+interface RemoteSession {
+  protocol: string;
+  focus(): void;
+  sendCtrlAltDel(): void;
+  scaleToWindow(fit: boolean): void;
+  disconnect(): void;
+  onClose(l: (r: string) => void): void;
+}
 interface Connector {
   protocol: string;
   label: string;
   prepare?(attempt: Attempt, signal: AbortSignal): Promise<void>;
   connect(attempt: Attempt, screen: unknown, signal: AbortSignal): Promise<RemoteSession>;
 }
-interface Fallback { protocol: string; reason: string }
-interface Events { trying(c: Connector, i: number, n: number): void; failed(f: Fallback): void }
+interface Fallback {
+  protocol: string;
+  reason: string;
+}
+interface Events {
+  trying(c: Connector, i: number, n: number): void;
+  failed(f: Fallback): void;
+}
 interface FallbackChainClass {
-  new (connectors: Connector[], renew: (protocols: string[]) => Promise<Attempt[]>, timeoutMs?: number): {
+  new (
+    connectors: Connector[],
+    renew: (protocols: string[]) => Promise<Attempt[]>,
+    timeoutMs?: number,
+  ): {
     open(attempts: Attempt[], screen: unknown, events: Events): Promise<{ session: RemoteSession; fallbacks: Fallback[] }>;
   };
 }
-interface ChainFailedClass { new (...args: never[]): Error & { fallbacks: Fallback[] } }
+interface ChainFailedClass {
+  new (...args: never[]): Error & { fallbacks: Fallback[] };
+}
 
 const SOURCE = fileURLToPath(new URL('../../../web/src/fallback-chain.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'porthole-chain-'));
@@ -36,23 +55,37 @@ let ChainFailed: ChainFailedClass;
 before(async () => {
   const out = join(dir, 'fallback-chain.mjs');
   await build({ entryPoints: [SOURCE], outfile: out, bundle: true, format: 'esm', platform: 'neutral', logLevel: 'error' });
-  ({ FallbackChain, ChainFailed } = (await import(pathToFileURL(out).href)) as { FallbackChain: FallbackChainClass; ChainFailed: ChainFailedClass });
+  ({ FallbackChain, ChainFailed } = (await import(pathToFileURL(out).href)) as {
+    FallbackChain: FallbackChainClass;
+    ChainFailed: ChainFailedClass;
+  });
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const inSeconds = (s: number) => new Date(Date.now() + s * 1000).toISOString();
-const attempt = (protocol: string, token = `${protocol}-1`, expiresIn = 60): Attempt =>
-  ({ protocol, url: `wss://x/ws/${protocol}`, token, expiresAt: inSeconds(expiresIn) });
+const attempt = (protocol: string, token = `${protocol}-1`, expiresIn = 60): Attempt => ({
+  protocol,
+  url: `wss://x/ws/${protocol}`,
+  token,
+  expiresAt: inSeconds(expiresIn),
+});
 const screen = {};
 const session = (protocol: string): RemoteSession => ({
-  protocol, focus() {}, sendCtrlAltDel() {}, scaleToWindow() {}, disconnect() {}, onClose() {},
+  protocol,
+  focus() {},
+  sendCtrlAltDel() {},
+  scaleToWindow() {},
+  disconnect() {},
+  onClose() {},
 });
 
 /** A stand-in connector: fails with `failure`, hangs (until aborted) when `hang`, else shows a picture. */
 function connector(protocol: string, behaviour: { failure?: string; hang?: boolean } = {}) {
   const used: Attempt[] = [];
   const c: Connector & { used: Attempt[] } = {
-    protocol, label: protocol.toUpperCase(), used,
+    protocol,
+    label: protocol.toUpperCase(),
+    used,
     connect: (a, _screen, signal) => {
       used.push(a);
       if (behaviour.failure) return Promise.reject(new Error(behaviour.failure));
@@ -70,7 +103,10 @@ test('the first protocol that shows a picture wins; each one before it is kept w
   const rdp = connector('rdp');
   const failed: string[] = [];
   const chain = new FallbackChain([spice, vnc, rdp], () => Promise.reject(new Error('no renewal expected')));
-  const result = await chain.open([attempt('spice'), attempt('vnc'), attempt('rdp')], screen, { trying() {}, failed: (f: Fallback) => failed.push(f.protocol) });
+  const result = await chain.open([attempt('spice'), attempt('vnc'), attempt('rdp')], screen, {
+    trying() {},
+    failed: (f: Fallback) => failed.push(f.protocol),
+  });
   assert.equal(result.session.protocol, 'vnc');
   assert.deepEqual(result.fallbacks, [{ protocol: 'spice', reason: 'the display closed the connection' }]);
   assert.deepEqual(failed, ['spice']);
@@ -119,10 +155,15 @@ test('no picture within the first-frame timeout counts as a failure, and the att
 });
 
 test('when every protocol fails, ChainFailed lists each with its reason', async () => {
-  const chain = new FallbackChain([connector('spice', { failure: 'a' }), connector('vnc', { failure: 'b' })], () => Promise.reject(new Error('unused')));
+  const chain = new FallbackChain([connector('spice', { failure: 'a' }), connector('vnc', { failure: 'b' })], () =>
+    Promise.reject(new Error('unused')),
+  );
   await assert.rejects(chain.open([attempt('spice'), attempt('vnc')], screen, quiet), (error: unknown) => {
     assert.ok(error instanceof ChainFailed);
-    assert.deepEqual(error.fallbacks, [{ protocol: 'spice', reason: 'a' }, { protocol: 'vnc', reason: 'b' }]);
+    assert.deepEqual(error.fallbacks, [
+      { protocol: 'spice', reason: 'a' },
+      { protocol: 'vnc', reason: 'b' },
+    ]);
     assert.equal(error.message, 'SPICE: a VNC: b');
     return true;
   });

@@ -18,6 +18,8 @@ test('the spice-html5 patches apply to the installed display.js, each where it e
 });
 
 test('a patch whose text is not found fails, naming its fix', () => {
-  assert.throws(() => applyPatches('nothing to patch', [{ file: 'x.js', why: 'the reason', find: 'absent', replace: 'y' }], 'pkg/x.js'),
-    /pkg\/x\.js: a patch expects its text 1 time\(s\), found 0.*the reason/);
+  assert.throws(
+    () => applyPatches('nothing to patch', [{ file: 'x.js', why: 'the reason', find: 'absent', replace: 'y' }], 'pkg/x.js'),
+    /pkg\/x\.js: a patch expects its text 1 time\(s\), found 0.*the reason/,
+  );
 });

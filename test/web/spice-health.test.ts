@@ -12,15 +12,22 @@ function fakeConnection(draw: (surface: { draw_count: number }) => void) {
   const surface = { draw_count: 0 };
   const display = {
     surfaces: [surface],
-    process_channel_message(msg: { type: number }) { return this.process_display_message(msg); },
-    process_display_message(msg: { type: number }) { if (msg.type === DRAW_COPY) draw(surface); return true; },
+    process_channel_message(msg: { type: number }) {
+      return this.process_display_message(msg);
+    },
+    process_display_message(msg: { type: number }) {
+      if (msg.type === DRAW_COPY) draw(surface);
+      return true;
+    },
   };
   return { connection: { display }, display, surface };
 }
 
 function brokenReason(connection: object): { reason: Promise<string>; stop: () => void } {
   let stop = () => {};
-  const reason = new Promise<string>((resolve) => { stop = watchSpiceHealth(connection, resolve); });
+  const reason = new Promise<string>((resolve) => {
+    stop = watchSpiceHealth(connection, resolve);
+  });
   return { reason, stop };
 }
 
@@ -39,7 +46,9 @@ test('drawings that arrive and are never drawn are a stalled picture', async () 
 });
 
 test('a decoder that keeps throwing is reported with its error, and its errors still propagate', async () => {
-  const { connection, display } = fakeConnection(() => { throw new TypeError("Cannot read properties of undefined (reading 'undefined')"); });
+  const { connection, display } = fakeConnection(() => {
+    throw new TypeError("Cannot read properties of undefined (reading 'undefined')");
+  });
   const watch = brokenReason(connection);
   for (let i = 0; i < 3; i++) assert.throws(() => display.process_channel_message({ type: DRAW_COPY }), TypeError);
   assert.equal(await watch.reason, "its picture decoder failed (Cannot read properties of undefined (reading 'undefined'))");

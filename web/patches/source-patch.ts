@@ -23,7 +23,9 @@ export function applyPatches(text: string, patches: SourcePatch[], name: string)
     const found = out.split(patch.find).length - 1;
     const expected = patch.count ?? 1;
     if (found !== expected) {
-      throw new Error(`${name}: a patch expects its text ${expected} time(s), found ${found}; the package changed, review this fix: ${patch.why}`);
+      throw new Error(
+        `${name}: a patch expects its text ${expected} time(s), found ${found}; the package changed, review this fix: ${patch.why}`,
+      );
     }
     out = out.split(patch.find).join(patch.replace);
   }
@@ -50,7 +52,8 @@ export function sourcePatchPlugin(packageName: string, packageDir: string, patch
       // A patched file that the bundle no longer loads is a fix that no longer applies.
       build.onEnd((result) => {
         if (result.errors.length > 0) return;
-        for (const path of byPath.keys()) if (!applied.has(path)) throw new Error(`${packageName}: ${path} was never bundled, so its patches did not apply`);
+        for (const path of byPath.keys())
+          if (!applied.has(path)) throw new Error(`${packageName}: ${path} was never bundled, so its patches did not apply`);
       });
     },
   };

@@ -5,9 +5,10 @@ import type { SourcePatch } from './source-patch.js';
 export const spiceHtml5Patches: SourcePatch[] = [
   {
     file: 'src/display.js',
-    why: 'JPEG images on a slow line: a DrawCopy JPEG read `streams[id]` while no video stream '
-      + 'existed (`streams` undefined), threw in the image\'s onload and never drew it, so the '
-      + 'picture froze (upstream bugs.freedesktop.org #94776, SPICE/spice-html5 pull request #9)',
+    why:
+      'JPEG images on a slow line: a DrawCopy JPEG read `streams[id]` while no video stream ' +
+      "existed (`streams` undefined), threw in the image's onload and never drew it, so the " +
+      'picture froze (upstream bugs.freedesktop.org #94776, SPICE/spice-html5 pull request #9)',
     find: '    if (this.o.sc.streams[this.o.id])\n        this.o.sc.streams[this.o.id].frames_loading--;',
     replace: '    if (this.o.sc.streams && this.o.sc.streams[this.o.id])\n        this.o.sc.streams[this.o.id].frames_loading--;',
   },
@@ -19,18 +20,20 @@ export const spiceHtml5Patches: SourcePatch[] = [
   },
   {
     file: 'src/display.js',
-    why: 'a JPEG decodes asynchronously while every other drawing is immediate, so a later scroll '
-      + 'or fill could be painted over by an earlier JPEG, and a later draw from the image cache '
-      + 'could miss an image still decoding: messages that arrive while a DrawCopy JPEG decodes '
-      + 'are held, and drawn in order once it has (or once it failed to decode)',
+    why:
+      'a JPEG decodes asynchronously while every other drawing is immediate, so a later scroll ' +
+      'or fill could be painted over by an earlier JPEG, and a later draw from the image cache ' +
+      'could miss an image still decoding: messages that arrive while a DrawCopy JPEG decodes ' +
+      'are held, and drawn in order once it has (or once it failed to decode)',
     find: '                img.onload = handle_draw_jpeg_onload;\n                img.src = tmpstr;\n',
-    replace: '                img.onload = handle_held_jpeg_onload;\n                img.onerror = handle_held_jpeg_onerror;\n'
-      + '                img.src = tmpstr;\n                this.held_messages = this.held_messages || [];\n',
+    replace:
+      '                img.onload = handle_held_jpeg_onload;\n                img.onerror = handle_held_jpeg_onerror;\n' +
+      '                img.src = tmpstr;\n                this.held_messages = this.held_messages || [];\n',
     count: 2, // JPEG and JPEG with alpha
   },
   {
     file: 'src/display.js',
-    why: 'the holding itself: the display channel\'s handler queues while an image decodes',
+    why: "the holding itself: the display channel's handler queues while an image decodes",
     find: 'SpiceDisplayConn.prototype.process_channel_message = function(msg)\n{\n',
     replace: [
       'SpiceDisplayConn.prototype.process_channel_message = function(msg)',

@@ -11,7 +11,10 @@ import { UNREACHABLE_HEADER } from '../../contract/api/headers.js';
 export type { Attempt, DesktopSummary, LiveSessionSummary as LiveSession, Principal, ShadowNotice };
 
 export class ApiError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -45,7 +48,10 @@ export const api = {
   /** The desktops, and the hosts that could not be read (their desktops are missing from the list). */
   desktops: async () => {
     const { data, headers } = await exchange<DesktopSummary[]>('GET', '/api/desktops');
-    const unreachable = (headers.get(UNREACHABLE_HEADER) ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    const unreachable = (headers.get(UNREACHABLE_HEADER) ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     return { desktops: data, unreachable };
   },
   connect: (id: string, options: { protocols?: string[]; viewOnly?: boolean } = {}) =>
@@ -56,9 +62,9 @@ export const api = {
   sessions: () => call<LiveSessionSummary[]>('GET', '/api/sessions'),
   askToWatch: (sessionId: string, control: boolean) =>
     call<{ requestId: string }>('POST', `/api/sessions/${encodeURIComponent(sessionId)}/shadow`, { control }),
-  shadow: (requestId: string) =>
-    call<ShadowStatus>('GET', `/api/shadow/${encodeURIComponent(requestId)}`),
+  shadow: (requestId: string) => call<ShadowStatus>('GET', `/api/shadow/${encodeURIComponent(requestId)}`),
   myShadowing: () => call<ShadowNotice[]>('GET', '/api/shadow'),
-  answerShadow: (requestId: string, accept: boolean) => call<void>('POST', `/api/shadow/${encodeURIComponent(requestId)}/answer`, { accept }),
+  answerShadow: (requestId: string, accept: boolean) =>
+    call<void>('POST', `/api/shadow/${encodeURIComponent(requestId)}/answer`, { accept }),
   endShadow: (requestId: string) => call<void>('DELETE', `/api/shadow/${encodeURIComponent(requestId)}`),
 };

@@ -23,9 +23,13 @@ export function installCloseRecorder(): void {
     // proxy's close was already on its way (IronRDP closes as soon as it reads an error PDU).
     let closedByPage = false;
     const close = socket.close.bind(socket);
-    socket.close = (code?: number, reason?: string) => { closedByPage = true; close(code, reason); };
+    socket.close = (code?: number, reason?: string) => {
+      closedByPage = true;
+      close(code, reason);
+    };
     socket.addEventListener('close', (e) => {
-      if (!closedByPage || (e.code >= 4000 && e.code <= 4999)) closes.set(String(socket.url), { code: e.code, reason: e.reason, at: performance.now() });
+      if (!closedByPage || (e.code >= 4000 && e.code <= 4999))
+        closes.set(String(socket.url), { code: e.code, reason: e.reason, at: performance.now() });
     });
     return socket;
   } as unknown as typeof WebSocket;

@@ -32,7 +32,12 @@ export class FallbackChain {
     readonly timeoutMs = 10_000,
   ) {}
 
-  async open(attempts: Attempt[], screen: HTMLElement, events: ChainEvents, signal: AbortSignal = new AbortController().signal): Promise<{ session: RemoteSession; fallbacks: Fallback[] }> {
+  async open(
+    attempts: Attempt[],
+    screen: HTMLElement,
+    events: ChainEvents,
+    signal: AbortSignal = new AbortController().signal,
+  ): Promise<{ session: RemoteSession; fallbacks: Fallback[] }> {
     const fallbacks: Fallback[] = [];
     const queue = [...attempts];
     for (let i = 0; i < queue.length; i++) {
@@ -60,11 +65,17 @@ export class FallbackChain {
         const fresh = await this.renew(queue.slice(i).map((a) => a.protocol));
         queue.splice(i, queue.length - i, ...fresh);
         attempt = queue[i]!;
-        if (!attempt || attempt.protocol !== connector.protocol) { i--; continue; }
+        if (!attempt || attempt.protocol !== connector.protocol) {
+          i--;
+          continue;
+        }
       }
       events.trying(connector, i, queue.length);
       const controller = new AbortController();
-      const timer = setTimeout(() => controller.abort(new Error(`no picture within ${Math.round(this.timeoutMs / 1000)} seconds`)), this.timeoutMs);
+      const timer = setTimeout(
+        () => controller.abort(new Error(`no picture within ${Math.round(this.timeoutMs / 1000)} seconds`)),
+        this.timeoutMs,
+      );
       try {
         const session = await connector.connect(attempt, screen, controller.signal);
         return { session, fallbacks };

@@ -5,7 +5,11 @@ function drawn(canvas: HTMLCanvasElement): boolean {
   if (canvas.width < 2 || canvas.height < 2) return false;
   const context = canvas.getContext('2d', { willReadFrequently: true });
   if (!context) return false;
-  const points: Array<[number, number]> = [[0, 0], [canvas.width >> 1, canvas.height >> 1], [canvas.width - 1, canvas.height - 1]];
+  const points: Array<[number, number]> = [
+    [0, 0],
+    [canvas.width >> 1, canvas.height >> 1],
+    [canvas.width - 1, canvas.height - 1],
+  ];
   return points.some(([x, y]) => context.getImageData(x, y, 1, 1).data[3] === 255);
 }
 

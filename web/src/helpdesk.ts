@@ -33,8 +33,10 @@ async function ask(session: LiveSession, control: boolean, stateCell: HTMLElemen
         return;
       }
       if (state !== 'pending') {
-        stateCell.textContent = state === 'refused' ? `${session.user} did not allow it.`
-          : `${session.user} did not answer within 2 minutes, or their session ended. You can ask again.`;
+        stateCell.textContent =
+          state === 'refused'
+            ? `${session.user} did not allow it.`
+            : `${session.user} did not answer within 2 minutes, or their session ended. You can ask again.`;
         for (const b of buttons) b.disabled = false;
         return;
       }
@@ -59,29 +61,39 @@ async function load(): Promise<void> {
   const now = JSON.stringify(sessions.map((s) => [s.id, s.watchers]));
   if (now === shown) return;
   shown = now;
-  rows.replaceChildren(...sessions.map((s) => {
-    const tr = document.createElement('tr');
-    tr.dataset.sessionId = s.id;
-    tr.dataset.user = s.user;
-    const stateCell = cell('');
-    stateCell.className = 'ask-state';
-    const watch = document.createElement('button');
-    watch.type = 'button';
-    watch.className = 'ask';
-    watch.textContent = 'Ask to watch';
-    const control = document.createElement('button');
-    control.type = 'button';
-    control.className = 'ask-control';
-    control.textContent = 'Ask for control';
-    watch.addEventListener('click', () => void ask(s, false, stateCell, [watch, control]));
-    control.addEventListener('click', () => void ask(s, true, stateCell, [watch, control]));
-    const action = document.createElement('td');
-    action.append(watch, ' ', control, ' ', stateCell);
-    tr.append(cell(s.user), cell(s.desktop), cell(s.protocol.toUpperCase()), cell(new Date(s.startedAt).toLocaleTimeString()),
-      cell(s.watchers.join(', ') || '—'), action);
-    return tr;
-  }));
+  rows.replaceChildren(
+    ...sessions.map((s) => {
+      const tr = document.createElement('tr');
+      tr.dataset.sessionId = s.id;
+      tr.dataset.user = s.user;
+      const stateCell = cell('');
+      stateCell.className = 'ask-state';
+      const watch = document.createElement('button');
+      watch.type = 'button';
+      watch.className = 'ask';
+      watch.textContent = 'Ask to watch';
+      const control = document.createElement('button');
+      control.type = 'button';
+      control.className = 'ask-control';
+      control.textContent = 'Ask for control';
+      watch.addEventListener('click', () => void ask(s, false, stateCell, [watch, control]));
+      control.addEventListener('click', () => void ask(s, true, stateCell, [watch, control]));
+      const action = document.createElement('td');
+      action.append(watch, ' ', control, ' ', stateCell);
+      tr.append(
+        cell(s.user),
+        cell(s.desktop),
+        cell(s.protocol.toUpperCase()),
+        cell(new Date(s.startedAt).toLocaleTimeString()),
+        cell(s.watchers.join(', ') || '—'),
+        action,
+      );
+      return tr;
+    }),
+  );
 }
 
 void load();
-setInterval(() => { if (asking === 0 && !document.hidden) void load(); }, REFRESH_MS);
+setInterval(() => {
+  if (asking === 0 && !document.hidden) void load();
+}, REFRESH_MS);

@@ -39,13 +39,18 @@ function item(d: DesktopSummary): HTMLLIElement {
   const runnable = d.state === 'running' && d.protocols.length > 0;
   if (!runnable) {
     open.disabled = true;
-    open.title = d.state !== 'running' ? `This desktop is ${d.state}. Ask your administrator to start it.` : 'This desktop has no display Porthole can open.';
+    open.title =
+      d.state !== 'running'
+        ? `This desktop is ${d.state}. Ask your administrator to start it.`
+        : 'This desktop has no display Porthole can open.';
     const why = document.createElement('p');
     why.className = 'why';
     why.textContent = open.title;
     li.append(name, meta, why, open);
   } else {
-    open.addEventListener('click', () => { location.href = `/viewer.html?desktop=${encodeURIComponent(d.id)}`; });
+    open.addEventListener('click', () => {
+      location.href = `/viewer.html?desktop=${encodeURIComponent(d.id)}`;
+    });
     li.append(name, meta, open);
   }
   return li;
@@ -67,10 +72,18 @@ async function showDesktops(): Promise<void> {
   desktops.hidden = false;
   list.replaceChildren(...items.map(item));
   // Helpdesk and admin see live sessions; for others this answers 403 and the link stays hidden.
-  api.sessions().then(() => { $('helpdesk-link').hidden = false; }, () => {});
-  listStatus.textContent = unreachable.length > 0
-    ? `Some desktops may be missing: Porthole cannot reach ${unreachable.length === 1 ? 'the host' : 'the hosts'} ${unreachable.join(', ')} right now. Reload in a minute; if they stay missing, tell your administrator.`
-    : items.length === 0 ? 'No desktops are assigned to you yet. Ask your teacher or administrator.' : '';
+  api.sessions().then(
+    () => {
+      $('helpdesk-link').hidden = false;
+    },
+    () => {},
+  );
+  listStatus.textContent =
+    unreachable.length > 0
+      ? `Some desktops may be missing: Porthole cannot reach ${unreachable.length === 1 ? 'the host' : 'the hosts'} ${unreachable.join(', ')} right now. Reload in a minute; if they stay missing, tell your administrator.`
+      : items.length === 0
+        ? 'No desktops are assigned to you yet. Ask your teacher or administrator.'
+        : '';
 }
 
 form.addEventListener('submit', (event) => {
@@ -87,13 +100,21 @@ form.addEventListener('submit', (event) => {
     return;
   }
   button.disabled = true;
-  api.login(username, password).then(async (who) => {
-    $<HTMLInputElement>('password').value = '';
-    $('who').textContent = who.username;
-    await showDesktops();
-  }, (error: Error) => {
-    signinError.textContent = error.message;
-  }).finally(() => { button.disabled = false; });
+  api
+    .login(username, password)
+    .then(
+      async (who) => {
+        $<HTMLInputElement>('password').value = '';
+        $('who').textContent = who.username;
+        await showDesktops();
+      },
+      (error: Error) => {
+        signinError.textContent = error.message;
+      },
+    )
+    .finally(() => {
+      button.disabled = false;
+    });
 });
 
 $('signout').addEventListener('click', () => {

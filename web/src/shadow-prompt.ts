@@ -43,7 +43,9 @@ export function watchForShadowing(desktopId: string, prompt: HTMLElement, banner
       stop.type = 'button';
       stop.className = 'stop-sharing';
       stop.textContent = n.control ? 'Take back control' : 'Stop sharing';
-      stop.addEventListener('click', () => { void api.endShadow(n.requestId).finally(refresh); });
+      stop.addEventListener('click', () => {
+        void api.endShadow(n.requestId).finally(refresh);
+      });
       banner.append(text, stop);
     }
     banner.hidden = watching.length === 0;

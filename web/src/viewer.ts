@@ -19,7 +19,9 @@ interface ViewerState {
 }
 
 declare global {
-  interface Window { portholeViewer: ViewerState }
+  interface Window {
+    portholeViewer: ViewerState;
+  }
 }
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -46,8 +48,9 @@ async function attemptsFor(protocols?: string[]): Promise<Attempt[]> {
 }
 // Every connector is loaded as the page starts, beside the first call for attempts.
 const page = { signInForm: $<HTMLFormElement>('rdp-sign-in') };
-const chain = Promise.all(PROTOCOL_CLIENTS.map((c) => c.connector(page)))
-  .then((connectors) => new FallbackChain(connectors, (protocols) => attemptsFor(protocols)));
+const chain = Promise.all(PROTOCOL_CLIENTS.map((c) => c.connector(page))).then(
+  (connectors) => new FallbackChain(connectors, (protocols) => attemptsFor(protocols)),
+);
 let session: RemoteSession | undefined;
 let fit = true;
 
@@ -141,8 +144,11 @@ async function open(moveOn?: { attempts: Attempt[]; fallbacks: Fallback[] }): Pr
     status.textContent = 'Not connected';
     showNotice(''); // the failure panel says it all
     if (error instanceof ChainFailed) {
-      showFailure(`None of this desktop's displays could be opened. ${fellBackText(error.fallbacks)} `
-        + 'Try again in a minute; if it keeps failing, ask your administrator to check that the desktop\'s display is enabled.', true);
+      showFailure(
+        `None of this desktop's displays could be opened. ${fellBackText(error.fallbacks)} ` +
+          "Try again in a minute; if it keeps failing, ask your administrator to check that the desktop's display is enabled.",
+        true,
+      );
     } else if (error instanceof ApiError && error.status === 401) {
       location.href = '/';
     } else {
@@ -157,7 +163,10 @@ function showFailure(text: string, canRetry: boolean): void {
   failedPanel.hidden = false;
 }
 
-$('cad').addEventListener('click', () => { session?.sendCtrlAltDel(); session?.focus(); });
+$('cad').addEventListener('click', () => {
+  session?.sendCtrlAltDel();
+  session?.focus();
+});
 $('fit').addEventListener('click', (e) => {
   fit = !fit;
   (e.currentTarget as HTMLElement).setAttribute('aria-pressed', String(fit));
@@ -179,16 +188,22 @@ screen.addEventListener('click', () => session?.focus());
 
 installCloseRecorder();
 if (shadowId) {
-  $('desktop-name').textContent = 'Watching a user\'s screen';
+  $('desktop-name').textContent = "Watching a user's screen";
   void open();
 } else if (!desktopId) {
   setState('failed', null);
   showFailure('No desktop was chosen. Go back to your desktops and pick one.', false);
 } else {
-  api.desktops().then(({ desktops }) => {
-    const d = desktops.find((x) => x.id === desktopId);
-    if (d) { $('desktop-name').textContent = d.name; document.title = `${d.name} – Porthole`; }
-  }, () => {});
+  api.desktops().then(
+    ({ desktops }) => {
+      const d = desktops.find((x) => x.id === desktopId);
+      if (d) {
+        $('desktop-name').textContent = d.name;
+        document.title = `${d.name} – Porthole`;
+      }
+    },
+    () => {},
+  );
   void open();
   // The user is asked here when the helpdesk wants to watch, and sees while it does.
   watchForShadowing(desktopId, $('shadow-prompt'), $('shadow-banner'));

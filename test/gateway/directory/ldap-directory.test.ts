@@ -18,17 +18,31 @@ import { freePort } from '../../bed/ports.js';
 import { GROUPS, PEOPLE, SCHOOL, SERVICE_DN, SERVICE_PASSWORD, startSlapd, type Slapd } from '../../bed/slapd.js';
 
 let slapd: Slapd;
-before(async () => { slapd = await startSlapd(); });
-after(async () => { await slapd?.close(); });
+before(async () => {
+  slapd = await startSlapd();
+});
+after(async () => {
+  await slapd?.close();
+});
 
 const password = (uid: string) => SCHOOL.people.find((p) => p.uid === uid)!.password;
 
 function settings(overrides: Partial<LdapSettings> = {}): LdapSettings {
   return {
-    urls: [slapd.url], startTls: true, ca: readFileSync(slapd.caFile), bindDn: SERVICE_DN, bindPassword: SERVICE_PASSWORD,
-    userBase: PEOPLE, userFilter: '(uid={username})', groupBase: GROUPS,
-    groupFilter: '(|(member={dn})(uniqueMember={dn})(memberUid={username}))', groupName: 'cn',
-    roles: { admin: ['it-staff'], helpdesk: ['helpdesk'] }, nestedGroups: false, cacheSeconds: 300, timeoutSeconds: 5,
+    urls: [slapd.url],
+    startTls: true,
+    ca: readFileSync(slapd.caFile),
+    bindDn: SERVICE_DN,
+    bindPassword: SERVICE_PASSWORD,
+    userBase: PEOPLE,
+    userFilter: '(uid={username})',
+    groupBase: GROUPS,
+    groupFilter: '(|(member={dn})(uniqueMember={dn})(memberUid={username}))',
+    groupName: 'cn',
+    roles: { admin: ['it-staff'], helpdesk: ['helpdesk'] },
+    nestedGroups: false,
+    cacheSeconds: 300,
+    timeoutSeconds: 5,
     ...overrides,
   };
 }
@@ -36,7 +50,12 @@ function settings(overrides: Partial<LdapSettings> = {}): LdapSettings {
 /** A directory whose log lines are kept, closed when the test ends. */
 function directory(t: TestContext, overrides: Partial<LdapSettings> = {}): { dir: LdapDirectory; logs: string[] } {
   const logs: string[] = [];
-  const sink = new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } });
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
   const dir = new LdapDirectory(settings(overrides), createLogger('debug', sink));
   t.after(() => dir.close());
   return { dir, logs };
@@ -44,7 +63,8 @@ function directory(t: TestContext, overrides: Partial<LdapSettings> = {}): { dir
 
 function assertNoSecret(logs: string[]): void {
   const text = logs.join('');
-  for (const secret of [SERVICE_PASSWORD, 'wrong-service-password', ...SCHOOL.people.map((p) => p.password)]) assert.ok(!text.includes(secret), `a secret reached the log: ${text}`);
+  for (const secret of [SERVICE_PASSWORD, 'wrong-service-password', ...SCHOOL.people.map((p) => p.password)])
+    assert.ok(!text.includes(secret), `a secret reached the log: ${text}`);
 }
 
 test('a directory user signs in with exactly their groups and roles', async (t) => {
@@ -66,7 +86,7 @@ test('groups within groups count with nestedGroups, and not without', async (t) 
   assert.deepEqual((await directory(t, { nestedGroups: true }).dir.authenticate('nora', password('nora')))?.groups, ['staff', 'teachers']);
 });
 
-test('without groupBase, groups come from the user entry\'s memberOf (as Active Directory has it)', async (t) => {
+test("without groupBase, groups come from the user entry's memberOf (as Active Directory has it)", async (t) => {
   const { groupBase: _, ...noBase } = settings({ nestedGroups: true });
   const dir = new LdapDirectory(noBase, createLogger('error'));
   t.after(() => dir.close());
@@ -100,16 +120,26 @@ test('a directory certificate from another CA is refused, with the reason in the
   const other = await createAuthority('Not the directory CA');
   for (const urls of [[slapd.url], [slapd.ldapsUrl]]) {
     const { dir, logs } = directory(t, { urls, startTls: urls[0]!.startsWith('ldap:'), ca: other.cert });
-    await assert.rejects(dir.authenticate('dana', password('dana')), (e: Error) => e instanceof DirectoryUnavailableError && /certificate is not trusted/.test(e.message));
-    assert.match(logs.join(''), /"reason":"[^"]*certificate is not trusted[^"]*directory\.ldap\.ca[^"]*","msg":"the directory cannot be reached"/);
+    await assert.rejects(
+      dir.authenticate('dana', password('dana')),
+      (e: Error) => e instanceof DirectoryUnavailableError && /certificate is not trusted/.test(e.message),
+    );
+    assert.match(
+      logs.join(''),
+      /"reason":"[^"]*certificate is not trusted[^"]*directory\.ldap\.ca[^"]*","msg":"the directory cannot be reached"/,
+    );
     assertNoSecret(logs);
   }
 });
 
 test('a wrong bind password is a clear error naming what to check, without the password', async (t) => {
   const { dir, logs } = directory(t, { bindPassword: 'wrong-service-password' });
-  await assert.rejects(dir.authenticate('dana', password('dana')), (e: Error) => e instanceof DirectoryUnavailableError
-    && /refused Porthole's bind as cn=porthole.*invalid credentials.*PORTHOLE_LDAP_BIND_PASSWORD/.test(e.message));
+  await assert.rejects(
+    dir.authenticate('dana', password('dana')),
+    (e: Error) =>
+      e instanceof DirectoryUnavailableError &&
+      /refused Porthole's bind as cn=porthole.*invalid credentials.*PORTHOLE_LDAP_BIND_PASSWORD/.test(e.message),
+  );
   assert.match(logs.join(''), /PORTHOLE_LDAP_BIND_PASSWORD/);
   assertNoSecret(logs);
 });
@@ -119,7 +149,10 @@ test('several URLs are tried in order: a dead first one is skipped', async (t) =
   const { dir } = directory(t, { urls: [dead, slapd.url] });
   assert.equal((await dir.authenticate('dana', password('dana')))?.username, 'dana');
   const { dir: none } = directory(t, { urls: [dead] });
-  await assert.rejects(none.authenticate('dana', password('dana')), (e: Error) => e instanceof DirectoryUnavailableError && e.message.includes(dead));
+  await assert.rejects(
+    none.authenticate('dana', password('dana')),
+    (e: Error) => e instanceof DirectoryUnavailableError && e.message.includes(dead),
+  );
 });
 
 test('a user removed from a group keeps it until the cache bound, then loses it', async (t) => {
@@ -143,16 +176,26 @@ test('a user removed from a group keeps it until the cache bound, then loses it'
 
 test('a directory that accepts but never answers is given up after timeoutSeconds, and the next URL serves', async (t) => {
   const held: Socket[] = [];
-  const silent = createServer((socket) => { held.push(socket); });
+  const silent = createServer((socket) => {
+    held.push(socket);
+  });
   await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
-  t.after(() => { held.forEach((s) => s.destroy()); silent.close(); });
+  t.after(() => {
+    held.forEach((s) => s.destroy());
+    silent.close();
+  });
   const url = `ldap://127.0.0.1:${(silent.address() as AddressInfo).port}`;
   const asked = Date.now();
-  await assert.rejects(directory(t, { urls: [url], timeoutSeconds: 1 }).dir.authenticate('dana', password('dana')),
-    (e: Error) => e instanceof DirectoryUnavailableError && e.message.includes(url));
+  await assert.rejects(
+    directory(t, { urls: [url], timeoutSeconds: 1 }).dir.authenticate('dana', password('dana')),
+    (e: Error) => e instanceof DirectoryUnavailableError && e.message.includes(url),
+  );
   const took = Date.now() - asked;
   assert.ok(took >= 900 && took < 3500, `gave up after ${took} ms`);
-  assert.equal((await directory(t, { urls: [url, slapd.url], timeoutSeconds: 1 }).dir.authenticate('dana', password('dana')))?.username, 'dana');
+  assert.equal(
+    (await directory(t, { urls: [url, slapd.url], timeoutSeconds: 1 }).dir.authenticate('dana', password('dana')))?.username,
+    'dana',
+  );
 });
 
 /** Established TCP connections to the directory's StartTLS port. */

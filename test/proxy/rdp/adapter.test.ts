@@ -53,7 +53,10 @@ before(async () => {
     { name: 'down', uuid: DOWN, users: ['alice'], rdp: { port: closed, address: '127.0.0.1' } },
     { name: 'misnamed', uuid: MISNAMED, users: ['alice'], rdp: { port: misnamedServer.port, address: '127.0.0.1' } },
   ]);
-  const users = [{ name: 'alice', password: 'alice-password', role: 'user' as const }, { name: 'root', password: 'root-password', role: 'admin' as const }];
+  const users = [
+    { name: 'alice', password: 'alice-password', role: 'user' as const },
+    { name: 'root', password: 'root-password', role: 'admin' as const },
+  ];
   writeFileSync(join(dir, 'ca.pem'), authority.cert);
   [pinning, verifying] = await Promise.all([
     startTestGateway({ libvirt: `lab=${uri}`, users }),
@@ -72,7 +75,7 @@ const signedIn = new Map<RunningGateway, string>();
 
 /** A fresh RDP attempt for Alice, signed in once per gateway (tokens are bound to her browser). */
 async function rdpAttempt(gw: RunningGateway, uuid: string): Promise<{ attempt: Attempt; cookie: string }> {
-  const cookie = signedIn.get(gw) ?? await gw.signIn('alice', 'alice-password');
+  const cookie = signedIn.get(gw) ?? (await gw.signIn('alice', 'alice-password'));
   signedIn.set(gw, cookie);
   const [attempt] = await gw.connect(cookie, `${uuid}`, { protocols: ['rdp'] });
   assert.equal(attempt!.protocol, 'rdp');
@@ -86,15 +89,22 @@ interface Answer {
 }
 
 /** Sends one RDCleanPath request (or `raw` bytes) and reads the proxy's answer. */
-async function request(gw: RunningGateway, cookie: string, attempt: Attempt,
-  fields: { destination?: string; token?: string; protocols?: number; raw?: Buffer } = {}): Promise<Answer> {
+async function request(
+  gw: RunningGateway,
+  cookie: string,
+  attempt: Attempt,
+  fields: { destination?: string; token?: string; protocols?: number; raw?: Buffer } = {},
+): Promise<Answer> {
   const reader = new WireReader(gw.webSocket(attempt.url, { cookie }));
   await reader.opened;
-  reader.ws.send(fields.raw ?? encodePdu({
-    destination: fields.destination ?? (attempt as Attempt & { destination: string }).destination,
-    proxyAuth: fields.token ?? attempt.token,
-    x224: x224ConnectionRequest(fields.protocols ?? 3),
-  }));
+  reader.ws.send(
+    fields.raw ??
+      encodePdu({
+        destination: fields.destination ?? (attempt as Attempt & { destination: string }).destination,
+        proxyAuth: fields.token ?? attempt.token,
+        x224: x224ConnectionRequest(fields.protocols ?? 3),
+      }),
+  );
   const pdu = decodePdu(await readDerPdu(reader));
   if (pdu.error) void reader.closed.then((c) => console.log(`# refused: ${c.code} ${c.reason}`));
   return { pdu, reader, closed: reader.closed };
@@ -163,7 +173,9 @@ test('a view-only RDP token, validly signed, is refused by the proxy: RDP input 
   assert.equal(closed.code, 4003);
   assert.match(closed.reason, /Watching without control is not available over RDP/);
   // The same claims with control, signed the same way, connect: the refusal is the view-only flag's.
-  const control = await request(pinning, cookie, attempt, { token: jwt.sign({ ...claims, jti: randomUUID() }, key.privateKey, { algorithm: 'ES256', keyid: kid }) });
+  const control = await request(pinning, cookie, attempt, {
+    token: jwt.sign({ ...claims, jti: randomUUID() }, key.privateKey, { algorithm: 'ES256', keyid: kid }),
+  });
   assert.equal(control.pdu.error, undefined);
   control.reader.ws.close();
 });
@@ -183,8 +195,14 @@ test('a destination other than the inventory target is refused with 403', async 
 
 test('a certificate other than the pinned one is refused with a TLS alert and a clear reason; an admin can accept the new one', async () => {
   const pins = new CertificatePins(pinning.dataDir);
-  pins.record({ desktop: `${ROGUE}`, fingerprint: new X509Certificate(hostCertificate.cert).fingerprint256, subject: 'CN=127.0.0.1',
-    issuer: 'CN=Porthole test display CA', validTo: 'later', firstSeen: new Date().toISOString() });
+  pins.record({
+    desktop: `${ROGUE}`,
+    fingerprint: new X509Certificate(hostCertificate.cert).fingerprint256,
+    subject: 'CN=127.0.0.1',
+    issuer: 'CN=Porthole test display CA',
+    validTo: 'later',
+    firstSeen: new Date().toISOString(),
+  });
   const { attempt, cookie } = await rdpAttempt(pinning, ROGUE);
   const refused = await request(pinning, cookie, attempt);
   assert.equal(refused.pdu.error?.tlsAlert, 42);
@@ -201,7 +219,7 @@ test('a certificate other than the pinned one is refused with a TLS alert and a 
   accepted.reader.ws.close();
 });
 
-test('with a configured CA: a server certificate it signed is accepted, another CA\'s is refused (unknown CA)', async () => {
+test("with a configured CA: a server certificate it signed is accepted, another CA's is refused (unknown CA)", async () => {
   const { attempt, cookie } = await rdpAttempt(verifying, WIN);
   const good = await request(verifying, cookie, attempt);
   assert.equal(good.pdu.error, undefined);
@@ -222,7 +240,10 @@ test('with a configured CA: a certificate it signed for another machine is refus
   const closed = await refused.closed;
   assert.equal(closed.code, 4012);
   assert.match(closed.reason, /certificate names another machine/);
-  assert.ok(verifying.logs.some((l) => l.includes('does not name 127.0.0.1')), 'the log says which name was expected');
+  assert.ok(
+    verifying.logs.some((l) => l.includes('does not name 127.0.0.1')),
+    'the log says which name was expected',
+  );
 });
 
 test('network failures come back as WSA codes; a server that requires NLA refuses a TLS-only client by negotiation', async () => {
@@ -251,14 +272,18 @@ test('garbage, trailing bytes and a second PDU are refused with 400 and a reason
   assert.equal(closed.code, 4400);
   assert.match(closed.reason, /not an RDCleanPath PDU/);
 
-  const pduFor = (a: Attempt) => encodePdu({ destination: `127.0.0.1:${tlsServer.port}`, proxyAuth: a.token, x224: x224ConnectionRequest(3) });
+  const pduFor = (a: Attempt) =>
+    encodePdu({ destination: `127.0.0.1:${tlsServer.port}`, proxyAuth: a.token, x224: x224ConnectionRequest(3) });
   const before = 'The RDP client sent data before Porthole answered its request.';
   const trailing = await request(pinning, cookie, attempt, { raw: Buffer.concat([pduFor(attempt), Buffer.from([0])]) });
   assert.equal(trailing.pdu.error?.httpStatus, 400);
   const t = await trailing.closed;
   assert.equal(t.code, 4400);
   assert.equal(t.reason, before);
-  assert.ok(pinning.logs.some((l) => l.includes('1 bytes after the RDCleanPath request')), 'the log counts the trailing byte');
+  assert.ok(
+    pinning.logs.some((l) => l.includes('1 bytes after the RDCleanPath request')),
+    'the log counts the trailing byte',
+  );
 
   // A second, complete PDU in the same message...
   const { attempt: twice } = await rdpAttempt(pinning, WIN);
@@ -269,7 +294,10 @@ test('garbage, trailing bytes and a second PDU are refused with 400 and a reason
   const d = await doubled.closed;
   assert.equal(d.code, 4400);
   assert.equal(d.reason, before);
-  assert.ok(pinning.logs.some((l) => l.includes(`${second.length} bytes after the RDCleanPath request`)), 'the log counts the second PDU');
+  assert.ok(
+    pinning.logs.some((l) => l.includes(`${second.length} bytes after the RDCleanPath request`)),
+    'the log counts the second PDU',
+  );
 
   // ...and in a message of its own, sent before the answer.
   const { attempt: apart } = await rdpAttempt(pinning, WIN);

@@ -1,7 +1,16 @@
 // The RDCleanPath codec against the bytes IronRDP defines (ironrdp-rdcleanpath's DER struct).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodePdu, decodeRequest, encodeFailure, encodeNegotiationFailure, encodePdu, encodeResponse, pduLength, RDCleanPathError } from '../../../proxy/rdp/rdcleanpath.js';
+import {
+  decodePdu,
+  decodeRequest,
+  encodeFailure,
+  encodeNegotiationFailure,
+  encodePdu,
+  encodeResponse,
+  pduLength,
+  RDCleanPathError,
+} from '../../../proxy/rdp/rdcleanpath.js';
 import { checkConnectionRequest, parseConnectionConfirm, X224Error } from '../../../proxy/rdp/x224.js';
 import { x224ConnectionRequest } from '../../bed/protocol-clients.js';
 
@@ -33,7 +42,11 @@ test('answers: the response carries confirm, chain and address; failures carry t
 
 test('what is not exactly one request PDU is refused with the reason', () => {
   const good = encodePdu({ destination: 'a:1', proxyAuth: 't', x224: x224ConnectionRequest(1) });
-  const refused = (der: Buffer, reason: RegExp) => assert.throws(() => decodeRequest(der), (e: Error) => e instanceof RDCleanPathError && reason.test(e.message));
+  const refused = (der: Buffer, reason: RegExp) =>
+    assert.throws(
+      () => decodeRequest(der),
+      (e: Error) => e instanceof RDCleanPathError && reason.test(e.message),
+    );
   refused(Buffer.concat([good, Buffer.from([0])]), /trailing bytes/);
   refused(good.subarray(0, good.length - 1), /not valid DER/);
   refused(encodePdu({ proxyAuth: 't', x224: x224ConnectionRequest(1) }), /no destination/);
@@ -50,12 +63,20 @@ test('what is not exactly one request PDU is refused with the reason', () => {
 });
 
 test('X.224: requests must be whole CR TPDUs; confirms say what the server chose or why it refused', () => {
-  assert.throws(() => checkConnectionRequest(Buffer.from('0300000b06d00000000000', 'hex')), (e: Error) => e instanceof X224Error && /not a connection request/.test(e.message));
+  assert.throws(
+    () => checkConnectionRequest(Buffer.from('0300000b06d00000000000', 'hex')),
+    (e: Error) => e instanceof X224Error && /not a connection request/.test(e.message),
+  );
   assert.throws(() => checkConnectionRequest(x224ConnectionRequest(1).subarray(0, 12)), /says/);
   const accepted = Buffer.from('0300001300000000000000000000000000000000'.slice(0, 38), 'hex');
-  accepted[4] = 14; accepted[5] = 0xd0; accepted[11] = 0x02; accepted.writeUInt16LE(8, 13); accepted.writeUInt32LE(2, 15);
+  accepted[4] = 14;
+  accepted[5] = 0xd0;
+  accepted[11] = 0x02;
+  accepted.writeUInt16LE(8, 13);
+  accepted.writeUInt32LE(2, 15);
   assert.deepEqual(parseConnectionConfirm(accepted), { kind: 'accepted', selectedProtocol: 2 });
-  accepted[11] = 0x03; accepted.writeUInt32LE(5, 15);
+  accepted[11] = 0x03;
+  accepted.writeUInt32LE(5, 15);
   assert.deepEqual(parseConnectionConfirm(accepted), { kind: 'refused', failureCode: 5 });
   accepted[5] = 0xe0;
   assert.throws(() => parseConnectionConfirm(accepted), /did not confirm/);

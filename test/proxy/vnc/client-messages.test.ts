@@ -4,9 +4,21 @@ import fc from 'fast-check';
 import { ProxyError } from '../../../proxy/close.js';
 import { RfbClientStream } from '../../../proxy/vnc/client-messages.js';
 
-const u16 = (n: number) => { const b = Buffer.alloc(2); b.writeUInt16BE(n); return b; };
-const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(n >>> 0); return b; };
-const i32 = (n: number) => { const b = Buffer.alloc(4); b.writeInt32BE(n); return b; };
+const u16 = (n: number) => {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(n);
+  return b;
+};
+const u32 = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n >>> 0);
+  return b;
+};
+const i32 = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeInt32BE(n);
+  return b;
+};
 
 // Messages a viewer may send while watching, and their bytes.
 const allowed = [
@@ -37,7 +49,15 @@ test('full control forwards everything, with ClientInit forced to shared', () =>
 });
 
 test('view-only forwards only harmless messages, at any split of the stream, and counts the rest', () => {
-  const sequence = [allowed[0]!, forbidden[0]![0], allowed[1]!, ...forbidden.slice(1).map(([b]) => b), ...allowed.slice(2), forbidden[0]![0], allowed[2]!];
+  const sequence = [
+    allowed[0]!,
+    forbidden[0]![0],
+    allowed[1]!,
+    ...forbidden.slice(1).map(([b]) => b),
+    ...allowed.slice(2),
+    forbidden[0]![0],
+    allowed[2]!,
+  ];
   const stream = Buffer.concat([Buffer.from([0]), ...sequence]);
   const expected = Buffer.concat([Buffer.from([1]), allowed[0]!, allowed[1]!, ...allowed.slice(2), allowed[2]!]);
   for (let split = 1; split < stream.length; split++) {
@@ -60,26 +80,40 @@ test('a huge clipboard message is skipped while streaming, not buffered', () => 
 });
 
 test('unknown or malformed messages close a view-only connection with a reason', () => {
-  for (const bad of [Buffer.from([7]), Buffer.from([255, 9]), Buffer.concat([Buffer.from([255, 1]), u16(9)]), Buffer.concat([Buffer.from([2, 0]), u16(60000)])]) {
+  for (const bad of [
+    Buffer.from([7]),
+    Buffer.from([255, 9]),
+    Buffer.concat([Buffer.from([255, 1]), u16(9)]),
+    Buffer.concat([Buffer.from([2, 0]), u16(60000)]),
+  ]) {
     const filter = new RfbClientStream(true);
     filter.filter(Buffer.from([1]));
-    assert.throws(() => filter.filter(bad), (e: unknown) => e instanceof ProxyError && e.code === 4400 && /view-only connection does not allow/.test(e.reason));
+    assert.throws(
+      () => filter.filter(bad),
+      (e: unknown) => e instanceof ProxyError && e.code === 4400 && /view-only connection does not allow/.test(e.reason),
+    );
   }
 });
 
 test('fuzz: any byte stream is framed, refused with a ProxyError, or forwarded; never a crash or unbounded buffer', () => {
   let cases = 0;
-  fc.assert(fc.property(fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 8 }), (chunks) => {
-    cases++;
-    const filter = new RfbClientStream(true);
-    let forwarded = 0;
-    let received = 0;
-    try {
-      for (const c of chunks) { received += c.length; forwarded += filter.filter(Buffer.from(c)).length; }
-    } catch (e) {
-      if (!(e instanceof ProxyError)) throw e;
-    }
-    return forwarded <= received + 1;
-  }), { numRuns: 20_000 });
+  fc.assert(
+    fc.property(fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 8 }), (chunks) => {
+      cases++;
+      const filter = new RfbClientStream(true);
+      let forwarded = 0;
+      let received = 0;
+      try {
+        for (const c of chunks) {
+          received += c.length;
+          forwarded += filter.filter(Buffer.from(c)).length;
+        }
+      } catch (e) {
+        if (!(e instanceof ProxyError)) throw e;
+      }
+      return forwarded <= received + 1;
+    }),
+    { numRuns: 20_000 },
+  );
   console.log(`# RFB client stream: ${cases} fuzz cases`);
 });

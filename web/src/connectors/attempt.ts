@@ -54,7 +54,11 @@ export function runAttempt(
     const teardown = () => {
       if (ended) return;
       ended = true;
-      try { client?.stop(); } catch { /* already closed */ }
+      try {
+        client?.stop();
+      } catch {
+        /* already closed */
+      }
       area.remove();
     };
     /** Why it failed: the proxy's close reason when it gave one, else the client's. */
@@ -73,7 +77,14 @@ export function runAttempt(
         else listener?.(error.message);
       }, 50);
     };
-    signal.addEventListener('abort', () => { teardown(); reject(signal.reason); }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        teardown();
+        reject(signal.reason);
+      },
+      { once: true },
+    );
     try {
       client = start(area, fail);
     } catch (e) {
@@ -81,19 +92,32 @@ export function runAttempt(
       reject(reason((e as Error).message));
       return;
     }
-    firstFrame(area, signal).then(() => inputReady(client!, signal)).then(() => {
-      established = true;
-      const c = client!;
-      resolve({
-        protocol,
-        focus: () => c.focus(),
-        sendCtrlAltDel: () => c.sendCtrlAltDel(),
-        scaleToWindow: (fit) => c.scaleToWindow(fit),
-        disconnect: () => { closeListener = undefined; teardown(); },
-        onClose: (l) => { closeListener = l; },
-        onBroken: (l) => c.watchHealth?.((why) => { if (!ended) l(why); }),
-      });
-    }, () => {});
+    firstFrame(area, signal)
+      .then(() => inputReady(client!, signal))
+      .then(
+        () => {
+          established = true;
+          const c = client!;
+          resolve({
+            protocol,
+            focus: () => c.focus(),
+            sendCtrlAltDel: () => c.sendCtrlAltDel(),
+            scaleToWindow: (fit) => c.scaleToWindow(fit),
+            disconnect: () => {
+              closeListener = undefined;
+              teardown();
+            },
+            onClose: (l) => {
+              closeListener = l;
+            },
+            onBroken: (l) =>
+              c.watchHealth?.((why) => {
+                if (!ended) l(why);
+              }),
+          });
+        },
+        () => {},
+      );
   });
 }
 

@@ -41,7 +41,15 @@ interface IronError {
 }
 
 /** IronErrorKind in @devolutions/iron-remote-desktop. */
-const Kind = { General: 0, WrongPassword: 1, LogonFailure: 2, AccessDenied: 3, RDCleanPath: 4, ProxyConnect: 5, NegotiationFailure: 6 } as const;
+const Kind = {
+  General: 0,
+  WrongPassword: 1,
+  LogonFailure: 2,
+  AccessDenied: 3,
+  RDCleanPath: 4,
+  ProxyConnect: 5,
+  NegotiationFailure: 6,
+} as const;
 /** ScreenScale in @devolutions/iron-remote-desktop. */
 const Scale = { Fit: 1, Real: 3 } as const;
 
@@ -54,7 +62,9 @@ function loadIronRdp(): Promise<{ Backend: unknown; displayControl: (enable: boo
     await rdp.init('WARN');
     return { Backend: rdp.Backend, displayControl: rdp.displayControl };
   })();
-  loaded.catch(() => { loaded = undefined; });
+  loaded.catch(() => {
+    loaded = undefined;
+  });
   return loaded;
 }
 
@@ -64,7 +74,8 @@ function loadIronRdp(): Promise<{ Backend: unknown; displayControl: (enable: boo
  */
 export function describeIronError(error: unknown): { text: string; ownReason: boolean } {
   const e = error as Partial<IronError> | undefined;
-  if (!e || typeof e.kind !== 'function') return { text: error instanceof Error ? error.message : 'the connection failed', ownReason: false };
+  if (!e || typeof e.kind !== 'function')
+    return { text: error instanceof Error ? error.message : 'the connection failed', ownReason: false };
   const own = (text: string) => ({ text, ownReason: true });
   switch (e.kind()) {
     case Kind.WrongPassword:
@@ -112,7 +123,8 @@ export class RdpConnector implements Connector {
     const username = form.elements.namedItem('username') as HTMLInputElement;
     const password = form.elements.namedItem('password') as HTMLInputElement;
     const cancel = form.querySelector<HTMLButtonElement>('.cancel')!;
-    form.querySelector('.why')!.textContent = 'This desktop opens over RDP, which asks for the desktop\'s own user name and password (for Windows, your Windows account).';
+    form.querySelector('.why')!.textContent =
+      "This desktop opens over RDP, which asks for the desktop's own user name and password (for Windows, your Windows account).";
     password.value = '';
     form.hidden = false;
     (username.value ? password : username).focus();
@@ -131,8 +143,14 @@ export class RdpConnector implements Connector {
         done();
         resolve();
       };
-      const cancelled = () => { done(); reject(new Error('you cancelled the sign-in to the desktop.')); };
-      const aborted = () => { done(); reject(signal.reason); };
+      const cancelled = () => {
+        done();
+        reject(new Error('you cancelled the sign-in to the desktop.'));
+      };
+      const aborted = () => {
+        done();
+        reject(signal.reason);
+      };
       form.addEventListener('submit', submit);
       cancel.addEventListener('click', cancelled);
       signal.addEventListener('abort', aborted, { once: true });
@@ -144,7 +162,7 @@ export class RdpConnector implements Connector {
     this.#credentials = undefined; // used for this one connection only
     return runAttempt(this.protocol, this.label, attempt, screen, signal, 'screen-rdp', (area, fail) => {
       if (!credentials) throw new Error('no user name and password were given');
-      if (!attempt.destination) throw new Error('Porthole did not name the desktop\'s RDP address');
+      if (!attempt.destination) throw new Error("Porthole did not name the desktop's RDP address");
       let ui: UserInteraction | undefined;
       let stopped = false;
       let connected = false;
@@ -152,51 +170,70 @@ export class RdpConnector implements Connector {
       const element = document.createElement('iron-remote-desktop') as HTMLElement & { module?: unknown; scale?: string };
       element.setAttribute('scale', 'fit');
       element.setAttribute('flexcenter', 'true');
-      element.addEventListener('ready', (event) => {
-        ui = (event as CustomEvent<{ irgUserInteraction: UserInteraction }>).detail.irgUserInteraction;
-        if (stopped) return;
-        void loaded!.then(({ displayControl }) => {
-          ui!.setEnableClipboard(true);
-          const config = ui!.configBuilder()
-            .withDestination(attempt.destination!)
-            .withProxyAddress(attempt.url)
-            .withAuthToken(attempt.token)
-            .withUsername(credentials.username)
-            .withPassword(credentials.password)
-            .withDesktopSize({ width: Math.max(640, area.clientWidth), height: Math.max(480, area.clientHeight) })
-            .withExtension(displayControl(true))
-            .build();
-          return ui!.connect(config).then((session) => {
-            connected = true;
-            ui!.setVisibility(true);
-            // Ask the desktop to match the window (Display Control; servers without it ignore this).
-            let timer: ReturnType<typeof setTimeout> | undefined;
-            const follow = () => {
-              clearTimeout(timer);
-              timer = setTimeout(() => { if (!stopped && area.clientWidth > 0) ui!.resize(area.clientWidth, area.clientHeight); }, 400);
-            };
-            window.addEventListener('resize', follow);
-            stopResizing = () => { clearTimeout(timer); window.removeEventListener('resize', follow); };
-            return session.run().then((end) => fail(`the session ended (${end.reason()})`));
-          });
-        }).catch((error: unknown) => {
-          // Once connected, the sign-in is past: the proxy's reason (ended by an administrator,
-          // idle, ...) says more than IronRDP's.
-          if (connected) return fail('the connection was lost.');
-          const { text, ownReason } = describeIronError(error);
-          fail(text, ownReason);
-        });
-      }, { once: true });
-      void loadIronRdp().then(({ Backend }) => {
-        if (stopped) return;
-        element.module = Backend; // set before the element is connected: it reads the backend once
-        area.append(element);
-      }, (error: Error) => fail(`IronRDP could not be loaded: ${error.message}`));
+      element.addEventListener(
+        'ready',
+        (event) => {
+          ui = (event as CustomEvent<{ irgUserInteraction: UserInteraction }>).detail.irgUserInteraction;
+          if (stopped) return;
+          void loaded!
+            .then(({ displayControl }) => {
+              ui!.setEnableClipboard(true);
+              const config = ui!
+                .configBuilder()
+                .withDestination(attempt.destination!)
+                .withProxyAddress(attempt.url)
+                .withAuthToken(attempt.token)
+                .withUsername(credentials.username)
+                .withPassword(credentials.password)
+                .withDesktopSize({ width: Math.max(640, area.clientWidth), height: Math.max(480, area.clientHeight) })
+                .withExtension(displayControl(true))
+                .build();
+              return ui!.connect(config).then((session) => {
+                connected = true;
+                ui!.setVisibility(true);
+                // Ask the desktop to match the window (Display Control; servers without it ignore this).
+                let timer: ReturnType<typeof setTimeout> | undefined;
+                const follow = () => {
+                  clearTimeout(timer);
+                  timer = setTimeout(() => {
+                    if (!stopped && area.clientWidth > 0) ui!.resize(area.clientWidth, area.clientHeight);
+                  }, 400);
+                };
+                window.addEventListener('resize', follow);
+                stopResizing = () => {
+                  clearTimeout(timer);
+                  window.removeEventListener('resize', follow);
+                };
+                return session.run().then((end) => fail(`the session ended (${end.reason()})`));
+              });
+            })
+            .catch((error: unknown) => {
+              // Once connected, the sign-in is past: the proxy's reason (ended by an administrator,
+              // idle, ...) says more than IronRDP's.
+              if (connected) return fail('the connection was lost.');
+              const { text, ownReason } = describeIronError(error);
+              fail(text, ownReason);
+            });
+        },
+        { once: true },
+      );
+      void loadIronRdp().then(
+        ({ Backend }) => {
+          if (stopped) return;
+          element.module = Backend; // set before the element is connected: it reads the backend once
+          area.append(element);
+        },
+        (error: Error) => fail(`IronRDP could not be loaded: ${error.message}`),
+      );
       return {
         stop: () => {
           stopped = true;
           stopResizing();
-          try { ui?.shutdown(); } catch { /* not connected yet */ }
+          try {
+            ui?.shutdown();
+          } catch {
+            /* not connected yet */
+          }
         },
         focus: () => element.shadowRoot?.querySelector('canvas')?.focus(),
         sendCtrlAltDel: () => ui?.ctrlAltDel(),

@@ -13,7 +13,8 @@ import type { Connector, RemoteSession } from './connector.js';
 const nativeAlert = globalThis.alert?.bind(globalThis);
 if (nativeAlert) {
   globalThis.alert = (message?: unknown) => {
-    if (typeof message === 'string' && message.startsWith('no map for ')) console.warn(`SPICE: ${message}: this key is not sent to the desktop`);
+    if (typeof message === 'string' && message.startsWith('no map for '))
+      console.warn(`SPICE: ${message}: this key is not sent to the desktop`);
     else nativeAlert(message);
   };
 }
@@ -25,11 +26,21 @@ export class SpiceConnector implements Connector {
   connect(attempt: Attempt, screen: HTMLElement, signal: AbortSignal): Promise<RemoteSession> {
     return runAttempt(this.protocol, this.label, attempt, screen, signal, 'screen-spice', (area, fail) => {
       // spice-html5 reports the close of any of its channels here.
-      const connection = new SpiceMainConn({ uri: attempt.url, password: '', screen_id: area.id, onerror: (e) => fail(e.message || 'the connection failed') });
+      const connection = new SpiceMainConn({
+        uri: attempt.url,
+        password: '',
+        screen_id: area.id,
+        onerror: (e) => fail(e.message || 'the connection failed'),
+      });
       let stopWatching = () => {};
       return {
-        stop: () => { stopWatching(); connection.stop(); },
-        watchHealth: (broken) => { stopWatching = watchSpiceHealth(connection, broken); },
+        stop: () => {
+          stopWatching();
+          connection.stop();
+        },
+        watchHealth: (broken) => {
+          stopWatching = watchSpiceHealth(connection, broken);
+        },
         focus: () => area.querySelector('canvas')?.focus(),
         sendCtrlAltDel: () => {
           // spice-html5's sendCtrlAltDel ignores its argument and reads a global `sc` (its own

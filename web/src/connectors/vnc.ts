@@ -21,7 +21,9 @@ export class VncConnector implements Connector {
         stop: () => rfb.disconnect(),
         focus: () => rfb.focus(),
         sendCtrlAltDel: () => rfb.sendCtrlAltDel(),
-        scaleToWindow: (fit) => { rfb.scaleViewport = fit; },
+        scaleToWindow: (fit) => {
+          rfb.scaleViewport = fit;
+        },
       };
     });
   }
