@@ -10,10 +10,11 @@ import type { AuditTrail } from '../contract/audit.js';
 import type { Availability } from '../contract/availability.js';
 import { normalizeIp } from '../contract/client-address.js';
 import { CloseCode, type CloseCodeValue } from '../contract/close-codes.js';
-import { mayOpen, type Desktop, type DisplayEndpoint } from '../contract/desktop.js';
+import { mayOpen, type Desktop } from '../contract/desktop.js';
 import { BROWSER_SESSION_COOKIE, type DisplayTokenClaims } from '../contract/display-token.js';
 import type { AdmittedToken, ConnectionContext, DisplayEnd, ProtocolAdapter, SecureDisplayEnd, VerifiedToken } from './adapter.js';
 import { ProxyError, closeWebSocket } from './close.js';
+import { displayEnd } from './display-end.js';
 import { Inbox } from './inbox.js';
 import { LiveSessions } from './live-sessions.js';
 import type { ProxyMetrics } from './metrics.js';
@@ -170,6 +171,9 @@ export class DisplayProxy {
     let displaySocket: Socket | undefined;
     /** Every socket this connection opened to the display: closed here if the handshake fails. */
     const opened = new Set<Socket>();
+    // Newest first: a TLS socket before the TCP socket under it (Node 24 crashes the process
+    // when the socket under a live TLS socket is destroyed first).
+    const closeOpened = () => [...opened].reverse().forEach((socket) => socket.destroy());
     /** The token this connection claimed as joinable, released when the connection ends. */
     let joinableJti: string | undefined;
     const releaseJoinable = () => {
@@ -248,7 +252,7 @@ export class DisplayProxy {
         handshake.display.release();
         const { claims } = handshake.token;
         if (ws.readyState !== ws.OPEN) {
-          for (const socket of opened) socket.destroy();
+          closeOpened();
           releaseJoinable();
           handshake.onEnd?.();
           return;
@@ -309,7 +313,7 @@ export class DisplayProxy {
         });
       },
       (error: unknown) => {
-        for (const socket of opened) socket.destroy();
+        closeOpened();
         releaseJoinable();
         const failure =
           error instanceof ProxyError
@@ -378,7 +382,7 @@ export class DisplayProxy {
     }
     const socket = await this.#connect(endpoint.host, useTls ? endpoint.tlsPort! : endpoint.port!, name, mark);
     opened.add(socket);
-    const display = this.#displayEnd(socket, endpoint, desktop, name);
+    const display = displayEnd(socket, endpoint, desktop, name, this.limits.handshakeBytes);
     if (!useTls) return display;
     const secure = await this.#secure(display, adapter);
     opened.add(secure.socket);
@@ -404,38 +408,6 @@ export class DisplayProxy {
       throw error;
     }
     return secure;
-  }
-
-  #displayEnd(socket: Socket, endpoint: DisplayEndpoint, desktop: Desktop, name: string): DisplayEnd {
-    const inbox = new Inbox('The display', this.limits.handshakeBytes);
-    const onData = (chunk: Buffer) => inbox.push(chunk);
-    const onEnd = () =>
-      inbox.fail(
-        new ProxyError(
-          CloseCode.displayUnreachable,
-          `The desktop's ${name} display closed the connection during the handshake.`,
-          'display closed during the handshake',
-        ),
-      );
-    const onError = (error: Error) =>
-      inbox.fail(new ProxyError(CloseCode.displayUnreachable, `The connection to the desktop's ${name} display failed.`, error.message));
-    socket.on('data', onData);
-    socket.on('end', onEnd);
-    socket.on('error', onError);
-    return {
-      socket,
-      inbox,
-      endpoint,
-      desktop,
-      send: (data) => {
-        socket.write(data);
-      },
-      release: () => {
-        socket.off('data', onData);
-        socket.off('end', onEnd);
-        socket.off('error', onError);
-      },
-    };
   }
 
   /**

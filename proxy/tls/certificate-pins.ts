@@ -4,20 +4,13 @@
 // in the data directory, written atomically, re-read when another process changed it.
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { CertificatePin, CertificatePinStore } from '../../contract/certificate-pins.js';
 
-export interface CertificatePin {
-  desktop: string;
-  /** SHA-256 of the DER certificate, colon-separated hex as OpenSSL prints it. */
-  fingerprint: string;
-  subject: string;
-  issuer: string;
-  validTo: string;
-  firstSeen: string;
-}
+export type { CertificatePin } from '../../contract/certificate-pins.js';
 
 export const PINS_FILE = 'rdp-certificates.json';
 
-export class CertificatePins {
+export class CertificatePins implements CertificatePinStore {
   readonly #path: string;
   #pins = new Map<string, CertificatePin>();
   #mtimeMs = -1;

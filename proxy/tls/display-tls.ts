@@ -6,7 +6,7 @@ import { isIP } from 'node:net';
 import type { DisplayEnd, SecureDisplayEnd } from '../adapter.js';
 import { CloseCode } from '../../contract/close-codes.js';
 import { ProxyError } from '../close.js';
-import { Inbox } from '../inbox.js';
+import { displayEnd } from '../display-end.js';
 
 /** OpenSSL's alert names (as in ERR_SSL_..._ALERT_<NAME>) to RFC 8446 alert numbers. */
 const ALERTS: Record<string, number> = {
@@ -96,31 +96,7 @@ export function secureDisplay(
     socket.once('secureConnect', () => {
       clearTimeout(timer);
       socket.removeAllListeners('error');
-      const inbox = new Inbox('The display', display.inbox.limit);
-      const onData = (chunk: Buffer) => inbox.push(chunk);
-      const onEnd = () =>
-        inbox.fail(
-          new ProxyError(CloseCode.displayUnreachable, `The desktop's ${label} server closed the connection.`, 'display closed after TLS'),
-        );
-      const onError = (error: Error) =>
-        inbox.fail(new ProxyError(CloseCode.displayUnreachable, `The connection to the desktop's ${label} server failed.`, error.message));
-      socket.on('data', onData);
-      socket.on('end', onEnd);
-      socket.on('error', onError);
-      resolve({
-        socket,
-        inbox,
-        endpoint: display.endpoint,
-        desktop: display.desktop,
-        send: (data) => {
-          socket.write(data);
-        },
-        release: () => {
-          socket.off('data', onData);
-          socket.off('end', onEnd);
-          socket.off('error', onError);
-        },
-      });
+      resolve(displayEnd(socket, display.endpoint, display.desktop, label, display.inbox.limit));
     });
   });
 }

@@ -159,7 +159,7 @@ async function main(share: string): Promise<void> {
   const uri = writeTestDriver(join(data, 'node.xml'), [
     {
       name: 'wire',
-      uuid: DESKTOP.slice(4),
+      uuid: DESKTOP,
       users: ['alice'],
       spice: { port: qemu.spicePort, password: qemu.spicePassword, address: PEER.hypervisor },
       vnc: { port: qemu.vncPort, password: qemu.vncPassword, address: PEER.hypervisor },
