@@ -7,8 +7,9 @@
 #      holds the official release binaries and headers, and npm checks it against the registry's
 #      SHA-512 integrity. npm itself comes from the registry's `npm` package (11.19, the line the
 #      project is tested with; later 11.x warn about a `nodedir` key in ~/.npmrc), as nodejs.org ships it.
+#      Where npm is missing, Debian's npm is installed for this (as root on Debian).
 #   2. a nodejs.org release (or a mirror in its layout), checked against the SHA-256 it publishes.
-#      Used when npm is missing, or whenever PORTHOLE_NODE_DIST is set.
+#      Used when npm cannot be had, or whenever PORTHOLE_NODE_DIST is set.
 #
 #   PORTHOLE_NODE_DIST    a release folder in nodejs.org's layout, e.g. https://nodejs.org/dist/latest-v24.x
 #   PORTHOLE_NODE_PREFIX  where it goes, default /usr/local
@@ -80,6 +81,12 @@ from_dist() {
 if [[ -n ${PORTHOLE_NODE_DIST:-} ]]; then
   from_dist "$PORTHOLE_NODE_DIST"
 elif command -v npm >/dev/null && npm --version >/dev/null 2>&1; then
+  from_registry
+elif [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+  # A new Debian has no npm: Debian's own (with its Node.js 18) is enough to fetch Node.js 24.
+  echo "install-node: installing Debian's npm to fetch Node.js ${major} with"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null || fail "apt-get install npm failed."
+  hash -r
   from_registry
 else
   from_dist "https://nodejs.org/dist/latest-v${major}.x"

@@ -64,6 +64,11 @@ export interface Slapd {
   /** Starts it again after stop(), on the same port with the same data. */
   start(): Promise<void>;
   stop(): Promise<void>;
+  /**
+   * This directory as an administrator writes it under `directory.ldap` in the configuration
+   * file (the bind password goes in PORTHOLE_LDAP_BIND_PASSWORD: SERVICE_PASSWORD).
+   */
+  config(overrides?: Record<string, unknown>): Record<string, unknown>;
   /** Runs `work` as the directory's administrator (over StartTLS). */
   asAdmin<T>(work: (client: Client) => Promise<T>): Promise<T>;
   removeMember(group: string, uid: string): Promise<void>;
@@ -198,6 +203,19 @@ export async function startSlapd(): Promise<Slapd> {
       port,
       ldapsUrl,
       caFile: join(dir, 'ca.pem'),
+      config: (overrides = {}) => ({
+        url,
+        startTls: true,
+        ca: join(dir, 'ca.pem'),
+        bindDn: SERVICE_DN,
+        userBase: PEOPLE,
+        userFilter: '(uid={username})',
+        groupBase: GROUPS,
+        groupFilter: '(|(member={dn})(uniqueMember={dn})(memberUid={username}))',
+        groupName: 'cn',
+        roles: { admin: ['it-staff'], helpdesk: ['helpdesk'] },
+        ...overrides,
+      }),
       start,
       stop,
       asAdmin,

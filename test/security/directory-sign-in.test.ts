@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { after, before, test } from 'node:test';
 import { createAuthority } from '../../certs/authority.js';
 import { startTestGateway, type RunningGateway } from '../bed/gateway.js';
-import { GROUPS, PEOPLE, SCHOOL, SERVICE_DN, SERVICE_PASSWORD, startSlapd, type Slapd } from '../bed/slapd.js';
+import { PEOPLE, SCHOOL, SERVICE_PASSWORD, startSlapd, type Slapd } from '../bed/slapd.js';
 import { writeTestDriver } from '../bed/test-driver.js';
 
 const CLASS_DESKTOP = '41111111-2222-3333-4444-555555555555';
@@ -26,25 +26,7 @@ const gateways: RunningGateway[] = [];
 const password = (uid: string) => SCHOOL.people.find((p) => p.uid === uid)!.password;
 
 function ldapConfig(overrides: Record<string, unknown> = {}) {
-  return {
-    directory: {
-      ldap: {
-        url: slapd.url,
-        startTls: true,
-        ca: slapd.caFile,
-        bindDn: SERVICE_DN,
-        userBase: PEOPLE,
-        userFilter: '(uid={username})',
-        groupBase: GROUPS,
-        groupFilter: '(|(member={dn})(uniqueMember={dn})(memberUid={username}))',
-        groupName: 'cn',
-        roles: { admin: ['it-staff'], helpdesk: ['helpdesk'] },
-        nestedGroups: true,
-        cacheSeconds: CACHE_SECONDS,
-        ...overrides,
-      },
-    },
-  };
+  return { directory: { ldap: slapd.config({ nestedGroups: true, cacheSeconds: CACHE_SECONDS, ...overrides }) } };
 }
 
 async function gateway(overrides: Record<string, unknown> = {}, bindPassword = SERVICE_PASSWORD): Promise<RunningGateway> {

@@ -4,7 +4,6 @@
 // started again, and the group cache's bound.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, test, type TestContext } from 'node:test';
@@ -15,7 +14,8 @@ import { LdapDirectory } from '../../../gateway/directory/ldap-directory.js';
 import type { LdapSettings } from '../../../gateway/directory/ldap-settings.js';
 import { createLogger } from '../../../gateway/logger.js';
 import { freePort } from '../../bed/ports.js';
-import { GROUPS, PEOPLE, SCHOOL, SERVICE_DN, SERVICE_PASSWORD, startSlapd, type Slapd } from '../../bed/slapd.js';
+import { SCHOOL, SERVICE_PASSWORD, startSlapd, type Slapd } from '../../bed/slapd.js';
+import { parseDirectory } from '../../../serve/directory-config.js';
 
 let slapd: Slapd;
 before(async () => {
@@ -27,24 +27,15 @@ after(async () => {
 
 const password = (uid: string) => SCHOOL.people.find((p) => p.uid === uid)!.password;
 
+/** The bed's directory, read from its configuration as `porthole serve` reads it. */
 function settings(overrides: Partial<LdapSettings> = {}): LdapSettings {
-  return {
-    urls: [slapd.url],
-    startTls: true,
-    ca: readFileSync(slapd.caFile),
-    bindDn: SERVICE_DN,
-    bindPassword: SERVICE_PASSWORD,
-    userBase: PEOPLE,
-    userFilter: '(uid={username})',
-    groupBase: GROUPS,
-    groupFilter: '(|(member={dn})(uniqueMember={dn})(memberUid={username}))',
-    groupName: 'cn',
-    roles: { admin: ['it-staff'], helpdesk: ['helpdesk'] },
-    nestedGroups: false,
-    cacheSeconds: 300,
-    timeoutSeconds: 5,
-    ...overrides,
-  };
+  const parsed = parseDirectory(
+    { ldap: slapd.config({ nestedGroups: false }) },
+    { PORTHOLE_LDAP_BIND_PASSWORD: SERVICE_PASSWORD },
+    '/',
+    (m) => new Error(m),
+  );
+  return { ...parsed.ldap!, ...overrides };
 }
 
 /** A directory whose log lines are kept, closed when the test ends. */

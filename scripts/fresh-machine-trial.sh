@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The README's Quick start on a new Debian 12 machine, as a new user would try it: a fresh
+# Debian 12 root made with debootstrap, git installed, this repository cloned into root's home
+# directory, then the two Quick start commands' setup and tests. Prints the time of each step.
+# Run as root on Debian; it needs the network this machine has (Debian's mirror, the npm
+# registry) and about 3 GB of disk. Everything lives under one folder, removed at the end.
+#   PORTHOLE_TRIAL_DIR   where the root goes (default: a new folder under /var/tmp)
+#   PORTHOLE_TRIAL_KEEP  set to keep the root afterwards (to look around in it)
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+root=${PORTHOLE_TRIAL_DIR:-$(mktemp -d /var/tmp/porthole-fresh-XXXXXX)}
+# This machine's own Debian mirror, as its apt uses it.
+mirror=$(grep -hoE '^URIs: \S+' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n1 | cut -d' ' -f2 || true)
+[[ -n $mirror ]] || { echo "trial: no Debian mirror in /etc/apt/sources.list.d/debian.sources" >&2; exit 1; }
+mounted=()
+
+step() { echo "trial: [$(date +%T)] $*"; }
+timed() {
+  local what=$1 started=$SECONDS
+  shift
+  step "$what"
+  "$@"
+  step "$what: done in $((SECONDS - started)) s"
+}
+cleanup() {
+  for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount -l "${mounted[i]}" 2>/dev/null || true; done
+  if [[ -z ${PORTHOLE_TRIAL_KEEP:-} ]]; then rm -rf --one-file-system "$root"; else step "kept $root"; fi
+}
+trap cleanup EXIT
+mount_into() { mkdir -p "$root$2"; mount "${@:3}" "$1" "$root$2"; mounted+=("$root$2"); }
+
+command -v debootstrap >/dev/null || { step "installing debootstrap"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
+timed "debootstrap bookworm from $mirror" debootstrap --variant=minbase bookworm "$root" "$mirror" >/dev/null
+# libvirt's QEMU launcher needs the root to be a mount point ("Failed disable mount propagation").
+mount --bind "$root" "$root"; mounted+=("$root")
+mount_into proc /proc -t proc
+mount_into sysfs /sys -t sysfs
+mount_into /dev /dev --bind
+mount_into devpts /dev/pts -t devpts
+mount_into tmpfs /dev/shm -t tmpfs
+cp /etc/apt/sources.list.d/debian.sources "$root/etc/apt/sources.list.d/" 2>/dev/null || true
+cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+# This machine's package traffic goes through its own certificate authority: the new machine
+# trusts it as the host does (for npm, and Node's own HTTPS).
+cp /etc/ssl/certs/ca-certificates.crt "$root/etc/porthole-host-ca.crt"
+in_root() { chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+  NODE_EXTRA_CA_CERTS=/etc/porthole-host-ca.crt npm_config_cafile=/etc/porthole-host-ca.crt CI=true bash -lc "$1"; }
+timed "installing git" in_root 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq git ca-certificates >/dev/null'
+git clone -q "$repo" "$root/root/porthole"
+chmod 0700 "$root/root"
+timed "bash scripts/setup.sh" in_root 'cd /root/porthole && bash scripts/setup.sh'
+timed "npm test" in_root 'cd /root/porthole && npm test'
+step "the Quick start held on a fresh Debian 12 root with the checkout in root's home"
