@@ -50,10 +50,11 @@ export interface ProtocolDescriptor {
   readonly endpoint: EndpointSource;
   /**
    * The kinds of traffic it carries with their default classes (RFC 4594), and the kind a
-   * connection has until its handshake says more (SPICE names its channel in its link message).
-   * Kind names are `<id>` or `<id>.<channel>`.
+   * connection has from its upgrade on. Without `initial`, it stays unmarked until its handshake
+   * names its kind (SPICE names its channel in its link message: marking it `main` first would
+   * mark a display channel's first frames wrongly). Kind names are `<id>` or `<id>.<channel>`.
    */
-  readonly traffic: { readonly initial: string; readonly kinds: Readonly<Record<string, LegClasses>> };
+  readonly traffic: { readonly initial?: string; readonly kinds: Readonly<Record<string, LegClasses>> };
 }
 
 /** The registry's answers, for code that is handed the descriptors in use. */

@@ -166,8 +166,9 @@ export class DisplayProxy {
       inbox.fail(new ProxyError(CloseCode.protocolError, 'The browser sent data that is not valid WebSocket.', error.message)),
     );
 
-    // What kind of traffic this is: the descriptor's first kind, until the adapter says more.
-    let kind: TrafficKind = descriptor.traffic.initial;
+    // What kind of traffic this is: the descriptor's first kind, until the adapter says more
+    // (unmarked until then where the descriptor has none).
+    let kind: TrafficKind | undefined = descriptor.traffic.initial;
     let displaySocket: Socket | undefined;
     /** Every socket this connection opened to the display: closed here if the handshake fails. */
     const opened = new Set<Socket>();
@@ -192,7 +193,7 @@ export class DisplayProxy {
       traffic.marker.mark(req.socket, classes.client);
       if (displaySocket) traffic.marker.mark(displaySocket, classes.display);
     };
-    classify(kind);
+    if (kind) classify(kind);
 
     const ctx: ConnectionContext = {
       clientIp,
@@ -235,7 +236,7 @@ export class DisplayProxy {
       openDisplay: async (token) => {
         const mark = traffic
           ? (socket: Socket) => {
-              const classes = traffic.classes[kind];
+              const classes = kind ? traffic.classes[kind] : undefined;
               if (classes) traffic.marker.mark(socket, classes.display);
             }
           : undefined;
@@ -274,7 +275,7 @@ export class DisplayProxy {
         }
         metrics?.connections.inc({ protocol, result: 'ok' });
         metrics?.active.inc({ protocol });
-        metrics?.track(relay, protocol, kind);
+        metrics?.track(relay, protocol, kind ?? protocol);
         relay.start(inbox.drain(), handshake.display.inbox.drain());
         log.info(fields, 'connection open');
         void relay.done.then((end) => {

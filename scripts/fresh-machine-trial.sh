@@ -30,7 +30,8 @@ trap cleanup EXIT
 mount_into() { mkdir -p "$root$2"; mount "${@:3}" "$1" "$root$2"; mounted+=("$root$2"); }
 
 command -v debootstrap >/dev/null || { step "installing debootstrap"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
-timed "debootstrap bookworm from $mirror" debootstrap --variant=minbase bookworm "$root" "$mirror" >/dev/null
+quietly() { "$@" >/dev/null; }
+timed "debootstrap bookworm from $mirror" quietly debootstrap --variant=minbase bookworm "$root" "$mirror"
 # libvirt's QEMU launcher needs the root to be a mount point ("Failed disable mount propagation").
 mount --bind "$root" "$root"; mounted+=("$root")
 mount_into proc /proc -t proc
@@ -38,7 +39,8 @@ mount_into sysfs /sys -t sysfs
 mount_into /dev /dev --bind
 mount_into devpts /dev/pts -t devpts
 mount_into tmpfs /dev/shm -t tmpfs
-cp /etc/apt/sources.list.d/debian.sources "$root/etc/apt/sources.list.d/" 2>/dev/null || true
+# The same sources as this machine (security updates included), instead of debootstrap's one line.
+cp /etc/apt/sources.list.d/debian.sources "$root/etc/apt/sources.list.d/" && rm -f "$root/etc/apt/sources.list"
 cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
 # This machine's package traffic goes through its own certificate authority: the new machine
 # trusts it as the host does (for npm, and Node's own HTTPS).

@@ -12,7 +12,6 @@ export const spice: ProtocolDescriptor = {
   viewOnly: true,
   endpoint: { from: 'graphics', type: 'spice', tlsPort: true },
   traffic: {
-    initial: 'spice.main',
     kinds: {
       'spice.main': bothLegs(4, DSCP.AF21),
       'spice.display': bothLegs(5, DSCP.AF41),

@@ -14,6 +14,8 @@ import { startSlowLine, type SlowLine, type SlowLineOptions } from './slow-line.
 import { writeTestDriver, type TestDomain } from './test-driver.js';
 
 export const SCREENSHOTS = process.env.PORTHOLE_SCREENSHOTS ?? join(tmpdir(), 'porthole-screenshots');
+// Made as soon as a test names it: tests that take screenshots without a desktop bed need it too.
+mkdirSync(SCREENSHOTS, { recursive: true });
 
 export interface DesktopBed {
   libvirtd: Libvirtd;
@@ -34,7 +36,6 @@ export async function startDesktopBed(options: {
   line?: Omit<SlowLineOptions, 'targetPort'>;
 }): Promise<DesktopBed> {
   const dir = mkdtempSync(join(tmpdir(), 'porthole-e2e-'));
-  mkdirSync(SCREENSHOTS, { recursive: true }); // tests write their screenshots there
   const started: Partial<DesktopBed> = {};
   const close = async () => {
     await started.browser?.close();
