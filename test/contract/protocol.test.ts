@@ -20,7 +20,8 @@ test('the server carries SPICE, VNC and RDP, in that fallback order, each with i
 
 test('every descriptor is consistent: its first traffic kind is one of its own, kinds are named after it, classes are valid', () => {
   for (const d of PROTOCOLS.descriptors) {
-    if (d.traffic.initial) assert.ok(d.traffic.kinds[d.traffic.initial], `${d.id}: initial kind ${d.traffic.initial} is not among its kinds`);
+    if (d.traffic.initial)
+      assert.ok(d.traffic.kinds[d.traffic.initial], `${d.id}: initial kind ${d.traffic.initial} is not among its kinds`);
     for (const [kind, legs] of Object.entries(d.traffic.kinds)) {
       assert.ok(kind === d.id || kind.startsWith(`${d.id}.`), `${d.id}: kind ${kind} is not named after the protocol`);
       for (const c of [legs.client, legs.display]) assert.ok(c.priority >= 0 && c.priority <= 7 && c.dscp >= 0 && c.dscp <= 63);
