@@ -19,6 +19,8 @@ export interface Config {
   metricsListen: { host: string; port: number };
   /** How long live display connections may go on after SIGTERM before they are closed. */
   drainSeconds: number;
+  /** Processes serving this node's port: 1 until shared state (PORTHOLE_REDIS) is available. */
+  workers: number;
   /** The audit trail's rotation and retention. */
   audit: AuditRetention;
   publicUrl: URL;
@@ -108,6 +110,28 @@ function positive(value: number | undefined, fallback: number, name: string): nu
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !(value > 0)) throw new ConfigError(`${name} must be a positive number`);
   return value;
+}
+
+/**
+ * PORTHOLE_WORKERS and PORTHOLE_REDIS. Several processes must share their state (sign-ins, the
+ * single use of tokens, live sessions) in Redis; this version keeps it in one process, so it
+ * refuses both rather than serve with state that each process would see differently.
+ */
+function parseWorkers(env: NodeJS.ProcessEnv): number {
+  if (env.PORTHOLE_REDIS !== undefined && env.PORTHOLE_REDIS !== '') {
+    throw new ConfigError(
+      'PORTHOLE_REDIS is set, but this version of Porthole keeps its state in one process (PORTHOLE_DATA) and cannot share it: unset PORTHOLE_REDIS and run one process per node',
+    );
+  }
+  const value = env.PORTHOLE_WORKERS ?? '1';
+  const n = value === 'auto' ? 1 : Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`PORTHOLE_WORKERS "${value}" must be a whole number of processes, or auto`);
+  if (n > 1) {
+    throw new ConfigError(
+      `PORTHOLE_WORKERS=${value} needs PORTHOLE_REDIS: several processes must share sign-ins, tokens and sessions; without it, run one (PORTHOLE_WORKERS=1)`,
+    );
+  }
+  return n;
 }
 
 function nonNegative(value: number | undefined, fallback: number, name: string): number {
@@ -213,6 +237,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       parseOrigin(o, from('PORTHOLE_ALLOWED_ORIGINS', 'allowedOrigins')),
     ),
   ]);
+  const workers = parseWorkers(env);
   const level = env.PORTHOLE_LOG_LEVEL ?? file.logLevel ?? 'info';
   if (!['debug', 'info', 'warn', 'error'].includes(level)) {
     throw new ConfigError(`${from('PORTHOLE_LOG_LEVEL', 'logLevel')} "${level}" must be one of debug, info, warn, error`);
@@ -247,6 +272,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       from('PORTHOLE_METRICS_LISTEN', 'metricsListen'),
     ),
     drainSeconds: nonNegative(file.drainSeconds, 300, 'drainSeconds'),
+    workers,
     audit: {
       rotateBytes: positive(file.audit?.rotateMegabytes, DEFAULT_RETENTION.rotateBytes / 1048576, 'audit.rotateMegabytes') * 1048576,
       keepDays: positive(file.audit?.keepDays, DEFAULT_RETENTION.keepDays, 'audit.keepDays'),

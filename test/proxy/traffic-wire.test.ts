@@ -50,7 +50,16 @@ test(
         rows.push(
           `${c.kind} ${marked.join(',')} (${c.marks[EXPECTED[c.kind]] ?? 0} frames, ${c.marks['0/0'] ?? 0} before the kind was known)`,
         );
-        assert.deepEqual(marked, [EXPECTED[c.kind]], `${leg} leg, ${c.kind}: frames by PCP/DSCP ${JSON.stringify(c.marks)}`);
+        // Browser side, one frame may fall between the two setsockopt calls of the marking: Linux
+        // derives a priority from IP_TOS when it is set, before SO_PRIORITY sets the class's own,
+        // so a frame the kernel sends just then (an ACK) has the right DSCP and another PCP.
+        const expected = EXPECTED[c.kind]!;
+        const transitional = marked.filter((m) => m !== expected);
+        const tolerated = leg === 'browser' && transitional.every((m) => m.split('/')[1] === expected.split('/')[1] && c.marks[m] === 1);
+        assert.ok(
+          marked.includes(expected) && (transitional.length === 0 || tolerated),
+          `${leg} leg, ${c.kind}: frames by PCP/DSCP ${JSON.stringify(c.marks)}, expected ${expected}`,
+        );
         if (leg === 'hypervisor') assert.equal(c.marks['0/0'], undefined, `hypervisor leg, ${c.kind}: unmarked frames`);
       }
       console.log(`# PCP/DSCP, ${leg}-side leg: ${rows.join('; ')}`);

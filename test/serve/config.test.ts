@@ -106,3 +106,11 @@ test('mistakes are named with the setting and what to write instead', () => {
   writeFileSync(join(dir, 'long.yaml'), 'tokens: { ttlSeconds: 600 }');
   assert.throws(() => loadConfig({ PORTHOLE_CONFIG: 'long.yaml' }, dir), /at most 60/);
 });
+
+test('more than one worker, or shared state, is refused at start with the reason (state is kept by one process)', () => {
+  assert.equal(loadConfig({}, dir).workers, 1);
+  assert.equal(loadConfig({ PORTHOLE_WORKERS: 'auto' }, dir).workers, 1, 'auto without Redis is one process');
+  assert.throws(() => loadConfig({ PORTHOLE_WORKERS: '2' }, dir), /PORTHOLE_WORKERS=2 needs PORTHOLE_REDIS/);
+  assert.throws(() => loadConfig({ PORTHOLE_WORKERS: 'many' }, dir), /PORTHOLE_WORKERS "many" must be a whole number/);
+  assert.throws(() => loadConfig({ PORTHOLE_REDIS: 'redis://127.0.0.1:6379' }, dir), /PORTHOLE_REDIS is set, but this version/);
+});
