@@ -26,3 +26,23 @@ export async function waitFor(condition: () => boolean | Promise<boolean>, ms: n
   }
   return Date.now() - started;
 }
+
+/**
+ * Probes until `done` holds for what `probe` gives, for at most `ms`, and returns that value;
+ * on a timeout the error names `what` and the last value seen.
+ */
+export async function waitForValue<T>(
+  probe: () => Promise<T>,
+  done: (value: T) => boolean,
+  ms: number,
+  what: string,
+  everyMs = 100,
+): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    const value = await probe();
+    if (done(value)) return value;
+    if (Date.now() - started > ms) throw new Error(`timed out after ${ms} ms waiting for ${what} (last: ${JSON.stringify(value)})`);
+    await sleep(everyMs);
+  }
+}

@@ -13,6 +13,7 @@ import { createAuthority } from '../../certs/authority.js';
 import { startTestGateway, type RunningGateway } from '../bed/gateway.js';
 import { PEOPLE, SCHOOL, SERVICE_PASSWORD, startSlapd, type Slapd } from '../bed/slapd.js';
 import { writeTestDriver } from '../bed/test-driver.js';
+import { waitForValue } from '../bed/deadline.js';
 
 const CLASS_DESKTOP = '41111111-2222-3333-4444-555555555555';
 const CACHE_SECONDS = 1;
@@ -59,16 +60,6 @@ function assertNoSecret(logs: string[]): void {
   const text = logs.join('');
   for (const secret of [SERVICE_PASSWORD, LOCAL_ALICE.password, ...SCHOOL.people.map((p) => p.password)]) {
     assert.ok(!text.includes(secret), `a secret reached the log: ${secret}`);
-  }
-}
-
-async function until<T>(what: string, probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms (last: ${JSON.stringify(value)})`);
-    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
@@ -165,10 +156,11 @@ test('a user removed from a group loses it, and its desktop, at the first reques
   // Within the bound the groups read at sign-in are used (the bound is what is promised, and no more).
   const soon = await gw.api('GET', '/api/me', { cookie });
   if (Date.now() - removedAt < CACHE_SECONDS * 1000) assert.deepEqual((soon.body as { groups: string[] }).groups, ['class-3b']);
-  const desktops = await until(
-    'the class desktop gone',
+  const desktops = await waitForValue(
     () => gw.api('GET', '/api/desktops', { cookie }),
     (r) => r.status === 200 && (r.body as unknown[]).length === 0,
+    10_000,
+    'the class desktop gone',
   );
   assert.deepEqual(desktops.body, []);
   assert.ok(Date.now() - removedAt < CACHE_SECONDS * 1000 + 2000, `took ${Date.now() - removedAt} ms`);
@@ -183,10 +175,11 @@ test('a user deleted from the directory is signed out at the first request after
   const cookie = await gw.signIn('gone', 'gone-directory-pw-10');
   assert.equal((await gw.api('GET', '/api/me', { cookie })).status, 200);
   await slapd.asAdmin((c) => c.del(dn));
-  const res = await until(
-    'signed out',
+  const res = await waitForValue(
     () => gw.api('GET', '/api/me', { cookie }),
     (r) => r.status !== 200,
+    10_000,
+    'signed out',
   );
   assert.equal(res.status, 401);
   // Signed out for good: the sign-in is gone, not only refused this once.
@@ -226,10 +219,11 @@ test('the directory down: directory users 503 with a sentence, local users sign 
     assert.match((res.body as { error: string }).error, /^The school directory cannot be reached right now.*Local accounts still can/);
     assert.equal((await login(gw, 'alice', LOCAL_ALICE.password)).status, 200);
     // A signed-in directory user is not let in on old groups once the bound has passed.
-    const refused = await until(
-      'the signed-in user refused',
+    const refused = await waitForValue(
       () => gw.api('GET', '/api/sessions', { cookie: signedIn }),
       (r) => r.status === 503,
+      10_000,
+      'the signed-in user refused',
     );
     assert.match((refused.body as { error: string }).error, /school directory cannot be reached/);
   } finally {

@@ -10,6 +10,7 @@ import { startTestGateway, type RunningGateway } from '../bed/gateway.js';
 import { rfbUpdateRequest, vncHandshake, WireReader } from '../bed/protocol-clients.js';
 import { startQemuGuest, type QemuGuest } from '../bed/qemu-guest.js';
 import { writeTestDriver } from '../bed/test-driver.js';
+import { waitForValue } from '../bed/deadline.js';
 
 const DESKTOP = '44444444-0000-4000-8000-000000000001';
 const ID = `${DESKTOP}`;
@@ -48,16 +49,6 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function until<T>(get: () => Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await get();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 test('a scripted day: each event kind is in the trail, searchable, for admins only, with no secret in it', async () => {
   const startedAt = new Date().toISOString();
   // Morning: a wrong password, then Alice signs in and opens her desktop over VNC.
@@ -74,10 +65,12 @@ test('a scripted day: each event kind is in the trail, searchable, for admins on
   // The helpdesk asks to watch; Alice says no.
   const hannah = await gw.signIn('hannah', 'hannah-password');
   secrets.push(hannah.split('=')[1]!);
-  const sessions = await until(async () => {
-    const list = (await gw.api('GET', '/api/sessions', { cookie: hannah })).body as Array<{ id: string; user: string }>;
-    return list.find((s) => s.user === 'alice') ? list : undefined;
-  }, 'Alice in the session list');
+  const sessions = await waitForValue(
+    async () => (await gw.api('GET', '/api/sessions', { cookie: hannah })).body as Array<{ id: string; user: string }>,
+    (list) => list.some((s) => s.user === 'alice'),
+    15_000,
+    'Alice in the session list',
+  );
   const asked = await gw.api('POST', `/api/sessions/${sessions[0]!.id}/shadow`, { cookie: hannah, body: {} });
   assert.equal(asked.status, 202);
   const requestId = (asked.body as { requestId: string }).requestId;
@@ -92,12 +85,16 @@ test('a scripted day: each event kind is in the trail, searchable, for admins on
   assert.equal((await gw.api('DELETE', '/api/users/alice/sessions', { cookie: ada })).status, 200);
 
   // The trail, as the admin reads it.
-  const all = await until(async () => {
-    const res = await gw.api('GET', `/api/audit?since=${encodeURIComponent(startedAt)}`, { cookie: ada });
-    assert.equal(res.status, 200);
-    const entries = res.body as Entry[];
-    return entries.some((e) => e.event === 'connection.closed') ? entries : undefined;
-  }, 'connection.closed in the trail');
+  const all = await waitForValue(
+    async () => {
+      const res = await gw.api('GET', `/api/audit?since=${encodeURIComponent(startedAt)}`, { cookie: ada });
+      assert.equal(res.status, 200);
+      return res.body as Entry[];
+    },
+    (entries) => entries.some((e) => e.event === 'connection.closed'),
+    15_000,
+    'connection.closed in the trail',
+  );
   const kinds = new Set(all.map((e) => e.event));
   for (const kind of [
     'sign-in.refused',

@@ -16,6 +16,7 @@ import { freePort } from '../bed/ports.js';
 import { rfbUpdateRequest, vncHandshake, WireReader } from '../bed/protocol-clients.js';
 import { startQemuGuest, type QemuGuest } from '../bed/qemu-guest.js';
 import { writeTestDriver } from '../bed/test-driver.js';
+import { waitFor } from '../bed/deadline.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/porthole.js', import.meta.url));
 const DESKTOP = '33333333-0000-4000-8000-000000000001';
@@ -76,11 +77,14 @@ async function serve(name: string, drainSeconds: number): Promise<Served> {
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const client = gatewayClient({ address: '127.0.0.1', port, origin: `https://localhost:${port}`, ca: readFileSync(tls.cert) });
-  await until(
+  await waitFor(
     async () => (await client.api('GET', '/healthz').catch(() => ({ status: 0 }))).status === 200,
     30_000,
-    () => `porthole serve did not become healthy: ${output}`,
-  );
+    'porthole serve to become healthy',
+    100,
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}; it said: ${output}`, { cause: error });
+  });
   return {
     child,
     client,
@@ -89,14 +93,6 @@ async function serve(name: string, drainSeconds: number): Promise<Served> {
     output: () => output,
     exited,
   };
-}
-
-async function until(condition: () => Promise<boolean>, timeoutMs: number, message: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(message());
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** A live VNC session of Alice's, with a first full picture received. */
@@ -126,11 +122,7 @@ test('SIGTERM drains: healthz 503 and new work refused at once, the live session
     const { reader, width, height } = await liveSession(served);
     const signalledAt = Date.now();
     served.child.kill('SIGTERM');
-    await until(
-      async () => (await served.client.api('GET', '/healthz')).status === 503,
-      10_000,
-      () => 'healthz never answered 503',
-    );
+    await waitFor(async () => (await served.client.api('GET', '/healthz')).status === 503, 10_000, 'healthz never answered 503', 100);
     console.log(`# drain: healthz 503 ${Date.now() - signalledAt} ms after SIGTERM`);
     const health = await served.client.api('GET', '/healthz');
     assert.match((health.body as { error: string }).error, /restarting/);
@@ -141,11 +133,7 @@ test('SIGTERM drains: healthz 503 and new work refused at once, the live session
     await assert.rejects(upgrade.opened, /HTTP 503/);
 
     // Three seconds on, the session still carries display data both ways.
-    await until(
-      async () => Date.now() - signalledAt >= 3000,
-      10_000,
-      () => 'clock',
-    );
+    await waitFor(async () => Date.now() - signalledAt >= 3000, 10_000, 'clock', 100);
     reader.ws.send(rfbUpdateRequest(width, height));
     const update = await reader.read(4);
     assert.equal(update[0], 0, 'a FramebufferUpdate after the drain began');
@@ -178,11 +166,7 @@ test('when drainSeconds run out, the sessions left are closed with the code that
   try {
     const { reader } = await liveSession(again);
     again.child.kill('SIGTERM');
-    await until(
-      async () => (await again.client.api('GET', '/healthz')).status === 503,
-      10_000,
-      () => 'healthz never answered 503',
-    );
+    await waitFor(async () => (await again.client.api('GET', '/healthz')).status === 503, 10_000, 'healthz never answered 503', 100);
     again.child.kill('SIGTERM');
     assert.equal(await again.exited, 0);
     assert.notEqual((await reader.closed).code, 1012, 'stopped at once, not drained');
