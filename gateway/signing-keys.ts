@@ -52,9 +52,13 @@ export class SigningKeyRing {
 
   /** Reads the keys again if the directory changed (a rotation by another process). Returns whether it did. */
   refresh(): boolean {
-    const mtime = statSync(this.dir).mtimeMs;
-    if (mtime === this.#loadedMtime) return false;
-    this.#loadedMtime = mtime;
+    if (statSync(this.dir).mtimeMs === this.#loadedMtime) return false;
+    this.#load();
+    return true;
+  }
+
+  #load(): void {
+    this.#loadedMtime = statSync(this.dir).mtimeMs;
     this.#keys = this.#files()
       .slice(-KEPT)
       .map((file) => {
@@ -62,7 +66,6 @@ export class SigningKeyRing {
         const publicKey = createPublicKey(privateKey);
         return { kid: kidOf(publicKey), privateKey, publicKey };
       });
-    return true;
   }
 
   /** The key that signs now. */
@@ -78,7 +81,10 @@ export class SigningKeyRing {
   /** Makes a new signing key; keys older than the previous one are removed. */
   rotate(): { current: SigningKey; removed: number } {
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const name = `token-signing-${stamp(new Date())}`;
+    // Names sort in the order keys were made: two rotations within one millisecond must not
+    // share a name (the second would replace the first key).
+    let name = `token-signing-${stamp(new Date())}`;
+    while (existsSync(join(this.dir, `${name}.pem`))) name = `token-signing-${stamp(new Date())}`;
     const tmp = join(this.dir, `.${name}.${process.pid}.tmp`);
     writeFileSync(tmp, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), { mode: 0o600 });
     writeFileSync(join(this.dir, `${name}.pub.pem`), createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }).toString(), {
@@ -90,7 +96,8 @@ export class SigningKeyRing {
       rmSync(join(this.dir, file));
       rmSync(join(this.dir, file.replace(/\.pem$/, '.pub.pem')), { force: true });
     }
-    this.refresh();
+    // Read again whatever the directory's time says: within its clock tick, refresh() would miss this rotation.
+    this.#load();
     return { current: this.current(), removed: old.length };
   }
 }
