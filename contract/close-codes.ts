@@ -31,6 +31,8 @@ export const CloseCode = {
   shadowEnded: 4411,
   /** The browser the session was opened from signed out. */
   signedOut: 4412,
+  /** The desktop was opened elsewhere (another tab, window or person) on a display that serves one client: the viewer does not reconnect. */
+  takenOver: 4413,
 } as const;
 
 export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];

@@ -47,6 +47,13 @@ export interface ProtocolDescriptor {
   readonly viewOnly: boolean;
   /** A helpdesk watches sessions over this protocol (a shared, view-only second client). */
   readonly watching?: boolean;
+  /**
+   * The display serves one client at a time (SPICE, RDP): a new session of the desktop takes it
+   * over. The proxy then ends the older session itself, with `takenOver`, before the display drops
+   * it, so that its viewer says why and does not reconnect (two tabs would take it from each
+   * other for ever). View-only sessions and helpdesk watchers neither take over nor are taken over.
+   */
+  readonly singleClient?: boolean;
   readonly endpoint: EndpointSource;
   /**
    * The kinds of traffic it carries with their default classes (RFC 4594), and the kind a

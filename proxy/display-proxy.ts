@@ -327,6 +327,20 @@ export class DisplayProxy {
     );
   }
 
+  /**
+   * Ends the desktop's other session on a display that serves one client, before this one
+   * reaches the display: its viewer then reads why, rather than a dropped connection it would
+   * reconnect from (and take the desktop back).
+   */
+  #takeOver(claims: DisplayTokenClaims): void {
+    const ended = this.sessions.endWhere(
+      (c) => c.desktop === claims.desktop && c.protocol === claims.protocol && c.jti !== claims.jti && !c.viewOnly && !c.shadow,
+      CloseCode.takenOver,
+      'This desktop was opened in another tab or window, so it closed here.',
+    );
+    if (ended > 0) this.#options.log.info({ desktop: claims.desktop, user: claims.sub, ended }, 'desktop taken over by a new session');
+  }
+
   async #openDisplay(
     claims: DisplayTokenClaims,
     adapter: ProtocolAdapter,
@@ -381,6 +395,7 @@ export class DisplayProxy {
         `${claims.desktop}: ${name} on TLS port ${endpoint.tlsPort} only, and PORTHOLE_DISPLAY_CA is not set`,
       );
     }
+    if (adapter.descriptor.singleClient && !claims.viewOnly && !claims.shadow) this.#takeOver(claims);
     const socket = await this.#connect(endpoint.host, useTls ? endpoint.tlsPort! : endpoint.port!, name, mark);
     opened.add(socket);
     const display = displayEnd(socket, endpoint, desktop, name, this.limits.handshakeBytes);

@@ -110,12 +110,15 @@ test("a protocol's folder is named only by the registries, and its descriptor on
   assert.deepEqual(outside, []);
 });
 
-test('web/ takes only types and descriptors from the server side (nothing else reaches the bundle)', () => {
+test('web/ takes only types, descriptors and close codes from the server side (nothing else reaches the bundle)', () => {
   const reached = local.filter((e) => under(e.from, 'web/src') && !under(e.to, 'web/src'));
   assert.deepEqual(
     reached
       .filter(
-        (e) => !e.typeOnly && !e.to.endsWith('/descriptor.ts') && e.to !== 'contract/api/headers.ts' && e.to !== 'contract/protocol.ts',
+        (e) =>
+          !e.typeOnly &&
+          !e.to.endsWith('/descriptor.ts') &&
+          !['contract/api/headers.ts', 'contract/protocol.ts', 'contract/close-codes.ts'].includes(e.to),
       )
       .map((e) => `${e.from} -> ${e.to}`),
     [],

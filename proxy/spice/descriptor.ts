@@ -9,6 +9,7 @@ export const spice: ProtocolDescriptor = {
   // spice-html5 asks for it, and Chromium aborts a socket whose answer names none.
   subprotocol: 'binary',
   token: 'query',
+  singleClient: true,
   viewOnly: true,
   endpoint: { from: 'graphics', type: 'spice', tlsPort: true },
   traffic: {

@@ -37,6 +37,8 @@ export interface RunningGateway extends GatewayClient {
   dataDir: string;
   /** The Prometheus text from the metrics listener (PORTHOLE_METRICS_LISTEN), apart from the public port. */
   metrics(): Promise<string>;
+  /** Stops the gateway and starts it again on the same port, data and configuration (as an upgrade or a crash and restart would). */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -86,10 +88,13 @@ export async function startTestGateway(options: {
       done();
     },
   });
+  const boot = () => {
+    const config = loadConfig(env);
+    return startGateway(config, createLogger(config.logLevel, sink), options.protocols);
+  };
   let gateway: Gateway;
   try {
-    const config = loadConfig(env);
-    gateway = await startGateway(config, createLogger(config.logLevel, sink), options.protocols);
+    gateway = await boot();
   } catch (error) {
     if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     throw error;
@@ -97,7 +102,7 @@ export async function startTestGateway(options: {
   const ca = readFileSync(tls.cert);
 
   const client = recordingSecrets(gatewayClient({ address: '127.0.0.1', port, origin, ca }));
-  return {
+  const running: RunningGateway = {
     gateway,
     origin,
     port,
@@ -110,11 +115,16 @@ export async function startTestGateway(options: {
       if (!res.ok) throw new Error(`metrics listener answered ${res.status}`);
       return res.text();
     },
+    async restart() {
+      await gateway.close();
+      running.gateway = gateway = await boot();
+    },
     async close() {
       await gateway.close();
       if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+  return running;
 }
 
 /** Records every sign-in cookie and display token the client is handed (see secret-record.ts). */

@@ -3,16 +3,20 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Browser } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import type { RunningDesktop } from '../bed/desktop.js';
 import { SCREENSHOTS, startDesktopBed, type DesktopBed } from '../bed/desktop-bed.js';
 import type { RunningGateway } from '../bed/gateway.js';
 import { openDesktop, signInPage as signIn, typeAndExpect, typeWord } from '../bed/person.js';
+import { typeIntoDesktop } from '../bed/keyboard.js';
 import { freePort } from '../bed/ports.js';
+import { recordSecret } from '../bed/secret-record.js';
 import { spiceLink, WireReader } from '../bed/protocol-clients.js';
 
 const FALLBACK = 'f0000000-0000-4000-8000-00000000000f';
 const BROKEN = 'b0000000-0000-4000-8000-00000000000b';
+/** Shut off, and its users may start it: its VNC display is the real guest's. */
+const OFF = 'c0000000-0000-4000-8000-00000000000c';
 
 let bed: DesktopBed;
 let desktop: RunningDesktop;
@@ -36,6 +40,14 @@ before(async () => {
           vnc: { port: running.vncPort, password: running.vncPassword },
         },
         {
+          name: 'lab-off',
+          uuid: OFF,
+          running: false,
+          power: true,
+          users: ['alice'],
+          vnc: { port: running.vncPort, password: running.vncPassword },
+        },
+        {
           name: 'lab-broken',
           uuid: BROKEN,
           groups: ['class-3b'],
@@ -47,6 +59,7 @@ before(async () => {
     users: [
       { name: 'alice', password: 'alice-password', role: 'user', groups: ['class-3b'] },
       { name: 'bob', password: 'bob-password', role: 'user', groups: ['class-3a'] },
+      { name: 'ada', password: 'ada-password', role: 'admin' },
     ],
   });
   ({ desktop, gw, browser } = bed);
@@ -57,7 +70,7 @@ after(() => bed?.close());
 test('a student signs in, opens the desktop over SPICE, and types into the guest', async () => {
   const page = await signInPage('alice', 'alice-password');
   const names = await page.$$eval('.desktop h2', (els) => els.map((e) => e.textContent));
-  assert.deepEqual(names.sort(), ['class-3b-desk-1', 'lab-broken', 'lab-spare']);
+  assert.deepEqual(names.sort(), ['class-3b-desk-1', 'lab-broken', 'lab-off', 'lab-spare']);
   await page.screenshot({ path: join(SCREENSHOTS, 'desktops.png') });
   const opened = await openDesktop(page, `${desktop.uuid}`);
   assert.equal(opened.protocol, 'spice');
@@ -144,6 +157,118 @@ test("a user not entitled to the desktop cannot list it, connect to it, or use a
   const closed = await stolen.closed;
   assert.equal(closed.code, 4003);
   assert.match(closed.reason, /another browser session/);
+});
+
+/** The viewer's state and its failure panel's words. */
+async function viewerEnd(page: Page): Promise<{ state: string; title: string; text: string; reconnects: number; retry: string | null }> {
+  // A string, evaluated in the page (this file is compiled without the DOM's types).
+  type End = { state: string; title: string; text: string; reconnects: number; retry: string | null };
+  return (await page.evaluate(`({
+    state: document.getElementById('viewer').dataset.state ?? '',
+    title: document.getElementById('failed-title').textContent ?? '',
+    text: document.getElementById('failed-text').textContent ?? '',
+    reconnects: window.portholeViewer.reconnects,
+    retry: document.getElementById('reconnect').hidden ? null : document.getElementById('reconnect').textContent,
+  })`)) as End;
+}
+
+test('after the gateway stops and starts again the viewer reconnects by itself over the same protocol, and the keyboard works again', async () => {
+  const page = await signInPage('alice', 'alice-password');
+  const opened = await openDesktop(page, `${desktop.uuid}`);
+  assert.equal(opened.protocol, 'spice');
+  await typeAndExpect(page, desktop.serial);
+  const restarted = gw.restart();
+  await page.waitForSelector('#viewer[data-state="reconnecting"]', { timeout: 30_000 });
+  assert.match(await page.$eval('#reconnecting-title', (e) => e.textContent ?? ''), /Reconnecting… \(attempt \d+\)/);
+  await page.screenshot({ path: join(SCREENSHOTS, 'viewer-reconnecting.png') });
+  await restarted;
+  await page.waitForSelector('#viewer[data-state="connected"]', { timeout: 90_000 });
+  const after = (await page.evaluate('window.portholeViewer')) as { protocol: string; reconnects: number };
+  assert.equal(after.protocol, 'spice', 'the protocol in use is kept');
+  assert.equal(after.reconnects, 1);
+  assert.equal(await page.evaluate('document.activeElement?.tagName'), 'CANVAS', 'the keyboard is given back to the desktop');
+  // Typed without clicking first: the keys go where the reconnect put the focus.
+  const word = `back${Date.now().toString(36)}`;
+  await typeIntoDesktop(page, `echo ${word} > /dev/ttyS0\n`);
+  await desktop.serial.waitFor(word, 20_000);
+  await page.browserContext().close();
+});
+
+test('a second tab takes the desktop over: the first says so and does not take it back, and an administrator’s end is not reconnected either', async () => {
+  const first = await signInPage('alice', 'alice-password');
+  assert.equal((await openDesktop(first, `${desktop.uuid}`)).protocol, 'spice');
+  const second = await first.browserContext().newPage();
+  await second.goto(`${gw.origin}/viewer.html?desktop=${encodeURIComponent(desktop.uuid)}`);
+  await second.waitForSelector('#viewer[data-state="connected"]', { timeout: 30_000 });
+  await first.waitForSelector('#viewer[data-state="closed"]', { timeout: 15_000 });
+  await first.screenshot({ path: join(SCREENSHOTS, 'viewer-taken-over.png') });
+  let end = await viewerEnd(first);
+  assert.equal(end.title, 'Opened somewhere else');
+  assert.match(end.text, /opened in another tab or window/);
+  assert.equal(end.retry, 'Open again');
+  // Still closed a while later (no reconnect, so no tug of war), and the second tab still works.
+  await new Promise((r) => setTimeout(r, 4000));
+  end = await viewerEnd(first);
+  assert.equal(end.state, 'closed');
+  assert.equal(end.reconnects, 0);
+  assert.equal(await second.$eval('#viewer', (e) => e.getAttribute('data-state')), 'connected');
+  await typeAndExpect(second, desktop.serial);
+
+  // An administrator ends the second tab's session.
+  const admin = await gw.signIn('ada', 'ada-password');
+  const sessions = (await gw.api('GET', '/api/sessions', { cookie: admin })).body as Array<{ id: string; desktop: string; user: string }>;
+  const live = sessions.find((x) => x.desktop === desktop.uuid && x.user === 'alice');
+  assert.ok(live, 'the session is listed');
+  assert.equal((await gw.api('DELETE', `/api/sessions/${live.id}`, { cookie: admin })).status, 204);
+  await second.waitForSelector('#viewer[data-state="closed"]', { timeout: 15_000 });
+  end = await viewerEnd(second);
+  assert.equal(end.title, 'Session ended by an administrator');
+  await new Promise((r) => setTimeout(r, 3000));
+  assert.equal((await viewerEnd(second)).reconnects, 0);
+  await first.browserContext().close();
+});
+
+test('a desktop that is off: a deep link survives the sign-in, the viewer offers Start with progress, opens it once it runs, and shutting down asks first', async () => {
+  const context = await browser.createBrowserContext();
+  const page = await context.newPage();
+  await page.setViewport({ width: 1366, height: 768 });
+  await page.goto(`${gw.origin}/viewer.html?desktop=${OFF}`);
+  // Not signed in: to the sign-in page, and back to this desktop after it.
+  await page.waitForSelector('#signin:not([hidden])', { timeout: 15_000 });
+  assert.match(page.url(), /\?next=%2Fviewer\.html/);
+  await page.type('#username', 'alice');
+  await page.type('#password', 'alice-password');
+  await Promise.all([page.waitForNavigation(), page.click('#signin-submit')]);
+  assert.match(page.url(), new RegExp(`/viewer\\.html\\?desktop=${OFF}$`));
+  for (const c of await context.cookies()) recordSecret(`browser cookie ${c.name}`, c.value);
+
+  await page.waitForSelector('#viewer[data-state="stopped"]', { timeout: 15_000 });
+  await page.waitForSelector('#start:not([hidden])');
+  await page.screenshot({ path: join(SCREENSHOTS, 'viewer-desktop-off.png') });
+  await page.click('#start');
+  await page.waitForSelector('#viewer[data-state="connected"]', { timeout: 60_000 });
+  assert.equal(await page.$eval('#viewer', (e) => e.getAttribute('data-protocol')), 'vnc');
+  await typeAndExpect(page, desktop.serial);
+
+  // Shut down is in the toolbar for those who may, and asks before it acts.
+  await page.waitForSelector('#shutdown:not([hidden])');
+  await page.click('#shutdown');
+  await page.waitForSelector('#confirm[open]');
+  assert.match(await page.$eval('#confirm .question', (e) => e.textContent ?? ''), /Shut this desktop down\?/);
+  await page.screenshot({ path: join(SCREENSHOTS, 'viewer-confirm-shutdown.png') });
+  await page.click('#confirm .no');
+  assert.equal(await page.$eval('#confirm', (e) => e.hasAttribute('open')), false);
+  const alice = await gw.signIn('alice', 'alice-password');
+  const stateOf = async () =>
+    ((await gw.api('GET', '/api/desktops', { cookie: alice })).body as Array<{ id: string; state: string }>).find((d) => d.id === OFF)
+      ?.state;
+  assert.equal(await stateOf(), 'running', 'Cancel did nothing');
+  await page.click('#shutdown');
+  await page.waitForSelector('#confirm[open]');
+  await page.click('#confirm .yes');
+  await page.waitForFunction("/shutting down/.test(document.getElementById('notice')?.textContent ?? '')", { timeout: 10_000 });
+  assert.equal(await stateOf(), 'shut off');
+  await context.close();
 });
 
 /** Bytes the proxy has carried to the guest on SPICE's inputs channel, from /metrics. */

@@ -59,6 +59,11 @@ export const api = {
       ...(options.protocols ? { protocols: options.protocols } : {}),
       ...(options.viewOnly ? { viewOnly: true } : {}),
     }),
+  /** Who is signed in (the name after a reload); 401 when nobody is. */
+  me: () => call<Principal>('GET', '/api/me'),
+  /** Starts, restarts (ACPI) or shuts down a desktop; the list then shows its state as it changes. */
+  power: (id: string, action: 'start' | 'reboot' | 'shutdown') =>
+    call<{ state: string }>('POST', `/api/desktops/${encodeURIComponent(id)}/${action}`),
   sessions: () => call<LiveSessionSummary[]>('GET', '/api/sessions'),
   askToWatch: (sessionId: string, control: boolean) =>
     call<{ requestId: string }>('POST', `/api/sessions/${encodeURIComponent(sessionId)}/shadow`, { control }),

@@ -37,7 +37,27 @@ function item(d: DesktopSummary): HTMLLIElement {
   open.type = 'button';
   open.textContent = 'Open';
   const runnable = d.state === 'running' && d.protocols.length > 0;
-  if (!runnable) {
+  const startable = d.power && (d.state === 'shut off' || d.state === 'crashed');
+  if (startable) {
+    // Started from here; the list then follows its state until it runs.
+    open.textContent = 'Start';
+    open.classList.add('start');
+    const why = document.createElement('p');
+    why.className = 'why';
+    why.textContent = `This desktop is ${d.state}. Start it, then open it once it runs.`;
+    open.addEventListener('click', () => {
+      open.disabled = true;
+      why.textContent = 'Starting…';
+      api.power(d.id, 'start').then(
+        () => followStates(),
+        (error: Error) => {
+          why.textContent = error.message;
+          open.disabled = false;
+        },
+      );
+    });
+    li.append(name, meta, why, open);
+  } else if (!runnable) {
     open.disabled = true;
     open.title =
       d.state !== 'running'
@@ -56,6 +76,25 @@ function item(d: DesktopSummary): HTMLLIElement {
   return li;
 }
 
+/** States a desktop passes through; while one shows, the list reads them again soon. */
+const PASSING = new Set(['starting', 'shutting down', 'rebooting', 'blocked', 'unknown']);
+let followUntil = 0;
+let followTimer: ReturnType<typeof setTimeout> | undefined;
+
+/** Reads the list again every two seconds for a while, so that a desktop's state shows as it changes. */
+function followStates(forMs = 120_000): void {
+  followUntil = Math.max(followUntil, Date.now() + forMs);
+  clearTimeout(followTimer);
+  followTimer = setTimeout(() => void showDesktops(), 2000);
+}
+
+/** Where to go after signing in: the page first asked for, if it is one of ours. */
+function nextPage(): string | undefined {
+  const next = new URLSearchParams(location.search).get('next');
+  // A path on this origin only: never `//host`, a backslash trick or another scheme.
+  return next && /^\/(?![/\\])/.test(next) && !/[\\\s]/.test(next) ? next : undefined;
+}
+
 async function showDesktops(): Promise<void> {
   let items: DesktopSummary[];
   let unreachable: string[];
@@ -71,6 +110,13 @@ async function showDesktops(): Promise<void> {
   signin.hidden = true;
   desktops.hidden = false;
   list.replaceChildren(...items.map(item));
+  if (!$('who').textContent)
+    api.me().then(
+      (who) => ($('who').textContent = who.username),
+      () => {},
+    );
+  clearTimeout(followTimer);
+  if (Date.now() < followUntil || items.some((d) => PASSING.has(d.state))) followTimer = setTimeout(() => void showDesktops(), 2000);
   // Helpdesk and admin see live sessions; for others this answers 403 and the link stays hidden.
   api.sessions().then(
     () => {
@@ -105,6 +151,11 @@ form.addEventListener('submit', (event) => {
     .then(
       async (who) => {
         $<HTMLInputElement>('password').value = '';
+        const next = nextPage();
+        if (next) {
+          location.href = next;
+          return;
+        }
         $('who').textContent = who.username;
         await showDesktops();
       },
@@ -118,7 +169,10 @@ form.addEventListener('submit', (event) => {
 });
 
 $('signout').addEventListener('click', () => {
-  api.logout().finally(() => showSignIn('You are signed out.'));
+  api.logout().finally(() => {
+    $('who').textContent = '';
+    showSignIn('You are signed out.');
+  });
 });
 
 void showDesktops();

@@ -1,14 +1,20 @@
 // The viewer page: opens one desktop with the fallback chain and offers the controls a user
-// needs (Ctrl+Alt+Del, scale to window, full screen, disconnect), saying at every moment which
-// protocol is in use and why it fell back.
-import { api, ApiError, type Attempt } from './api.js';
+// needs (Ctrl+Alt+Del, scale to window, full screen, power, disconnect), saying at every moment
+// which protocol is in use and why it fell back. When a working connection drops it reconnects
+// by itself, with fresh tokens and the same protocol; when the end was meant (signed out, ended
+// by an administrator, opened elsewhere) it says so and waits for the person.
+import { api, ApiError, type Attempt, type DesktopSummary } from './api.js';
 import { watchForShadowing } from './shadow-prompt.js';
 import { installCloseRecorder } from './close-reasons.js';
 import type { RemoteSession } from './connectors/connector.js';
+import { confirmPower, findDesktop, startDesktop } from './desktop-power.js';
 import { ChainFailed, FallbackChain, type Fallback } from './fallback-chain.js';
+import { watchLine } from './line-heartbeat.js';
 import { PROTOCOL_CLIENTS, protocolLabel as label } from './protocols.js';
+import { Backoff, describeEnd, type SessionEnd } from './session-end.js';
 
-type State = 'connecting' | 'connected' | 'failed' | 'closed';
+/** `closed`: ended on purpose, or given up on; `stopped`: the desktop is not running. */
+type State = 'connecting' | 'connected' | 'reconnecting' | 'failed' | 'closed' | 'stopped';
 
 interface ViewerState {
   state: State;
@@ -16,6 +22,8 @@ interface ViewerState {
   fallbacks: Fallback[];
   openedAt: number;
   firstFrameAt: number | null;
+  /** Reconnections made since the page opened (for tests and support). */
+  reconnects: number;
 }
 
 declare global {
@@ -30,7 +38,11 @@ const screen = $('screen');
 const status = $('status');
 const notice = $('notice');
 const failedPanel = $('failed');
+const failedTitle = $('failed-title');
 const failedText = $('failed-text');
+const retryButton = $<HTMLButtonElement>('reconnect');
+const reconnectingPanel = $('reconnecting');
+const stoppedPanel = $('stopped');
 
 const params = new URLSearchParams(location.search);
 const desktopId = params.get('desktop') ?? '';
@@ -52,9 +64,18 @@ const chain = Promise.all(PROTOCOL_CLIENTS.map((c) => c.connector(page))).then(
   (connectors) => new FallbackChain(connectors, (protocols) => attemptsFor(protocols)),
 );
 let session: RemoteSession | undefined;
+let stopHeartbeat = () => {};
 let fit = true;
+let desktop: DesktopSummary | undefined;
 
-window.portholeViewer = { state: 'connecting', protocol: null, fallbacks: [], openedAt: performance.now(), firstFrameAt: null };
+window.portholeViewer = {
+  state: 'connecting',
+  protocol: null,
+  fallbacks: [],
+  openedAt: performance.now(),
+  firstFrameAt: null,
+  reconnects: 0,
+};
 
 function setState(state: State, protocol: string | null = window.portholeViewer.protocol): void {
   Object.assign(window.portholeViewer, { state, protocol });
@@ -64,6 +85,11 @@ function setState(state: State, protocol: string | null = window.portholeViewer.
   // The remote-control buttons mean something only while connected.
   for (const id of ['cad', 'fit', 'fullscreen']) $<HTMLButtonElement>(id).disabled = state !== 'connected';
   $('cad').hidden = viewOnly;
+  // Restart and shut down: for those who may, never for a watcher, and while there is a desktop to act on.
+  $('reboot').hidden = $('shutdown').hidden = !(desktop?.power && !viewOnly && !shadowId && state === 'connected');
+  if (state !== 'reconnecting') reconnectingPanel.hidden = true;
+  if (state !== 'stopped') stoppedPanel.hidden = true;
+  if (state === 'connecting' || state === 'connected' || state === 'reconnecting') failedPanel.hidden = true;
 }
 
 function showNotice(text: string): void {
@@ -75,25 +101,34 @@ function fellBackText(fallbacks: Fallback[]): string {
   return fallbacks.map((f) => `${label(f.protocol)} did not work: ${f.reason}`).join(' ');
 }
 
+/** What became of one try at opening the desktop. */
+type Outcome = 'connected' | 'retry' | 'final';
+
 /**
  * Opens the desktop, trying its protocols in order; `moveOn` continues with the protocols after
- * one whose session broke, with the reasons so far.
+ * one whose session broke, with the reasons so far. While reconnecting (`quiet`), a failure that
+ * may pass is left to the caller to retry rather than shown.
  */
-async function open(moveOn?: { attempts: Attempt[]; fallbacks: Fallback[] }): Promise<void> {
-  failedPanel.hidden = true;
-  showNotice(moveOn ? fellBackText(moveOn.fallbacks) : '');
+async function open(
+  options: { moveOn?: { attempts: Attempt[]; fallbacks: Fallback[] }; protocols?: string[]; quiet?: boolean } = {},
+): Promise<Outcome> {
+  const { moveOn, protocols, quiet = false } = options;
+  if (!quiet) showNotice(moveOn ? fellBackText(moveOn.fallbacks) : '');
   screen.replaceChildren();
   window.portholeViewer.openedAt = performance.now();
   window.portholeViewer.firstFrameAt = null;
   window.portholeViewer.fallbacks = [...(moveOn?.fallbacks ?? [])];
-  setState('connecting', null);
-  status.textContent = 'Asking Porthole for a connection…';
+  if (!quiet) {
+    setState('connecting', null);
+    status.textContent = 'Asking Porthole for a connection…';
+  }
   try {
-    const [attempts, fallbackChain] = await Promise.all([moveOn?.attempts ?? attemptsFor(), chain]);
+    const [attempts, fallbackChain] = await Promise.all([moveOn?.attempts ?? attemptsFor(protocols), chain]);
     const result = await fallbackChain.open(attempts, screen, {
       trying: (connector, index, total) => {
         // After a sign-in to the desktop (RDP), time counts from the moment the person submitted it.
         if (connector.prepare) window.portholeViewer.openedAt = performance.now();
+        if (quiet) return;
         setState('connecting', connector.protocol);
         status.textContent = `Connecting over ${connector.label}${total > 1 ? ` (${index + 1} of ${total})` : ''}…`;
       },
@@ -103,64 +138,217 @@ async function open(moveOn?: { attempts: Attempt[]; fallbacks: Fallback[] }): Pr
       },
       failed: (f) => {
         window.portholeViewer.fallbacks.push(f);
-        showNotice(fellBackText(window.portholeViewer.fallbacks));
+        if (!quiet) showNotice(fellBackText(window.portholeViewer.fallbacks));
       },
     });
-    session = result.session;
-    window.portholeViewer.firstFrameAt = performance.now();
-    setState('connected', session.protocol);
-    const seconds = ((window.portholeViewer.firstFrameAt - window.portholeViewer.openedAt) / 1000).toFixed(1);
-    status.textContent = `Connected over ${label(session.protocol)} in ${seconds} s${viewOnly ? ' · view only' : ''}${shadowId ? ' · helpdesk' : ''}`;
-    const fallbacks = [...(moveOn?.fallbacks ?? []), ...result.fallbacks];
-    if (fallbacks.length > 0) {
-      showNotice(`Using ${label(session.protocol)} because ${fellBackText(fallbacks)}`);
-    }
-    session.scaleToWindow(fit);
-    session.focus();
-    session.onClose((reason) => {
-      session = undefined;
-      setState('closed');
-      status.textContent = 'Disconnected';
-      showFailure(`The connection ended: ${reason}`, true);
-    });
-    // A session that is open but shows nothing useful gives way to the next protocol by itself.
-    const broken = session;
-    const later = attempts.slice(attempts.findIndex((a) => a.protocol === broken.protocol) + 1);
-    broken.onBroken((reason) => {
-      if (session !== broken) return;
-      broken.disconnect();
-      session = undefined;
-      const fallback = { protocol: broken.protocol, reason: `during the session, ${reason}` };
-      if (later.length > 0) {
-        void open({ attempts: later, fallbacks: [...fallbacks, fallback] });
-      } else {
-        setState('closed');
-        status.textContent = 'Disconnected';
-        showFailure(`The connection stopped working: ${reason}`, true);
-      }
-    });
+    connected(result.session, attempts, [...(moveOn?.fallbacks ?? []), ...result.fallbacks]);
+    return 'connected';
   } catch (error) {
-    setState('failed', null);
-    status.textContent = 'Not connected';
-    showNotice(''); // the failure panel says it all
-    if (error instanceof ChainFailed) {
-      showFailure(
-        `None of this desktop's displays could be opened. ${fellBackText(error.fallbacks)} ` +
-          "Try again in a minute; if it keeps failing, ask your administrator to check that the desktop's display is enabled.",
-        true,
-      );
-    } else if (error instanceof ApiError && error.status === 401) {
-      location.href = '/';
-    } else {
-      showFailure((error as Error).message, true);
-    }
+    return failed(error, quiet);
   }
 }
 
-function showFailure(text: string, canRetry: boolean): void {
+function connected(opened: RemoteSession, attempts: Attempt[], fallbacks: Fallback[]): void {
+  session = opened;
+  window.portholeViewer.firstFrameAt = performance.now();
+  setState('connected', opened.protocol);
+  const seconds = ((window.portholeViewer.firstFrameAt - window.portholeViewer.openedAt) / 1000).toFixed(1);
+  const watching = shadowId ? ' · helpdesk' : '';
+  status.textContent = `Connected over ${label(opened.protocol)} in ${seconds} s${viewOnly ? ' · view only' : ''}${watching}`;
+  showNotice(fallbacks.length > 0 ? `Using ${label(opened.protocol)} because ${fellBackText(fallbacks)}` : '');
+  opened.scaleToWindow(fit);
+  opened.focus();
+  stopHeartbeat();
+  stopHeartbeat = watchLine((why) => {
+    if (session !== opened) return;
+    opened.disconnect();
+    session = undefined;
+    void reconnect({ reason: `The connection stalled: ${why}.` }, opened.protocol);
+  });
+  opened.onClose((end) => {
+    if (session !== opened) return;
+    session = undefined;
+    stopHeartbeat();
+    ended(end, opened.protocol);
+  });
+  // A session that is open but shows nothing useful gives way to the next protocol by itself.
+  const later = attempts.slice(attempts.findIndex((a) => a.protocol === opened.protocol) + 1);
+  opened.onBroken((reason) => {
+    if (session !== opened) return;
+    opened.disconnect();
+    session = undefined;
+    stopHeartbeat();
+    const fallback = { protocol: opened.protocol, reason: `during the session, ${reason}` };
+    if (later.length > 0) {
+      void open({ moveOn: { attempts: later, fallbacks: [...fallbacks, fallback] } });
+    } else {
+      setState('closed');
+      status.textContent = 'Disconnected';
+      showFailure('The connection stopped working', `${reason}.`, 'Try again');
+    }
+  });
+}
+
+/** A working connection ended: reconnect, or say what happened. */
+function ended(end: SessionEnd, protocol: string): void {
+  const ending = describeEnd(end);
+  if (ending.reconnect) {
+    void reconnect(end, protocol);
+    return;
+  }
+  setState('closed');
+  status.textContent = 'Disconnected';
+  if (ending.goTo) {
+    location.href = ending.goTo;
+    return;
+  }
+  showFailure(ending.title, ending.text, ending.openAgain ? 'Open again' : undefined);
+}
+
+let reconnecting = false;
+let skipWait: (() => void) | undefined;
+
+/**
+ * Tries again and again with backoff, fresh tokens and the protocol that was in use (all of the
+ * desktop's protocols after a few failures: its display may have changed), until it works, the
+ * failure is one waiting will not mend, or the time is up.
+ */
+async function reconnect(end: SessionEnd, protocol: string): Promise<void> {
+  if (reconnecting) return;
+  reconnecting = true;
+  const backoff = new Backoff();
+  try {
+    for (;;) {
+      const delay = backoff.next();
+      if (delay === undefined) {
+        setState('failed', null);
+        status.textContent = 'Not connected';
+        showFailure(
+          'Could not reconnect',
+          `${end.reason} Porthole tried for a few minutes. Check your network, then try again.`,
+          'Try again',
+        );
+        return;
+      }
+      setState('reconnecting', protocol);
+      const attempt = backoff.attempt;
+      status.textContent = `Reconnecting… (attempt ${attempt})`;
+      $('reconnecting-title').textContent = `Reconnecting… (attempt ${attempt})`;
+      $('reconnecting-text').textContent = `${end.reason} This page reconnects by itself.`;
+      reconnectingPanel.hidden = false;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        skipWait = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      skipWait = undefined;
+      const outcome = await open({ quiet: true, ...(attempt <= 4 ? { protocols: [protocol] } : {}) });
+      if (outcome === 'connected') {
+        window.portholeViewer.reconnects++;
+        session?.focus(); // the keyboard goes back to the desktop
+        return;
+      }
+      if (outcome === 'final') return;
+    }
+  } finally {
+    reconnecting = false;
+  }
+}
+
+/** Says why opening failed; while reconnecting, only failures that waiting will not mend. */
+function failed(error: unknown, quiet: boolean): Outcome {
+  if (error instanceof ApiError) {
+    if (error.status === 401) {
+      // Back here after signing in again.
+      location.href = `/?next=${encodeURIComponent(location.pathname + location.search)}`;
+      return 'final';
+    }
+    if (error.status === 409 && !shadowId) {
+      void showStopped(error.message);
+      return 'final';
+    }
+    // The gateway is restarting, draining or out of reach: waiting may mend it.
+    if (quiet && (error.status === 0 || error.status >= 500)) return 'retry';
+    setState('failed', null);
+    status.textContent = 'Not connected';
+    showNotice('');
+    showFailure(error.status === 429 ? 'A limit is reached' : 'Could not open this desktop', error.message, 'Try again');
+    return 'final';
+  }
+  if (quiet) return 'retry'; // no display answered: the desktop may be restarting or moving host
+  setState('failed', null);
+  status.textContent = 'Not connected';
+  showNotice(''); // the failure panel says it all
+  if (error instanceof ChainFailed) {
+    showFailure(
+      'Could not open this desktop',
+      `None of this desktop's displays could be opened. ${fellBackText(error.fallbacks)} ` +
+        "Try again in a minute; if it keeps failing, ask your administrator to check that the desktop's display is enabled.",
+      'Try again',
+    );
+  } else {
+    showFailure('Could not open this desktop', (error as Error).message, 'Try again');
+  }
+  return 'final';
+}
+
+function showFailure(title: string, text: string, retryLabel: string | undefined): void {
+  reconnectingPanel.hidden = true;
+  failedTitle.textContent = title;
   failedText.textContent = text;
-  $('reconnect').hidden = !canRetry;
+  retryButton.hidden = retryLabel === undefined;
+  if (retryLabel) retryButton.textContent = retryLabel;
   failedPanel.hidden = false;
+}
+
+/** The desktop is not running: say so, and offer to start it where this user may. */
+async function showStopped(why: string): Promise<void> {
+  setState('stopped', null);
+  status.textContent = 'Desktop off';
+  showNotice('');
+  desktop = (await findDesktop(desktopId).catch(() => undefined)) ?? desktop;
+  const start = $<HTMLButtonElement>('start');
+  $('stopped-text').textContent = desktop?.power
+    ? why.replace(/ Start it and try again\.?$/, '')
+    : `${why} Ask your administrator to start it.`;
+  $('stopped-progress').textContent = '';
+  start.hidden = !desktop?.power;
+  start.disabled = false;
+  stoppedPanel.hidden = false;
+  if (desktop?.power) start.focus();
+}
+
+$('start').addEventListener('click', () => {
+  const start = $<HTMLButtonElement>('start');
+  const progress = $('stopped-progress');
+  start.disabled = true;
+  startDesktop(desktopId, (text) => {
+    progress.textContent = text;
+    status.textContent = text;
+  }).then(
+    () => void open(),
+    (error: Error) => {
+      progress.textContent = error.message;
+      start.disabled = false;
+    },
+  );
+});
+
+for (const action of ['reboot', 'shutdown'] as const) {
+  $(action).addEventListener('click', () => {
+    void confirmPower($<HTMLDialogElement>('confirm'), action).then(async (yes) => {
+      if (!yes) return session?.focus();
+      try {
+        await api.power(desktopId, action);
+        showNotice(action === 'reboot' ? 'The desktop is restarting.' : 'The desktop is shutting down.');
+      } catch (error) {
+        showNotice((error as Error).message);
+      }
+      session?.focus();
+    });
+  });
 }
 
 $('cad').addEventListener('click', () => {
@@ -179,11 +367,13 @@ $('fullscreen').addEventListener('click', () => {
   else void viewer.requestFullscreen().then(() => session?.focus());
 });
 $('disconnect').addEventListener('click', () => {
+  stopHeartbeat();
   session?.disconnect();
   session = undefined;
   location.href = '/';
 });
 $('reconnect').addEventListener('click', () => void open());
+$('reconnect-now').addEventListener('click', () => skipWait?.());
 screen.addEventListener('click', () => session?.focus());
 
 installCloseRecorder();
@@ -192,15 +382,15 @@ if (shadowId) {
   void open();
 } else if (!desktopId) {
   setState('failed', null);
-  showFailure('No desktop was chosen. Go back to your desktops and pick one.', false);
+  showFailure('No desktop chosen', 'No desktop was chosen. Go back to your desktops and pick one.', undefined);
 } else {
-  api.desktops().then(
-    ({ desktops }) => {
-      const d = desktops.find((x) => x.id === desktopId);
-      if (d) {
-        $('desktop-name').textContent = d.name;
-        document.title = `${d.name} – Porthole`;
-      }
+  findDesktop(desktopId).then(
+    (d) => {
+      if (!d) return;
+      desktop = d;
+      $('desktop-name').textContent = d.name;
+      document.title = `${d.name} – Porthole`;
+      setState(window.portholeViewer.state); // shows the power buttons where they apply
     },
     () => {},
   );

@@ -5,6 +5,7 @@
 import type { Attempt } from '../api.js';
 import { lastClose } from '../close-reasons.js';
 import { firstFrame } from '../first-frame.js';
+import type { SessionEnd } from '../session-end.js';
 import type { RemoteSession } from './connector.js';
 
 /** What a connector's client offers once started. */
@@ -50,7 +51,7 @@ export function runAttempt(
     let client: StartedClient | undefined;
     let established = false;
     let ended = false;
-    let closeListener: ((reason: string) => void) | undefined;
+    let closeListener: ((end: SessionEnd) => void) | undefined;
     const teardown = () => {
       if (ended) return;
       ended = true;
@@ -71,10 +72,11 @@ export function runAttempt(
       setTimeout(() => {
         if (ended) return;
         const error = reason(fallback, ownReason);
+        const code = ownReason ? undefined : lastClose(attempt.url)?.code;
         const listener = established ? closeListener : undefined;
         teardown();
         if (!established) reject(error);
-        else listener?.(error.message);
+        else listener?.({ ...(code === undefined ? {} : { code }), reason: error.message });
       }, 50);
     };
     signal.addEventListener(

@@ -1,6 +1,7 @@
 // One display protocol's browser client behind one interface (compare noVNC's decoders, or
 // Guacamole's tunnels): the fallback chain and the viewer know nothing else about protocols.
 import type { Attempt } from '../api.js';
+import type { SessionEnd } from '../session-end.js';
 
 export interface RemoteSession {
   readonly protocol: string;
@@ -10,8 +11,8 @@ export interface RemoteSession {
   /** Fit the remote screen to the window (true) or show it at its own size (false). */
   scaleToWindow(fit: boolean): void;
   disconnect(): void;
-  /** Called once when the connection ends after it was established. */
-  onClose(listener: (reason: string) => void): void;
+  /** Called once when the connection ends after it was established, with the proxy's close code when it gave one. */
+  onClose(listener: (end: SessionEnd) => void): void;
   /**
    * Called once when the connection is still open but no longer shows the desktop (the picture
    * stopped updating, the decoder keeps failing), for clients that can tell; the viewer then
