@@ -48,8 +48,9 @@ export interface ProtocolDescriptor {
   /** A helpdesk watches sessions over this protocol (a shared, view-only second client). */
   readonly watching?: boolean;
   /**
-   * The display serves one client at a time (SPICE, RDP): a new session of the desktop takes it
-   * over. The proxy then ends the older session itself, with `takenOver`, before the display drops
+   * The display serves one client at a time (SPICE): a new session of the desktop takes it
+   * over (not RDP, where the guest decides, after the person's own sign-in, whether a new session
+   * replaces the old: a wrong password must not end the working one). The proxy then ends the older session itself, with `takenOver`, before the display drops
    * it, so that its viewer says why and does not reconnect (two tabs would take it from each
    * other for ever). View-only sessions and helpdesk watchers neither take over nor are taken over.
    */

@@ -9,7 +9,6 @@ export const rdp: ProtocolDescriptor = {
   token: 'handshake',
   namesDestination: true,
   // IronRDP has no read-only mode, and the proxy does not parse RDP's encrypted input.
-  singleClient: true,
   viewOnly: false,
   endpoint: { from: 'metadata', element: 'rdp' },
   traffic: { initial: 'rdp', kinds: { rdp: bothLegs(5, DSCP.AF41) } },

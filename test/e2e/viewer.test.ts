@@ -159,6 +159,47 @@ test("a user not entitled to the desktop cannot list it, connect to it, or use a
   assert.match(closed.reason, /another browser session/);
 });
 
+/** Where the remote screen's canvas and the toolbar are, in CSS pixels. */
+async function layout(page: Page): Promise<{ canvas: { left: number; top: number; right: number; bottom: number }; toolbar: number }> {
+  await page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
+  return (await page.evaluate(`(() => {
+    const canvases = [...document.querySelectorAll('#screen canvas')].filter((c) => c.getBoundingClientRect().width > 0);
+    const r = canvases[canvases.length - 1].getBoundingClientRect();
+    return { canvas: { left: r.left, top: r.top, right: r.right, bottom: r.bottom }, toolbar: document.getElementById('toolbar').getBoundingClientRect().height };
+  })()`)) as { canvas: { left: number; top: number; right: number; bottom: number }; toolbar: number };
+}
+
+test('the whole remote screen is visible, scaled to the window, on a 1366x768 laptop and on a 390x844 phone, over SPICE and VNC', async () => {
+  const page = await signInPage('alice', 'alice-password');
+  for (const [id, protocol] of [
+    [desktop.uuid, 'spice'],
+    [FALLBACK, 'vnc'],
+  ] as const) {
+    await page.setViewport({ width: 1366, height: 768 });
+    await page.goto(`${gw.origin}/viewer.html?desktop=${encodeURIComponent(id)}`);
+    await page.waitForSelector('#viewer[data-state="connected"]', { timeout: 30_000 });
+    assert.equal(await page.$eval('#viewer', (e) => e.getAttribute('data-protocol')), protocol);
+    for (const [width, height, name] of [
+      [1366, 768, 'laptop'],
+      [390, 844, 'phone'],
+    ] as const) {
+      // Width and height only: puppeteer reloads the page when isMobile changes.
+      await page.setViewport({ width, height });
+      const { canvas, toolbar } = await layout(page);
+      await page.screenshot({ path: join(SCREENSHOTS, `viewer-${protocol}-${name}.png`) });
+      const where = `${protocol} at ${width}x${height}: canvas ${JSON.stringify(canvas)}`;
+      assert.ok(canvas.left >= -1 && canvas.right <= width + 1, `the screen's width fits: ${where}`);
+      assert.ok(canvas.top >= toolbar - 1 && canvas.bottom <= height + 1, `the screen's height fits below the toolbar: ${where}`);
+      assert.ok(
+        canvas.right - canvas.left > width * 0.9 || canvas.bottom - canvas.top > (height - toolbar) * 0.9,
+        `it fills the window: ${where}`,
+      );
+      if (name === 'phone') assert.ok(toolbar <= 48, `a phone's toolbar is one compact row, not ${toolbar} px`);
+    }
+  }
+  await page.browserContext().close();
+});
+
 /** The viewer's state and its failure panel's words. */
 async function viewerEnd(page: Page): Promise<{ state: string; title: string; text: string; reconnects: number; retry: string | null }> {
   // A string, evaluated in the page (this file is compiled without the DOM's types).
@@ -278,7 +319,7 @@ async function spiceInputBytes(): Promise<number> {
 }
 
 // Last in this file: Ctrl+Alt+Del (the tiny guest's init only reports it, but keep it last).
-test("over SPICE, a key it cannot map does not freeze the tab, and the toolbar's Ctrl+Alt+Del reaches the desktop and gives the keyboard back", async () => {
+test("over SPICE, keys go by physical key (the ISO key left of Z gives `<`, the keypad's `*` and `-` arrive, no alert blocks the tab), and the toolbar's Ctrl+Alt+Del reaches the desktop and gives the keyboard back", async () => {
   const page = await signInPage('alice', 'alice-password');
   const opened = await openDesktop(page, `${desktop.uuid}`);
   assert.equal(opened.protocol, 'spice');
@@ -290,10 +331,30 @@ test("over SPICE, a key it cannot map does not freeze the tab, and the toolbar's
   });
   page.on('pageerror', (e) => errors.push(String(e)));
 
-  await page.keyboard.press('NumpadSubtract'); // spice-html5 has no scancode for it
-  // Typing after it reaches the guest: the page handled the key before these (an alert would
-  // have come then, and would have blocked them).
-  await typeAndExpect(page, desktop.serial); // typing goes on
+  await (await page.waitForSelector('#screen canvas'))!.click();
+  // The ISO key (IntlBackslash) has no key of its own on a US keyboard, so puppeteer has no name
+  // for it: it is pressed through the DevTools protocol, as a German or Spanish keyboard sends it.
+  const cdp = await page.createCDPSession();
+  const isoKey = async () => {
+    for (const type of ['rawKeyDown', 'keyUp'] as const)
+      await cdp.send('Input.dispatchKeyEvent', {
+        type,
+        code: 'IntlBackslash',
+        key: '<',
+        windowsVirtualKeyCode: 226,
+        nativeVirtualKeyCode: 226,
+      });
+  };
+  await typeIntoDesktop(page, "echo 'iso");
+  await isoKey(); // the guest's US console layout makes `<` of it, as Linux's does of key 86
+  await typeIntoDesktop(page, "key' > /dev/ttyS0\n");
+  await desktop.serial.waitFor('iso<key', 20_000);
+  // The keypad's * and - (puppeteer types both characters with the keypad's keys).
+  await typeIntoDesktop(page, "echo 'kp");
+  await page.keyboard.press('NumpadMultiply');
+  await page.keyboard.press('NumpadSubtract');
+  await typeIntoDesktop(page, "x' > /dev/ttyS0\n");
+  await desktop.serial.waitFor('kp*-x', 20_000);
   assert.deepEqual(dialogs, [], 'no alert blocks the page');
 
   // The guest's init says PORTHOLE-CTRL-ALT-DEL on its serial port when its kernel sees the keys.

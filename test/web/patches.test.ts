@@ -11,10 +11,38 @@ const PACKAGE = fileURLToPath(new URL('../../../node_modules/@spice-project/spic
 
 test('the spice-html5 patches apply to the installed display.js, each where it expects', () => {
   const original = readFileSync(`${PACKAGE}src/display.js`, 'utf8');
-  const patched = applyPatches(original, spiceHtml5Patches, 'display.js');
+  const patched = applyPatches(
+    original,
+    spiceHtml5Patches.filter((p) => p.file === 'src/display.js'),
+    'display.js',
+  );
   assert.ok(!patched.includes('    if (this.o.sc.streams[this.o.id])\n'), 'no unchecked stream lookup is left');
   assert.equal(patched.split('img.onload = handle_held_jpeg_onload;').length - 1, 2, 'both JPEG kinds hold the display messages');
   assert.match(patched, /SpiceDisplayConn\.prototype\.process_display_message = function\(msg\)/);
+});
+
+test('the spice-html5 patches apply to spicemsg.js: mouse positions are scaled back from a canvas shrunk to the window', () => {
+  const original = readFileSync(`${PACKAGE}src/spicemsg.js`, 'utf8');
+  const patched = applyPatches(
+    original,
+    spiceHtml5Patches.filter((p) => p.file === 'src/spicemsg.js'),
+    'spicemsg.js',
+  );
+  assert.ok(!/= e\.offset[XY];/.test(patched), 'no unscaled position is sent');
+  assert.equal(patched.split('e.porthole_scancode !== undefined ?').length - 1, 2, 'presses and releases go by physical key');
+  // The scaling, run as the browser would: a 1024x768 surface shown at 512x384.
+  const scaled = new Function(
+    `${/function surface_x[^]*?\n}\n\nfunction surface_y[^]*?\n}\n/.exec(patched)![0]}; return [surface_x, surface_y];`,
+  )() as Array<(e: object) => number>;
+  const canvas = { width: 1024, height: 768, clientWidth: 512, clientHeight: 384 };
+  assert.deepEqual(
+    scaled.map((f) => f({ target: canvas, offsetX: 100, offsetY: 50 })),
+    [200, 100],
+  );
+  assert.deepEqual(
+    scaled.map((f) => f({ target: { ...canvas, clientWidth: 1024, clientHeight: 768 }, offsetX: 100, offsetY: 50 })),
+    [100, 50],
+  );
 });
 
 test('a patch whose text is not found fails, naming its fix', () => {

@@ -85,4 +85,59 @@ export const spiceHtml5Patches: SourcePatch[] = [
       '',
     ].join('\n'),
   },
+  {
+    file: 'src/spicemsg.js',
+    why:
+      'scale to window: the canvas is shrunk by CSS to fit the window in both dimensions, but ' +
+      'spice-html5 sends the mouse position in CSS pixels (offsetX), so clicks landed up and left ' +
+      "of the pointer: positions are scaled back to the surface's own pixels",
+    find: '        this.x = e.offsetX;\n        this.y = e.offsetY;\n',
+    replace: '        this.x = surface_x(e);\n        this.y = surface_y(e);\n',
+    count: 2, // MousePosition and MouseMotion
+  },
+  {
+    file: 'src/spicemsg.js',
+    why: "the same scaling for the last position, which MouseMotion's relative moves start from",
+    find: '        sc.mousex = e.offsetX;\n        sc.mousey = e.offsetY;\n',
+    replace: '        sc.mousex = surface_x(e);\n        sc.mousey = surface_y(e);\n',
+    count: 2,
+  },
+  {
+    file: 'src/spicemsg.js',
+    why: 'the scaling itself: CSS pixels of the canvas box to surface pixels',
+    find: 'function SpiceMsgcMousePosition(sc, e)\n',
+    replace: [
+      '/* Porthole: the canvas may be scaled by CSS; the guest wants its surface pixels. */',
+      'function surface_x(e)',
+      '{',
+      '    var c = e.target;',
+      '    return c && c.clientWidth ? Math.round(e.offsetX * c.width / c.clientWidth) : e.offsetX;',
+      '}',
+      '',
+      'function surface_y(e)',
+      '{',
+      '    var c = e.target;',
+      '    return c && c.clientHeight ? Math.round(e.offsetY * c.height / c.clientHeight) : e.offsetY;',
+      '}',
+      '',
+      'function SpiceMsgcMousePosition(sc, e)',
+      '',
+    ].join('\n'),
+  },
+  {
+    file: 'src/spicemsg.js',
+    why:
+      'keys by physical key: spice-html5 maps keyCode through a US table, so the ISO key left ' +
+      "of Z, the keypad's * and -, and Japanese keys were dropped (with an alert) or sent as " +
+      'another key; the connector puts the scancode of KeyboardEvent.code on the event ' +
+      '(web/src/connectors/spice-scancodes.ts), used here when present',
+    find: '        this.code = keycode_to_start_scan(e.keyCode);\n',
+    replace: '        this.code = e.porthole_scancode !== undefined ? e.porthole_scancode : keycode_to_start_scan(e.keyCode);\n',
+  },
+  {
+    file: 'src/spicemsg.js',
+    why: 'the same for key releases',
+    find: '        this.code = keycode_to_end_scan(e.keyCode);\n',
+    replace: '        this.code = e.porthole_scancode !== undefined ? e.porthole_scancode : keycode_to_end_scan(e.keyCode);\n',
+  },
 ];

@@ -5,10 +5,11 @@ import type { Attempt } from '../api.js';
 import { spice } from '../../../proxy/spice/descriptor.js';
 import { runAttempt } from './attempt.js';
 import { watchSpiceHealth } from './spice-health.js';
+import { spiceKeyCode } from './spice-scancodes.js';
 import type { Connector, RemoteSession } from './connector.js';
 
-// spice-html5 calls alert() for a key it has no scancode for (numpad minus, the ISO key left of
-// Z, IME composition), which freezes the tab until dismissed; the key is dropped either way.
+// spice-html5 calls alert() for a key it has no scancode for (what spice-scancodes.ts does not
+// map either, such as IME composition), which freezes the tab until dismissed; the key is dropped either way.
 // Such alerts become console warnings; any other alert is left as it is.
 const nativeAlert = globalThis.alert?.bind(globalThis);
 if (nativeAlert) {
@@ -19,12 +20,26 @@ if (nativeAlert) {
   };
 }
 
+/**
+ * Puts the physical key's scancode on each key event before spice-html5's own handler (on the
+ * canvas, below `area`) reads it; web/patches makes spice-html5 send it.
+ */
+function sendPhysicalKeys(area: HTMLElement): void {
+  const tag = (e: KeyboardEvent) => {
+    const scancode = spiceKeyCode(e.code, e.type === 'keydown');
+    if (scancode !== undefined) (e as KeyboardEvent & { porthole_scancode?: number }).porthole_scancode = scancode;
+  };
+  area.addEventListener('keydown', tag, true);
+  area.addEventListener('keyup', tag, true);
+}
+
 export class SpiceConnector implements Connector {
   readonly protocol = spice.id;
   readonly label = spice.label;
 
   connect(attempt: Attempt, screen: HTMLElement, signal: AbortSignal): Promise<RemoteSession> {
     return runAttempt(this.protocol, this.label, attempt, screen, signal, 'screen-spice', (area, fail) => {
+      sendPhysicalKeys(area);
       // spice-html5 reports the close of any of its channels here.
       const connection = new SpiceMainConn({
         uri: attempt.url,
