@@ -63,7 +63,8 @@ export async function defineDesktop(uri: string, spec: DesktopSpec): Promise<Run
     <cmdline>console=ttyS0 quiet loglevel=3</cmdline>
   </os>
   <devices>
-    <serial type='file'><source path='${serial.path}'/><target port='0'/></serial>
+    <!-- append: a migration's destination opens the same file, and would truncate it -->
+    <serial type='file'><source path='${serial.path}' append='on'/><target port='0'/></serial>
     ${(spec.spice ?? true) ? graphicsXml('spice', 'auto', spicePassword) : ''}
     ${(spec.vnc ?? true) ? graphicsXml('vnc', 'auto', vncPassword) : ''}
     <video><model type='qxl'/></video>

@@ -1,7 +1,8 @@
 // libvirtd for tests, started without systemd (none runs here), with its own configuration,
 // socket directory, pid file and log, so it does not touch a libvirtd the machine may have.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync, chmodSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync, chmodSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -124,5 +125,85 @@ export async function startLibvirtd(): Promise<Libvirtd> {
     throw error;
   }
   console.log(`# libvirtd ready in ${Date.now() - t0} ms`);
+  return { uri, dir, stop };
+}
+
+export interface IsolatedLibvirtdOptions {
+  /** The host's name inside its namespace (what migration reports). */
+  hostname: string;
+  /** Ports for this daemon's displays and incoming migrations, disjoint from every other daemon's. */
+  displayPorts: [number, number];
+  migrationPorts: [number, number];
+}
+
+/**
+ * A privileged libvirtd in its own mount and UTS namespace, so that two of them run side by side
+ * on one machine as two hypervisors would (a privileged libvirtd has fixed state directories, and
+ * migration needs two different host UUIDs): the recipe of the field notes, "Live migration".
+ * QEMU writes its logs to files (no virtlogd), runs as root without cgroups or namespaces of its
+ * own, and listens on loopback.
+ */
+export async function startIsolatedLibvirtd(options: IsolatedLibvirtdOptions): Promise<Libvirtd> {
+  const dir = mkdtempSync(join(tmpdir(), `porthole-libvirtd-${options.hostname}-`));
+  chmodSync(dir, 0o755);
+  for (const sub of ['etc', 'lib', 'log']) mkdirSync(join(dir, sub));
+  const conf = join(dir, 'libvirtd.conf');
+  writeFileSync(
+    conf,
+    [
+      `unix_sock_dir = "${dir}"`,
+      'auth_unix_rw = "none"',
+      'auth_unix_ro = "none"',
+      'unix_sock_rw_perms = "0700"',
+      `host_uuid = "${randomUUID()}"`,
+      `log_outputs = "3:file:${join(dir, 'libvirtd.log')}"`,
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(
+    join(dir, 'etc', 'qemu.conf'),
+    [
+      'user = "root"',
+      'group = "root"',
+      'dynamic_ownership = 0',
+      'security_driver = "none"',
+      'cgroup_controllers = [ ]',
+      'namespaces = [ ]',
+      'stdio_handler = "file"',
+      'vnc_listen = "127.0.0.1"',
+      'spice_listen = "127.0.0.1"',
+      `remote_display_port_min = ${options.displayPorts[0]}`,
+      `remote_display_port_max = ${options.displayPorts[1]}`,
+      `migration_port_min = ${options.migrationPorts[0]}`,
+      `migration_port_max = ${options.migrationPorts[1]}`,
+      '',
+    ].join('\n'),
+  );
+  const pidFile = join(dir, 'libvirtd.pid');
+  const script = [
+    `hostname ${options.hostname}`,
+    'mount -t tmpfs -o mode=755 porthole-run /run',
+    'mkdir -p /run/libvirt /run/lock',
+    `mount --bind ${dir}/etc /etc/libvirt`,
+    `mount --bind ${dir}/lib /var/lib/libvirt`,
+    `mount --bind ${dir}/log /var/log/libvirt`,
+    `exec libvirtd -d -f ${conf} -p ${pidFile}`,
+  ].join(' && ');
+  daemon('unshare', ['-m', '-u', '--propagation', 'private', 'sh', '-c', script]);
+  const uri = `qemu:///system?socket=${join(dir, 'libvirt-sock')}`;
+  const stop = async () => {
+    const pid = pidOf(pidFile);
+    if (pid !== undefined && alive(pid)) {
+      process.kill(pid, 'SIGTERM');
+      await waitUntil(() => !alive(pid), 15_000, `libvirtd ${options.hostname} to exit`).catch(() => process.kill(pid, 'SIGKILL'));
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitUntil(() => connects(uri), 60_000, `libvirtd ${options.hostname} at ${uri} (log: ${join(dir, 'libvirtd.log')})`);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
   return { uri, dir, stop };
 }

@@ -154,7 +154,8 @@ function connected(opened: RemoteSession, attempts: Attempt[], fallbacks: Fallba
   setState('connected', opened.protocol);
   const seconds = ((window.portholeViewer.firstFrameAt - window.portholeViewer.openedAt) / 1000).toFixed(1);
   const watching = shadowId ? ' · helpdesk' : '';
-  status.textContent = `Connected over ${label(opened.protocol)} in ${seconds} s${viewOnly ? ' · view only' : ''}${watching}`;
+  const verb = reconnecting ? 'Reconnected' : 'Connected';
+  status.textContent = `${verb} over ${label(opened.protocol)} in ${seconds} s${viewOnly ? ' · view only' : ''}${watching}`;
   showNotice(fallbacks.length > 0 ? `Using ${label(opened.protocol)} because ${fellBackText(fallbacks)}` : '');
   opened.scaleToWindow(fit);
   opened.focus();
