@@ -17,7 +17,18 @@ export const ShadowNotice = Type.Object({
 });
 export type ShadowNotice = Static<typeof ShadowNotice>;
 
-export const ShadowStatus = Type.Object({ state: Type.String(), attempts: Type.Optional(Type.Array(Attempt)) });
+/**
+ * What the asker's viewer shows: the state, whose screen it is (the viewer says "Watching
+ * alice's class-3b-desk-1 — view only"), and once accepted, the attempt to open it with.
+ */
+export const ShadowStatus = Type.Object({
+  state: Type.String(),
+  user: Type.Optional(Type.String()),
+  desktop: Type.Optional(Type.String()),
+  desktopName: Type.Optional(Type.String()),
+  control: Type.Optional(Type.Boolean()),
+  attempts: Type.Optional(Type.Array(Attempt)),
+});
 export type ShadowStatus = Static<typeof ShadowStatus>;
 
 export const ShadowAnswerBody = Type.Object({ accept: Type.Boolean() }, { additionalProperties: false });

@@ -94,9 +94,10 @@ export const shadowRoutes: FastifyPluginAsyncTypebox<ShadowRoutesOptions> = asyn
     async (request, reply) => {
       const found = party(request, request.params.requestId, reply, ['asker']);
       if (!found) return reply;
-      if (found.state !== 'accepted' || !watching) return { state: found.state };
+      const about = { state: found.state, user: found.user, desktop: found.desktop, control: found.control };
+      if (found.state !== 'accepted' || !watching) return about;
       const desktop = await desktops.get(found.desktop);
-      if (!desktop) return { state: found.state, attempts: [] };
+      if (!desktop) return { ...about, attempts: [] };
       const attempt = buildAttempt(issuer, webSocketOrigin, {
         who: request.principal!,
         desktop,
@@ -106,7 +107,7 @@ export const shadowRoutes: FastifyPluginAsyncTypebox<ShadowRoutesOptions> = asyn
         browserSession: request.cookies[SESSION_COOKIE],
         shadow: found.id,
       });
-      return { state: found.state, attempts: [attempt] };
+      return { ...about, desktopName: desktop.name, attempts: [attempt] };
     },
   );
 

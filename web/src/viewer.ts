@@ -56,6 +56,11 @@ async function attemptsFor(protocols?: string[]): Promise<Attempt[]> {
   if (!shadowId) return (await api.connect(desktopId, { ...(protocols ? { protocols } : {}), viewOnly })).attempts;
   const answer = await api.shadow(shadowId);
   if (answer.state !== 'accepted' || !answer.attempts) throw new Error(`The screen sharing is ${answer.state}, not open.`);
+  // Whose screen this is, and whether the helpdesk may act on it: said in the toolbar, always.
+  watchedWithControl = answer.control === true;
+  const title = `Watching ${answer.user ?? 'a user'}'s ${answer.desktopName ?? 'desktop'} — ${watchedWithControl ? 'with control' : 'view only'}`;
+  $('desktop-name').textContent = title;
+  document.title = `${title} – Porthole`;
   return answer.attempts;
 }
 // Every connector is loaded as the page starts, beside the first call for attempts.
@@ -64,6 +69,8 @@ const chain = Promise.all(PROTOCOL_CLIENTS.map((c) => c.connector(page))).then(
   (connectors) => new FallbackChain(connectors, (protocols) => attemptsFor(protocols)),
 );
 let session: RemoteSession | undefined;
+/** A helpdesk watching with the user's leave to act on the desktop. */
+let watchedWithControl = false;
 let stopHeartbeat = () => {};
 let fit = true;
 let desktop: DesktopSummary | undefined;
@@ -84,7 +91,8 @@ function setState(state: State, protocol: string | null = window.portholeViewer.
   document.body.dataset.state = state;
   // The remote-control buttons mean something only while connected.
   for (const id of ['cad', 'fit', 'fullscreen']) $<HTMLButtonElement>(id).disabled = state !== 'connected';
-  $('cad').hidden = viewOnly;
+  // Nothing that acts on the desktop for those who only watch.
+  $('cad').hidden = viewOnly || (shadowId !== null && !watchedWithControl);
   // Restart and shut down: for those who may, never for a watcher, and while there is a desktop to act on.
   $('reboot').hidden = $('shutdown').hidden = !(desktop?.power && !viewOnly && !shadowId && state === 'connected');
   if (state !== 'reconnecting') reconnectingPanel.hidden = true;
@@ -153,7 +161,7 @@ function connected(opened: RemoteSession, attempts: Attempt[], fallbacks: Fallba
   window.portholeViewer.firstFrameAt = performance.now();
   setState('connected', opened.protocol);
   const seconds = ((window.portholeViewer.firstFrameAt - window.portholeViewer.openedAt) / 1000).toFixed(1);
-  const watching = shadowId ? ' · helpdesk' : '';
+  const watching = shadowId && !watchedWithControl ? ' · view only' : '';
   const verb = reconnecting ? 'Reconnected' : 'Connected';
   status.textContent = `${verb} over ${label(opened.protocol)} in ${seconds} s${viewOnly ? ' · view only' : ''}${watching}`;
   showNotice(fallbacks.length > 0 ? `Using ${label(opened.protocol)} because ${fellBackText(fallbacks)}` : '');
