@@ -200,6 +200,31 @@ test('the whole remote screen is visible, scaled to the window, on a 1366x768 la
   await page.browserContext().close();
 });
 
+test('on a 390x844 phone, what the on-screen keyboard types (text input, not key presses) reaches the guest over SPICE and VNC', async () => {
+  const page = await signInPage('alice', 'alice-password');
+  await page.setViewport({ width: 390, height: 844 });
+  const cdp = await page.createCDPSession();
+  for (const [id, protocol] of [
+    [desktop.uuid, 'spice'],
+    [FALLBACK, 'vnc'],
+  ] as const) {
+    await page.goto(`${gw.origin}/viewer.html?desktop=${encodeURIComponent(id)}`);
+    await page.waitForSelector('#viewer[data-state="connected"]', { timeout: 30_000 });
+    assert.equal(await page.$eval('#viewer', (e) => e.getAttribute('data-protocol')), protocol);
+    await page.waitForSelector('#osk:not([hidden])');
+    await page.click('#osk');
+    assert.equal(await page.evaluate('document.activeElement?.id'), 'osk-input', 'the field that opens the keyboard has the focus');
+    // As a phone's keyboard, dictation or an IME delivers text: input events, no key events.
+    const word = `Osk${protocol}${Date.now().toString(36)}`;
+    await cdp.send('Input.insertText', { text: `echo ${word} > /dev/ttyS0` });
+    await cdp.send('Input.insertText', { text: '\n' });
+    await desktop.serial.waitFor(word, 20_000);
+    assert.equal(await page.$eval('#osk-input', (e) => (e as unknown as { value: string }).value), '', 'the field keeps no text');
+    if (protocol === 'spice') await page.screenshot({ path: join(SCREENSHOTS, 'viewer-phone-keyboard.png') });
+  }
+  await page.browserContext().close();
+});
+
 /** The viewer's state and its failure panel's words. */
 async function viewerEnd(page: Page): Promise<{ state: string; title: string; text: string; reconnects: number; retry: string | null }> {
   // A string, evaluated in the page (this file is compiled without the DOM's types).

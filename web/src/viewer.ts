@@ -10,6 +10,7 @@ import type { RemoteSession } from './connectors/connector.js';
 import { confirmPower, findDesktop, startDesktop } from './desktop-power.js';
 import { ChainFailed, FallbackChain, type Fallback } from './fallback-chain.js';
 import { watchLine } from './line-heartbeat.js';
+import { installOnScreenKeyboard } from './on-screen-keyboard.js';
 import { PROTOCOL_CLIENTS, protocolLabel as label } from './protocols.js';
 import { Backoff, describeEnd, type SessionEnd } from './session-end.js';
 
@@ -69,6 +70,7 @@ const chain = Promise.all(PROTOCOL_CLIENTS.map((c) => c.connector(page))).then(
   (connectors) => new FallbackChain(connectors, (protocols) => attemptsFor(protocols)),
 );
 let session: RemoteSession | undefined;
+const smallOrTouch = matchMedia('(max-width: 600px), (pointer: coarse)');
 /** A helpdesk watching with the user's leave to act on the desktop. */
 let watchedWithControl = false;
 let stopHeartbeat = () => {};
@@ -92,7 +94,10 @@ function setState(state: State, protocol: string | null = window.portholeViewer.
   // The remote-control buttons mean something only while connected.
   for (const id of ['cad', 'fit', 'fullscreen']) $<HTMLButtonElement>(id).disabled = state !== 'connected';
   // Nothing that acts on the desktop for those who only watch.
-  $('cad').hidden = viewOnly || (shadowId !== null && !watchedWithControl);
+  const watchOnly = viewOnly || (shadowId !== null && !watchedWithControl);
+  $('cad').hidden = watchOnly;
+  // The on-screen keyboard where the screen is small or touched, and the client can send keys.
+  $('osk').hidden = watchOnly || !(smallOrTouch.matches && session?.sendKey && state === 'connected');
   // Restart and shut down: for those who may, never for a watcher, and while there is a desktop to act on.
   $('reboot').hidden = $('shutdown').hidden = !(desktop?.power && !viewOnly && !shadowId && state === 'connected');
   if (state !== 'reconnecting') reconnectingPanel.hidden = true;
@@ -384,6 +389,8 @@ $('disconnect').addEventListener('click', () => {
 $('reconnect').addEventListener('click', () => void open());
 $('reconnect-now').addEventListener('click', () => skipWait?.());
 screen.addEventListener('click', () => session?.focus());
+installOnScreenKeyboard($<HTMLButtonElement>('osk'), $<HTMLTextAreaElement>('osk-input'), () => session, showNotice);
+smallOrTouch.addEventListener('change', () => setState(window.portholeViewer.state));
 
 installCloseRecorder();
 if (shadowId) {

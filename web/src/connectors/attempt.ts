@@ -14,6 +14,7 @@ export interface StartedClient {
   stop(): void;
   focus(): void;
   sendCtrlAltDel(): void;
+  sendKey?(code: string, down: boolean, options: { shift: boolean; keysym: number }): void;
   scaleToWindow(fit: boolean): void;
   /**
    * Whether the client takes keys and mouse yet, when that can come after the first picture
@@ -104,6 +105,7 @@ export function runAttempt(
             protocol,
             focus: () => c.focus(),
             sendCtrlAltDel: () => c.sendCtrlAltDel(),
+            ...(c.sendKey ? { sendKey: c.sendKey.bind(c) } : {}),
             scaleToWindow: (fit) => c.scaleToWindow(fit),
             disconnect: () => {
               closeListener = undefined;

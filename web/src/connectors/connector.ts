@@ -8,6 +8,12 @@ export interface RemoteSession {
   /** Where keyboard and mouse go. */
   focus(): void;
   sendCtrlAltDel(): void;
+  /**
+   * Presses or releases one key by its `KeyboardEvent.code` (the on-screen keyboard's typing);
+   * `shift` says whether Shift is held, `keysym` is the X keysym for clients that send one.
+   * Absent where the client has no way to (RDP).
+   */
+  sendKey?(code: string, down: boolean, options: { shift: boolean; keysym: number }): void;
   /** Fit the remote screen to the window (true) or show it at its own size (false). */
   scaleToWindow(fit: boolean): void;
   disconnect(): void;

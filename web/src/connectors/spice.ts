@@ -68,6 +68,13 @@ export class SpiceConnector implements Connector {
             delete scope.sc;
           }
         },
+        sendKey: (code, down, { shift }) => {
+          // Through spice-html5's own key handling, as a key press on its canvas would go: it keeps
+          // its modifier state in step with shiftKey, and the capture hook above adds the scancode.
+          area
+            .querySelector('canvas')
+            ?.dispatchEvent(new KeyboardEvent(down ? 'keydown' : 'keyup', { code, shiftKey: shift, bubbles: true, cancelable: true }));
+        },
         scaleToWindow: () => {}, // the page's CSS (.screen.fit) scales the SPICE canvas
         takesInput: () => connection.inputs?.state === 'ready',
       };

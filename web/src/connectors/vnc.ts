@@ -21,6 +21,8 @@ export class VncConnector implements Connector {
         stop: () => rfb.disconnect(),
         focus: () => rfb.focus(),
         sendCtrlAltDel: () => rfb.sendCtrlAltDel(),
+        // QEMU's extended key events carry the key's scancode; the keysym is for other servers.
+        sendKey: (code, down, { keysym }) => rfb.sendKey(keysym, code, down),
         scaleToWindow: (fit) => {
           rfb.scaleViewport = fit;
         },

@@ -9,6 +9,8 @@ declare module '@novnc/novnc' {
     background: string;
     disconnect(): void;
     sendCtrlAltDel(): void;
+    /** Sends a key press (down true) or release, or both when `down` is omitted. */
+    sendKey(keysym: number, code: string | null, down?: boolean): void;
     focus(): void;
   }
 }
