@@ -16,6 +16,8 @@ export interface ApiResponse {
   status: number;
   body: unknown;
   cookie?: string;
+  /** The answer's headers, names in lower case. */
+  headers: Record<string, string | string[] | undefined>;
 }
 
 export interface GatewayClient {
@@ -62,6 +64,7 @@ export function gatewayClient({ address, port, origin, ca }: { address: string; 
               status: res.statusCode ?? 0,
               body: text && res.headers['content-type']?.includes('json') ? JSON.parse(text) : text,
               ...(set ? { cookie: set.split(';', 1)[0]! } : {}),
+              headers: res.headers,
             });
           });
         },
