@@ -12,9 +12,22 @@ export interface InventoryWarning {
   message: string;
 }
 
+/**
+ * How long one survey of every host answers desktop lists. At 8:00 a class of 30, or a school of
+ * 1,000, loads its lists within seconds: each list would otherwise read every domain of every
+ * host again (1 + 3N libvirt calls per host). Lists may be this much behind; the one desktop a
+ * connection or a power action names is always read fresh (`get`), and a power action forgets
+ * the survey at once.
+ */
+export const SURVEY_FRESH_MS = 2000;
+
+type Survey = { desktops: Desktop[]; unreachable: string[] };
+
 export class Inventory {
   readonly hypervisors: ReadonlyMap<string, Hypervisor>;
   readonly #onWarning: (w: InventoryWarning) => void;
+  /** The last survey, or the one under way: concurrent lists share it. */
+  #survey: { at: number; result: Promise<Survey> } | undefined;
 
   constructor(
     specs: HypervisorSpec[],
@@ -70,9 +83,28 @@ export class Inventory {
 
   /**
    * Every domain on every hypervisor, and the names of the hypervisors that could not be read
-   * (reported, not fatal: their desktops are missing).
+   * (reported, not fatal: their desktops are missing). Lists called together, or within
+   * SURVEY_FRESH_MS of each other, share one reading of the hosts.
    */
-  async survey(): Promise<{ desktops: Desktop[]; unreachable: string[] }> {
+  survey(): Promise<Survey> {
+    const now = Date.now();
+    if (this.#survey && now - this.#survey.at < SURVEY_FRESH_MS) return this.#survey.result;
+    const result = this.#readEveryHost();
+    const entry = { at: now, result };
+    this.#survey = entry;
+    // A failed reading is not kept: the next list tries again.
+    result.catch(() => {
+      if (this.#survey === entry) this.#survey = undefined;
+    });
+    return result;
+  }
+
+  /** Forgets the last survey, so that the next list reads every host (after a power action). */
+  forgetSurvey(): void {
+    this.#survey = undefined;
+  }
+
+  async #readEveryHost(): Promise<Survey> {
     const results = await Promise.allSettled(
       [...this.hypervisors.values()].map(async (h) => Promise.all((await h.listDomains()).map((s) => this.#desktop(h, s)))),
     );
@@ -129,7 +161,12 @@ export class Inventory {
   async power(desktop: Desktop, action: PowerAction): Promise<void> {
     const hypervisor = this.hypervisors.get(desktop.hypervisor);
     if (!hypervisor) throw new Error(`no hypervisor named ${desktop.hypervisor}`);
-    await hypervisor.power(desktop.uuid, action);
+    this.forgetSurvey();
+    try {
+      await hypervisor.power(desktop.uuid, action);
+    } finally {
+      this.forgetSurvey(); // the state changes from now on: lists read it again
+    }
   }
 
   async close(): Promise<void> {

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { Inventory } from '../../inventory/inventory.js';
+import { Inventory, SURVEY_FRESH_MS } from '../../inventory/inventory.js';
 import { writeTestDriver } from '../bed/test-driver.js';
 import { PROTOCOLS } from '../../serve/protocols.js';
 
@@ -103,5 +103,39 @@ test('a desktop is its UUID: on several hosts it is the one where it runs, shut 
     await assert.rejects(partial.get(PARKED), (error: Error & { hypervisor?: string }) => error.hypervisor === 'gone');
   } finally {
     await partial.close();
+  }
+});
+
+test('lists share one reading of the hosts: together or within SURVEY_FRESH_MS, and a power action makes the next list read again', async () => {
+  const uri = writeTestDriver(join(dir, 'survey.xml'), [
+    { name: 'a', uuid: '44444444-0000-4000-8000-000000000001', users: ['alice'], running: false, power: true },
+    { name: 'b', uuid: '44444444-0000-4000-8000-000000000002', users: ['alice'] },
+  ]);
+  let calls = 0;
+  const inventory = new Inventory(
+    [{ name: 'lab', uri }],
+    PROTOCOLS,
+    () => {},
+    () => calls++,
+  );
+  try {
+    const [first, second] = await Promise.all([inventory.survey(), inventory.survey()]);
+    const reading = calls;
+    assert.ok(reading > 0, 'the first list read libvirt');
+    assert.strictEqual(first, second, 'two lists at once share one reading');
+    await inventory.survey();
+    assert.equal(calls, reading, 'a list right after is answered from the same reading');
+    const a = first.desktops.find((d) => d.name === 'a')!;
+    assert.equal(a.state, 'shut off');
+    await inventory.power((await inventory.get(a.id))!, 'start');
+    const after = await inventory.survey();
+    assert.ok(calls > reading, 'after a power action the list reads the hosts again');
+    assert.equal(after.desktops.find((d) => d.name === 'a')!.state, 'running', 'and shows the new state');
+    await new Promise((r) => setTimeout(r, SURVEY_FRESH_MS + 50));
+    const before = calls;
+    await inventory.survey();
+    assert.ok(calls > before, `a list after ${SURVEY_FRESH_MS} ms reads the hosts again`);
+  } finally {
+    await inventory.close();
   }
 });
