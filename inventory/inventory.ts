@@ -20,6 +20,12 @@ export interface InventoryWarning {
  * the survey at once.
  */
 export const SURVEY_FRESH_MS = 2000;
+/**
+ * A reading older than SURVEY_FRESH_MS but younger than this answers lists at once while a new
+ * one is taken (as a cache that revalidates behind the answer): a wave of lists never waits for
+ * a reading of 2,400 domains. Older than this, a list waits for the new reading.
+ */
+export const SURVEY_STALE_MS = 30_000;
 
 type Survey = { desktops: Desktop[]; unreachable: string[] };
 
@@ -28,6 +34,8 @@ export class Inventory {
   readonly #onWarning: (w: InventoryWarning) => void;
   /** The last survey, or the one under way: concurrent lists share it. */
   #survey: { at: number; result: Promise<Survey> } | undefined;
+  /** The last survey that completed, for answering while a new one is taken. */
+  #lastGood: { at: number; result: Survey } | undefined;
 
   constructor(
     specs: HypervisorSpec[],
@@ -92,16 +100,23 @@ export class Inventory {
     const result = this.#readEveryHost();
     const entry = { at: now, result };
     this.#survey = entry;
-    // A failed reading is not kept: the next list tries again.
-    result.catch(() => {
-      if (this.#survey === entry) this.#survey = undefined;
-    });
-    return result;
+    result.then(
+      (survey) => {
+        if (this.#survey === entry) this.#lastGood = { at: entry.at, result: survey };
+      },
+      // A failed reading is not kept: the next list tries again.
+      () => {
+        if (this.#survey === entry) this.#survey = undefined;
+      },
+    );
+    const last = this.#lastGood;
+    return last && now - last.at < SURVEY_STALE_MS ? Promise.resolve(last.result) : result;
   }
 
-  /** Forgets the last survey, so that the next list reads every host (after a power action). */
+  /** Forgets what was read, so that the next list waits for every host (after a power action). */
   forgetSurvey(): void {
     this.#survey = undefined;
+    this.#lastGood = undefined;
   }
 
   async #readEveryHost(): Promise<Survey> {

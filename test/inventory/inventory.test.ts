@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { Inventory, SURVEY_FRESH_MS } from '../../inventory/inventory.js';
+import { waitFor } from '../bed/deadline.js';
 import { writeTestDriver } from '../bed/test-driver.js';
 import { PROTOCOLS } from '../../serve/protocols.js';
 
@@ -106,7 +107,7 @@ test('a desktop is its UUID: on several hosts it is the one where it runs, shut 
   }
 });
 
-test('lists share one reading of the hosts: together or within SURVEY_FRESH_MS, and a power action makes the next list read again', async () => {
+test('lists share one reading of the hosts: together or within SURVEY_FRESH_MS, answered from the last reading while a new one is taken, and a power action makes the next list wait for a new one', async () => {
   const uri = writeTestDriver(join(dir, 'survey.xml'), [
     { name: 'a', uuid: '44444444-0000-4000-8000-000000000001', users: ['alice'], running: false, power: true },
     { name: 'b', uuid: '44444444-0000-4000-8000-000000000002', users: ['alice'] },
@@ -133,8 +134,11 @@ test('lists share one reading of the hosts: together or within SURVEY_FRESH_MS, 
     assert.equal(after.desktops.find((d) => d.name === 'a')!.state, 'running', 'and shows the new state');
     await new Promise((r) => setTimeout(r, SURVEY_FRESH_MS + 50));
     const before = calls;
-    await inventory.survey();
-    assert.ok(calls > before, `a list after ${SURVEY_FRESH_MS} ms reads the hosts again`);
+    const stale = await inventory.survey();
+    assert.strictEqual(stale, after, 'a list past SURVEY_FRESH_MS is answered at once from the last reading…');
+    await waitFor(() => calls > before, 10_000, 'a new reading behind it');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.notStrictEqual(await inventory.survey(), after, '…and the next list has the new reading');
   } finally {
     await inventory.close();
   }
