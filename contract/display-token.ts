@@ -33,6 +33,11 @@ export interface DisplayTokenClaims {
   shadow?: string;
   /** Digest of the browser's sign-in cookie (see browserBinding); absent for non-browser clients. */
   bsh?: string;
+  /**
+   * The id of the HTTP request that issued the token (`reqId` in the gateway's request log), so
+   * that the proxy's log lines for the connections it opens name the call that asked for them.
+   */
+  rid?: string;
   /** Unique id: single use is enforced per jti. */
   jti: string;
   iat: number;

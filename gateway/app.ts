@@ -3,6 +3,7 @@
 import fastifyCookie from '@fastify/cookie';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
+import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { ServerOptions } from 'node:https';
 import type { Logger } from 'pino';
@@ -26,6 +27,9 @@ import { desktopRoutes, type DesktopSource } from './routes/desktops.js';
 import { healthRoutes } from './routes/health.js';
 import { powerRoutes } from './routes/power.js';
 import { describeApi } from './routes/openapi.js';
+import { apiReference } from './routes/api-docs.js';
+import { hypervisorRoutes, type HypervisorHealthSource } from './routes/hypervisors.js';
+import { userListRoutes } from './routes/user-list.js';
 import { rdpCertificateRoutes } from './routes/rdp-certificates.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { shadowRoutes } from './routes/shadow.js';
@@ -50,6 +54,8 @@ export interface GatewayServices {
   /** Browsers known to have signed in as a user, which others' failures do not lock out. */
   devices: DeviceCookies;
   desktops: DesktopSource;
+  /** The hypervisors' health (the inventory), for the admin console; none: /api/hypervisors is absent. */
+  hypervisors?: HypervisorHealthSource | undefined;
   issuer: TokenIssuer;
   liveSessions: LiveSessionDirectory;
   /** The protocols this server carries, in default fallback order. */
@@ -80,6 +86,9 @@ export async function buildApp(services: GatewayServices, https?: ServerOptions)
     requestTimeout: 30_000,
     connectionTimeout: 60_000,
     return503OnClosing: true,
+    // Unique across processes and nodes (Fastify's default counts from 1 in each process): the id
+    // travels in display tokens to the proxy's connection log lines (reqId).
+    genReqId: () => randomUUID(),
     frameworkErrors,
     clientErrorHandler,
     // Bodies are taken as sent: a misspelt field ("viewonly") or a wrong type ("control": 1) is
@@ -124,6 +133,7 @@ export async function buildApp(services: GatewayServices, https?: ServerOptions)
   await app.register(originGuard, { origins: services.origins });
   await app.register(authentication, { signIns: services.signIns, users: services.users, directory: services.directory });
   await describeApi(app);
+  await apiReference(app);
   await app.register(availabilityGuard, { availability: services.availability });
   await app.register(healthRoutes, { availability: services.availability });
   await app.register(authRoutes, {
@@ -162,6 +172,8 @@ export async function buildApp(services: GatewayServices, https?: ServerOptions)
     protocols: services.protocols,
     webSocketOrigin: services.webSocketOrigin,
   });
+  await app.register(userListRoutes, { users: services.users, audit: services.audit, sessions: services.liveSessions });
+  if (services.hypervisors) await app.register(hypervisorRoutes, { hypervisors: services.hypervisors });
   await app.register(rdpCertificateRoutes, { pins: services.rdpPins, audit: services.audit });
   await app.register(fastifyStatic, {
     root: services.webRoot,
@@ -173,5 +185,7 @@ export async function buildApp(services: GatewayServices, https?: ServerOptions)
   });
   // With preCompressed, @fastify/static does not find the index for / itself (fastify-static#270).
   app.get('/', (_request, reply) => reply.sendFile('index.html'));
+  // The admin console: the page is static; everything it shows comes from admin-only API calls.
+  app.get('/admin', (_request, reply) => reply.sendFile('admin.html'));
   return app;
 }

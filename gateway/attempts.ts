@@ -14,6 +14,8 @@ export interface AttemptRequest {
   browserSession: string | undefined;
   /** The shadowing request a helpdesk watcher's attempt belongs to. */
   shadow?: string;
+  /** The HTTP request's id, carried in the token to the proxy's connection log lines. */
+  requestId?: string;
 }
 
 export function buildAttempt(issuer: TokenIssuer, webSocketOrigin: string, request: AttemptRequest): Attempt {
@@ -23,6 +25,7 @@ export function buildAttempt(issuer: TokenIssuer, webSocketOrigin: string, reque
     clientIp: request.clientIp,
     ...(request.browserSession !== undefined ? { browserSession: request.browserSession } : {}),
     ...(request.shadow !== undefined ? { shadow: request.shadow } : {}),
+    ...(request.requestId !== undefined ? { requestId: request.requestId } : {}),
   });
   const base = `${webSocketOrigin}${descriptor.path}`;
   const url = descriptor.token === 'query' ? `${base}?token=${encodeURIComponent(issued.token)}` : base;

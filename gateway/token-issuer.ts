@@ -30,12 +30,13 @@ export class TokenIssuer {
    * @param options.browserSession the sign-in cookie of the browser asking; the token then works
    *   only in that browser
    * @param options.shadow the accepted shadowing request this token serves
+   * @param options.requestId the HTTP request asking (carried into the proxy's connection logs)
    */
   issue(
     who: Principal,
     desktop: string,
     protocol: ProtocolId,
-    options: { viewOnly: boolean; clientIp: string; browserSession?: string; shadow?: string },
+    options: { viewOnly: boolean; clientIp: string; browserSession?: string; shadow?: string; requestId?: string },
   ): IssuedToken {
     const iat = Math.floor(Date.now() / 1000);
     const jti = randomUUID();
@@ -49,6 +50,7 @@ export class TokenIssuer {
       ...(this.bindClientIp ? { ip: options.clientIp } : {}),
       ...(options.browserSession ? { bsh: browserBinding(options.browserSession) } : {}),
       ...(options.shadow ? { shadow: options.shadow } : {}),
+      ...(options.requestId ? { rid: options.requestId } : {}),
       jti,
       iat,
       exp: iat + this.ttlSeconds,
@@ -69,6 +71,7 @@ export class TokenIssuer {
       token: jti,
       viewOnly: options.viewOnly,
       ...(options.shadow ? { shadow: options.shadow } : {}),
+      ...(options.requestId ? { reqId: options.requestId } : {}),
     });
     return { token, jti, expiresAt: new Date(claims.exp * 1000) };
   }

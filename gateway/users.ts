@@ -85,6 +85,13 @@ export class UserStore {
     return isNew;
   }
 
+  /** Every local user, by name (their password hashes stay here). */
+  async list(): Promise<Array<Omit<UserRecord, 'passwordHash'>>> {
+    return [...(await this.#load()).values()]
+      .map(({ username, roles, groups }) => ({ username, roles: [...roles], groups: [...groups] }))
+      .sort((a, b) => a.username.localeCompare(b.username));
+  }
+
   async get(username: string): Promise<UserRecord | undefined> {
     return (await this.#load()).get(username);
   }

@@ -27,6 +27,8 @@ export class Hypervisor {
   /** Where displays that listen on a wildcard address are reached. */
   readonly host: string;
   #connection: Promise<LibvirtConnection> | undefined;
+  /** The last failed call, for administrators (the health page): when, and libvirt's reason. */
+  lastError: { at: Date; message: string } | undefined;
   readonly #c: CConnection;
   readonly #addresses: GuestAddresses;
 
@@ -67,6 +69,7 @@ export class Hypervisor {
       connection = await this.#connect();
     } catch (error) {
       this.observe(this.name, took(), false);
+      this.lastError = { at: new Date(), message: (error as Error).message };
       throw error;
     }
     try {
@@ -75,6 +78,7 @@ export class Hypervisor {
       return result;
     } catch (error) {
       this.observe(this.name, took(), false);
+      this.lastError = { at: new Date(), message: (error as Error).message };
       if (this.#connection) {
         const stale = this.#connection;
         this.#connection = undefined;

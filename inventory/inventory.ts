@@ -29,6 +29,16 @@ export const SURVEY_STALE_MS = 30_000;
 
 type Survey = { desktops: Desktop[]; unreachable: string[] };
 
+/** One hypervisor as administrators see it: reachable now or not, how many domains, its last error. */
+export interface HypervisorStatus {
+  name: string;
+  host: string;
+  reachable: boolean;
+  domains: number;
+  running: number;
+  lastError?: { at: Date; message: string };
+}
+
 export class Inventory {
   readonly hypervisors: ReadonlyMap<string, Hypervisor>;
   readonly #onWarning: (w: InventoryWarning) => void;
@@ -170,6 +180,23 @@ export class Inventory {
     }
     if (unreachable) throw new HypervisorUnreachableError(unreachable.hypervisor.name, unreachable.error);
     return stopped ? this.#desktop(stopped.hypervisor, stopped.snapshot) : undefined;
+  }
+
+  /** Every hypervisor, asked now (in configuration order). */
+  async health(): Promise<HypervisorStatus[]> {
+    return Promise.all(
+      [...this.hypervisors.values()].map(async (h) => {
+        const domains = await h.listDomains().catch(() => undefined);
+        return {
+          name: h.name,
+          host: h.host,
+          reachable: domains !== undefined,
+          domains: domains?.length ?? 0,
+          running: domains?.filter((d) => d.state === 'running').length ?? 0,
+          ...(h.lastError ? { lastError: h.lastError } : {}),
+        };
+      }),
+    );
   }
 
   /** Starts, reboots or shuts down a desktop on the host it was found on. */

@@ -260,7 +260,7 @@ export class DisplayProxy {
         }
         const relay = new Relay(ws, handshake.display.socket, this.limits, handshake.filter, handshake.farewell);
         const session = this.sessions.attach(handshake.sessionKey ?? claims.jti, claims, relay);
-        const fields = { session: session.id, user: claims.sub, desktop: claims.desktop };
+        const fields = { session: session.id, user: claims.sub, desktop: claims.desktop, ...(claims.rid ? { reqId: claims.rid } : {}) };
         // One user-visible connection per session, however many sockets it has (SPICE's channels).
         if (session.relays.size === 1) {
           this.#options.audit?.record({

@@ -158,6 +158,7 @@ export async function startGateway(
       signInLockout: new SignInLockout({ state }),
       devices: new DeviceCookies(config.dataDir),
       desktops: inventory,
+      hypervisors: inventory,
       issuer: new TokenIssuer(signingKey, config.tokens.ttlSeconds, config.tokens.bindClientIp, audit),
       liveSessions: displayProxy.sessions,
       protocols,

@@ -15,7 +15,12 @@ const out = `${root}dist/web/public`;
 mkdirSync(out, { recursive: true });
 cpSync(`${root}web/public`, out, { recursive: true });
 await build({
-  entryPoints: { index: `${root}web/src/index.ts`, viewer: `${root}web/src/viewer.ts`, helpdesk: `${root}web/src/helpdesk.ts` },
+  entryPoints: {
+    index: `${root}web/src/index.ts`,
+    viewer: `${root}web/src/viewer.ts`,
+    helpdesk: `${root}web/src/helpdesk.ts`,
+    admin: `${root}web/src/admin/main.ts`,
+  },
   outdir: out,
   bundle: true,
   format: 'esm',

@@ -105,6 +105,7 @@ export const desktopRoutes: FastifyPluginAsyncTypebox<DesktopRoutesOptions> = as
           viewOnly,
           clientIp,
           browserSession: request.cookies[SESSION_COOKIE],
+          requestId: request.id,
         }),
       );
       request.log.info({ user: who.username, desktop: desktop.id, protocols: usable }, 'connect tokens issued');

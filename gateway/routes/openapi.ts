@@ -17,9 +17,12 @@ export async function describeApi(app: FastifyInstance): Promise<void> {
       },
       components: { securitySchemes: { signIn: { type: 'apiKey', in: 'cookie', name: 'porthole_session' } } },
     },
-    // The static files and the document itself are not API routes.
+    // The static files, the document itself and its reference page (/api/docs) are not API routes.
     hideUntagged: false,
-    transform: ({ schema, url }) => ({ schema: { ...schema, hide: !url.startsWith('/api/') && url !== '/healthz' }, url }),
+    transform: ({ schema, url }) => ({
+      schema: { ...schema, hide: schema?.hide === true || url.startsWith('/api/docs') || (!url.startsWith('/api/') && url !== '/healthz') },
+      url,
+    }),
   });
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 }

@@ -19,7 +19,8 @@ export class ApiError extends Error {
   }
 }
 
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+/** One call: its answer's body, or an ApiError with the server's sentence (the admin console's calls use it too). */
+export async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
   return (await exchange<T>(method, path, body)).data;
 }
 

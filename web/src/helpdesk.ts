@@ -66,6 +66,8 @@ async function load(): Promise<void> {
       const tr = document.createElement('tr');
       tr.dataset.sessionId = s.id;
       tr.dataset.user = s.user;
+      // The admin console's "Watch…" links here with the session picked (#session=ID).
+      tr.classList.toggle('picked', location.hash === `#session=${encodeURIComponent(s.id)}`);
       const stateCell = cell('');
       stateCell.className = 'ask-state';
       const watch = document.createElement('button');

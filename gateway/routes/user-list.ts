@@ -1,0 +1,63 @@
+// The users as administrators see them: local users, and directory users who signed in lately
+// (the directory is not listed: a school's may hold thousands who never use Porthole), each with
+// their recent sign-ins from the audit trail and their live sessions. Ending them all is
+// `DELETE /api/users/{name}/sessions` (routes/users.ts).
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { UserSummary } from '../../contract/api/admin.js';
+import { ErrorAnswer } from '../../contract/api/errors.js';
+import type { LiveSessionDirectory } from '../../contract/live-sessions.js';
+import type { AuditLog } from '../audit-log.js';
+import { requireUser } from '../http/authentication.js';
+import type { UserStore } from '../users.js';
+
+const RECENT_DAYS = 30;
+const SIGN_INS_SHOWN = 5;
+
+export interface UserListOptions {
+  users: UserStore;
+  audit: AuditLog;
+  sessions: LiveSessionDirectory;
+}
+
+export const userListRoutes: FastifyPluginAsyncTypebox<UserListOptions> = async (app, { users, audit, sessions }) => {
+  app.get(
+    '/api/users',
+    {
+      onRequest: requireUser('admin'),
+      schema: { response: { 200: Type.Array(UserSummary), 401: ErrorAnswer, 403: ErrorAnswer } },
+    },
+    async () => {
+      const since = new Date(Date.now() - RECENT_DAYS * 86_400_000);
+      const signIns = new Map<string, Array<{ at: string; client?: string }>>();
+      for (const e of audit.search({ since, limit: 100_000 })) {
+        if (e.event !== 'sign-in' || !e.user) continue;
+        const list = signIns.get(e.user) ?? [];
+        list.push({ at: e.at, ...(typeof e.client === 'string' ? { client: e.client } : {}) });
+        signIns.set(e.user, list);
+      }
+      const live = new Map<string, number>();
+      for (const s of sessions.list()) if (!s.shadow) live.set(s.user, (live.get(s.user) ?? 0) + 1);
+      const local = await users.list();
+      const localNames = new Set(local.map((u) => u.username));
+      const summary = (name: string, source: 'local' | 'directory', roles: string[], groups: string[]): UserSummary => {
+        const seen = signIns.get(name) ?? [];
+        return {
+          name,
+          source,
+          roles,
+          groups,
+          signIns: seen.slice(-SIGN_INS_SHOWN),
+          signInCount: seen.length,
+          liveSessions: live.get(name) ?? 0,
+        };
+      };
+      return [
+        ...local.map((u) => summary(u.username, 'local', u.roles, u.groups)),
+        ...[...signIns.keys()]
+          .filter((name) => !localNames.has(name))
+          .sort()
+          .map((name) => summary(name, 'directory', [], [])),
+      ];
+    },
+  );
+};
