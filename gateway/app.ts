@@ -31,8 +31,8 @@ import { sessionRoutes } from './routes/sessions.js';
 import { shadowRoutes } from './routes/shadow.js';
 import { userRoutes } from './routes/users.js';
 import type { ShadowRequests } from './shadowing.js';
-import type { SignInLockout } from './sign-in-lockout.js';
-import type { SignInSessions } from './sign-in-sessions.js';
+import type { LockoutStore } from './sign-in-lockout.js';
+import type { SignInStore } from './sign-in-sessions.js';
 import type { TokenIssuer } from './token-issuer.js';
 import type { UserStore } from './users.js';
 
@@ -44,9 +44,9 @@ export interface GatewayServices {
   users: UserStore;
   /** The school directory (LDAP, Active Directory) for names that are not local users; none: local users only. */
   directory?: Directory | undefined;
-  signIns: SignInSessions;
+  signIns: SignInStore;
   /** Failed sign-ins per user name, and the locks they lead to. */
-  signInLockout: SignInLockout;
+  signInLockout: LockoutStore;
   /** Browsers known to have signed in as a user, which others' failures do not lock out. */
   devices: DeviceCookies;
   desktops: DesktopSource;

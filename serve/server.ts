@@ -121,7 +121,7 @@ export async function startGateway(
   const shadows = new ShadowRequests(
     audit,
     // The proxy is built below; a shadowing only ends once sessions exist, so it is there by then.
-    (id, reason) => displayProxy.sessions.endWhere((claims) => claims.shadow === id, CloseCode.shadowEnded, reason),
+    (id, reason) => displayProxy.sessions.endWhere({ shadow: id }, CloseCode.shadowEnded, reason),
   );
   const displayProxy = new DisplayProxy({
     verifier,
@@ -136,16 +136,19 @@ export async function startGateway(
     availability,
     audit,
     admission: {
-      admit: (claims) => {
-        if (claims.shadow && shadows.get(claims.shadow)?.state !== 'accepted') return 'The screen sharing has ended.';
+      admit: async (claims) => {
+        if (claims.shadow && (await shadows.get(claims.shadow))?.state !== 'accepted') return 'The screen sharing has ended.';
         // A token issued to a browser works only while that browser is signed in.
-        if (claims.bsh && !signIns.isSignedIn(claims.bsh)) return 'You are signed out of Porthole. Sign in again to open your desktop.';
+        if (claims.bsh && !(await signIns.isSignedIn(claims.bsh)))
+          return 'You are signed out of Porthole. Sign in again to open your desktop.';
         return undefined;
       },
     },
   });
   serviceMetrics.watchSessions(displayProxy.sessions);
-  displayProxy.sessions.onEnded((session) => shadows.sessionEnded(session.id));
+  displayProxy.sessions.onEnded((session) => {
+    shadows.sessionEnded(session.id).catch((error: Error) => log.warn({ session: session.id }, `shadowing not ended: ${error.message}`));
+  });
 
   const app = await buildApp(
     {
