@@ -7,6 +7,8 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { ServerOptions } from 'node:https';
 import type { Logger } from 'pino';
 import type { Availability } from '../contract/availability.js';
+import { SharedStateError } from '../contract/shared-state.js';
+import type { Redis } from 'ioredis';
 import type { CertificatePinStore } from '../contract/certificate-pins.js';
 import type { LiveSessionDirectory } from '../contract/live-sessions.js';
 import type { ProtocolRegistry } from '../contract/protocol.js';
@@ -62,6 +64,8 @@ export interface GatewayServices {
   availability: Availability;
   /** The built web client (dist/web/public). */
   webRoot: string;
+  /** With shared state: the sign-in rate limits are counted in Redis, under this key prefix, across nodes. */
+  rateLimitStore?: { redis: Redis; prefix: string } | undefined;
 }
 
 /**
@@ -91,6 +95,10 @@ export async function buildApp(services: GatewayServices, https?: ServerOptions)
     : Fastify({ ...options, http: HEADER_LIMITS })) as unknown as FastifyInstance;
 
   app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown; code?: string }, request, reply) => {
+    if (error instanceof SharedStateError) {
+      request.log.error({ err: error }, 'shared state unavailable: request refused');
+      return reply.code(503).header('retry-after', '5').send({ error: error.sentence });
+    }
     if (error instanceof HypervisorUnreachableError) {
       request.log.warn({ hypervisor: error.hypervisor, err: error }, 'the hypervisor cannot be reached');
       return reply.code(503).send({
@@ -118,6 +126,7 @@ export async function buildApp(services: GatewayServices, https?: ServerOptions)
       const body = request.body as { username?: unknown } | undefined;
       return `${request.ip}|${typeof body?.username === 'string' ? countedName(body.username) : ''}`;
     },
+    ...(services.rateLimitStore ? { redis: services.rateLimitStore.redis, nameSpace: `${services.rateLimitStore.prefix}rate-limit:` } : {}),
     errorResponseBuilder: (_request, context) =>
       Object.assign(new Error(`Too many attempts. Wait ${context.after} and try again.`), { statusCode: context.statusCode }),
   });
