@@ -28,8 +28,8 @@ export interface Config {
   /** Shared state for several processes and nodes; undefined: one process, state under dataDir. */
   redis: RedisSettings | undefined;
   /**
-   * Addresses of the load balancers allowed to name the client (PROXY protocol v1/v2, or
-   * X-Forwarded-For); empty: the peer's own address is the client's, whatever it sends.
+   * Addresses of the load balancers allowed to name the client with the PROXY protocol (v1);
+   * empty: the peer's own address is the client's, whatever it sends.
    */
   trustedProxies: string[];
   /** The audit trail's rotation and retention. */

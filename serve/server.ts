@@ -45,6 +45,7 @@ import { RedisUsedTokens } from '../proxy/state/redis-used-tokens.js';
 import { RedisJoinableTokens } from '../proxy/state/redis-joinable-tokens.js';
 import { RedisLiveSessions } from '../proxy/state/redis-live-sessions.js';
 import { connectShared, type SharedState } from './shared-state.js';
+import { acceptProxyProtocol } from './proxy-protocol.js';
 
 export const WEB_ROOT = fileURLToPath(new URL('../web/public/', import.meta.url)); // dist/serve -> dist/web/public
 
@@ -210,6 +211,7 @@ export async function startGateway(
   );
 
   app.server.on('upgrade', (req, socket, head) => displayProxy.handleUpgrade(req, socket, head));
+  acceptProxyProtocol(app.server, new Set(config.trustedProxies), log);
   // A worker's metrics are gathered by its primary (PORTHOLE_WORKERS > 1), which serves them.
   if (cluster.isWorker) {
     new AggregatorRegistry(); // installs the worker's answer to its primary's requests
