@@ -1,6 +1,8 @@
 // What the gateway sees of the sessions the proxy carries: it lists them (helpdesk, admin),
 // ends one or all that match (an admin, a sign-out, a revocation, a shadowing's end), and hears
-// when one ends (a helpdesk watching it stops with it). The proxy implements it.
+// when one ends (a helpdesk watching it stops with it). The proxy implements it, for its own
+// process alone or, with shared state, for every process of every node: hence asynchronous, and
+// a match that is data (it crosses to other nodes), never a function.
 import type { CloseCodeValue } from './close-codes.js';
 import type { DisplayTokenClaims } from './display-token.js';
 import type { ProtocolId } from './protocol.js';
@@ -23,15 +25,25 @@ export interface LiveSessionInfo {
 export interface LiveSessionHandle {
   readonly id: string;
   readonly claims: DisplayTokenClaims;
-  /** Closes every connection of the session with this code and reason. */
-  end(code: CloseCodeValue, reason: string): void;
+  /** Closes every connection of the session with this code and reason, wherever it runs. */
+  end(code: CloseCodeValue, reason: string): Promise<void>;
+}
+
+/** Which sessions to end: all, a user's, a browser's (its sign-in binding), a shadowing's watchers. */
+export type SessionMatch = { all: true } | { user: string } | { browser: string } | { shadow: string };
+
+export function matchesSession(claims: DisplayTokenClaims, match: SessionMatch): boolean {
+  if ('all' in match) return true;
+  if ('user' in match) return claims.sub === match.user;
+  if ('browser' in match) return claims.bsh !== undefined && claims.bsh === match.browser;
+  return claims.shadow !== undefined && claims.shadow === match.shadow;
 }
 
 export interface LiveSessionDirectory {
-  list(): LiveSessionInfo[];
-  get(id: string): LiveSessionHandle | undefined;
-  /** Ends every session whose token matches; returns how many. */
-  endWhere(match: (claims: DisplayTokenClaims) => boolean, code: CloseCodeValue, reason: string): number;
-  /** Calls `listener` once a session's last connection has closed; returns the unsubscriber. */
+  list(): Promise<LiveSessionInfo[]>;
+  get(id: string): Promise<LiveSessionHandle | undefined>;
+  /** Ends every session that matches, on every node; returns how many. */
+  endWhere(match: SessionMatch, code: CloseCodeValue, reason: string): Promise<number>;
+  /** Calls `listener` once a session of this process has lost its last connection; returns the unsubscriber. */
   onEnded(listener: (session: LiveSessionHandle) => void): () => void;
 }

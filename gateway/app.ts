@@ -8,6 +8,8 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { ServerOptions } from 'node:https';
 import type { Logger } from 'pino';
 import type { Availability } from '../contract/availability.js';
+import { SharedStateError } from '../contract/shared-state.js';
+import type { Redis } from 'ioredis';
 import type { CertificatePinStore } from '../contract/certificate-pins.js';
 import type { LiveSessionDirectory } from '../contract/live-sessions.js';
 import type { ProtocolRegistry } from '../contract/protocol.js';
@@ -35,8 +37,8 @@ import { sessionRoutes } from './routes/sessions.js';
 import { shadowRoutes } from './routes/shadow.js';
 import { userRoutes } from './routes/users.js';
 import type { ShadowRequests } from './shadowing.js';
-import type { SignInLockout } from './sign-in-lockout.js';
-import type { SignInSessions } from './sign-in-sessions.js';
+import type { LockoutStore } from './sign-in-lockout.js';
+import type { SignInStore } from './sign-in-sessions.js';
 import type { TokenIssuer } from './token-issuer.js';
 import type { UserStore } from './users.js';
 
@@ -48,9 +50,9 @@ export interface GatewayServices {
   users: UserStore;
   /** The school directory (LDAP, Active Directory) for names that are not local users; none: local users only. */
   directory?: Directory | undefined;
-  signIns: SignInSessions;
+  signIns: SignInStore;
   /** Failed sign-ins per user name, and the locks they lead to. */
-  signInLockout: SignInLockout;
+  signInLockout: LockoutStore;
   /** Browsers known to have signed in as a user, which others' failures do not lock out. */
   devices: DeviceCookies;
   desktops: DesktopSource;
@@ -68,6 +70,8 @@ export interface GatewayServices {
   availability: Availability;
   /** The built web client (dist/web/public). */
   webRoot: string;
+  /** With shared state: the sign-in rate limits are counted in Redis, under this key prefix, across nodes. */
+  rateLimitStore?: { redis: Redis; prefix: string } | undefined;
 }
 
 /**
@@ -100,6 +104,10 @@ export async function buildApp(services: GatewayServices, https?: ServerOptions)
     : Fastify({ ...options, http: HEADER_LIMITS })) as unknown as FastifyInstance;
 
   app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown; code?: string }, request, reply) => {
+    if (error instanceof SharedStateError) {
+      request.log.error({ err: error }, 'shared state unavailable: request refused');
+      return reply.code(503).header('retry-after', '5').send({ error: error.sentence });
+    }
     if (error instanceof HypervisorUnreachableError) {
       request.log.warn({ hypervisor: error.hypervisor, err: error }, 'the hypervisor cannot be reached');
       return reply.code(503).send({
@@ -127,6 +135,7 @@ export async function buildApp(services: GatewayServices, https?: ServerOptions)
       const body = request.body as { username?: unknown } | undefined;
       return `${request.ip}|${typeof body?.username === 'string' ? countedName(body.username) : ''}`;
     },
+    ...(services.rateLimitStore ? { redis: services.rateLimitStore.redis, nameSpace: `${services.rateLimitStore.prefix}rate-limit:` } : {}),
     errorResponseBuilder: (_request, context) =>
       Object.assign(new Error(`Too many attempts. Wait ${context.after} and try again.`), { statusCode: context.statusCode }),
   });

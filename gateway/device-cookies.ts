@@ -13,9 +13,16 @@ export const DEVICE_COOKIE_MAX_AGE_SECONDS = 400 * 24 * 3600;
 export class DeviceCookies {
   readonly #key: Buffer;
 
-  /** The signing secret lives in PORTHOLE_DATA/keys/device-cookies.key (made on first start). */
-  constructor(dataDir: string) {
-    const dir = join(dataDir, 'keys');
+  /**
+   * @param source PORTHOLE_DATA, where the signing secret lives in keys/device-cookies.key (made
+   *   on first start), or the secret itself (kept in shared state, the same on every node)
+   */
+  constructor(source: string | Buffer) {
+    if (Buffer.isBuffer(source)) {
+      this.#key = source;
+      return;
+    }
+    const dir = join(source, 'keys');
     const path = join(dir, 'device-cookies.key');
     if (!existsSync(path)) {
       mkdirSync(dir, { recursive: true, mode: 0o700 });

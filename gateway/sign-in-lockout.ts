@@ -59,13 +59,35 @@ const SWEEP_EVERY_MS = 60 * 60_000;
 /** How soon to retry a name that is `busy`: a password check takes well under a second. */
 const BUSY_RETRY_MS = 5_000;
 
+/** Where lockouts are counted: this process (SignInLockout), or shared state every node reads. */
+export interface LockoutStore {
+  /**
+   * undefined when `username` may try a password now (the attempt is then under way until
+   * `settle`); otherwise why not and for how long.
+   */
+  admit(username: string): Promise<Refusal | undefined>;
+  /**
+   * The end of an admitted attempt: `true` signed in (the count starts again), `false` wrong
+   * password, `undefined` no answer (the password could not be checked; not counted). Returns
+   * the lock when this failure started one.
+   */
+  settle(username: string, signedIn: boolean | undefined): Promise<Lock | undefined>;
+  /** Lifts the lock on `username` and clears its count; false when it is not locked. */
+  unlock(username: string): Promise<boolean>;
+}
+
+/** The lock a name's `locks`-th lock lasts: doubling from the first, up to the policy's most. */
+export function lockDurationMs(policy: LockoutPolicy, locks: number): number {
+  return Math.min(policy.maxLockMs, policy.firstLockMs * 2 ** (locks - 1));
+}
+
 /**
  * Failed sign-ins per user name, and the locks they lead to. A sign-in asks `admit` before its
  * password is checked and reports the result to `settle`. Attempts under way count against the
  * threshold, so that many guesses sent at once from many addresses cannot all be checked before
  * the first failures are counted.
  */
-export class SignInLockout {
+export class SignInLockout implements LockoutStore {
   /** In order of last activity, least recent first (re-inserted on each change). */
   readonly #names = new Map<string, NameState>();
   readonly #policy: LockoutPolicy;
@@ -113,11 +135,7 @@ export class SignInLockout {
     return this.#names.size;
   }
 
-  /**
-   * undefined when `username` may try a password now (the attempt is then under way until
-   * `settle`); otherwise why not and for how long.
-   */
-  admit(username: string): Refusal | undefined {
+  async admit(username: string): Promise<Refusal | undefined> {
     const now = this.#now();
     const state = this.#current(username, now);
     if (state && state.lockedUntil > now) return { reason: 'locked', retryAfterMs: state.lockedUntil - now };
@@ -127,12 +145,7 @@ export class SignInLockout {
     return undefined;
   }
 
-  /**
-   * The end of an admitted attempt: `true` signed in (the count starts again), `false` wrong
-   * password, `undefined` no answer (the password could not be checked; not counted). Returns
-   * the lock when this failure started one.
-   */
-  settle(username: string, signedIn: boolean | undefined): Lock | undefined {
+  async settle(username: string, signedIn: boolean | undefined): Promise<Lock | undefined> {
     const now = this.#now();
     const state = this.#names.get(username);
     if (!state) return undefined; // pushed out while its password was checked
@@ -149,8 +162,7 @@ export class SignInLockout {
     return lock;
   }
 
-  /** Lifts the lock on `username` and clears its count; false when it is not locked. */
-  unlock(username: string): boolean {
+  async unlock(username: string): Promise<boolean> {
     const now = this.#now();
     const state = this.#current(username, now);
     if (!state || state.lockedUntil <= now) return false;
@@ -161,7 +173,7 @@ export class SignInLockout {
 
   #lock(state: NameState, now: number): Lock {
     state.locks++;
-    const durationMs = Math.min(this.#policy.maxLockMs, this.#policy.firstLockMs * 2 ** (state.locks - 1));
+    const durationMs = lockDurationMs(this.#policy, state.locks);
     state.lockedUntil = now + durationMs;
     state.failures = 0; // counted afresh once the lock lapses
     return { until: state.lockedUntil, durationMs, count: state.locks };

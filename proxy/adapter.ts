@@ -67,9 +67,9 @@ export interface ConnectionContext {
    * Uses the token up; a second claim of it anywhere throws ProxyError. `joinable`: further
    * connections with the same token may join this one's session while it lives.
    */
-  claim(token: VerifiedToken, options?: { joinable?: boolean }): AdmittedToken;
+  claim(token: VerifiedToken, options?: { joinable?: boolean }): Promise<AdmittedToken>;
   /** Admits a further connection into the live session a joinable claim of this token opened. Throws ProxyError. */
-  join(token: VerifiedToken): AdmittedToken;
+  join(token: VerifiedToken): Promise<AdmittedToken>;
   /**
    * Says what kind of traffic this connection carries (set from the descriptor first; SPICE
    * refines it per channel once its link message is read): both legs are marked for it.

@@ -21,7 +21,9 @@ import type { ProxyMetrics } from './metrics.js';
 import type { TrafficMarker } from './qos/socket-marking.js';
 import type { TrafficClasses, TrafficKind } from './qos/traffic-classes.js';
 import { Relay, type RelayLimits } from './relay.js';
-import { ReplayGuard } from './replay-guard.js';
+import { ReplayGuard, type UsedTokens } from './replay-guard.js';
+import { LocalJoinableTokens, type JoinableTokens } from './joinable-tokens.js';
+import { SharedStateError } from '../contract/shared-state.js';
 import type { CertificateTrust } from './tls/certificate-trust.js';
 import { secureDisplay } from './tls/display-tls.js';
 import type { TokenVerifier } from './token-verifier.js';
@@ -72,6 +74,12 @@ export interface DisplayProxyOptions {
    * reached unverified.
    */
   displayTrust?: CertificateTrust;
+  /** Where used tokens are remembered: this process by default, or shared by every node. */
+  usedTokens?: UsedTokens;
+  /** Where joinable claims are kept (SPICE's further channels): this process by default, or shared. */
+  joinable?: JoinableTokens;
+  /** The sessions registry: this process's by default; the wiring may hand one it also lists elsewhere. */
+  sessions?: LiveSessions;
 }
 
 /** One cookie's value from a Cookie header. */
@@ -99,17 +107,20 @@ function refuse(socket: Duplex, status: number, text: string): void {
 }
 
 export class DisplayProxy {
-  readonly sessions = new LiveSessions();
+  readonly sessions: LiveSessions;
   readonly limits: ProxyLimits;
   readonly #options: DisplayProxyOptions;
   readonly #adapters: Map<string, ProtocolAdapter>;
-  readonly #replay = new ReplayGuard();
-  /** Tokens whose claiming connection is live and may be joined (SPICE's main channel), with how many claim it. */
-  readonly #joinable = new Map<string, number>();
+  readonly #replay: UsedTokens;
+  /** Tokens whose claiming connection is live and may be joined (SPICE's main channel). */
+  readonly #joinable: JoinableTokens;
   readonly #wss: WebSocketServer;
 
   constructor(options: DisplayProxyOptions) {
     this.#options = options;
+    this.sessions = options.sessions ?? new LiveSessions();
+    this.#replay = options.usedTokens ?? new ReplayGuard();
+    this.#joinable = options.joinable ?? new LocalJoinableTokens();
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.#adapters = new Map(options.adapters.map((a) => [a.descriptor.path, a]));
     this.#wss = new WebSocketServer({
@@ -179,9 +190,8 @@ export class DisplayProxy {
     let joinableJti: string | undefined;
     const releaseJoinable = () => {
       if (joinableJti === undefined) return;
-      const left = (this.#joinable.get(joinableJti) ?? 1) - 1;
-      if (left > 0) this.#joinable.set(joinableJti, left);
-      else this.#joinable.delete(joinableJti);
+      // Best effort: a joinable claim left behind in shared state expires by itself.
+      this.#joinable.close(joinableJti).catch((error: Error) => log.warn(`a joinable token was not released: ${error.message}`));
       joinableJti = undefined;
     };
     const traffic = this.#options.traffic;
@@ -203,9 +213,9 @@ export class DisplayProxy {
       client: { inbox, send: (data) => ws.send(data, { binary: true, compress: false }) },
       authenticate: (token, options) =>
         ({ claims: verifier.verify(token, protocol, clientIp, { ...options, browserSession }) }) as VerifiedToken,
-      claim: (token, options) => {
+      claim: async (token, options) => {
         const { claims } = token;
-        if (!this.#replay.claim(claims.jti, claims.exp)) {
+        if (!(await this.#replay.claim(claims.jti, claims.exp))) {
           throw new ProxyError(
             CloseCode.badToken,
             'This connection link was already used. Open the desktop again from your list.',
@@ -213,13 +223,13 @@ export class DisplayProxy {
           );
         }
         if (options?.joinable) {
+          await this.#joinable.open(claims.jti);
           joinableJti = claims.jti;
-          this.#joinable.set(claims.jti, (this.#joinable.get(claims.jti) ?? 0) + 1);
         }
         return { claims } as AdmittedToken;
       },
-      join: (token) => {
-        if (!this.#joinable.has(token.claims.jti)) {
+      join: async (token) => {
+        if (!(await this.#joinable.isOpen(token.claims.jti))) {
           throw new ProxyError(
             CloseCode.badToken,
             'This connection belongs to a session that is not open. Open the desktop again from your list.',
@@ -297,7 +307,7 @@ export class DisplayProxy {
           }
           releaseJoinable();
           handshake.onEnd?.();
-          if (handshake.primary) session.end(end.code, end.reason);
+          if (handshake.primary) session.close(end.code, end.reason);
           metrics?.active.dec({ protocol });
           metrics?.untrack(relay);
           log.info(
@@ -319,7 +329,13 @@ export class DisplayProxy {
         const failure =
           error instanceof ProxyError
             ? error
-            : new ProxyError(CloseCode.protocolError, 'The connection failed inside the proxy.', (error as Error)?.stack ?? String(error));
+            : error instanceof SharedStateError
+              ? new ProxyError(CloseCode.unavailable, error.sentence, `shared state: ${error.message}`)
+              : new ProxyError(
+                  CloseCode.protocolError,
+                  'The connection failed inside the proxy.',
+                  (error as Error)?.stack ?? String(error),
+                );
         metrics?.connections.inc({ protocol, result: String(failure.code) });
         log.warn({ code: failure.code }, `connection refused: ${failure.detail}`);
         closeWebSocket(ws, failure.code, failure.reason);
@@ -348,7 +364,7 @@ export class DisplayProxy {
     opened: Set<Socket>,
   ): Promise<DisplayEnd> {
     const { id: protocol, label: name } = adapter.descriptor;
-    const refusal = this.#options.admission?.admit(claims);
+    const refusal = await this.#options.admission?.admit(claims);
     if (refusal) throw new ProxyError(CloseCode.forbidden, refusal, `token ${claims.jti} refused by the control plane: ${refusal}`);
     let desktop: Desktop | undefined;
     try {
@@ -472,7 +488,7 @@ export class DisplayProxy {
 
   /** Ends every connection with this code and reason; returns how many sessions it ended. */
   endAll(code: CloseCodeValue, reason: string): number {
-    return this.sessions.endWhere(() => true, code, reason);
+    return this.sessions.endLocal({ all: true }, code, reason);
   }
 
   /** Ends every connection (shutdown). */

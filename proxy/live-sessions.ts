@@ -2,7 +2,13 @@
 // when. A session is one or more connections (SPICE: one per channel) sharing a token.
 import { randomUUID } from 'node:crypto';
 import type { DisplayTokenClaims } from '../contract/display-token.js';
-import type { LiveSessionDirectory, LiveSessionHandle, LiveSessionInfo } from '../contract/live-sessions.js';
+import {
+  matchesSession,
+  type LiveSessionDirectory,
+  type LiveSessionHandle,
+  type LiveSessionInfo,
+  type SessionMatch,
+} from '../contract/live-sessions.js';
 import type { Relay } from './relay.js';
 
 export class LiveSession implements LiveSessionHandle {
@@ -19,8 +25,12 @@ export class LiveSession implements LiveSessionHandle {
   ) {}
 
   /** Closes every connection of the session with the given reason. */
-  end(code: number, reason: string): void {
+  close(code: number, reason: string): void {
     for (const relay of this.relays) relay.close(code, reason);
+  }
+
+  async end(code: number, reason: string): Promise<void> {
+    this.close(code, reason);
   }
 
   /** Takes a closed connection out, keeping what it carried in the session's totals. */
@@ -56,6 +66,13 @@ export class LiveSessions implements LiveSessionDirectory {
   readonly #byKey = new Map<string, LiveSession>();
   readonly #byId = new Map<string, LiveSession>();
   readonly #endedListeners = new Set<(session: LiveSession) => void>();
+  readonly #openedListeners = new Set<(session: LiveSession) => void>();
+
+  /** Calls `listener` when a session gets its first connection (a registry shared by nodes lists it at once). */
+  onOpened(listener: (session: LiveSession) => void): () => void {
+    this.#openedListeners.add(listener);
+    return () => this.#openedListeners.delete(listener);
+  }
 
   /**
    * Calls `listener` when a session's last connection has closed (what depends on the session,
@@ -73,6 +90,9 @@ export class LiveSessions implements LiveSessionDirectory {
       session = new LiveSession(key, claims);
       this.#byKey.set(key, session);
       this.#byId.set(session.id, session);
+      session.relays.add(relay);
+      for (const listener of this.#openedListeners) listener(session);
+      return session;
     }
     session.relays.add(relay);
     return session;
@@ -87,23 +107,36 @@ export class LiveSessions implements LiveSessionDirectory {
     }
   }
 
-  list(): LiveSessionInfo[] {
-    return [...this.#byId.values()].map((s) => s.info());
+  /** This process's sessions. */
+  local(): LiveSession[] {
+    return [...this.#byId.values()];
   }
 
-  get(id: string): LiveSession | undefined {
+  find(id: string): LiveSession | undefined {
     return this.#byId.get(id);
   }
 
-  /** Ends every session whose token matches (a user's sessions, a shadowing's watchers). */
-  endWhere(match: (claims: DisplayTokenClaims) => boolean, code: number, reason: string): number {
+  /** Ends every session of this process that matches (a user's sessions, a shadowing's watchers). */
+  endLocal(match: SessionMatch, code: number, reason: string): number {
     let n = 0;
     for (const s of this.#byId.values())
-      if (match(s.claims)) {
-        s.end(code, reason);
+      if (matchesSession(s.claims, match)) {
+        s.close(code, reason);
         n++;
       }
     return n;
+  }
+
+  async list(): Promise<LiveSessionInfo[]> {
+    return this.local().map((s) => s.info());
+  }
+
+  async get(id: string): Promise<LiveSession | undefined> {
+    return this.find(id);
+  }
+
+  async endWhere(match: SessionMatch, code: number, reason: string): Promise<number> {
+    return this.endLocal(match, code, reason);
   }
 
   get size(): number {

@@ -2,6 +2,8 @@
 import { createInterface } from 'node:readline';
 import { ConfigError, loadConfig } from './config.js';
 import { startGateway } from './server.js';
+import { DRAIN_MESSAGE, superviseWorkers } from './workers.js';
+import cluster from 'node:cluster';
 import { AuditLog } from '../gateway/audit-log.js';
 import { SigningKeyRing } from '../gateway/signing-keys.js';
 import { ROLES, UserStore, type Role } from '../gateway/users.js';
@@ -54,6 +56,7 @@ async function userAdd(args: string[]): Promise<number> {
 
 async function serve(): Promise<number> {
   const config = loadConfig();
+  if (config.workers > 1 && cluster.isPrimary) return superviseWorkers(config);
   const gateway = await startGateway(config);
   let stopping = false;
   const exit = (code: number) =>
@@ -62,19 +65,26 @@ async function serve(): Promise<number> {
       () => process.exit(1),
     );
   // SIGTERM drains: live desktops go on until they end or drainSeconds pass. A second SIGTERM,
-  // or SIGINT (Ctrl+C), stops at once.
-  process.on('SIGTERM', () => {
-    if (stopping) {
-      gateway.log.info('SIGTERM again: stopping now');
-      void exit(0);
-      return;
-    }
+  // or SIGINT (Ctrl+C), stops at once. A worker is told to drain by its primary's message, which
+  // may come with the SIGTERM a service manager sends the whole group: the drain starts once.
+  const drain = () => {
     stopping = true;
     gateway.log.info({ sessions: gateway.proxy.sessions.size, drainSeconds: config.drainSeconds }, 'SIGTERM: draining');
     gateway.drain(config.drainSeconds).then(
       () => exit(0),
       () => exit(1),
     );
+  };
+  process.on('SIGTERM', () => {
+    if (stopping && !cluster.isWorker) {
+      gateway.log.info('SIGTERM again: stopping now');
+      void exit(0);
+      return;
+    }
+    if (!stopping) drain();
+  });
+  process.on('message', (message) => {
+    if (message === DRAIN_MESSAGE && !stopping) drain();
   });
   process.once('SIGINT', () => {
     gateway.log.info('SIGINT: stopping now');

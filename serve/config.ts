@@ -12,6 +12,10 @@ import { defaultTrafficClasses, validTrafficClass, type TrafficClasses } from '.
 import { PROTOCOLS } from './protocols.js';
 import type { LdapSettings } from '../gateway/directory/ldap-settings.js';
 import { parseDirectory } from './directory-config.js';
+import { availableParallelism } from 'node:os';
+import { isIP } from 'node:net';
+import { normalizeIp } from '../contract/client-address.js';
+import { redisOptions, type RedisSettings } from '../state/redis-connection.js';
 
 export interface Config {
   listen: { host: string; port: number };
@@ -19,8 +23,15 @@ export interface Config {
   metricsListen: { host: string; port: number };
   /** How long live display connections may go on after SIGTERM before they are closed. */
   drainSeconds: number;
-  /** Processes serving this node's port: 1 until shared state (PORTHOLE_REDIS) is available. */
+  /** Processes serving this node's port (more than 1 needs `redis`). */
   workers: number;
+  /** Shared state for several processes and nodes; undefined: one process, state under dataDir. */
+  redis: RedisSettings | undefined;
+  /**
+   * Addresses of the load balancers allowed to name the client with the PROXY protocol (v1);
+   * empty: the peer's own address is the client's, whatever it sends.
+   */
+  trustedProxies: string[];
   /** The audit trail's rotation and retention. */
   audit: AuditRetention;
   publicUrl: URL;
@@ -65,6 +76,9 @@ interface ConfigFile {
   rdp?: { ca?: string };
   displays?: { ca?: string; clientCert?: string; clientKey?: string };
   directory?: unknown;
+  workers?: number | 'auto';
+  redis?: { url?: string; ca?: string; prefix?: string };
+  trustedProxies?: string[] | string;
   qos?: {
     enabled?: boolean;
     classes?: Partial<Record<string, Partial<TrafficClass> & { client?: Partial<TrafficClass>; display?: Partial<TrafficClass> }>>;
@@ -112,21 +126,34 @@ function positive(value: number | undefined, fallback: number, name: string): nu
   return value;
 }
 
-/**
- * PORTHOLE_WORKERS and PORTHOLE_REDIS. Several processes must share their state (sign-ins, the
- * single use of tokens, live sessions) in Redis; this version keeps it in one process, so it
- * refuses both rather than serve with state that each process would see differently.
- */
-function parseWorkers(env: NodeJS.ProcessEnv): number {
-  if (env.PORTHOLE_REDIS !== undefined && env.PORTHOLE_REDIS !== '') {
-    throw new ConfigError(
-      'PORTHOLE_REDIS is set, but this version of Porthole keeps its state in one process (PORTHOLE_DATA) and cannot share it: unset PORTHOLE_REDIS and run one process per node',
-    );
+/** PORTHOLE_REDIS (or `redis.url`), its CA (PORTHOLE_REDIS_CA or `redis.ca`) and key prefix (`redis.prefix`). */
+function parseRedis(file: ConfigFile['redis'], env: NodeJS.ProcessEnv, cwd: string): RedisSettings | undefined {
+  const url = env.PORTHOLE_REDIS || file?.url;
+  if (!url) return undefined;
+  const ca = env.PORTHOLE_REDIS_CA ?? file?.ca;
+  const prefix = env.PORTHOLE_REDIS_PREFIX ?? file?.prefix ?? 'porthole:';
+  if (typeof prefix !== 'string' || !/^[\w.:-]{1,64}$/.test(prefix)) {
+    throw new ConfigError(`redis.prefix "${String(prefix)}" must be 1-64 letters, digits, '.', ':', '_' or '-'`);
   }
-  const value = env.PORTHOLE_WORKERS ?? '1';
-  const n = value === 'auto' ? 1 : Number(value);
+  const settings: RedisSettings = { url, prefix, ...(ca ? { ca: resolve(cwd, ca) } : {}) };
+  try {
+    redisOptions(settings);
+  } catch (error) {
+    // The URL may hold a password: never repeat it.
+    throw new ConfigError(`PORTHOLE_REDIS ${(error as Error).message}`);
+  }
+  return settings;
+}
+
+/**
+ * PORTHOLE_WORKERS (or `workers`): `auto` is one process per core with shared state, else one.
+ * Several processes without Redis would each keep their own sign-ins, tokens and sessions.
+ */
+function parseWorkers(file: ConfigFile['workers'], env: NodeJS.ProcessEnv, redis: RedisSettings | undefined): number {
+  const value = String(env.PORTHOLE_WORKERS ?? file ?? 'auto');
+  const n = value === 'auto' ? (redis ? availableParallelism() : 1) : Number(value);
   if (!Number.isInteger(n) || n < 1) throw new ConfigError(`PORTHOLE_WORKERS "${value}" must be a whole number of processes, or auto`);
-  if (n > 1) {
+  if (n > 1 && !redis) {
     throw new ConfigError(
       `PORTHOLE_WORKERS=${value} needs PORTHOLE_REDIS: several processes must share sign-ins, tokens and sessions; without it, run one (PORTHOLE_WORKERS=1)`,
     );
@@ -237,7 +264,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       parseOrigin(o, from('PORTHOLE_ALLOWED_ORIGINS', 'allowedOrigins')),
     ),
   ]);
-  const workers = parseWorkers(env);
+  const redis = parseRedis(file.redis, env, cwd);
+  const workers = parseWorkers(file.workers, env, redis);
+  const trustedProxies = list(env.PORTHOLE_TRUSTED_PROXIES ?? file.trustedProxies).map(normalizeIp);
+  for (const address of trustedProxies)
+    if (isIP(address) === 0) throw new ConfigError(`trustedProxies: "${address}" is not an IP address (name each balancer's address)`);
   const level = env.PORTHOLE_LOG_LEVEL ?? file.logLevel ?? 'info';
   if (!['debug', 'info', 'warn', 'error'].includes(level)) {
     throw new ConfigError(`${from('PORTHOLE_LOG_LEVEL', 'logLevel')} "${level}" must be one of debug, info, warn, error`);
@@ -273,6 +304,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     ),
     drainSeconds: nonNegative(file.drainSeconds, 300, 'drainSeconds'),
     workers,
+    redis,
+    trustedProxies,
     audit: {
       rotateBytes: positive(file.audit?.rotateMegabytes, DEFAULT_RETENTION.rotateBytes / 1048576, 'audit.rotateMegabytes') * 1048576,
       keepDays: positive(file.audit?.keepDays, DEFAULT_RETENTION.keepDays, 'audit.keepDays'),

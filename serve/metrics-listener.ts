@@ -3,7 +3,12 @@
 // Prometheus scrapes; nothing else is served there.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
+
+/** What the listener serves: one process's registry, or (several workers) their sum, gathered by the primary. */
+export interface MetricsSource {
+  metrics(): Promise<string>;
+  readonly contentType: string;
+}
 
 export interface MetricsListener {
   /** http://host:port */
@@ -11,7 +16,7 @@ export interface MetricsListener {
   close(): Promise<void>;
 }
 
-export async function listenForMetrics(registry: Registry, listen: { host: string; port: number }): Promise<MetricsListener> {
+export async function listenForMetrics(registry: MetricsSource, listen: { host: string; port: number }): Promise<MetricsListener> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '').split('?', 1)[0];
     if (req.method !== 'GET' || path !== '/metrics') {

@@ -6,6 +6,8 @@ import { rdp } from '../proxy/rdp/descriptor.js';
 import { RdpAdapter } from '../proxy/rdp/adapter.js';
 import { spice } from '../proxy/spice/descriptor.js';
 import { SpiceAdapter } from '../proxy/spice/adapter.js';
+import { RedisSpiceSessions } from '../proxy/spice/redis-sessions.js';
+import type { RedisStore } from '../state/redis-store.js';
 import type { CertificateTrust } from '../proxy/tls/certificate-trust.js';
 import { vnc } from '../proxy/vnc/descriptor.js';
 import { VncAdapter } from '../proxy/vnc/adapter.js';
@@ -14,6 +16,8 @@ import { VncAdapter } from '../proxy/vnc/adapter.js';
 export interface AdapterServices {
   /** How servers inside the guests (RDP) are trusted: the configured CA, else pinned on first use. */
   guestServerTrust: CertificateTrust;
+  /** Shared state, when several processes serve: where a protocol keeps what its connections share. */
+  shared?: { store: RedisStore; maxSessionMs: number } | undefined;
 }
 
 export interface ProtocolModule {
@@ -22,7 +26,10 @@ export interface ProtocolModule {
 }
 
 export const PROTOCOL_MODULES: readonly ProtocolModule[] = [
-  { descriptor: spice, adapter: () => new SpiceAdapter() },
+  {
+    descriptor: spice,
+    adapter: ({ shared }) => new SpiceAdapter(shared ? new RedisSpiceSessions(shared.store, shared.maxSessionMs) : undefined),
+  },
   { descriptor: vnc, adapter: () => new VncAdapter() },
   { descriptor: rdp, adapter: (services) => new RdpAdapter(services.guestServerTrust) },
 ];

@@ -1,11 +1,12 @@
 // `porthole serve`: the broker, the proxy and the web client on one HTTPS port. The proxy is
 // wired to the broker's public key only, as it would be when run on its own.
+import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { AggregatorRegistry, collectDefaultMetrics, Registry } from 'prom-client';
 import { ensureSelfSignedCertificate } from '../certs/self-signed.js';
 import { CloseCode } from '../contract/close-codes.js';
 import { buildApp } from '../gateway/app.js';
@@ -34,13 +35,24 @@ import { listenForMetrics, type MetricsListener } from './metrics-listener.js';
 import { ServiceMetrics } from './service-metrics.js';
 import { PROTOCOL_MODULES, type ProtocolModule } from './protocols.js';
 import { ProtocolRegistry } from '../contract/protocol.js';
+import type { LiveSessionDirectory } from '../contract/live-sessions.js';
+import { LiveSessions } from '../proxy/live-sessions.js';
+import { RedisSignIns } from '../gateway/state/redis-sign-ins.js';
+import { RedisLockout } from '../gateway/state/redis-lockout.js';
+import { RedisShadowRecords } from '../gateway/state/redis-shadow-records.js';
+import { sharedDeviceCookieKey } from '../gateway/state/redis-device-key.js';
+import { RedisUsedTokens } from '../proxy/state/redis-used-tokens.js';
+import { RedisJoinableTokens } from '../proxy/state/redis-joinable-tokens.js';
+import { RedisLiveSessions } from '../proxy/state/redis-live-sessions.js';
+import { connectShared, type SharedState } from './shared-state.js';
+import { acceptProxyProtocol } from './proxy-protocol.js';
 
 export const WEB_ROOT = fileURLToPath(new URL('../web/public/', import.meta.url)); // dist/serve -> dist/web/public
 
 export interface Gateway {
   app: FastifyInstance;
-  /** The plain-HTTP listener of /metrics. */
-  metrics: MetricsListener;
+  /** The plain-HTTP listener of /metrics; a worker has none (its primary serves the workers' sum). */
+  metrics: MetricsListener | undefined;
   proxy: DisplayProxy;
   inventory: Inventory;
   log: Logger;
@@ -77,7 +89,11 @@ export async function startGateway(
     if (keys.refresh()) verifier.setKeys(keys.all().map((k) => [k.kid, k.publicKey]));
     return keys.current();
   };
-  const availability = new ProcessAvailability();
+  // With PORTHOLE_REDIS every process of every node shares its state there; it must answer at
+  // start (a wrong URL, password or CA is said at once), and later the process fails closed
+  // while it does not.
+  const shared: SharedState | undefined = config.redis ? await connectShared(config.redis, log) : undefined;
+  const availability = new ProcessAvailability(shared?.health);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const serviceMetrics = new ServiceMetrics(registry, availability);
@@ -109,9 +125,15 @@ export async function startGateway(
   } catch (error) {
     throw new Error(`PORTHOLE_DISPLAY_CA or its client certificate: ${(error as Error).message}`, { cause: error });
   }
-  // What survives a restart of this process: sign-ins, and sign-in lockouts.
-  const state = new StateDatabase(config.dataDir);
-  const signIns = new SignInSessions(config.sessions.signInTtlMs, state);
+  // What survives a restart of this process: sign-ins, and sign-in lockouts (alone), or all of
+  // it in Redis (shared).
+  const state = shared ? undefined : new StateDatabase(config.dataDir);
+  const signIns = shared
+    ? new RedisSignIns(shared.store, config.sessions.signInTtlMs)
+    : new SignInSessions(config.sessions.signInTtlMs, state);
+  const localSessions = new LiveSessions();
+  const sharedSessions = shared ? new RedisLiveSessions(localSessions, shared.store, log.child({ component: 'proxy' })) : undefined;
+  const liveSessions: LiveSessionDirectory = sharedSessions ?? localSessions;
   const ldap = config.directory.ldap;
   const directory = ldap
     ? new CachedDirectory(new LdapDirectory(ldap, log.child({ component: 'directory' })), ldap.cacheSeconds * 1000)
@@ -120,14 +142,27 @@ export async function startGateway(
   audit.onRecord((event) => serviceMetrics.count(event));
   const shadows = new ShadowRequests(
     audit,
-    // The proxy is built below; a shadowing only ends once sessions exist, so it is there by then.
-    (id, reason) => displayProxy.sessions.endWhere((claims) => claims.shadow === id, CloseCode.shadowEnded, reason),
+    (id, reason) => liveSessions.endWhere({ shadow: id }, CloseCode.shadowEnded, reason),
+    Date.now,
+    shared ? new RedisShadowRecords(shared.store) : undefined,
   );
   const displayProxy = new DisplayProxy({
     verifier,
     targets: inventory,
     origins: config.allowedOrigins,
-    adapters: modules.map((m) => m.adapter({ guestServerTrust: rdpTrust })),
+    adapters: modules.map((m) =>
+      m.adapter({
+        guestServerTrust: rdpTrust,
+        shared: shared ? { store: shared.store, maxSessionMs: config.sessions.maxDurationMs } : undefined,
+      }),
+    ),
+    sessions: localSessions,
+    ...(shared
+      ? {
+          usedTokens: new RedisUsedTokens(shared.store),
+          joinable: new RedisJoinableTokens(shared.store, config.sessions.maxDurationMs),
+        }
+      : {}),
     log: log.child({ component: 'proxy' }),
     limits: { idleTimeoutMs: config.sessions.idleTimeoutMs, maxDurationMs: config.sessions.maxDurationMs },
     metrics: new ProxyMetrics(registry),
@@ -136,16 +171,20 @@ export async function startGateway(
     availability,
     audit,
     admission: {
-      admit: (claims) => {
-        if (claims.shadow && shadows.get(claims.shadow)?.state !== 'accepted') return 'The screen sharing has ended.';
+      admit: async (claims) => {
+        if (claims.shadow && (await shadows.get(claims.shadow))?.state !== 'accepted') return 'The screen sharing has ended.';
         // A token issued to a browser works only while that browser is signed in.
-        if (claims.bsh && !signIns.isSignedIn(claims.bsh)) return 'You are signed out of Porthole. Sign in again to open your desktop.';
+        if (claims.bsh && !(await signIns.isSignedIn(claims.bsh)))
+          return 'You are signed out of Porthole. Sign in again to open your desktop.';
         return undefined;
       },
     },
   });
   serviceMetrics.watchSessions(displayProxy.sessions);
-  displayProxy.sessions.onEnded((session) => shadows.sessionEnded(session.id));
+  await sharedSessions?.start();
+  liveSessions.onEnded((session) => {
+    shadows.sessionEnded(session.id).catch((error: Error) => log.warn({ session: session.id }, `shadowing not ended: ${error.message}`));
+  });
 
   const app = await buildApp(
     {
@@ -155,31 +194,45 @@ export async function startGateway(
       users: new UserStore(config.dataDir),
       directory,
       signIns,
-      signInLockout: new SignInLockout({ state }),
-      devices: new DeviceCookies(config.dataDir),
+      signInLockout: shared ? new RedisLockout(shared.store) : new SignInLockout(state ? { state } : {}),
+      devices: new DeviceCookies(shared ? await sharedDeviceCookieKey(shared.store) : config.dataDir),
       desktops: inventory,
       hypervisors: inventory,
       issuer: new TokenIssuer(signingKey, config.tokens.ttlSeconds, config.tokens.bindClientIp, audit),
-      liveSessions: displayProxy.sessions,
+      liveSessions,
       protocols,
       shadows,
       rdpPins,
       audit,
       availability,
       webRoot: WEB_ROOT,
+      rateLimitStore: shared ? { redis: shared.store.redis, prefix: shared.store.prefix } : undefined,
     },
     { cert: readFileSync(tls.cert), key: readFileSync(tls.key) },
   );
 
   app.server.on('upgrade', (req, socket, head) => displayProxy.handleUpgrade(req, socket, head));
-  const metrics = await listenForMetrics(registry, config.metricsListen).catch((error: Error) => {
-    throw new Error(`PORTHOLE_METRICS_LISTEN ${config.metricsListen.host}:${config.metricsListen.port}: ${error.message}`);
-  });
+  acceptProxyProtocol(app.server, new Set(config.trustedProxies), log);
+  // A worker's metrics are gathered by its primary (PORTHOLE_WORKERS > 1), which serves them.
+  if (cluster.isWorker) {
+    new AggregatorRegistry(); // installs the worker's answer to its primary's requests
+    AggregatorRegistry.setRegistries([registry]);
+  }
+  const metrics = cluster.isWorker
+    ? undefined
+    : await listenForMetrics(registry, config.metricsListen).catch((error: Error) => {
+        throw new Error(`PORTHOLE_METRICS_LISTEN ${config.metricsListen.host}:${config.metricsListen.port}: ${error.message}`);
+      });
   await app.listen({ host: config.listen.host, port: config.listen.port });
   const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   log.info(
-    { listen: `${host}:${address.port}`, publicUrl: config.publicUrl.origin, hypervisors: config.hypervisors.map((h) => h.name) },
+    {
+      listen: `${host}:${address.port}`,
+      publicUrl: config.publicUrl.origin,
+      hypervisors: config.hypervisors.map((h) => h.name),
+      pid: process.pid,
+    },
     'Porthole is serving',
   );
   if (ldap)
@@ -217,10 +270,12 @@ export async function startGateway(
     async close() {
       displayProxy.close();
       await app.close();
-      await metrics.close();
+      await metrics?.close();
       await inventory.close();
       await directory?.close();
-      state.close();
+      state?.close();
+      await sharedSessions?.close();
+      await shared?.close();
     },
   };
 }

@@ -3,7 +3,7 @@
 // libvirt call latency per hypervisor, live sessions by protocol, and whether the process drains.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { AuditEvent } from '../contract/audit.js';
-import type { LiveSessionDirectory } from '../contract/live-sessions.js';
+import type { LiveSessions } from '../proxy/live-sessions.js';
 import type { ProcessAvailability } from './availability.js';
 
 export class ServiceMetrics {
@@ -12,10 +12,10 @@ export class ServiceMetrics {
   readonly #lockouts: Counter;
   readonly libvirtCalls: Histogram<'hypervisor' | 'result'>;
 
-  #sessions: LiveSessionDirectory | undefined;
+  #sessions: LiveSessions | undefined;
 
   constructor(registry: Registry, availability: ProcessAvailability) {
-    const live = () => this.#sessions?.list() ?? [];
+    const live = () => this.#sessions?.local() ?? [];
     this.#signIns = new Counter({
       name: 'porthole_sign_ins_total',
       help: 'Sign-ins by result: ok, or the reason of the refusal (wrong user name or password, locked, ...)',
@@ -47,7 +47,7 @@ export class ServiceMetrics {
       registers: [registry],
       collect() {
         this.reset();
-        for (const s of live()) this.inc({ protocol: s.protocol });
+        for (const s of live()) this.inc({ protocol: s.claims.protocol });
       },
     });
     new Gauge({
@@ -60,8 +60,8 @@ export class ServiceMetrics {
     });
   }
 
-  /** The live sessions to count (the proxy's, once it is built). */
-  watchSessions(sessions: LiveSessionDirectory): void {
+  /** The live sessions to count (this process's proxy's, once it is built). */
+  watchSessions(sessions: LiveSessions): void {
     this.#sessions = sessions;
   }
 

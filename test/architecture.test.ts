@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url)); // dist/test -> repository
-const SOURCES = ['contract', 'gateway', 'proxy', 'serve', 'inventory', 'certs', 'web/src'];
+const SOURCES = ['contract', 'gateway', 'proxy', 'serve', 'inventory', 'certs', 'state', 'web/src'];
 
 interface Import {
   from: string;
@@ -82,8 +82,8 @@ test('contract/ is the floor: it imports only itself, Node and TypeBox', () => {
   );
 });
 
-test('inventory/ and certs/ stand on the floor only', () => {
-  for (const folder of ['inventory', 'certs']) {
+test('inventory/, certs/ and state/ (shared state on Redis, used by both halves) stand on the floor only', () => {
+  for (const folder of ['inventory', 'certs', 'state']) {
     assert.deepEqual(
       offending((e) => under(e.from, folder) && !under(e.to, folder) && !under(e.to, 'contract')),
       [],

@@ -3,7 +3,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../../contract/desktop.js';
-import { SESSION_COOKIE, type SignInSessions } from '../sign-in-sessions.js';
+import { SESSION_COOKIE, type SignInStore } from '../sign-in-sessions.js';
 import type { Role, UserStore } from '../users.js';
 import { DIRECTORY_UNAVAILABLE, DirectoryUnavailableError, type Directory } from '../directory/directory.js';
 
@@ -15,13 +15,13 @@ declare module 'fastify' {
   }
 }
 
-export const authentication = fp<{ signIns: SignInSessions; users: UserStore; directory?: Directory | undefined }>(
+export const authentication = fp<{ signIns: SignInStore; users: UserStore; directory?: Directory | undefined }>(
   async (app, { signIns, users, directory }) => {
     app.decorateRequest('principal', undefined);
     app.decorateRequest('principalUnavailable', undefined);
     app.addHook('onRequest', async (request) => {
       const id = request.cookies[SESSION_COOKIE];
-      const username = signIns.get(id);
+      const username = await signIns.get(id);
       if (!username) return;
       // Roles and groups as the user store says now: `porthole user add` changing them while
       // someone is signed in takes effect at their next request (the store re-reads a changed file).
@@ -35,7 +35,7 @@ export const authentication = fp<{ signIns: SignInSessions; users: UserStore; di
       try {
         const principal = directory ? await directory.lookup(username) : undefined;
         if (principal) request.principal = principal;
-        else signIns.delete(id);
+        else await signIns.delete(id);
       } catch (error) {
         if (!(error instanceof DirectoryUnavailableError)) throw error;
         request.principalUnavailable = DIRECTORY_UNAVAILABLE;

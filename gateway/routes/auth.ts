@@ -7,8 +7,8 @@ import { CloseCode } from '../../contract/close-codes.js';
 import type { LiveSessionDirectory } from '../../contract/live-sessions.js';
 import type { AuditLog } from '../audit-log.js';
 import { DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE_SECONDS, type DeviceCookies } from '../device-cookies.js';
-import type { SignInLockout } from '../sign-in-lockout.js';
-import { SESSION_COOKIE, type SignInSessions } from '../sign-in-sessions.js';
+import type { LockoutStore } from '../sign-in-lockout.js';
+import { SESSION_COOKIE, type SignInStore } from '../sign-in-sessions.js';
 import type { UserStore } from '../users.js';
 import { DIRECTORY_UNAVAILABLE, DirectoryUnavailableError, type Directory } from '../directory/directory.js';
 import { requireUser } from '../http/authentication.js';
@@ -16,8 +16,8 @@ import { countedName } from '../sign-in-names.js';
 
 export interface AuthRoutesOptions {
   users: UserStore;
-  signIns: SignInSessions;
-  lockout: SignInLockout;
+  signIns: SignInStore;
+  lockout: LockoutStore;
   audit: AuditLog;
   /** The proxy's live sessions: signing out closes the ones this browser opened. */
   sessions: LiveSessionDirectory;
@@ -52,7 +52,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (
       // device's key: that would take the device's random id, which only its HttpOnly cookie holds.)
       const device = devices.verify(request.cookies[DEVICE_COOKIE], username);
       const counted = device ? `device:${device}` : countedName(username);
-      const refusal = lockout.admit(counted);
+      const refusal = await lockout.admit(counted);
       if (refusal) {
         audit.record({
           event: 'sign-in.refused',
@@ -80,12 +80,12 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (
           if (principal && (await users.get(principal.username))) principal = undefined;
         }
       } catch (error) {
-        lockout.settle(counted, undefined);
+        await lockout.settle(counted, undefined);
         if (!(error instanceof DirectoryUnavailableError)) throw error;
         request.log.warn({ user: username }, 'sign-in refused: the directory cannot be reached');
         return reply.code(503).send({ error: DIRECTORY_UNAVAILABLE });
       }
-      const lock = lockout.settle(counted, principal !== undefined);
+      const lock = await lockout.settle(counted, principal !== undefined);
       if (!principal) {
         request.log.info({ user: username }, 'sign-in failed');
         audit.record({
@@ -112,8 +112,8 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (
         return reply.code(401).send({ error: `The user name or password is not right. ${lockedSentence(lock.durationMs)}` });
       }
       // A new id on every sign-in; the old one (if any) is dropped.
-      signIns.delete(request.cookies[SESSION_COOKIE]);
-      const id = signIns.create(principal.username);
+      await signIns.delete(request.cookies[SESSION_COOKIE]);
+      const id = await signIns.create(principal.username);
       reply.setCookie(SESSION_COOKIE, id, {
         httpOnly: true,
         secure: true,
@@ -148,9 +148,9 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (
 
   app.post('/api/logout', { schema: { response: { 204: NoContent } } }, async (request, reply) => {
     const who = request.principal;
-    const binding = signIns.delete(request.cookies[SESSION_COOKIE]);
+    const binding = await signIns.delete(request.cookies[SESSION_COOKIE]);
     // A shared classroom computer: signing out also closes the desktops this browser has open.
-    if (binding) sessions.endWhere((claims) => claims.bsh === binding, CloseCode.signedOut, 'You signed out of Porthole.');
+    if (binding) await sessions.endWhere({ browser: binding }, CloseCode.signedOut, 'You signed out of Porthole.');
     reply.clearCookie(SESSION_COOKIE, { httpOnly: true, secure: true, sameSite: 'strict', path: '/' });
     if (who) {
       request.log.info({ user: who.username }, 'signed out');

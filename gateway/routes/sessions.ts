@@ -10,7 +10,7 @@ import { requireUser } from '../http/authentication.js';
 export interface SessionRoutesOptions {
   sessions: LiveSessionDirectory;
   /** Who is watching a session (helpdesk shadowing). */
-  watchers: (sessionId: string) => string[];
+  watchers: (sessionId: string) => Promise<string[]>;
   audit: AuditTrail;
 }
 
@@ -22,10 +22,11 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
       schema: { response: { 200: Type.Array(LiveSessionSummary), 401: ErrorAnswer, 403: ErrorAnswer } },
     },
     async () =>
-      sessions
-        .list()
-        .filter((s) => !s.shadow) // a watcher's connection is not a session of its own
-        .map((s) => ({ ...s, watchers: watchers(s.id) })),
+      Promise.all(
+        (await sessions.list())
+          .filter((s) => !s.shadow) // a watcher's connection is not a session of its own
+          .map(async (s) => ({ ...s, watchers: await watchers(s.id) })),
+      ),
   );
 
   app.delete(
@@ -35,9 +36,9 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
       schema: { params: SessionIdParams, response: { 204: NoContent, 401: ErrorAnswer, 403: ErrorAnswer, 404: ErrorAnswer } },
     },
     async (request, reply) => {
-      const session = sessions.get(request.params.id);
+      const session = await sessions.get(request.params.id);
       if (!session) return reply.code(404).send({ error: 'There is no such session (it may have ended already).' });
-      session.end(CloseCode.endedByAdmin, 'An administrator ended this session.');
+      await session.end(CloseCode.endedByAdmin, 'An administrator ended this session.');
       request.log.info({ admin: request.principal!.username, session: session.id, user: session.claims.sub }, 'session ended by admin');
       audit.record({
         event: 'session.ended',

@@ -34,8 +34,13 @@ export const shadowRoutes: FastifyPluginAsyncTypebox<ShadowRoutesOptions> = asyn
   // Helpdesk watchers connect as a second, shared client over the protocol made for it.
   const watching = protocols.descriptors.find((d) => d.watching);
   /** The request, if the caller is one of its parties; 404 otherwise (its existence is not revealed). */
-  function party(request: FastifyRequest, requestId: string, reply: FastifyReply, who: Array<'asker' | 'user'>): ShadowRequest | undefined {
-    const found = shadows.get(requestId);
+  async function party(
+    request: FastifyRequest,
+    requestId: string,
+    reply: FastifyReply,
+    who: Array<'asker' | 'user'>,
+  ): Promise<ShadowRequest | undefined> {
+    const found = await shadows.get(requestId);
     const me = request.principal!.username;
     if (!found || !who.some((w) => found[w] === me)) {
       void reply.code(404).send({ error: NOT_FOUND });
@@ -55,7 +60,7 @@ export const shadowRoutes: FastifyPluginAsyncTypebox<ShadowRoutesOptions> = asyn
       },
     },
     async (request, reply) => {
-      const session = sessions.get(request.params.id);
+      const session = await sessions.get(request.params.id);
       if (!session || session.claims.shadow) return reply.code(404).send({ error: 'There is no such session (it may have ended).' });
       const desktop = await desktops.get(session.claims.desktop);
       if (!desktop || !watching || !protocolsOf(desktop, protocols.ids).includes(watching.id)) {
@@ -64,7 +69,7 @@ export const shadowRoutes: FastifyPluginAsyncTypebox<ShadowRoutesOptions> = asyn
           error: `This desktop has no ${label} display, which watching needs. Ask an administrator to add one beside its other displays.`,
         });
       }
-      const asked = shadows.ask(
+      const asked = await shadows.ask(
         request.principal!.username,
         { session: session.id, user: session.claims.sub, desktop: desktop.id },
         request.body.control ?? false,
@@ -80,9 +85,13 @@ export const shadowRoutes: FastifyPluginAsyncTypebox<ShadowRoutesOptions> = asyn
       schema: { response: { 200: Type.Array(ShadowNotice), 401: ErrorAnswer } },
     },
     async (request) =>
-      shadows
-        .forUser(request.principal!.username)
-        .map((r) => ({ requestId: r.id, asker: r.asker, desktop: r.desktop, control: r.control, state: r.state })),
+      (await shadows.forUser(request.principal!.username)).map((r) => ({
+        requestId: r.id,
+        asker: r.asker,
+        desktop: r.desktop,
+        control: r.control,
+        state: r.state,
+      })),
   );
 
   app.get(
@@ -92,7 +101,7 @@ export const shadowRoutes: FastifyPluginAsyncTypebox<ShadowRoutesOptions> = asyn
       schema: { params: RequestIdParams, response: { 200: ShadowStatus, 401: ErrorAnswer, 404: ErrorAnswer } },
     },
     async (request, reply) => {
-      const found = party(request, request.params.requestId, reply, ['asker']);
+      const found = await party(request, request.params.requestId, reply, ['asker']);
       if (!found) return reply;
       const about = { state: found.state, user: found.user, desktop: found.desktop, control: found.control };
       if (found.state !== 'accepted' || !watching) return about;
@@ -122,10 +131,10 @@ export const shadowRoutes: FastifyPluginAsyncTypebox<ShadowRoutesOptions> = asyn
       },
     },
     async (request, reply) => {
-      const found = party(request, request.params.requestId, reply, ['user']);
+      const found = await party(request, request.params.requestId, reply, ['user']);
       if (!found) return reply;
       if (found.state !== 'pending') return reply.code(409).send({ error: `This request was already ${found.state}.` });
-      shadows.answer(found, request.body.accept);
+      await shadows.answer(found, request.body.accept);
       return reply.code(204).send(null);
     },
   );
@@ -137,9 +146,9 @@ export const shadowRoutes: FastifyPluginAsyncTypebox<ShadowRoutesOptions> = asyn
       schema: { params: RequestIdParams, response: { 204: NoContent, 401: ErrorAnswer, 404: ErrorAnswer } },
     },
     async (request, reply) => {
-      const found = party(request, request.params.requestId, reply, ['asker', 'user']);
+      const found = await party(request, request.params.requestId, reply, ['asker', 'user']);
       if (!found) return reply;
-      shadows.end(found, request.principal!.username);
+      await shadows.end(found, request.principal!.username);
       return reply.code(204).send(null);
     },
   );

@@ -8,13 +8,13 @@ import { CloseCode } from '../../contract/close-codes.js';
 import type { LiveSessionDirectory } from '../../contract/live-sessions.js';
 import type { AuditLog } from '../audit-log.js';
 import { requireUser } from '../http/authentication.js';
-import type { SignInLockout } from '../sign-in-lockout.js';
-import type { SignInSessions } from '../sign-in-sessions.js';
+import type { LockoutStore } from '../sign-in-lockout.js';
+import type { SignInStore } from '../sign-in-sessions.js';
 
 export interface UserRoutesOptions {
-  signIns: SignInSessions;
+  signIns: SignInStore;
   sessions: LiveSessionDirectory;
-  lockout: SignInLockout;
+  lockout: LockoutStore;
   audit: AuditLog;
 }
 
@@ -28,12 +28,8 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
     async (request) => {
       const { name } = request.params;
       const ended = {
-        signIns: signIns.deleteUser(name),
-        displaySessions: sessions.endWhere(
-          (claims) => claims.sub === name,
-          CloseCode.endedByAdmin,
-          'An administrator ended your sessions.',
-        ),
+        signIns: await signIns.deleteUser(name),
+        displaySessions: await sessions.endWhere({ user: name }, CloseCode.endedByAdmin, 'An administrator ended your sessions.'),
       };
       request.log.info({ admin: request.principal!.username, user: name, ...ended }, 'user revoked');
       audit.record({ event: 'user.revoked', admin: request.principal!.username, user: name, ...ended });
@@ -49,7 +45,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
     },
     async (request, reply) => {
       const { name } = request.params;
-      if (!lockout.unlock(name)) return reply.code(404).send({ error: 'This user name is not locked.' });
+      if (!(await lockout.unlock(name))) return reply.code(404).send({ error: 'This user name is not locked.' });
       const admin = request.principal!.username;
       audit.record({ event: 'sign-in.unlocked', admin, user: name });
       request.log.info({ admin, user: name }, 'sign-in unlocked');

@@ -148,7 +148,7 @@ export class RdpAdapter implements ProtocolAdapter {
         'view-only RDP token',
       );
     }
-    const token = ctx.claim(verified);
+    const token = await ctx.claim(verified);
     const wanted = normalizeDestination(request.destination);
     const display = await ctx.openDisplay(token);
     const target = normalizeDestination(endpointAddress(display.endpoint));

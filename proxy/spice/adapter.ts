@@ -21,7 +21,7 @@ import {
 } from './link.js';
 import { SpiceClientStream } from './client-messages.js';
 import { DisplayInitWatch } from './display-init.js';
-import { SpiceSessions, type SpiceSession } from './sessions.js';
+import { SpiceSessions, type SpiceSessionStore } from './sessions.js';
 import { encryptTicket } from './ticket.js';
 import { spiceTrafficKind } from './channel-kinds.js';
 import { spice } from './descriptor.js';
@@ -39,7 +39,8 @@ async function readLink(inbox: Inbox, who: string): Promise<{ raw: Buffer; body:
 
 export class SpiceAdapter implements ProtocolAdapter {
   readonly descriptor = spice;
-  readonly sessions = new SpiceSessions();
+  /** @param sessions where SPICE sessions are bound: this process, or shared by every node */
+  constructor(readonly sessions: SpiceSessionStore = new SpiceSessions()) {}
 
   async handshake(ctx: ConnectionContext): Promise<Handshake> {
     const link = await readLink(ctx.client.inbox, 'The browser');
@@ -47,7 +48,6 @@ export class SpiceAdapter implements ProtocolAdapter {
     const main = mess.channelType === ChannelType.main;
     ctx.classify(spiceTrafficKind(mess.channelType));
 
-    let session: SpiceSession;
     // A later channel may arrive after the token's expiry; it is admitted only into the live
     // session that an unexpired token opened, checked below.
     const verified = ctx.authenticate(ctx.queryToken, { ignoreExpiration: !main });
@@ -62,20 +62,18 @@ export class SpiceAdapter implements ProtocolAdapter {
         );
       }
       // Uses up the token: a second main channel with it is a replay.
-      token = ctx.claim(verified, { joinable: true });
-      session = this.sessions.begin(claims);
+      token = await ctx.claim(verified, { joinable: true });
+      await this.sessions.begin(claims.jti);
     } else {
-      const existing = this.sessions.get(claims.jti);
-      if (!existing || existing.ended) {
+      if (!(await this.sessions.isLive(claims.jti))) {
         throw new ProxyError(
           CloseCode.badToken,
           'A SPICE channel arrived without its session. Open the desktop again from your list.',
           `SPICE channel type ${mess.channelType} before or after its main channel`,
         );
       }
-      session = existing;
-      token = ctx.join(verified);
-      const sessionId = await session.sessionId(TIMEOUT_MS);
+      token = await ctx.join(verified);
+      const sessionId = await this.sessions.sessionId(claims.jti, TIMEOUT_MS);
       if (mess.connectionId !== sessionId) {
         throw new ProxyError(
           CloseCode.forbidden,
@@ -85,23 +83,22 @@ export class SpiceAdapter implements ProtocolAdapter {
       }
     }
     const channelKey = `${mess.channelType}:${mess.channelId}`;
-    if (session.channels.has(channelKey)) {
+    if (!(await this.sessions.addChannel(claims.jti, channelKey))) {
       throw new ProxyError(
         CloseCode.protocolError,
         'The viewer opened the same SPICE channel twice.',
         `duplicate SPICE channel ${channelKey}`,
       );
     }
-    session.channels.add(channelKey);
 
     let display: DisplayEnd;
     let mini: boolean;
     try {
       display = await ctx.openDisplay(token);
-      mini = await this.#link(ctx, display, link.raw, mess, main ? session : undefined);
+      mini = await this.#link(ctx, display, link.raw, mess, main ? claims.jti : undefined);
     } catch (error) {
-      session.channels.delete(channelKey);
-      if (main) this.sessions.end(claims.jti);
+      await this.sessions.removeChannel(claims.jti, channelKey).catch(() => {});
+      if (main) await this.sessions.end(claims.jti).catch(() => {});
       throw error;
     }
     // View-only is enforced here, per channel, whatever the browser's client does.
@@ -123,8 +120,9 @@ export class SpiceAdapter implements ProtocolAdapter {
       onEnd: () => {
         if (viewOnly?.dropped)
           ctx.log.info({ user: claims.sub, channel: mess.channelType, dropped: viewOnly.dropped }, 'view-only input dropped');
-        session.channels.delete(channelKey);
-        if (main) this.sessions.end(claims.jti);
+        // Best effort: a binding left behind in shared state expires by itself.
+        void this.sessions.removeChannel(claims.jti, channelKey).catch(() => {});
+        if (main) void this.sessions.end(claims.jti).catch(() => {});
       },
     };
   }
@@ -135,7 +133,8 @@ export class SpiceAdapter implements ProtocolAdapter {
     display: DisplayEnd,
     linkRaw: Buffer,
     mess: LinkMess,
-    mainSession: SpiceSession | undefined,
+    /** The token of a main channel, whose session id is recorded before the viewer sees it. */
+    mainToken: string | undefined,
   ): Promise<boolean> {
     display.send(linkRaw);
     const reply = await readLink(display.inbox, 'The display');
@@ -173,12 +172,17 @@ export class SpiceAdapter implements ProtocolAdapter {
       );
     }
     const mini = hasCap(mess.commonCaps, CommonCap.miniHeader) && hasCap(parsed.commonCaps, CommonCap.miniHeader);
-    if (mainSession) mainSession.setSessionId(await this.#readSessionId(ctx, display, mini));
+    if (mainToken !== undefined) {
+      const init = await this.#readMainInit(display, mini);
+      // Recorded before the viewer sees it: its next channels, on any node, find it.
+      await this.sessions.setSessionId(mainToken, init.sessionId);
+      ctx.client.send(init.message);
+    }
     return mini;
   }
 
-  /** Reads (and passes on) the main channel's first message, SPICE_MSG_MAIN_INIT, for its session id. */
-  async #readSessionId(ctx: ConnectionContext, display: DisplayEnd, mini: boolean): Promise<number> {
+  /** Reads the main channel's first message, SPICE_MSG_MAIN_INIT, for its session id. */
+  async #readMainInit(display: DisplayEnd, mini: boolean): Promise<{ sessionId: number; message: Buffer }> {
     const headerSize = mini ? 6 : 18;
     const header = await display.inbox.read(headerSize, TIMEOUT_MS);
     const type = header.readUInt16LE(mini ? 0 : 8);
@@ -191,7 +195,6 @@ export class SpiceAdapter implements ProtocolAdapter {
       );
     }
     const body = await display.inbox.read(size, TIMEOUT_MS);
-    ctx.client.send(Buffer.concat([header, body]));
-    return body.readUInt32LE(0);
+    return { sessionId: body.readUInt32LE(0), message: Buffer.concat([header, body]) };
   }
 }

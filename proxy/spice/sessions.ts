@@ -1,45 +1,74 @@
 // SPICE sessions as the proxy sees them: one token opens one main channel; the server then
 // assigns a session id (in SPICE_MSG_MAIN_INIT), and the session's other channels must carry
-// that id as their connection id while the main channel lives.
+// that id as their connection id while the main channel lives. With shared state the other
+// channels may arrive through another process or node: hence a store, asynchronous.
 import { CloseCode } from '../../contract/close-codes.js';
 import { ProxyError } from '../close.js';
-import type { DisplayTokenClaims } from '../../contract/display-token.js';
 
-export class SpiceSession {
-  #sessionId: number | undefined;
-  #ended = false;
-  #waiters: Array<{ resolve: (id: number) => void; reject: (e: Error) => void }> = [];
+/** Where a SPICE session's binding is kept: its session id, its open channels, whether it ended. */
+export interface SpiceSessionStore {
+  /** The main channel of this token is linking. */
+  begin(jti: string): Promise<void>;
+  setSessionId(jti: string, id: number): Promise<void>;
+  /** Whether the token's main channel is linking or live. */
+  isLive(jti: string): Promise<boolean>;
+  /** The id the server gave the main channel, waiting for it while the main channel links. Throws ProxyError. */
+  sessionId(jti: string, timeoutMs: number): Promise<number>;
+  /** Records a channel (`type:id`); false when it is open already (a duplicate). */
+  addChannel(jti: string, channel: string): Promise<boolean>;
+  removeChannel(jti: string, channel: string): Promise<void>;
+  end(jti: string): Promise<void>;
+}
+
+export function sessionEnded(): ProxyError {
+  return new ProxyError(
+    CloseCode.badToken,
+    'This SPICE session has ended. Open the desktop again from your list.',
+    'SPICE channel for an ended session',
+  );
+}
+
+export function sessionLate(): ProxyError {
+  return new ProxyError(
+    CloseCode.protocolError,
+    'The SPICE session did not start in time.',
+    "SPICE channel waited for the main channel's session id",
+  );
+}
+
+class SpiceSession {
+  sessionId: number | undefined;
+  readonly waiters: Array<{ resolve: (id: number) => void; reject: (e: Error) => void }> = [];
   /** `type:id` of each channel opened so far, to refuse a duplicate. */
   readonly channels = new Set<string>();
+}
 
-  constructor(readonly claims: DisplayTokenClaims) {}
+/** One process's SPICE sessions, in memory. */
+export class SpiceSessions implements SpiceSessionStore {
+  readonly #byToken = new Map<string, SpiceSession>();
 
-  get ended(): boolean {
-    return this.#ended;
+  async begin(jti: string): Promise<void> {
+    this.#byToken.set(jti, new SpiceSession());
   }
 
-  setSessionId(id: number): void {
-    this.#sessionId = id;
-    for (const w of this.#waiters.splice(0)) w.resolve(id);
+  async setSessionId(jti: string, id: number): Promise<void> {
+    const session = this.#byToken.get(jti);
+    if (!session) return;
+    session.sessionId = id;
+    for (const w of session.waiters.splice(0)) w.resolve(id);
   }
 
-  /** The id the server gave the main channel, waiting for it if the main channel is still linking. */
-  sessionId(timeoutMs: number): Promise<number> {
-    if (this.#ended) return Promise.reject(ended());
-    if (this.#sessionId !== undefined) return Promise.resolve(this.#sessionId);
+  async isLive(jti: string): Promise<boolean> {
+    return this.#byToken.has(jti);
+  }
+
+  sessionId(jti: string, timeoutMs: number): Promise<number> {
+    const session = this.#byToken.get(jti);
+    if (!session) return Promise.reject(sessionEnded());
+    if (session.sessionId !== undefined) return Promise.resolve(session.sessionId);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () =>
-          reject(
-            new ProxyError(
-              CloseCode.protocolError,
-              'The SPICE session did not start in time.',
-              "SPICE channel waited for the main channel's session id",
-            ),
-          ),
-        timeoutMs,
-      );
-      this.#waiters.push({
+      const timer = setTimeout(() => reject(sessionLate()), timeoutMs);
+      session.waiters.push({
         resolve: (id) => {
           clearTimeout(timer);
           resolve(id);
@@ -52,36 +81,21 @@ export class SpiceSession {
     });
   }
 
-  end(): void {
-    this.#ended = true;
-    for (const w of this.#waiters.splice(0)) w.reject(ended());
-  }
-}
-
-function ended(): ProxyError {
-  return new ProxyError(
-    CloseCode.badToken,
-    'This SPICE session has ended. Open the desktop again from your list.',
-    'SPICE channel for an ended session',
-  );
-}
-
-export class SpiceSessions {
-  readonly #byToken = new Map<string, SpiceSession>();
-
-  begin(claims: DisplayTokenClaims): SpiceSession {
-    const session = new SpiceSession(claims);
-    this.#byToken.set(claims.jti, session);
-    return session;
+  async addChannel(jti: string, channel: string): Promise<boolean> {
+    const session = this.#byToken.get(jti);
+    if (!session || session.channels.has(channel)) return false;
+    session.channels.add(channel);
+    return true;
   }
 
-  get(jti: string): SpiceSession | undefined {
-    return this.#byToken.get(jti);
+  async removeChannel(jti: string, channel: string): Promise<void> {
+    this.#byToken.get(jti)?.channels.delete(channel);
   }
 
-  end(jti: string): void {
-    this.#byToken.get(jti)?.end();
+  async end(jti: string): Promise<void> {
+    const session = this.#byToken.get(jti);
     this.#byToken.delete(jti);
+    for (const w of session?.waiters.splice(0) ?? []) w.reject(sessionEnded());
   }
 
   get size(): number {

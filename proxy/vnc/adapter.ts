@@ -10,7 +10,7 @@ export class VncAdapter implements ProtocolAdapter {
   readonly descriptor = vnc;
 
   async handshake(ctx: ConnectionContext): Promise<Handshake> {
-    const token = ctx.claim(ctx.authenticate(ctx.queryToken));
+    const token = await ctx.claim(ctx.authenticate(ctx.queryToken));
     const opened = await ctx.openDisplay(token);
     const display = await authenticateToDisplay<DisplayEnd>(opened, opened.endpoint.password, (d) => ctx.secure(d));
     await acceptClient(ctx.client);

@@ -9,29 +9,29 @@ import { ShadowRequests } from '../../gateway/shadowing.js';
 const dir = mkdtempSync(join(tmpdir(), 'porthole-shadow-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('when the watched session ends, its requests end too: the watchers are closed with a reason', () => {
+test('when the watched session ends, its requests end too: the watchers are closed with a reason', async () => {
   const audit = new AuditLog(dir);
   const closed: Array<[string, string]> = [];
-  const shadows = new ShadowRequests(audit, (id, reason) => closed.push([id, reason]));
-  const watched = shadows.ask('hannah', { session: 's1', user: 'alice', desktop: 'lab/a' }, false);
-  const waiting = shadows.ask('harry', { session: 's1', user: 'alice', desktop: 'lab/a' }, true);
-  const other = shadows.ask('hannah', { session: 's2', user: 'bob', desktop: 'lab/b' }, false);
-  shadows.answer(watched, true);
-  shadows.answer(other, true);
+  const shadows = new ShadowRequests(audit, (id, reason) => void closed.push([id, reason]));
+  const watched = await shadows.ask('hannah', { session: 's1', user: 'alice', desktop: 'lab/a' }, false);
+  const waiting = await shadows.ask('harry', { session: 's1', user: 'alice', desktop: 'lab/a' }, true);
+  const other = await shadows.ask('hannah', { session: 's2', user: 'bob', desktop: 'lab/b' }, false);
+  await shadows.answer(watched, true);
+  await shadows.answer(other, true);
 
-  shadows.sessionEnded('s1');
-  assert.equal(shadows.get(watched.id)!.state, 'ended');
-  assert.equal(shadows.get(waiting.id)!.state, 'ended', 'a request still waiting for its answer ends as well');
-  assert.equal(shadows.get(other.id)!.state, 'accepted', "another session's shadowing goes on");
+  await shadows.sessionEnded('s1');
+  assert.equal((await shadows.get(watched.id))!.state, 'ended');
+  assert.equal((await shadows.get(waiting.id))!.state, 'ended', 'a request still waiting for its answer ends as well');
+  assert.equal((await shadows.get(other.id))!.state, 'accepted', "another session's shadowing goes on");
   assert.deepEqual(
     closed.map(([id]) => id),
     [watched.id, waiting.id],
   );
   assert.match(closed[0]![1], /session you were watching has ended/);
-  assert.deepEqual(shadows.watchers('s1'), []);
-  assert.deepEqual(shadows.forUser('alice'), [], 'the user is no longer asked');
+  assert.deepEqual(await shadows.watchers('s1'), []);
+  assert.deepEqual(await shadows.forUser('alice'), [], 'the user is no longer asked');
 
-  shadows.sessionEnded('s1'); // a second notice changes nothing
+  await shadows.sessionEnded('s1'); // a second notice changes nothing
   assert.equal(closed.length, 2);
   const events = readFileSync(audit.path, 'utf8')
     .trim()
@@ -46,17 +46,17 @@ test('when the watched session ends, its requests end too: the watchers are clos
   );
 });
 
-test('a request nobody answers lapses after 2 minutes as ended, not as refused', () => {
+test('a request nobody answers lapses after 2 minutes as ended, not as refused', async () => {
   let now = Date.parse('2030-01-07T08:00:00Z');
   const shadows = new ShadowRequests(
     new AuditLog(dir),
     () => {},
     () => now,
   );
-  const request = shadows.ask('hannah', { session: 's3', user: 'carl', desktop: 'lab/c' }, false);
+  const request = await shadows.ask('hannah', { session: 's3', user: 'carl', desktop: 'lab/c' }, false);
   now += 119_000;
-  assert.equal(shadows.get(request.id)!.state, 'pending');
+  assert.equal((await shadows.get(request.id))!.state, 'pending');
   now += 2_000;
-  assert.equal(shadows.get(request.id)!.state, 'ended');
-  assert.deepEqual(shadows.forUser('carl'), [], 'the user is no longer asked');
+  assert.equal((await shadows.get(request.id))!.state, 'ended');
+  assert.deepEqual(await shadows.forUser('carl'), [], 'the user is no longer asked');
 });

@@ -202,25 +202,25 @@ test('guesses sent at once count before their passwords are checked', async () =
   assert.equal(codes.filter((c) => c === 429).length, 7, String(codes));
 });
 
-test('memory stays bounded: quiet names are forgotten after a day, and the map has a cap', () => {
+test('memory stays bounded: quiet names are forgotten after a day, and the map has a cap', async () => {
   let t = 0;
   const lockout = new SignInLockout({ clock: () => t, maxNames: 3 });
-  const failOnce = (name: string) => {
-    assert.equal(lockout.admit(name), undefined);
-    lockout.settle(name, false);
+  const failOnce = async (name: string) => {
+    assert.equal(await lockout.admit(name), undefined);
+    await lockout.settle(name, false);
   };
-  for (const name of ['a', 'b', 'c']) failOnce(name);
-  for (let i = 0; i < 4; i++) failOnce('c');
-  assert.ok(lockout.admit('c'), 'c is locked');
-  failOnce('d');
-  failOnce('e');
+  for (const name of ['a', 'b', 'c']) await failOnce(name);
+  for (let i = 0; i < 4; i++) await failOnce('c');
+  assert.ok(await lockout.admit('c'), 'c is locked');
+  await failOnce('d');
+  await failOnce('e');
   assert.equal(lockout.size, 3, 'the least recent unlocked names made room');
-  assert.ok(lockout.admit('c'), 'the locked name was kept');
+  assert.ok(await lockout.admit('c'), 'the locked name was kept');
 
   t += 24 * 60 * MINUTE + 5 * MINUTE + 1;
-  failOnce('f');
+  await failOnce('f');
   assert.equal(lockout.size, 1, 'names quiet for a day are forgotten');
-  assert.equal(lockout.admit('c'), undefined);
+  assert.equal(await lockout.admit('c'), undefined);
 });
 
 /** A sign-in from the browser that holds `device` (its porthole_device cookie). */

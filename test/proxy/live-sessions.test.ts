@@ -31,7 +31,7 @@ test('a session ends when its last connection closes, and only then are its list
   sessions.detach(session, display);
   assert.deepEqual(ended, [session.id]);
   assert.equal(sessions.size, 0);
-  assert.equal(sessions.get(session.id), undefined);
+  assert.equal(sessions.find(session.id), undefined);
 
   stop();
   const next = sessions.attach('spice:2', claims, main);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,10 +108,29 @@ test('mistakes are named with the setting and what to write instead', () => {
   assert.throws(() => loadConfig({ PORTHOLE_CONFIG: 'long.yaml' }, dir), /at most 60/);
 });
 
-test('more than one worker, or shared state, is refused at start with the reason (state is kept by one process)', () => {
+test('more than one worker needs shared state: refused at start with the reason; auto is one per core with Redis', () => {
   assert.equal(loadConfig({}, dir).workers, 1);
   assert.equal(loadConfig({ PORTHOLE_WORKERS: 'auto' }, dir).workers, 1, 'auto without Redis is one process');
   assert.throws(() => loadConfig({ PORTHOLE_WORKERS: '2' }, dir), /PORTHOLE_WORKERS=2 needs PORTHOLE_REDIS/);
   assert.throws(() => loadConfig({ PORTHOLE_WORKERS: 'many' }, dir), /PORTHOLE_WORKERS "many" must be a whole number/);
-  assert.throws(() => loadConfig({ PORTHOLE_REDIS: 'redis://127.0.0.1:6379' }, dir), /PORTHOLE_REDIS is set, but this version/);
+  const shared = loadConfig({ PORTHOLE_REDIS: 'redis://127.0.0.1:6379' }, dir);
+  assert.equal(shared.workers, availableParallelism());
+  assert.deepEqual(shared.redis, { url: 'redis://127.0.0.1:6379', prefix: 'porthole:' });
+  assert.equal(loadConfig({ PORTHOLE_REDIS: 'redis://127.0.0.1:6379', PORTHOLE_WORKERS: '2' }, dir).workers, 2);
+  assert.equal(
+    loadConfig({ PORTHOLE_REDIS: 'redis-sentinel://127.0.0.1:26379,127.0.0.1:26380/main' }, dir).redis?.url,
+    'redis-sentinel://127.0.0.1:26379,127.0.0.1:26380/main',
+  );
+  assert.throws(() => loadConfig({ PORTHOLE_REDIS: 'http://127.0.0.1' }, dir), /PORTHOLE_REDIS must be redis:\/\//);
+  assert.throws(
+    () => loadConfig({ PORTHOLE_REDIS: 'redis-sentinel://127.0.0.1:26379' }, dir),
+    /redis-sentinel:\/\/ URL ends with \/MASTERNAME/,
+  );
+  assert.throws(
+    () => loadConfig({ PORTHOLE_REDIS: 'redis://:secret@a,b/0' }, dir),
+    (e: Error) => !e.message.includes('secret'),
+  );
+  assert.throws(() => loadConfig({ PORTHOLE_REDIS: 'redis://127.0.0.1', PORTHOLE_REDIS_PREFIX: 'a b' }, dir), /redis.prefix/);
+  assert.deepEqual(loadConfig({ PORTHOLE_TRUSTED_PROXIES: '127.0.0.2, ::ffff:10.0.0.1' }, dir).trustedProxies, ['127.0.0.2', '10.0.0.1']);
+  assert.throws(() => loadConfig({ PORTHOLE_TRUSTED_PROXIES: 'lb.example' }, dir), /not an IP address/);
 });
