@@ -30,10 +30,22 @@ export interface LiveSessionHandle {
 }
 
 /** Which sessions to end: all, a user's, a browser's (its sign-in binding), a shadowing's watchers. */
-export type SessionMatch = { all: true } | { user: string } | { browser: string } | { shadow: string };
+export type SessionMatch =
+  | { all: true }
+  | { user: string }
+  | { browser: string }
+  | { shadow: string }
+  /** The desktop's other controlling sessions over a protocol (a single-client display taken over): not view-only, not a watcher. */
+  | { takeOver: { desktop: string; protocol: string; except: string } };
 
 export function matchesSession(claims: DisplayTokenClaims, match: SessionMatch): boolean {
   if ('all' in match) return true;
+  if ('takeOver' in match) {
+    const t = match.takeOver as typeof match.takeOver | undefined; // from another node: may be malformed
+    return (
+      !!t && claims.desktop === t.desktop && claims.protocol === t.protocol && claims.jti !== t.except && !claims.viewOnly && !claims.shadow
+    );
+  }
   if ('user' in match) return claims.sub === match.user;
   if ('browser' in match) return claims.bsh !== undefined && claims.bsh === match.browser;
   return claims.shadow !== undefined && claims.shadow === match.shadow;

@@ -348,9 +348,9 @@ export class DisplayProxy {
    * reaches the display: its viewer then reads why, rather than a dropped connection it would
    * reconnect from (and take the desktop back).
    */
-  #takeOver(claims: DisplayTokenClaims): void {
-    const ended = this.sessions.endWhere(
-      (c) => c.desktop === claims.desktop && c.protocol === claims.protocol && c.jti !== claims.jti && !c.viewOnly && !c.shadow,
+  async #takeOver(claims: DisplayTokenClaims): Promise<void> {
+    const ended = await this.sessions.endWhere(
+      { takeOver: { desktop: claims.desktop, protocol: claims.protocol, except: claims.jti } },
       CloseCode.takenOver,
       'This desktop was opened in another tab or window, so it closed here.',
     );
@@ -411,7 +411,7 @@ export class DisplayProxy {
         `${claims.desktop}: ${name} on TLS port ${endpoint.tlsPort} only, and PORTHOLE_DISPLAY_CA is not set`,
       );
     }
-    if (adapter.descriptor.singleClient && !claims.viewOnly && !claims.shadow) this.#takeOver(claims);
+    if (adapter.descriptor.singleClient && !claims.viewOnly && !claims.shadow) await this.#takeOver(claims);
     const socket = await this.#connect(endpoint.host, useTls ? endpoint.tlsPort! : endpoint.port!, name, mark);
     opened.add(socket);
     const display = displayEnd(socket, endpoint, desktop, name, this.limits.handshakeBytes);

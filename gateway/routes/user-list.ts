@@ -36,7 +36,7 @@ export const userListRoutes: FastifyPluginAsyncTypebox<UserListOptions> = async 
         signIns.set(e.user, list);
       }
       const live = new Map<string, number>();
-      for (const s of sessions.list()) if (!s.shadow) live.set(s.user, (live.get(s.user) ?? 0) + 1);
+      for (const s of await sessions.list()) if (!s.shadow) live.set(s.user, (live.get(s.user) ?? 0) + 1);
       const local = await users.list();
       const localNames = new Set(local.map((u) => u.username));
       const summary = (name: string, source: 'local' | 'directory', roles: string[], groups: string[]): UserSummary => {
