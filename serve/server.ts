@@ -13,6 +13,9 @@ import { AuditLog } from '../gateway/audit-log.js';
 import { DeviceCookies } from '../gateway/device-cookies.js';
 import { CachedDirectory } from '../gateway/directory/cached-directory.js';
 import { LdapDirectory } from '../gateway/directory/ldap-directory.js';
+import { OidcFlowSeal } from '../gateway/directory/oidc-flow-cookie.js';
+import { OidcPrincipals, withOidcPrincipals } from '../gateway/directory/oidc-principals.js';
+import { OidcRelyingParty } from '../gateway/directory/oidc-relying-party.js';
 import { createLogger } from '../gateway/logger.js';
 import { ShadowRequests } from '../gateway/shadowing.js';
 import { SignInLockout } from '../gateway/sign-in-lockout.js';
@@ -113,9 +116,23 @@ export async function startGateway(
   const state = new StateDatabase(config.dataDir);
   const signIns = new SignInSessions(config.sessions.signInTtlMs, state);
   const ldap = config.directory.ldap;
-  const directory = ldap
+  const ldapDirectory = ldap
     ? new CachedDirectory(new LdapDirectory(ldap, log.child({ component: 'directory' })), ldap.cacheSeconds * 1000)
     : undefined;
+  const oidcSettings = config.directory.oidc;
+  const oidc = oidcSettings
+    ? {
+        party: new OidcRelyingParty(
+          oidcSettings,
+          new URL('/api/login/oidc/callback', config.publicUrl).href,
+          log.child({ component: 'oidc' }),
+        ),
+        seal: new OidcFlowSeal(config.dataDir),
+        principals: new OidcPrincipals(config.sessions.signInTtlMs, state),
+      }
+    : undefined;
+  // OpenID users' groups are looked up beside the LDAP directory's.
+  const directory = oidc ? withOidcPrincipals(oidc.principals, ldapDirectory) : ldapDirectory;
   const audit = new AuditLog(config.dataDir, config.audit);
   audit.onRecord((event) => serviceMetrics.count(event));
   const shadows = new ShadowRequests(
@@ -154,6 +171,7 @@ export async function startGateway(
       webSocketOrigin: config.publicUrl.origin.replace(/^http/, 'ws'),
       users: new UserStore(config.dataDir),
       directory,
+      oidc,
       signIns,
       signInLockout: new SignInLockout({ state }),
       devices: new DeviceCookies(config.dataDir),
@@ -165,6 +183,7 @@ export async function startGateway(
       rdpPins,
       audit,
       availability,
+      limits: config.limits,
       webRoot: WEB_ROOT,
     },
     { cert: readFileSync(tls.cert), key: readFileSync(tls.key) },
@@ -185,6 +204,11 @@ export async function startGateway(
     log.info(
       { directory: ldap.urls, bindDn: ldap.bindDn ?? 'anonymous', cacheSeconds: ldap.cacheSeconds },
       'names that are not local users sign in with the directory',
+    );
+  if (oidcSettings)
+    log.info(
+      { issuer: oidcSettings.issuer, clientId: oidcSettings.clientId, redirectUri: oidc!.party.redirectUri },
+      `the sign-in page offers "Sign in with ${oidcSettings.label}"`,
     );
 
   async function drain(seconds: number): Promise<void> {
@@ -219,6 +243,7 @@ export async function startGateway(
       await metrics.close();
       await inventory.close();
       await directory?.close();
+      await oidc?.party.close();
       state.close();
     },
   };

@@ -150,7 +150,8 @@ async function open(moveOn?: { attempts: Attempt[]; fallbacks: Fallback[] }): Pr
         true,
       );
     } else if (error instanceof ApiError && error.status === 401) {
-      location.href = '/';
+      // Back here once signed in (kept through an OpenID provider's round trip too).
+      location.href = `/?return=${encodeURIComponent(location.pathname + location.search)}`;
     } else {
       showFailure((error as Error).message, true);
     }
