@@ -83,7 +83,7 @@ export async function startOidcProvider(options: { redirectUris: string[]; users
   writeFileSync(caFile, authority.cert);
   const clientSecret = `oidc-client-secret-${randomBytes(12).toString('base64url')}`;
   recordSecret('OIDC client secret', clientSecret);
-  for (const u of options.users) recordSecret('OIDC user password', u.password);
+  for (const u of options.users) recordSecret('user password', u.password);
 
   const signing = await generateKeyPair('RS256', { extractable: true });
   const stranger = await generateKeyPair('RS256', { extractable: true });
