@@ -4,8 +4,7 @@
 // for 10 minutes at most. In a cookie rather than in the process: any process of the cluster
 // that shares PORTHOLE_DATA's keys can finish a sign-in another one started.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { gatewayKey } from '../key-files.js';
 
 export const OIDC_FLOW_COOKIE = 'porthole_oidc';
 /** How long a sign-in at the provider may take, from the click to the answer. */
@@ -26,18 +25,7 @@ export class OidcFlowSeal {
 
   /** @param dataDir PORTHOLE_DATA; the key is made on first start */
   constructor(dataDir: string) {
-    const dir = join(dataDir, 'keys');
-    const path = join(dir, 'oidc-flow.key');
-    if (!existsSync(path)) {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      try {
-        writeFileSync(path, randomBytes(32).toString('base64url'), { mode: 0o600, flag: 'wx' });
-      } catch (error) {
-        // Another process of this node made it first: use theirs.
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      }
-    }
-    this.#key = Buffer.from(readFileSync(path, 'utf8').trim(), 'base64url');
+    this.#key = gatewayKey(dataDir, 'oidc-flow.key');
   }
 
   seal(flow: OidcFlow): string {
