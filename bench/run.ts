@@ -7,6 +7,7 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startHarness, type BenchResult, type Transfer } from './harness.js';
 import { largestIdleCount } from './open-files.js';
+import { signInStorm } from './sign-in-storm.js';
 
 const smoke = process.argv.includes('--smoke'); // a quick run that only proves the harness works
 const megabytes = smoke ? 20 : 1000;
@@ -127,6 +128,7 @@ try {
 } finally {
   await harness.close();
 }
+results.push(...(await signInStorm(smoke)));
 
 const out = process.env.PORTHOLE_BENCH_OUT ?? fileURLToPath(new URL('./results.json', import.meta.url));
 const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, date: new Date().toISOString() };

@@ -10,6 +10,8 @@ import type { ProtocolId } from './protocol.js';
 export interface LiveSessionInfo {
   id: string;
   user: string;
+  /** The user's groups when the session's token was issued: what group limits count by. */
+  groups: string[];
   desktop: string;
   protocol: ProtocolId;
   viewOnly: boolean;

@@ -16,6 +16,10 @@ import type { ProtocolRegistry } from '../contract/protocol.js';
 import type { AuditLog } from './audit-log.js';
 import type { DeviceCookies } from './device-cookies.js';
 import type { Directory } from './directory/directory.js';
+import type { Limits } from './limits.js';
+import type { OidcFlowSeal } from './directory/oidc-flow-cookie.js';
+import type { OidcPrincipals } from './directory/oidc-principals.js';
+import type { OidcRelyingParty } from './directory/oidc-relying-party.js';
 import { HypervisorUnreachableError } from '../inventory/hypervisor-unreachable.js';
 import { INTERNAL_ERROR, clientErrorHandler, clientErrorSentence, frameworkErrors } from './http/error-answers.js';
 import { authentication } from './http/authentication.js';
@@ -50,6 +54,8 @@ export interface GatewayServices {
   users: UserStore;
   /** The school directory (LDAP, Active Directory) for names that are not local users; none: local users only. */
   directory?: Directory | undefined;
+  /** Signing in through an OpenID provider ("Sign in with …"); none: not offered. */
+  oidc?: { party: OidcRelyingParty; seal: OidcFlowSeal; principals: OidcPrincipals } | undefined;
   signIns: SignInStore;
   /** Failed sign-ins per user name, and the locks they lead to. */
   signInLockout: LockoutStore;
@@ -68,6 +74,8 @@ export interface GatewayServices {
   audit: AuditLog;
   /** Whether new sign-ins and connections are taken (not while draining). */
   availability: Availability;
+  /** Open and running desktops per user and group; none: no limit. */
+  limits?: Limits | undefined;
   /** The built web client (dist/web/public). */
   webRoot: string;
   /** With shared state: the sign-in rate limits are counted in Redis, under this key prefix, across nodes. */
@@ -153,14 +161,18 @@ export async function buildApp(services: GatewayServices, https?: ServerOptions)
     sessions: services.liveSessions,
     devices: services.devices,
     directory: services.directory,
+    oidc: services.oidc,
+    availability: services.availability,
   });
   await app.register(desktopRoutes, {
     desktops: services.desktops,
     issuer: services.issuer,
     protocols: services.protocols,
     webSocketOrigin: services.webSocketOrigin,
+    limits: services.limits,
+    sessions: services.liveSessions,
   });
-  await app.register(powerRoutes, { desktops: services.desktops, audit: services.audit });
+  await app.register(powerRoutes, { desktops: services.desktops, audit: services.audit, limits: services.limits });
   await app.register(sessionRoutes, {
     sessions: services.liveSessions,
     watchers: (id) => services.shadows.watchers(id),

@@ -3,8 +3,7 @@
 // locked the name, that browser still signs in: its failures are counted for it alone. So a
 // student cannot lock their teacher out of the class by typing wrong passwords on purpose.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { gatewayKey } from './key-files.js';
 
 export const DEVICE_COOKIE = 'porthole_device';
 /** How long a browser stays known: a school year and a bit. */
@@ -18,17 +17,7 @@ export class DeviceCookies {
    *   on first start), or the secret itself (kept in shared state, the same on every node)
    */
   constructor(source: string | Buffer) {
-    if (Buffer.isBuffer(source)) {
-      this.#key = source;
-      return;
-    }
-    const dir = join(source, 'keys');
-    const path = join(dir, 'device-cookies.key');
-    if (!existsSync(path)) {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      writeFileSync(path, randomBytes(32).toString('base64url'), { mode: 0o600, flag: 'wx' });
-    }
-    this.#key = Buffer.from(readFileSync(path, 'utf8').trim(), 'base64url');
+    this.#key = Buffer.isBuffer(source) ? source : gatewayKey(source, 'device-cookies.key');
   }
 
   /** A new cookie value for a browser that just signed in as `username`. */

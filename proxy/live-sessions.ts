@@ -50,6 +50,7 @@ export class LiveSession implements LiveSessionHandle {
     return {
       id: this.id,
       user: this.claims.sub,
+      groups: [...this.claims.groups],
       desktop: this.claims.desktop,
       protocol: this.claims.protocol,
       viewOnly: this.claims.viewOnly,

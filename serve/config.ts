@@ -11,11 +11,14 @@ import type { TrafficClass } from '../contract/protocol.js';
 import { defaultTrafficClasses, validTrafficClass, type TrafficClasses } from '../proxy/qos/traffic-classes.js';
 import { PROTOCOLS } from './protocols.js';
 import type { LdapSettings } from '../gateway/directory/ldap-settings.js';
+import type { OidcSettings } from '../gateway/directory/oidc-settings.js';
+import type { Limits } from '../gateway/limits.js';
 import { parseDirectory } from './directory-config.js';
 import { availableParallelism } from 'node:os';
 import { isIP } from 'node:net';
 import { normalizeIp } from '../contract/client-address.js';
 import { redisOptions, type RedisSettings } from '../state/redis-connection.js';
+import { parseLimits } from './limits-config.js';
 
 export interface Config {
   listen: { host: string; port: number };
@@ -56,7 +59,9 @@ export interface Config {
    */
   displays: { ca?: string; clientCert?: string; clientKey?: string };
   /** Where users who are not local sign in; empty: local users only. */
-  directory: { ldap?: LdapSettings };
+  directory: { ldap?: LdapSettings; oidc?: OidcSettings };
+  /** Open desktops per user and group, running desktops per user and group; empty: no limit. */
+  limits: Limits;
 }
 
 /** The file's shape: every key optional. */
@@ -79,6 +84,7 @@ interface ConfigFile {
   workers?: number | 'auto';
   redis?: { url?: string; ca?: string; prefix?: string };
   trustedProxies?: string[] | string;
+  limits?: unknown;
   qos?: {
     enabled?: boolean;
     classes?: Partial<Record<string, Partial<TrafficClass> & { client?: Partial<TrafficClass>; display?: Partial<TrafficClass> }>>;
@@ -329,5 +335,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       ...(clientCert && clientKey ? { clientCert: resolve(cwd, clientCert), clientKey: resolve(cwd, clientKey) } : {}),
     },
     directory: parseDirectory(file.directory, env, cwd, (message) => new ConfigError(message)),
+    limits: parseLimits(file.limits, (message) => new ConfigError(message)),
   };
 }

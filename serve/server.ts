@@ -14,6 +14,9 @@ import { AuditLog } from '../gateway/audit-log.js';
 import { DeviceCookies } from '../gateway/device-cookies.js';
 import { CachedDirectory } from '../gateway/directory/cached-directory.js';
 import { LdapDirectory } from '../gateway/directory/ldap-directory.js';
+import { OidcFlowSeal } from '../gateway/directory/oidc-flow-cookie.js';
+import { OidcPrincipals, withOidcPrincipals } from '../gateway/directory/oidc-principals.js';
+import { OidcRelyingParty } from '../gateway/directory/oidc-relying-party.js';
 import { createLogger } from '../gateway/logger.js';
 import { ShadowRequests } from '../gateway/shadowing.js';
 import { SignInLockout } from '../gateway/sign-in-lockout.js';
@@ -135,9 +138,26 @@ export async function startGateway(
   const sharedSessions = shared ? new RedisLiveSessions(localSessions, shared.store, log.child({ component: 'proxy' })) : undefined;
   const liveSessions: LiveSessionDirectory = sharedSessions ?? localSessions;
   const ldap = config.directory.ldap;
-  const directory = ldap
+  const ldapDirectory = ldap
     ? new CachedDirectory(new LdapDirectory(ldap, log.child({ component: 'directory' })), ldap.cacheSeconds * 1000)
     : undefined;
+  const oidcSettings = config.directory.oidc;
+  let oidcState: StateDatabase | undefined;
+  const oidc = oidcSettings
+    ? {
+        party: new OidcRelyingParty(
+          oidcSettings,
+          new URL('/api/login/oidc/callback', config.publicUrl).href,
+          log.child({ component: 'oidc' }),
+        ),
+        seal: new OidcFlowSeal(config.dataDir),
+        // With Redis, provider users' groups are still kept in this node's state.db (not shared
+        // yet): on another node their sign-in finds no groups and is refused, so it fails closed.
+        principals: new OidcPrincipals(config.sessions.signInTtlMs, state ?? (oidcState = new StateDatabase(config.dataDir))),
+      }
+    : undefined;
+  // OpenID users' groups are looked up beside the LDAP directory's.
+  const directory = oidc ? withOidcPrincipals(oidc.principals, ldapDirectory) : ldapDirectory;
   const audit = new AuditLog(config.dataDir, config.audit);
   audit.onRecord((event) => serviceMetrics.count(event));
   const shadows = new ShadowRequests(
@@ -193,6 +213,7 @@ export async function startGateway(
       webSocketOrigin: config.publicUrl.origin.replace(/^http/, 'ws'),
       users: new UserStore(config.dataDir),
       directory,
+      oidc,
       signIns,
       signInLockout: shared ? new RedisLockout(shared.store) : new SignInLockout(state ? { state } : {}),
       devices: new DeviceCookies(shared ? await sharedDeviceCookieKey(shared.store) : config.dataDir),
@@ -205,6 +226,7 @@ export async function startGateway(
       rdpPins,
       audit,
       availability,
+      limits: config.limits,
       webRoot: WEB_ROOT,
       rateLimitStore: shared ? { redis: shared.store.redis, prefix: shared.store.prefix } : undefined,
     },
@@ -240,6 +262,11 @@ export async function startGateway(
       { directory: ldap.urls, bindDn: ldap.bindDn ?? 'anonymous', cacheSeconds: ldap.cacheSeconds },
       'names that are not local users sign in with the directory',
     );
+  if (oidcSettings)
+    log.info(
+      { issuer: oidcSettings.issuer, clientId: oidcSettings.clientId, redirectUri: oidc!.party.redirectUri },
+      `the sign-in page offers "Sign in with ${oidcSettings.label}"`,
+    );
 
   async function drain(seconds: number): Promise<void> {
     availability.startDraining();
@@ -273,6 +300,8 @@ export async function startGateway(
       await metrics?.close();
       await inventory.close();
       await directory?.close();
+      await oidc?.party.close();
+      oidcState?.close();
       state?.close();
       await sharedSessions?.close();
       await shared?.close();

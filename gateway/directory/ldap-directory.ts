@@ -13,6 +13,7 @@ import { LdapConnections, type Connection } from './ldap-connections.js';
 import { fillFilter, usernameAttribute } from './ldap-filter.js';
 import { firstRdnValue, valuesOf } from './ldap-names.js';
 import type { LdapSettings } from './ldap-settings.js';
+import { rolesOf } from './group-roles.js';
 
 /** How deep groups within groups are followed (and a loop of groups ends). */
 const MAX_NESTING = 8;
@@ -99,9 +100,7 @@ export class LdapDirectory implements Directory {
   async #principalOf(client: Client, entry: Entry, typed: string): Promise<Principal> {
     const username = (this.#nameAttribute && valuesOf(entry, this.#nameAttribute)[0]) || typed;
     const groups = await this.#groupsOf(client, entry, username);
-    const has = (names: string[]) => names.some((n) => groups.some((g) => g.toLowerCase() === n.toLowerCase()));
-    const roles = [...(has(this.settings.roles.admin) ? ['admin'] : []), ...(has(this.settings.roles.helpdesk) ? ['helpdesk'] : [])];
-    return { username, roles: roles.length > 0 ? roles : ['user'], groups };
+    return { username, roles: rolesOf(groups, this.settings.roles), groups };
   }
 
   async #groupsOf(client: Client, user: Entry, username: string): Promise<string[]> {

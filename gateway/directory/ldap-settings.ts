@@ -1,5 +1,6 @@
 // The `directory.ldap` settings as the directory module uses them (serve/directory-config.ts
 // reads and checks them; the CA is read from its file there).
+import type { GroupRoles } from './group-roles.js';
 
 export interface LdapSettings {
   /** Tried in order: the first that answers serves, the others stand in when it does not. */
@@ -18,7 +19,7 @@ export interface LdapSettings {
   groupBase?: string;
   groupFilter: string;
   groupName: string;
-  roles: { admin: string[]; helpdesk: string[] };
+  roles: GroupRoles;
   /** Groups within groups count (followed by Porthole, any directory). */
   nestedGroups: boolean;
   /** How long a signed-in directory user's groups and roles are used before they are read again. */

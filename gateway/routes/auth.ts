@@ -1,8 +1,13 @@
-// Sign-in and sign-out. A name locked after too many failed sign-ins is refused before its
-// password is checked (see sign-in-lockout.ts).
+// Sign-in and sign-out: with a password (local users, then the directory), or through an OpenID
+// provider ("Sign in with …": the authorization code flow, its state in a sealed cookie). A name
+// locked after too many failed sign-ins is refused before its password is checked (see
+// sign-in-lockout.ts). Both ways end in the same sign-in session and audit event.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ErrorAnswer, NoContent } from '../../contract/api/errors.js';
-import { LoginBody, Principal } from '../../contract/api/sign-in.js';
+import { LoginBody, OidcCallbackQuery, OidcStartQuery, Principal, SignInOptions, type OidcFailure } from '../../contract/api/sign-in.js';
+import type { Availability } from '../../contract/availability.js';
+import type { Principal as Who } from '../../contract/desktop.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CloseCode } from '../../contract/close-codes.js';
 import type { LiveSessionDirectory } from '../../contract/live-sessions.js';
 import type { AuditLog } from '../audit-log.js';
@@ -13,6 +18,10 @@ import type { UserStore } from '../users.js';
 import { DIRECTORY_UNAVAILABLE, DirectoryUnavailableError, type Directory } from '../directory/directory.js';
 import { requireUser } from '../http/authentication.js';
 import { countedName } from '../sign-in-names.js';
+import { rolesOf } from '../directory/group-roles.js';
+import { OIDC_FLOW_COOKIE, OIDC_FLOW_MAX_AGE_SECONDS, safeReturnPath, type OidcFlowSeal } from '../directory/oidc-flow-cookie.js';
+import type { OidcPrincipals } from '../directory/oidc-principals.js';
+import { OidcRefusal, type OidcRelyingParty } from '../directory/oidc-relying-party.js';
 
 export interface AuthRoutesOptions {
   users: UserStore;
@@ -24,6 +33,18 @@ export interface AuthRoutesOptions {
   devices: DeviceCookies;
   /** The school directory, for names that are not local users. */
   directory?: Directory | undefined;
+  /** Signing in through an OpenID provider; none: GET /api/login/oidc answers 404. */
+  oidc?: { party: OidcRelyingParty; seal: OidcFlowSeal; principals: OidcPrincipals } | undefined;
+  /** Whether new sign-ins are taken (not while draining); the OpenID routes redirect with it. */
+  availability?: Availability | undefined;
+}
+
+/** The flow cookie: sent back on the provider's redirect (a top-level GET from its site: Lax), only to the OpenID routes. */
+const FLOW_COOKIE_OPTIONS = { httpOnly: true, secure: true, sameSite: 'lax', path: '/api/login/oidc' } as const;
+
+/** The sign-in page, saying why, and keeping the page first asked for. */
+function signInPage(reason: OidcFailure, returnTo: string): string {
+  return `/?signInError=${reason}${returnTo !== '/' ? `&return=${encodeURIComponent(returnTo)}` : ''}`;
 }
 
 /** "5 minutes", "1 minute", "30 seconds": a wait, rounded up, as a person reads it. */
@@ -37,8 +58,33 @@ const lockedSentence = (ms: number) =>
 
 export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (
   app,
-  { users, signIns, lockout, audit, sessions, devices, directory },
+  { users, signIns, lockout, audit, sessions, devices, directory, oidc, availability },
 ) => {
+  /**
+   * A new sign-in session for `username`: a fresh id every time, the old one (if any) dropped.
+   * @param named the name as the person gave it, for the log and the audit trail
+   */
+  const startSession = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    username: string,
+    named: string,
+    method: 'password' | 'oidc',
+  ) => {
+    // Awaited whether sign-ins are this process's or shared: the same code either way.
+    await signIns.delete(request.cookies[SESSION_COOKIE]);
+    const id = await signIns.create(username);
+    reply.setCookie(SESSION_COOKIE, id, {
+      httpOnly: true,
+      secure: true,
+      sameSite: 'strict',
+      path: '/',
+      maxAge: Math.floor(signIns.ttlMs / 1000),
+    });
+    request.log.info({ user: named, method }, 'signed in');
+    audit.record({ event: 'sign-in', user: named, client: request.ip, method });
+  };
+
   app.post(
     '/api/login',
     {
@@ -111,16 +157,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (
         });
         return reply.code(401).send({ error: `The user name or password is not right. ${lockedSentence(lock.durationMs)}` });
       }
-      // A new id on every sign-in; the old one (if any) is dropped.
-      await signIns.delete(request.cookies[SESSION_COOKIE]);
-      const id = await signIns.create(principal.username);
-      reply.setCookie(SESSION_COOKIE, id, {
-        httpOnly: true,
-        secure: true,
-        sameSite: 'strict',
-        path: '/',
-        maxAge: Math.floor(signIns.ttlMs / 1000),
-      });
+      await startSession(request, reply, principal.username, username, 'password');
       if (!device) {
         reply.setCookie(DEVICE_COOKIE, devices.issue(username), {
           httpOnly: true,
@@ -130,9 +167,78 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (
           maxAge: DEVICE_COOKIE_MAX_AGE_SECONDS,
         });
       }
-      request.log.info({ user: username }, 'signed in');
-      audit.record({ event: 'sign-in', user: username, client: request.ip });
       return principal;
+    },
+  );
+
+  // How the sign-in page may sign in (beyond the contract): it shows "Sign in with <label>" from this.
+  app.get('/api/login/options', { schema: { response: { 200: SignInOptions } } }, async () => ({
+    password: true,
+    ...(oidc ? { oidc: { label: oidc.party.settings.label, url: '/api/login/oidc' } } : {}),
+  }));
+
+  // Counted per address alone (there is no name yet), so generously: a class of 30 behind one NAT
+  // address clicks "Sign in with …" in the same minute, some twice.
+  app.get(
+    '/api/login/oidc',
+    {
+      config: { rateLimit: { max: 300, timeWindow: '1 minute' } },
+      schema: { querystring: OidcStartQuery, response: { 404: ErrorAnswer } },
+    },
+    async (request, reply) => {
+      if (!oidc)
+        return reply
+          .code(404)
+          .send({ error: 'Signing in with an outside account is not set up here. Sign in with your user name and password.' });
+      const returnTo = safeReturnPath(request.query.return);
+      if (availability?.refusal()) return reply.redirect(signInPage('unavailable', returnTo), 302);
+      try {
+        const { url, flow } = await oidc.party.begin(returnTo);
+        reply.setCookie(OIDC_FLOW_COOKIE, oidc.seal.seal(flow), { ...FLOW_COOKIE_OPTIONS, maxAge: OIDC_FLOW_MAX_AGE_SECONDS });
+        return reply.redirect(url.href, 302);
+      } catch (error) {
+        if (!(error instanceof OidcRefusal)) throw error;
+        audit.record({ event: 'sign-in.refused', client: request.ip, method: 'oidc', reason: error.reason, detail: error.detail });
+        return reply.redirect(signInPage(error.reason, returnTo), 302);
+      }
+    },
+  );
+
+  app.get(
+    '/api/login/oidc/callback',
+    {
+      config: { rateLimit: { max: 300, timeWindow: '1 minute' } },
+      schema: { querystring: OidcCallbackQuery, response: { 404: ErrorAnswer } },
+    },
+    async (request, reply) => {
+      if (!oidc) return reply.code(404).send({ error: 'Signing in with an outside account is not set up here.' });
+      // Used once, whatever the outcome: a second answer for the same flow finds nothing.
+      const flow = oidc.seal.open(request.cookies[OIDC_FLOW_COOKIE]);
+      reply.clearCookie(OIDC_FLOW_COOKIE, FLOW_COOKIE_OPTIONS);
+      const returnTo = flow?.returnTo ?? '/';
+      const refuse = (reason: OidcFailure, detail: string, user?: string) => {
+        request.log.warn({ reason, detail, ...(user ? { user } : {}) }, 'OpenID sign-in refused');
+        audit.record({ event: 'sign-in.refused', ...(user ? { user } : {}), client: request.ip, method: 'oidc', reason, detail });
+        return reply.redirect(signInPage(reason, returnTo), 302);
+      };
+      if (availability?.refusal()) return refuse('unavailable', 'the process is draining');
+      if (!flow) return refuse('state', 'no sign-in was started from this browser in the last 10 minutes (no valid flow cookie)');
+      const query = new URLSearchParams(request.raw.url!.slice(request.raw.url!.indexOf('?') + 1));
+      let identity;
+      try {
+        identity = await oidc.party.finish(query, flow);
+      } catch (error) {
+        if (!(error instanceof OidcRefusal)) throw error;
+        return refuse(error.reason, error.detail);
+      }
+      // A local user of the name is a different account (the administrators' way in): never theirs.
+      if (await users.get(identity.username)) {
+        return refuse('local-name', 'the provider names a local user; local users sign in with their password', identity.username);
+      }
+      const who: Who = { username: identity.username, roles: rolesOf(identity.groups, oidc.party.settings.roles), groups: identity.groups };
+      await oidc.principals.keep(who);
+      await startSession(request, reply, who.username, who.username, 'oidc');
+      return reply.redirect(returnTo, 302);
     },
   );
 

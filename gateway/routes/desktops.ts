@@ -5,7 +5,9 @@ import { UNREACHABLE_HEADER } from '../../contract/api/headers.js';
 import { ErrorAnswer } from '../../contract/api/errors.js';
 import { normalizeIp } from '../../contract/client-address.js';
 import { mayOpen, mayPower, protocolsOf, type Desktop } from '../../contract/desktop.js';
+import type { LiveSessionDirectory } from '../../contract/live-sessions.js';
 import type { ProtocolRegistry } from '../../contract/protocol.js';
+import { openLimitReached, type Limits } from '../limits.js';
 import { buildAttempt } from '../attempts.js';
 import { requireUser } from '../http/authentication.js';
 import { SESSION_COOKIE } from '../sign-in-sessions.js';
@@ -26,11 +28,14 @@ export interface DesktopRoutesOptions {
   protocols: ProtocolRegistry;
   /** wss://host[:port] that browsers reach the proxy at. */
   webSocketOrigin: string;
+  /** Open desktops per user and group, counted on the proxy's live sessions. */
+  limits?: Limits | undefined;
+  sessions?: LiveSessionDirectory | undefined;
 }
 
 export const desktopRoutes: FastifyPluginAsyncTypebox<DesktopRoutesOptions> = async (
   app,
-  { desktops, issuer, protocols, webSocketOrigin },
+  { desktops, issuer, protocols, webSocketOrigin, limits, sessions },
 ) => {
   app.get(
     '/api/desktops',
@@ -65,7 +70,15 @@ export const desktopRoutes: FastifyPluginAsyncTypebox<DesktopRoutesOptions> = as
       schema: {
         params: DesktopIdParams,
         body: connectBody(protocols.ids),
-        response: { 200: Attempts, 401: ErrorAnswer, 403: ErrorAnswer, 404: ErrorAnswer, 409: ErrorAnswer, 503: ErrorAnswer },
+        response: {
+          200: Attempts,
+          401: ErrorAnswer,
+          403: ErrorAnswer,
+          404: ErrorAnswer,
+          409: ErrorAnswer,
+          429: ErrorAnswer,
+          503: ErrorAnswer,
+        },
       },
     },
     async (request, reply) => {
@@ -95,6 +108,14 @@ export const desktopRoutes: FastifyPluginAsyncTypebox<DesktopRoutesOptions> = as
           });
         }
         return reply.code(409).send({ error: `The desktop offers ${offered.join(', ') || 'no display'}, not ${wanted.join(', ')}.` });
+      }
+      if (limits && sessions) {
+        // Awaited whether the sessions are this process's or shared (Redis): the same code.
+        const reached = openLimitReached(limits, who, desktop.id, await sessions.list());
+        if (reached) {
+          request.log.info({ user: who.username, desktop: desktop.id }, 'connect refused: a limit is reached');
+          return reply.code(429).send({ error: reached });
+        }
       }
       const clientIp = normalizeIp(request.socket.remoteAddress);
       const attempts = usable.map((p) =>

@@ -7,6 +7,7 @@ import { ErrorAnswer } from '../../contract/api/errors.js';
 import type { AuditTrail } from '../../contract/audit.js';
 import { mayOpen, mayPower, type DesktopState } from '../../contract/desktop.js';
 import { requireUser } from '../http/authentication.js';
+import { runningLimitReached, type Limits } from '../limits.js';
 import type { DesktopSource } from './desktops.js';
 
 type Action = 'start' | 'reboot' | 'shutdown';
@@ -18,7 +19,10 @@ const RULES: Record<Action, { from: readonly DesktopState[]; then: string; doing
   shutdown: { from: ['running'], then: 'shutting down', doing: 'shut down' },
 };
 
-export const powerRoutes: FastifyPluginAsyncTypebox<{ desktops: DesktopSource; audit: AuditTrail }> = async (app, { desktops, audit }) => {
+export const powerRoutes: FastifyPluginAsyncTypebox<{ desktops: DesktopSource; audit: AuditTrail; limits?: Limits | undefined }> = async (
+  app,
+  { desktops, audit, limits },
+) => {
   for (const action of ['start', 'reboot', 'shutdown'] as const)
     app.post(
       `/api/desktops/:id/${action}`,
@@ -26,7 +30,15 @@ export const powerRoutes: FastifyPluginAsyncTypebox<{ desktops: DesktopSource; a
         onRequest: requireUser(),
         schema: {
           params: DesktopIdParams,
-          response: { 202: PowerAccepted, 401: ErrorAnswer, 403: ErrorAnswer, 404: ErrorAnswer, 409: ErrorAnswer, 503: ErrorAnswer },
+          response: {
+            202: PowerAccepted,
+            401: ErrorAnswer,
+            403: ErrorAnswer,
+            404: ErrorAnswer,
+            409: ErrorAnswer,
+            429: ErrorAnswer,
+            503: ErrorAnswer,
+          },
         },
       },
       async (request, reply) => {
@@ -41,6 +53,13 @@ export const powerRoutes: FastifyPluginAsyncTypebox<{ desktops: DesktopSource; a
           return reply.code(409).send({ error: `The desktop is ${desktop.state}: it cannot ${rule.doing} now.` });
         }
         const fields = { user: who.username, desktop: desktop.id, hypervisor: desktop.hypervisor, client: request.ip };
+        if (action === 'start' && limits && (limits.runningDesktopsPerUser !== undefined || Object.keys(limits.groups).length > 0)) {
+          const reached = runningLimitReached(limits, who, desktop, (await desktops.survey()).desktops);
+          if (reached) {
+            audit.record({ event: `power.${action}`, ...fields, result: 'refused', reason: reached });
+            return reply.code(429).send({ error: reached });
+          }
+        }
         try {
           await desktops.power(desktop, action);
         } catch (error) {

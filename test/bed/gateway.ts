@@ -53,9 +53,11 @@ export async function startTestGateway(options: {
   protocols?: readonly ProtocolModule[];
   dataDir?: string;
   config?: object;
+  /** The port to listen on, when something must know it before the start (an OpenID provider's redirect URI). */
+  port?: number;
 }): Promise<RunningGateway> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'porthole-gw-'));
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const metricsPort = await freePort();
   const origin = `https://localhost:${port}`;
   const certDir = join(dataDir, 'certs');

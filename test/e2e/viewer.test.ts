@@ -301,7 +301,7 @@ test('a desktop that is off: a deep link survives the sign-in, the viewer offers
   await page.goto(`${gw.origin}/viewer.html?desktop=${OFF}`);
   // Not signed in: to the sign-in page, and back to this desktop after it.
   await page.waitForSelector('#signin:not([hidden])', { timeout: 15_000 });
-  assert.match(page.url(), /\?next=%2Fviewer\.html/);
+  assert.match(page.url(), /\?return=%2Fviewer\.html/);
   await page.type('#username', 'alice');
   await page.type('#password', 'alice-password');
   await Promise.all([page.waitForNavigation(), page.click('#signin-submit')]);

@@ -5,10 +5,10 @@
 import type { Attempt, DesktopSummary } from '../../contract/api/desktops.js';
 import type { LiveSessionSummary } from '../../contract/api/sessions.js';
 import type { ShadowNotice, ShadowStatus } from '../../contract/api/shadowing.js';
-import type { Principal } from '../../contract/api/sign-in.js';
+import type { OidcFailure, Principal, SignInOptions } from '../../contract/api/sign-in.js';
 import { UNREACHABLE_HEADER } from '../../contract/api/headers.js';
 
-export type { Attempt, DesktopSummary, LiveSessionSummary as LiveSession, Principal, ShadowNotice };
+export type { Attempt, DesktopSummary, LiveSessionSummary as LiveSession, OidcFailure, Principal, ShadowNotice, SignInOptions };
 
 export class ApiError extends Error {
   constructor(
@@ -46,6 +46,8 @@ async function exchange<T>(method: string, path: string, body?: unknown): Promis
 export const api = {
   login: (username: string, password: string) => call<Principal>('POST', '/api/login', { username, password }),
   logout: () => call<void>('POST', '/api/logout'),
+  /** Whether "Sign in with <label>" is offered (an OpenID provider is configured). */
+  signInOptions: () => call<SignInOptions>('GET', '/api/login/options'),
   /** The desktops, and the hosts that could not be read (their desktops are missing from the list). */
   desktops: async () => {
     const { data, headers } = await exchange<DesktopSummary[]>('GET', '/api/desktops');

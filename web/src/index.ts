@@ -1,5 +1,5 @@
 // The start page: sign in, then the list of desktops this user may open.
-import { api, ApiError, type DesktopSummary } from './api.js';
+import { api, ApiError, type DesktopSummary, type OidcFailure } from './api.js';
 import { protocolLabel } from './protocols.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -10,11 +10,51 @@ const signinError = $('signin-error');
 const list = $('desktop-list');
 const listStatus = $('desktops-status');
 
+const params = new URLSearchParams(location.search);
+/** The page first asked for (a viewer's deep link), to land on once signed in: a path here, nothing else. */
+const returnTo = (() => {
+  const value = params.get('return') ?? '';
+  return value.startsWith('/') && !value.startsWith('//') && !value.includes('\\') ? value : '';
+})();
+
+/** Why an OpenID sign-in came back without signing in (the callback's `signInError`), in words. */
+const OIDC_FAILURES: Record<OidcFailure, (label: string) => string> = {
+  state: () =>
+    'That sign-in could not be finished: it was not started in this browser, was used already, or took longer than 10 minutes. Please sign in again.',
+  cancelled: (label) => `The sign-in with ${label} was cancelled or refused. Please try again.`,
+  unverified: (label) =>
+    `Porthole could not verify the answer from ${label}, so nobody was signed in. Please sign in again; if it keeps happening, tell your administrator.`,
+  expired: (label) =>
+    `The answer from ${label} had expired when it arrived, so nobody was signed in. Please sign in again; if it keeps happening, tell your administrator (a server's clock may be wrong).`,
+  unreachable: (label) =>
+    `${label} cannot be reached right now, so Porthole cannot sign you in with it. Try again in a few minutes; if it goes on, tell your administrator.`,
+  'no-name': (label) => `${label} did not tell Porthole your user name, so you cannot sign in with it. Tell your administrator.`,
+  'local-name': (label) =>
+    `Your ${label} name belongs to an account of this Porthole server: sign in with that account's user name and password instead.`,
+  unavailable: () => 'This Porthole server is restarting and takes no new sign-ins. Try again in a minute.',
+};
+
+/** "Sign in with <label>" when an OpenID provider is configured; the deep link travels along. */
+async function offerOidc(): Promise<string> {
+  const options = await api.signInOptions().catch(() => undefined);
+  const oidc = options?.oidc;
+  if (!oidc) return 'your account provider';
+  const link = $<HTMLAnchorElement>('signin-oidc-link');
+  link.textContent = `Sign in with ${oidc.label}`;
+  link.href = returnTo ? `${oidc.url}?return=${encodeURIComponent(returnTo)}` : oidc.url;
+  $('signin-oidc').hidden = false;
+  return oidc.label;
+}
+
 function showSignIn(message = ''): void {
   desktops.hidden = true;
   signin.hidden = false;
   signinError.textContent = message;
   $<HTMLInputElement>('username').focus();
+  void offerOidc().then((label) => {
+    const failure = params.get('signInError') as OidcFailure | null;
+    if (!message && failure) signinError.textContent = (OIDC_FAILURES[failure] ?? OIDC_FAILURES.unverified)(label);
+  });
 }
 
 function item(d: DesktopSummary): HTMLLIElement {
@@ -88,13 +128,6 @@ function followStates(forMs = 120_000): void {
   followTimer = setTimeout(() => void showDesktops(), 2000);
 }
 
-/** Where to go after signing in: the page first asked for, if it is one of ours. */
-function nextPage(): string | undefined {
-  const next = new URLSearchParams(location.search).get('next');
-  // A path on this origin only: never `//host`, a backslash trick or another scheme.
-  return next && /^\/(?![/\\])/.test(next) && !/[\\\s]/.test(next) ? next : undefined;
-}
-
 async function showDesktops(): Promise<void> {
   let items: DesktopSummary[];
   let unreachable: string[];
@@ -151,9 +184,8 @@ form.addEventListener('submit', (event) => {
     .then(
       async (who) => {
         $<HTMLInputElement>('password').value = '';
-        const next = nextPage();
-        if (next) {
-          location.href = next;
+        if (returnTo) {
+          location.href = returnTo;
           return;
         }
         $('who').textContent = who.username;

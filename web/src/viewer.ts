@@ -275,8 +275,8 @@ async function reconnect(end: SessionEnd, protocol: string): Promise<void> {
 function failed(error: unknown, quiet: boolean): Outcome {
   if (error instanceof ApiError) {
     if (error.status === 401) {
-      // Back here after signing in again.
-      location.href = `/?next=${encodeURIComponent(location.pathname + location.search)}`;
+      // Back here once signed in (kept through an OpenID provider's round trip too).
+      location.href = `/?return=${encodeURIComponent(location.pathname + location.search)}`;
       return 'final';
     }
     if (error.status === 409 && !shadowId) {
