@@ -15,6 +15,7 @@ import { BROWSER_SESSION_COOKIE, type DisplayTokenClaims } from '../contract/dis
 import type { AdmittedToken, ConnectionContext, DisplayEnd, ProtocolAdapter, SecureDisplayEnd, VerifiedToken } from './adapter.js';
 import { ProxyError, closeWebSocket } from './close.js';
 import { displayEnd } from './display-end.js';
+import { DisplayReads } from './display-reads.js';
 import { Inbox } from './inbox.js';
 import { LiveSessions } from './live-sessions.js';
 import type { ProxyMetrics } from './metrics.js';
@@ -431,7 +432,9 @@ export class DisplayProxy {
     return new Promise((resolve, reject) => {
       const family = isIP(host);
       const early = mark !== undefined && family !== 0;
-      const socket = connect({ host, port, ...(early ? { localAddress: family === 6 ? '::' : '0.0.0.0' } : {}) });
+      const reads = new DisplayReads();
+      const socket = connect({ host, port, onread: reads.onread, ...(early ? { localAddress: family === 6 ? '::' : '0.0.0.0' } : {}) });
+      reads.attach(socket);
       if (early) socket.once('connectionAttempt', () => mark(socket));
       socket.setNoDelay(true);
       const timer = setTimeout(() => {

@@ -8,6 +8,7 @@ import { CloseCode, type CloseCodeValue } from '../contract/close-codes.js';
 import { performance } from 'node:perf_hooks';
 import { BrowserDrain } from './browser-drain.js';
 import { closeWebSocket } from './close.js';
+import { readsOf, type DisplayReads } from './display-reads.js';
 
 /** What the display receives, and how long its side stays open, once the relay closes. */
 export interface Farewell {
@@ -58,6 +59,7 @@ export class Relay {
   #idleTimer: NodeJS.Timeout | undefined;
   #maxTimer: NodeJS.Timeout | undefined;
   readonly #drain: BrowserDrain;
+  readonly #reads: DisplayReads | undefined;
 
   /**
    * @param farewell what the display must receive, and how long it stays open, before the
@@ -77,6 +79,7 @@ export class Relay {
       ceiling,
       Math.min(BROWSER_BACKLOG_INITIAL, ceiling),
     );
+    this.#reads = readsOf(display);
     this.done = new Promise((resolve) => {
       this.#finish = resolve;
     });
@@ -161,6 +164,9 @@ export class Relay {
     // measurement of the browser's rate: a backlog drained from start to end).
     const crosses = buffered + chunk.length >= this.#drain.bound;
     client.send(chunk, { binary: true, compress: false }, crosses ? () => this.#flushed() : undefined);
+    // Written through at once (encrypted, handed to the kernel): nothing holds the chunk, so the
+    // display's next read may go into the same buffer.
+    if (client.bufferedAmount === 0) this.#reads?.release();
     if (crosses) display.pause();
   }
 

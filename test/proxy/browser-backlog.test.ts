@@ -22,6 +22,7 @@ const DESKTOP = '22222222-0000-4000-8000-000000000001';
 /** What the slow browser reads per second: 50 ms of it is far below the old fixed 1 MiB. */
 const READ_RATE = 2_000_000;
 const PICTURE = Buffer.alloc(64 * 1024, 0x00);
+const PATTERN = Buffer.from(Array.from({ length: PICTURE.length + 251 }, (_, i) => i % 251));
 /** The display's answer to a key: bytes that never occur in its picture. */
 const ECHO = Buffer.alloc(8, 0xff);
 /** The most one display read adds past the bound before the relay pauses (Node reads 64 KiB at a time). */
@@ -37,7 +38,7 @@ const KEYS = 10;
  * A VNC display (security None) that, after its ServerInit, writes picture whenever its socket
  * takes it, and answers every byte the browser sends with ECHO, written as soon as it can be.
  */
-function streamingDisplay(): Promise<{ server: Server; port: number; sent: () => number }> {
+function streamingDisplay(pattern = false): Promise<{ server: Server; port: number; sent: () => number }> {
   let sent = 0;
   const server = createServer((socket: Socket) => {
     socket.setNoDelay(true);
@@ -47,8 +48,10 @@ function streamingDisplay(): Promise<{ server: Server; port: number; sent: () =>
     socket.write('RFB 003.008\n');
     const pump = () => {
       while (socket.writable && pending === 0 && socket.writableLength === 0) {
-        sent += PICTURE.length;
-        if (!socket.write(PICTURE)) return;
+        // With `pattern`, the byte at stream position p is p % 251, so a reader can check every byte.
+        const chunk = pattern ? PATTERN.subarray(sent % 251, (sent % 251) + PICTURE.length) : PICTURE;
+        sent += chunk.length;
+        if (!socket.write(chunk)) return;
       }
     };
     socket.on('drain', () => {
@@ -87,33 +90,50 @@ function streamingDisplay(): Promise<{ server: Server; port: number; sent: () =>
   );
 }
 
-/** Reads at most `rate` bytes per second from the WebSocket, pausing it (and so its TCP window) in between. */
+/**
+ * Reads at most `rate` bytes per second from the WebSocket, pausing it (and so its TCP window) in
+ * between: a token bucket of at most 64 KiB, so a stall of the machine is not made up in a burst.
+ */
 function throttle(
   ws: WebSocket,
   rate: number,
   onData: (data: Buffer) => void,
 ): { stop: () => void; read: () => number; seconds: () => number } {
   let read = 0;
+  let tokens = 0;
   const started = performance.now();
+  let last = started;
+  const refill = () => {
+    const now = performance.now();
+    tokens = Math.min(64 * 1024, tokens + (rate * (now - last)) / 1000);
+    last = now;
+  };
   ws.on('message', (data: Buffer) => {
     read += data.length;
     onData(data);
-    if (read >= (rate * (performance.now() - started)) / 1000) ws.pause();
+    refill();
+    tokens -= data.length;
+    if (tokens <= 0) ws.pause();
   });
   const timer = setInterval(() => {
-    if (read < (rate * (performance.now() - started)) / 1000) ws.resume();
+    refill();
+    if (tokens > 0) ws.resume();
   }, 2);
   return { stop: () => clearInterval(timer), read: () => read, seconds: () => (performance.now() - started) / 1000 };
 }
 
 let gw: RunningGateway;
 let display: Awaited<ReturnType<typeof streamingDisplay>>;
+let patterned: Awaited<ReturnType<typeof streamingDisplay>>;
+const PATTERNED = '22222222-0000-4000-8000-000000000002';
 const dir = mkdtempSync(join(tmpdir(), 'porthole-backlog-'));
 
 before(async () => {
   display = await streamingDisplay();
+  patterned = await streamingDisplay(true);
   const uri = writeTestDriver(join(dir, 'node.xml'), [
     { name: 'streaming', uuid: DESKTOP, users: ['alice'], vnc: { port: display.port, password: '' } },
+    { name: 'patterned', uuid: PATTERNED, users: ['alice'], vnc: { port: patterned.port, password: '' } },
   ]);
   gw = await startTestGateway({ libvirt: `lab=${uri}`, users: [{ name: 'alice', password: 'alice-password', role: 'user' }] });
 });
@@ -121,6 +141,7 @@ before(async () => {
 after(async () => {
   await gw?.close();
   await new Promise((r) => display?.server.close(r));
+  await new Promise((r) => patterned?.server.close(r));
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -242,6 +263,57 @@ test('a browser that reads slower than the display sends: the proxy holds at mos
     );
   } finally {
     reader.stop();
+    ws.terminate();
+  }
+});
+
+test('every byte of the picture arrives as the display sent it, read fast and read slowly (the relay reuses its read buffer only when nothing holds it)', async () => {
+  const cookie = await gw.signIn('alice', 'alice-password');
+  const [attempt] = await gw.connect(cookie, PATTERNED, { protocols: ['vnc'] });
+  const ws = gw.webSocket(attempt!.url, { cookie });
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  // The handshake: version (12 bytes), security types (2), result (4), ServerInit (29); the
+  // picture starts after byte 47.
+  let got = 0;
+  let position = 0;
+  let wrong: string | undefined;
+  const onData = (data: Buffer) => {
+    const before = got;
+    got += data.length;
+    if (before < 12 && got >= 12) ws.send(Buffer.from('RFB 003.008\n'));
+    if (before < 14 && got >= 14) ws.send(Buffer.from([1]));
+    if (before < 18 && got >= 18) ws.send(Buffer.from([1]));
+    for (let i = Math.max(0, 47 - before); i < data.length && !wrong; i++, position++) {
+      if (data[i] !== position % 251) wrong = `byte ${position}: ${data[i]} instead of ${position % 251}`;
+    }
+  };
+  // Fast first (the browser's socket takes each chunk at once: the read buffer is reused), then
+  // slowly (chunks wait in the relay: each read gets a fresh buffer).
+  const rate = { value: Infinity };
+  let read = 0;
+  let since = performance.now();
+  ws.on('message', (data: Buffer) => {
+    read += data.length;
+    onData(data);
+    if (read >= (rate.value * (performance.now() - since)) / 1000) ws.pause();
+  });
+  const timer = setInterval(() => {
+    if (read < (rate.value * (performance.now() - since)) / 1000) ws.resume();
+  }, 2);
+  try {
+    await waitFor(() => position > 32 * 1024 * 1024 || wrong !== undefined, 120_000, '32 MB of picture, read fast');
+    rate.value = 4_000_000;
+    read = 0;
+    since = performance.now();
+    const slowFrom = position;
+    await waitFor(() => position - slowFrom > 4 * 1024 * 1024 || wrong !== undefined, 120_000, '4 MB of picture, read slowly');
+    assert.equal(wrong, undefined);
+    assert.ok(position > 36 * 1024 * 1024, `${position} bytes checked`);
+  } finally {
+    clearInterval(timer);
     ws.terminate();
   }
 });
