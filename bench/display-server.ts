@@ -1,11 +1,16 @@
 // A synthetic VNC display for benchmarks: the RFB 3.8 handshake with security type None, a
 // ServerInit, then, by mode: framebuffer-sized data streamed as fast as the reader takes it
 // (`stream`, the display direction), every byte received sent back (`echo`, round trips and
-// idle sessions), or everything received taken and dropped (`sink`, the input direction).
+// idle sessions), everything received taken and dropped (`sink`, the input direction), or
+// 20 Mbit/s, paced, as a busy desktop sends it (`paced`, the capacity test).
 // After the handshake the proxy relays bytes without looking at them, so content does not matter.
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 
-export type DisplayMode = 'stream' | 'echo' | 'sink';
+export type DisplayMode = 'stream' | 'echo' | 'sink' | 'paced';
+
+/** The rate of one desktop in the capacity test: 20 Mbit/s, sent in ticks of 10 ms. */
+export const PACED_BYTES_PER_SECOND = 2_500_000;
+const PACED_TICK_MS = 10;
 
 export interface DisplayServer {
   port: number;
@@ -75,10 +80,21 @@ function serve(socket: Socket, mode: DisplayMode): void {
       socket.write(serverInit());
       stage = 3;
       if (mode === 'stream') pump();
+      else if (mode === 'paced') pace(socket);
       else if (mode === 'echo' && buffered.length > 0) socket.write(buffered);
     }
   });
   socket.on('error', () => socket.destroy());
+}
+
+/** Writes PACED_BYTES_PER_SECOND in ticks; a tick whose socket is still full is skipped (the reader is slow). */
+function pace(socket: Socket): void {
+  const tick = CHUNK.subarray(0, (PACED_BYTES_PER_SECOND * PACED_TICK_MS) / 1000);
+  const timer = setInterval(() => {
+    if (!socket.writable) return clearInterval(timer);
+    if (socket.writableLength === 0) socket.write(tick);
+  }, PACED_TICK_MS);
+  socket.once('close', () => clearInterval(timer));
 }
 
 export async function startDisplayServer(mode: DisplayMode = 'stream'): Promise<DisplayServer> {

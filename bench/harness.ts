@@ -1,8 +1,10 @@
-// The benchmark harness: one synthetic display, and the paths to it measured in one run: raw TCP
-// (the limit), a bare TLS relay in Node (the floor for any proxy in Node: TLS and the kernel's
-// copies alone), Debian's websockify (the peer), and Porthole's real data path (TLS, WebSocket
-// upgrade, token verification, inventory lookup, VNC security handshake, relay). Each proxy runs
-// in its own process so its CPU time can be read from /proc.
+// The benchmark harness: synthetic displays, and the paths to them measured in one run: raw TCP
+// (the limit), socat's TLS-to-TCP relay (C and OpenSSL: the floor), a bare TLS relay in Node
+// (Node's own floor), Debian's websockify (the peer), Porthole as `npm start` runs it (the
+// whole gateway with its defaults, a desktop inventory through libvirt's test driver, a token
+// got through the HTTP API as the web client gets it: sign in, connect) and, as a diagnostic,
+// Porthole's data path alone in a stripped process. Each runs in its own process so its CPU
+// time can be read from /proc.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -15,7 +17,10 @@ import { WebSocket } from 'ws';
 import { ensureSelfSignedCertificate } from '../certs/self-signed.js';
 import { loadOrCreateSigningKey } from '../gateway/signing-keys.js';
 import { TokenIssuer } from '../gateway/token-issuer.js';
+import { UserStore } from '../gateway/users.js';
+import { gatewayClient } from '../test/bed/gateway-client.js';
 import { freePort } from '../test/bed/ports.js';
+import { writeTestDriver } from '../test/bed/test-driver.js';
 import { MIB, startDisplayServer, type DisplayMode, type DisplayServer } from './display-server.js';
 
 export interface BenchResult {
@@ -24,7 +29,21 @@ export interface BenchResult {
   unit: string;
 }
 
-export type ProxyPath = 'porthole' | 'websockify';
+/** `porthole`: the full product (`npm start`); `stripped`: its data path alone (a diagnostic). */
+export type ProxyPath = 'porthole' | 'stripped' | 'websockify';
+/** TLS-to-TCP relays without WebSocket: socat's (C, OpenSSL) and Node's. */
+export type FloorPath = 'socat' | 'node-tls';
+
+export interface Capacity {
+  desktops: number;
+  /** Key echo on one more session while `desktops` stream at 20 Mbit/s each. */
+  p50Ms: number;
+  p99Ms: number;
+  /** CPU the proxy (and its children) used meanwhile, in cores. */
+  cores: number;
+  /** CPU the load generator (displays and browsers, in processes of their own) used, in cores. */
+  generatorCores: number;
+}
 
 export interface Transfer {
   megabytesPerSecond: number;
@@ -63,17 +82,22 @@ export interface IdleMemory {
 export interface Harness {
   rawTcpThroughput(megabytes: number): Promise<number>;
   throughput(path: ProxyPath, megabytes: number): Promise<Transfer>;
-  /** The bare TLS relay's display-direction throughput and CPU per GB. */
-  floorThroughput(megabytes: number): Promise<Transfer>;
+  /** A bare TLS relay's display-direction throughput and CPU per GB. */
+  floorThroughput(path: FloorPath, megabytes: number): Promise<Transfer>;
   /** Browser-to-display throughput (MB/s), raw TCP or through a proxy. */
   inputThroughput(path: ProxyPath | 'raw', megabytes: number): Promise<number>;
   /** Round trips of a small message through the echo display. */
-  echoLatency(path: ProxyPath | 'raw' | 'floor', samples: number): Promise<Latency>;
+  echoLatency(path: ProxyPath | 'raw' | FloorPath, samples: number): Promise<Latency>;
+  /**
+   * `desktops` sessions streaming 20 Mbit/s each (paced displays and reading browsers in
+   * processes of their own), and key echoes timed on one more session meanwhile.
+   */
+  capacity(path: 'porthole' | 'websockify', desktops: number, samples: number): Promise<Capacity>;
   /**
    * Sessions opened and closed, `concurrency` at a time; with `resume`, each TLS handshake offers
    * the session ticket of an earlier one, as a browser does for the connections of one desktop.
    */
-  setupRate(path: ProxyPath | 'floor', sessions: number, concurrency: number, resume?: boolean): Promise<SetupRate>;
+  setupRate(path: ProxyPath | 'node-tls', sessions: number, concurrency: number, resume?: boolean): Promise<SetupRate>;
   /** Memory per idle session, with `sessions` held open by a separate client process. */
   idleMemory(path: ProxyPath, sessions: number): Promise<IdleMemory>;
   close(): Promise<void>;
@@ -82,7 +106,17 @@ export interface Harness {
 const ORIGIN = 'https://localhost';
 const TICKS = 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
 const principal = { username: 'bench', roles: ['user'], groups: [] };
+/** The displays in the harness's process; the paced one (the capacity test's load) runs in its own. */
 const MODES: readonly DisplayMode[] = ['stream', 'echo', 'sink'];
+const ALL_MODES: readonly DisplayMode[] = [...MODES, 'paced'];
+/** The desktops the full product's inventory lists, one per display. */
+const DESKTOP_IDS: Record<DisplayMode, string> = {
+  stream: '0be4c400-0000-4000-8000-000000000001',
+  echo: '0be4c400-0000-4000-8000-000000000002',
+  sink: '0be4c400-0000-4000-8000-000000000003',
+  paced: '0be4c400-0000-4000-8000-000000000004',
+};
+const BENCH_PASSWORD = 'bench-password-for-loopback-only';
 const PING = Buffer.alloc(64, 0x2a);
 const SERVER_INIT = 24 + 'bench'.length;
 /**
@@ -168,19 +202,39 @@ async function stop(child: ChildProcess): Promise<void> {
 }
 
 /**
- * Debian's websockify (the peer), which must be there: a missing one is named with its Debian
- * package, never installed behind the caller's back (scripts/setup.sh installs it with the
- * other packages of .ci/packages.txt).
+ * Debian's websockify (the peer) and socat (the floor), which must be there: a missing one is
+ * named with its Debian package, never installed behind the caller's back (scripts/setup.sh
+ * installs them with the other packages of .ci/packages.txt).
  */
-function ensureWebsockify(): void {
-  if (!spawnSync('websockify', ['--help']).error) return;
-  throw new Error(
-    'websockify not found: apt-get install websockify (Debian package websockify; scripts/setup.sh installs it with .ci/packages.txt)',
-  );
+function ensureTools(): void {
+  for (const [tool, args] of [
+    ['websockify', ['--help']],
+    ['socat', ['-V']],
+  ] as const) {
+    if (!spawnSync(tool, args).error) continue;
+    throw new Error(
+      `${tool} not found: apt-get install ${tool} (Debian package ${tool}; scripts/setup.sh installs it with .ci/packages.txt)`,
+    );
+  }
+}
+
+/** A child that prints its port as its first JSON line. */
+async function portOf(child: ChildProcess, name: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    child.stdout!.once('data', (d: Buffer) => resolve((JSON.parse(d.toString()) as { port: number }).port));
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
+  });
+}
+
+/** Where a session of a path is opened: its URL, the page's origin, and the cookie a browser sends along. */
+interface Target {
+  url: string;
+  origin: string;
+  cookie?: string;
 }
 
 export async function startHarness(): Promise<Harness> {
-  ensureWebsockify();
+  ensureTools();
   const dir = mkdtempSync(join(tmpdir(), 'porthole-bench-'));
   const displays = {} as Record<DisplayMode, DisplayServer>;
   for (const mode of MODES) displays[mode] = await startDisplayServer(mode);
@@ -197,27 +251,71 @@ export async function startHarness(): Promise<Harness> {
     for (const d of Object.values(displays)) await d.close();
     rmSync(dir, { recursive: true, force: true });
   };
+  const node = (script: string, args: string[], profile: string[] = []) => {
+    const child = spawn(process.execPath, [...profile, fileURLToPath(new URL(script, import.meta.url)), ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.push(child);
+    return child;
+  };
 
   try {
-    const script = fileURLToPath(new URL('./proxy-process.js', import.meta.url));
-    // PORTHOLE_BENCH_PROFILE=DIR: the proxy process writes a V8 CPU profile there when it ends.
+    // The capacity test's paced display, in a process of its own (it is load, not the proxy).
+    const paced = node('./display-process.js', ['paced']);
+    displays.paced = { port: await portOf(paced, 'the paced display'), close: async () => {} };
+    const generatorPids = [paced.pid!];
+
+    // PORTHOLE_BENCH_PROFILE=DIR: the full product writes a V8 CPU profile there when it ends.
     const profile = process.env.PORTHOLE_BENCH_PROFILE
       ? ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${process.env.PORTHOLE_BENCH_PROFILE}`]
       : [];
-    const porthole = spawn(
-      process.execPath,
-      [...profile, script, tls.cert, tls.key, publicKey, key.kid, ORIGIN, ...MODES.map((m) => `${m}=${displays[m].port}`)],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
+    const stripped = node('./proxy-process.js', [
+      tls.cert,
+      tls.key,
+      publicKey,
+      key.kid,
+      ORIGIN,
+      ...ALL_MODES.map((m) => `${m}=${displays[m].port}`),
+    ]);
+    const strippedPort = await portOf(stripped, "Porthole's stripped proxy");
+
+    // The full product, started as `npm start` starts it: `porthole serve`, its defaults, a
+    // configuration in the environment, an inventory through libvirt's test driver.
+    const productDir = join(dir, 'product');
+    const productPort = await freePort();
+    const productOrigin = `https://localhost:${productPort}`;
+    const libvirt = writeTestDriver(
+      join(dir, 'node.xml'),
+      ALL_MODES.map((mode) => ({
+        name: `bench-${mode}`,
+        uuid: DESKTOP_IDS[mode],
+        users: ['bench'],
+        vnc: { port: displays[mode].port, password: '' },
+      })),
     );
-    children.push(porthole);
-    const portholePort = await new Promise<number>((resolve, reject) => {
-      porthole.stdout!.once('data', (d: Buffer) => resolve((JSON.parse(d.toString()) as { port: number }).port));
-      porthole.once('exit', (code) => reject(new Error(`Porthole's proxy process exited with ${code}`)));
+    await new UserStore(productDir).upsert('bench', BENCH_PASSWORD, 'user', []);
+    const product = spawn(process.execPath, [...profile, fileURLToPath(new URL('../../bin/porthole.js', import.meta.url)), 'serve'], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: {
+        ...process.env,
+        PORTHOLE_LISTEN: `127.0.0.1:${productPort}`,
+        PORTHOLE_METRICS_LISTEN: `127.0.0.1:${await freePort()}`,
+        PORTHOLE_PUBLIC_URL: productOrigin,
+        PORTHOLE_LIBVIRT: `bench=${libvirt}`,
+        PORTHOLE_DATA: productDir,
+        PORTHOLE_TLS_CERT: tls.cert,
+        PORTHOLE_TLS_KEY: tls.key,
+      },
     });
+    children.push(product);
+    await listening(productPort, product, 'porthole serve');
+    const api = gatewayClient({ address: '127.0.0.1', port: productPort, origin: productOrigin, ca });
+    const cookie = await api.signIn('bench', BENCH_PASSWORD);
+
     // websockify serves one target per instance: one instance per synthetic display.
     const websockifyPorts = {} as Record<DisplayMode, number>;
     const websockifyPids = {} as Record<DisplayMode, number>;
-    for (const mode of MODES) {
+    for (const mode of ALL_MODES) {
       websockifyPorts[mode] = await freePort();
       const websockify = spawn(
         'websockify',
@@ -229,28 +327,46 @@ export async function startHarness(): Promise<Harness> {
       await listening(websockifyPorts[mode], websockify, 'websockify');
     }
 
-    // The bare TLS relay, one per display it is measured on.
-    const floorPorts = {} as Record<'stream' | 'echo', number>;
-    const floorPids = {} as Record<'stream' | 'echo', number>;
+    // The bare TLS relays, one of each per display it is measured on: socat forks a child per
+    // connection (counted with it), Node's relays in one process.
+    const floorPorts = {} as Record<FloorPath, Record<'stream' | 'echo', number>>;
+    const floorPids = {} as Record<FloorPath, Record<'stream' | 'echo', number>>;
+    floorPorts.socat = {} as Record<'stream' | 'echo', number>;
+    floorPids.socat = {} as Record<'stream' | 'echo', number>;
+    floorPorts['node-tls'] = {} as Record<'stream' | 'echo', number>;
+    floorPids['node-tls'] = {} as Record<'stream' | 'echo', number>;
     for (const mode of ['stream', 'echo'] as const) {
-      const relay = spawn(
-        process.execPath,
-        [fileURLToPath(new URL('./tls-relay-process.js', import.meta.url)), tls.cert, tls.key, String(displays[mode].port)],
-        { stdio: ['ignore', 'pipe', 'inherit'] },
+      const relay = node('./tls-relay-process.js', [tls.cert, tls.key, String(displays[mode].port)]);
+      floorPids['node-tls'][mode] = relay.pid!;
+      floorPorts['node-tls'][mode] = await portOf(relay, 'the TLS relay');
+      const port = await freePort();
+      const socat = spawn(
+        'socat',
+        [
+          `OPENSSL-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork,cert=${tls.cert},key=${tls.key},verify=0`,
+          `TCP:127.0.0.1:${displays[mode].port},nodelay`,
+        ],
+        { stdio: ['ignore', 'ignore', 'ignore'] }, // it logs every client that hangs up mid-handshake
       );
-      children.push(relay);
-      floorPids[mode] = relay.pid!;
-      floorPorts[mode] = await new Promise<number>((resolve, reject) => {
-        relay.stdout!.once('data', (d: Buffer) => resolve((JSON.parse(d.toString()) as { port: number }).port));
-        relay.once('exit', (code) => reject(new Error(`the TLS relay exited with ${code}`)));
-      });
+      children.push(socat);
+      floorPids.socat[mode] = socat.pid!;
+      floorPorts.socat[mode] = port;
+      await listening(port, socat, 'socat');
     }
 
-    const pids: Record<ProxyPath, number> = { porthole: porthole.pid!, websockify: websockifyPids.stream };
-    const url = (path: ProxyPath, mode: DisplayMode = 'stream') => {
-      if (path === 'websockify') return `wss://127.0.0.1:${websockifyPorts[mode]}/`;
-      const { token } = issuer.issue(principal, `bench/${mode}`, 'vnc', { viewOnly: false, clientIp: '127.0.0.1' });
-      return `wss://127.0.0.1:${portholePort}/ws/vnc?token=${encodeURIComponent(token)}`;
+    const pids: Record<ProxyPath, number> = { porthole: product.pid!, stripped: stripped.pid!, websockify: websockifyPids.stream };
+    const proxyPid = (path: ProxyPath, mode: DisplayMode) => (path === 'websockify' ? websockifyPids[mode] : pids[path]);
+    const where = async (path: ProxyPath, mode: DisplayMode = 'stream'): Promise<Target> => {
+      if (path === 'websockify') return { url: `wss://127.0.0.1:${websockifyPorts[mode]}/`, origin: ORIGIN };
+      if (path === 'stripped') {
+        const { token } = issuer.issue(principal, `bench/${mode}`, 'vnc', { viewOnly: false, clientIp: '127.0.0.1' });
+        return { url: `wss://127.0.0.1:${strippedPort}/ws/vnc?token=${encodeURIComponent(token)}`, origin: ORIGIN };
+      }
+      // As the web client does: ask the HTTP API to connect, open the attempt's URL with the sign-in cookie.
+      const [attempt] = await api.connect(cookie, DESKTOP_IDS[mode], { protocols: ['vnc'] });
+      const url = new URL(attempt!.url);
+      url.hostname = '127.0.0.1';
+      return { url: url.href, origin: productOrigin, cookie };
     };
 
     /** TLS connections as a browser makes them, offering, and keeping, a session ticket when `ticket` is given. */
@@ -282,62 +398,66 @@ export async function startHarness(): Promise<Harness> {
       mode: DisplayMode = 'stream',
       ticket?: TlsTicket,
     ): Promise<WebSocket> =>
-      new Promise((resolve, reject) => {
-        const ws = new WebSocket(url(path, mode), path === 'websockify' ? ['binary'] : [], {
-          origin: ORIGIN,
-          ca,
-          perMessageDeflate: false,
-          createConnection: resumingConnect(ticket) as never,
-        });
-        let got = 0;
-        let stage = 0;
-        ws.on('message', (data: Buffer) => {
-          if (stage === 4) {
-            if (onData(data)) ws.close();
-            return;
-          }
-          got += data.length;
-          if (stage === 0 && got >= 12) {
-            ws.send(Buffer.from('RFB 003.008\n'));
-            stage = 1;
-            got -= 12;
-          }
-          if (stage === 1 && got >= 2) {
-            ws.send(Buffer.from([1]));
-            stage = 2;
-            got -= 2;
-          }
-          if (stage === 2 && got >= 4) {
-            ws.send(Buffer.from([1]));
-            stage = 3;
-            got -= 4;
-          }
-          // The ServerInit (24 bytes and the name "bench") is the last handshake message; what
-          // follows it in the same message, if anything, is the display's stream.
-          if (stage === 3 && got >= SERVER_INIT) {
-            stage = 4;
-            resolve(ws);
-            if (got > SERVER_INIT && onData(data.subarray(data.length - (got - SERVER_INIT)))) ws.close();
-          }
-        });
-        ws.on('error', reject);
-        ws.on('close', (code, reason) => {
-          if (stage < 4) reject(new Error(`${path}: closed ${code} ${reason.toString()}`));
-        });
-      });
+      where(path, mode).then(
+        (at) =>
+          new Promise((resolve, reject) => {
+            const ws = new WebSocket(at.url, path === 'websockify' ? ['binary'] : [], {
+              origin: at.origin,
+              ca,
+              perMessageDeflate: false,
+              createConnection: resumingConnect(ticket) as never,
+              ...(at.cookie ? { headers: { cookie: at.cookie } } : {}),
+            });
+            let got = 0;
+            let stage = 0;
+            ws.on('message', (data: Buffer) => {
+              if (stage === 4) {
+                if (onData(data)) ws.close();
+                return;
+              }
+              got += data.length;
+              if (stage === 0 && got >= 12) {
+                ws.send(Buffer.from('RFB 003.008\n'));
+                stage = 1;
+                got -= 12;
+              }
+              if (stage === 1 && got >= 2) {
+                ws.send(Buffer.from([1]));
+                stage = 2;
+                got -= 2;
+              }
+              if (stage === 2 && got >= 4) {
+                ws.send(Buffer.from([1]));
+                stage = 3;
+                got -= 4;
+              }
+              // The ServerInit (24 bytes and the name "bench") is the last handshake message; what
+              // follows it in the same message, if anything, is the display's stream.
+              if (stage === 3 && got >= SERVER_INIT) {
+                stage = 4;
+                resolve(ws);
+                if (got > SERVER_INIT && onData(data.subarray(data.length - (got - SERVER_INIT)))) ws.close();
+              }
+            });
+            ws.on('error', reject);
+            ws.on('close', (code, reason) => {
+              if (stage < 4) reject(new Error(`${path}: closed ${code} ${reason.toString()}`));
+            });
+          }),
+      );
 
     /** A raw TCP session to a synthetic display (or through the bare TLS relay), past its handshake. */
     const rawSession = (
       mode: DisplayMode,
       onData: (chunk: Buffer) => void,
-      via: 'tcp' | 'tls' = 'tcp',
+      via: 'tcp' | FloorPath = 'tcp',
       ticket?: TlsTicket,
     ): Promise<Socket> =>
       new Promise((resolve, reject) => {
         const socket =
           via === 'tcp'
             ? connect(displays[mode].port, '127.0.0.1')
-            : resumingConnect(ticket)({ host: '127.0.0.1', port: floorPorts[mode as 'stream' | 'echo'], ca });
+            : resumingConnect(ticket)({ host: '127.0.0.1', port: floorPorts[via][mode as 'stream' | 'echo'], ca });
         let got = 0;
         let ready = false;
         socket.on('data', (chunk: Buffer) => {
@@ -354,7 +474,54 @@ export async function startHarness(): Promise<Harness> {
         socket.on('error', reject);
       });
 
-    return {
+    /**
+     * `sessions` sessions held open by a client process of their own (bench/idle-clients.ts),
+     * reading and dropping whatever their display sends; resolves when all are open.
+     */
+    const holdSessions = async (path: ProxyPath, mode: DisplayMode, sessions: number): Promise<ChildProcess> => {
+      const first = await where(path, mode);
+      const settings = JSON.stringify({
+        sessions,
+        protocols: path === 'websockify' ? ['binary'] : [],
+        origin: first.origin,
+        ca: ca.toString(),
+        ciphers: BROWSER_CIPHERS,
+        ...(first.cookie ? { cookie: first.cookie } : {}),
+      });
+      const clients = spawn(process.execPath, [fileURLToPath(new URL('./idle-clients.js', import.meta.url)), settings], {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      });
+      children.push(clients);
+      // Fresh URLs (and tokens) in batches, whenever the clients ask.
+      let issued = 0;
+      const urls = [first.url];
+      try {
+        await new Promise<void>((resolve, reject) => {
+          createInterface({ input: clients.stdout! }).on('line', (line) => {
+            if (line.startsWith('ready')) return resolve();
+            if (line !== 'need') return;
+            const batch = Math.min(200, sessions - issued);
+            issued += batch;
+            void (async () => {
+              while (urls.length < batch) urls.push((await where(path, mode)).url);
+              clients.stdin!.write(
+                urls
+                  .splice(0, batch)
+                  .map((u) => `${u}\n`)
+                  .join(''),
+              );
+            })().catch(reject);
+          });
+          clients.once('exit', (code) => reject(new Error(`the session clients exited with ${code}`)));
+        });
+      } catch (error) {
+        await stop(clients);
+        throw error;
+      }
+      return clients;
+    };
+
+    const harness: Harness = {
       async rawTcpThroughput(megabytes) {
         const target = megabytes * 1e6;
         return new Promise((resolve, reject) => {
@@ -390,7 +557,7 @@ export async function startHarness(): Promise<Harness> {
         const ws = await openSession(path, (chunk) => {
           if (started === 0n) {
             started = process.hrtime.bigint();
-            cpuBefore = cpuSeconds(pids[path]);
+            cpuBefore = treeCpuSeconds(pids[path]);
           }
           got += chunk.length;
           if (got >= target) {
@@ -403,9 +570,9 @@ export async function startHarness(): Promise<Harness> {
         const megabytesPerSecond = rate(bytes, started);
         await new Promise((r) => ws.once('close', r));
         await new Promise((r) => setTimeout(r, 300)); // websockify's per-connection child is reaped
-        return { megabytesPerSecond, cpuSecondsPerGB: (cpuSeconds(pids[path]) - cpuBefore) / (bytes / 1e9) };
+        return { megabytesPerSecond, cpuSecondsPerGB: (treeCpuSeconds(pids[path]) - cpuBefore) / (bytes / 1e9) };
       },
-      async floorThroughput(megabytes) {
+      async floorThroughput(path, megabytes) {
         const target = megabytes * 1e6;
         let got = 0;
         let started = 0n;
@@ -419,18 +586,18 @@ export async function startHarness(): Promise<Harness> {
           (chunk) => {
             if (started === 0n) {
               started = process.hrtime.bigint();
-              cpuBefore = cpuSeconds(floorPids.stream);
+              cpuBefore = treeCpuSeconds(floorPids[path].stream);
             }
             got += chunk.length;
             if (got >= target) done();
           },
-          'tls',
+          path,
         );
         await finished;
         const megabytesPerSecond = rate(got, started);
-        const cpuSecondsPerGB = (cpuSeconds(floorPids.stream) - cpuBefore) / (got / 1e9);
         socket.destroy();
-        await new Promise((r) => setTimeout(r, 300));
+        await new Promise((r) => setTimeout(r, 300)); // socat's per-connection child is reaped
+        const cpuSecondsPerGB = (treeCpuSeconds(floorPids[path].stream) - cpuBefore) / (got / 1e9);
         return { megabytesPerSecond, cpuSecondsPerGB };
       },
       async inputThroughput(path, megabytes) {
@@ -498,8 +665,8 @@ export async function startHarness(): Promise<Harness> {
         };
         let send: () => void;
         let closeIt: () => void;
-        if (path === 'raw' || path === 'floor') {
-          const socket = await rawSession('echo', onEcho, path === 'raw' ? 'tcp' : 'tls');
+        if (path === 'raw' || path === 'socat' || path === 'node-tls') {
+          const socket = await rawSession('echo', onEcho, path === 'raw' ? 'tcp' : path);
           socket.setNoDelay(true);
           send = () => socket.write(PING);
           closeIt = () => socket.destroy();
@@ -515,8 +682,7 @@ export async function startHarness(): Promise<Harness> {
           send = () => ws.send(PING, { binary: true });
           closeIt = () => ws.close();
         }
-        const pid =
-          path === 'porthole' ? porthole.pid! : path === 'websockify' ? websockifyPids.echo : path === 'floor' ? floorPids.echo : undefined;
+        const pid = path === 'raw' ? undefined : path === 'socat' || path === 'node-tls' ? floorPids[path].echo : proxyPid(path, 'echo');
         const times: number[] = [];
         let cpuBefore = 0;
         for (let i = 0; i < samples + 50; i++) {
@@ -534,33 +700,11 @@ export async function startHarness(): Promise<Harness> {
         return { p50Ms: percentile(times, 0.5), p99Ms: percentile(times, 0.99), cpuUsPerRoundTrip };
       },
       async idleMemory(path, sessions) {
-        const pid = path === 'porthole' ? porthole.pid! : websockifyPids.echo;
+        const pid = proxyPid(path, 'echo');
         await new Promise((r) => setTimeout(r, 1000));
         const before = pssKilobytes(pid);
-        const settings = JSON.stringify({
-          sessions,
-          protocols: path === 'websockify' ? ['binary'] : [],
-          origin: ORIGIN,
-          ca: ca.toString(),
-          ciphers: BROWSER_CIPHERS,
-        });
-        const clients = spawn(process.execPath, [fileURLToPath(new URL('./idle-clients.js', import.meta.url)), settings], {
-          stdio: ['pipe', 'pipe', 'inherit'],
-        });
-        children.push(clients);
+        const clients = await holdSessions(path, 'echo', sessions);
         try {
-          // Fresh URLs (and tokens) in batches, whenever the clients ask.
-          let issued = 0;
-          await new Promise<void>((resolve, reject) => {
-            createInterface({ input: clients.stdout! }).on('line', (line) => {
-              if (line.startsWith('ready')) return resolve();
-              if (line !== 'need') return;
-              const batch = Math.min(200, sessions - issued);
-              issued += batch;
-              clients.stdin!.write(Array.from({ length: batch }, () => `${url(path, 'echo')}\n`).join(''));
-            });
-            clients.once('exit', (code) => reject(new Error(`the idle clients exited with ${code}`)));
-          });
           await new Promise((r) => setTimeout(r, 3000)); // let the proxy settle (GC, lazy buffers)
           const after = pssKilobytes(pid);
           return { sessions, kilobytesPerSession: (after - before) / sessions };
@@ -569,8 +713,31 @@ export async function startHarness(): Promise<Harness> {
           await new Promise((r) => setTimeout(r, 2000));
         }
       },
+      async capacity(path, desktops, samples) {
+        const pid = proxyPid(path, 'paced');
+        const clients = await holdSessions(path, 'paced', desktops);
+        try {
+          await new Promise((r) => setTimeout(r, 1000)); // every stream under way
+          const generator = () => [clients.pid!, ...generatorPids].reduce((sum, p) => sum + treeCpuSeconds(p), 0);
+          const cpuBefore = treeCpuSeconds(pid);
+          const generatorBefore = generator();
+          const started = process.hrtime.bigint();
+          const echo = await harness.echoLatency(path, samples);
+          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+          return {
+            desktops,
+            p50Ms: echo.p50Ms,
+            p99Ms: echo.p99Ms,
+            cores: (treeCpuSeconds(pid) - cpuBefore) / seconds,
+            generatorCores: (generator() - generatorBefore) / seconds,
+          };
+        } finally {
+          await stop(clients);
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      },
       async setupRate(path, sessions, concurrency, resume = false) {
-        const pid = path === 'porthole' ? porthole.pid! : path === 'floor' ? floorPids.echo : websockifyPids.echo;
+        const pid = path === 'node-tls' ? floorPids[path].echo : proxyPid(path, 'echo');
         const cpuBefore = cpuSeconds(pid);
         const started = process.hrtime.bigint();
         let next = 0;
@@ -578,8 +745,8 @@ export async function startHarness(): Promise<Harness> {
         const worker = async () => {
           while (next < sessions) {
             next++;
-            if (path === 'floor') {
-              const socket = await rawSession('echo', () => {}, 'tls', ticket);
+            if (path === 'node-tls') {
+              const socket = await rawSession('echo', () => {}, path, ticket);
               socket.end();
               await new Promise((r) => socket.once('close', r));
               continue;
@@ -600,6 +767,7 @@ export async function startHarness(): Promise<Harness> {
       },
       close,
     };
+    return harness;
   } catch (error) {
     await close();
     throw error;

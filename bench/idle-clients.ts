@@ -3,16 +3,19 @@
 // Given how many sessions to open, it asks the harness for URLs in batches ("need" on stdout,
 // one URL per line back on stdin: tokens live 60 s, so they are made just in time), opens them
 // 100 at a time, completes each RFB handshake as noVNC would, prints "ready N" and holds every
-// session open, silent, until it is terminated.
+// session open, silent, until it is terminated. It is the capacity test's browsers too: what a
+// paced display streams is read and dropped. `cookie` is the sign-in cookie a browser sends
+// along to the full product.
 import { createInterface } from 'node:readline';
 import { WebSocket } from 'ws';
 
-const { sessions, protocols, origin, ca, ciphers } = JSON.parse(process.argv[2]!) as {
+const { sessions, protocols, origin, ca, ciphers, cookie } = JSON.parse(process.argv[2]!) as {
   sessions: number;
   protocols: string[];
   origin: string;
   ca: string;
   ciphers: string;
+  cookie?: string;
 };
 const open: WebSocket[] = [];
 const queue: string[] = [];
@@ -45,7 +48,13 @@ async function nextUrl(): Promise<string> {
 
 function session(url: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, protocols, { origin, ca, ciphers, perMessageDeflate: false });
+    const ws = new WebSocket(url, protocols, {
+      origin,
+      ca,
+      ciphers,
+      perMessageDeflate: false,
+      ...(cookie ? { headers: { cookie } } : {}),
+    });
     let got = 0;
     let stage = 0;
     ws.on('message', (data: Buffer) => {

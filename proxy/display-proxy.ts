@@ -15,10 +15,11 @@ import { BROWSER_SESSION_COOKIE, type DisplayTokenClaims } from '../contract/dis
 import type { AdmittedToken, ConnectionContext, DisplayEnd, ProtocolAdapter, SecureDisplayEnd, VerifiedToken } from './adapter.js';
 import { ProxyError, closeWebSocket } from './close.js';
 import { displayEnd } from './display-end.js';
+import { DisplayReads } from './display-reads.js';
 import { Inbox } from './inbox.js';
 import { LiveSessions } from './live-sessions.js';
 import type { ProxyMetrics } from './metrics.js';
-import type { TrafficMarker } from './qos/socket-marking.js';
+import { limitReceiveBuffer, limitUnsentBytes, type TrafficMarker } from './qos/socket-marking.js';
 import type { TrafficClasses, TrafficKind } from './qos/traffic-classes.js';
 import { Relay, type RelayLimits } from './relay.js';
 import { ReplayGuard, type UsedTokens } from './replay-guard.js';
@@ -41,10 +42,17 @@ export const DEFAULT_LIMITS: ProxyLimits = {
   idleTimeoutMs: 30 * 60_000,
   maxDurationMs: 12 * 3600_000,
   highWaterMark: 1024 * 1024,
+  towardsBrowserMs: 50,
   handshakeBytes: 64 * 1024,
   maxPayload: 4 * 1024 * 1024,
   connectTimeoutMs: 5000,
 };
+
+/** TCP_NOTSENT_LOWAT on the browser's socket: what the kernel may hold unsent beyond what is in flight. */
+export const BROWSER_UNSENT_BYTES = 16 * 1024;
+
+/** SO_RCVBUF of the display's socket (the kernel doubles it): a display's window of 256 KiB, ample on a LAN. */
+export const DISPLAY_RECEIVE_BYTES = 128 * 1024;
 
 /** Where targets come from: the inventory, looked up again for every connection. */
 export interface TargetResolver {
@@ -269,6 +277,10 @@ export class DisplayProxy {
           return;
         }
         const relay = new Relay(ws, handshake.display.socket, this.limits, handshake.filter, handshake.farewell);
+        // The kernels keep little of the picture (unsent towards the browser, unread from the
+        // display), so the backlog stays in the relay, bounded by time, and the display feels it.
+        limitUnsentBytes(req.socket, BROWSER_UNSENT_BYTES);
+        limitReceiveBuffer(handshake.display.socket, DISPLAY_RECEIVE_BYTES);
         const session = this.sessions.attach(handshake.sessionKey ?? claims.jti, claims, relay);
         const fields = { session: session.id, user: claims.sub, desktop: claims.desktop, ...(claims.rid ? { reqId: claims.rid } : {}) };
         // One user-visible connection per session, however many sockets it has (SPICE's channels).
@@ -451,7 +463,9 @@ export class DisplayProxy {
     return new Promise((resolve, reject) => {
       const family = isIP(host);
       const early = mark !== undefined && family !== 0;
-      const socket = connect({ host, port, ...(early ? { localAddress: family === 6 ? '::' : '0.0.0.0' } : {}) });
+      const reads = new DisplayReads();
+      const socket = connect({ host, port, onread: reads.onread, ...(early ? { localAddress: family === 6 ? '::' : '0.0.0.0' } : {}) });
+      reads.attach(socket);
       if (early) socket.once('connectionAttempt', () => mark(socket));
       socket.setNoDelay(true);
       const timer = setTimeout(() => {

@@ -5,7 +5,10 @@
 import type { Socket } from 'node:net';
 import type { WebSocket, RawData } from 'ws';
 import { CloseCode, type CloseCodeValue } from '../contract/close-codes.js';
+import { performance } from 'node:perf_hooks';
+import { BrowserDrain } from './browser-drain.js';
 import { closeWebSocket } from './close.js';
+import { readsOf, type DisplayReads } from './display-reads.js';
 
 /** What the display receives, and how long its side stays open, once the relay closes. */
 export interface Farewell {
@@ -18,9 +21,19 @@ export interface RelayLimits {
   idleTimeoutMs: number;
   /** Close after this long, whatever happens. */
   maxDurationMs: number;
-  /** Most bytes queued towards one side before the other side is paused. */
+  /**
+   * Most bytes queued towards one side before the other side is paused; towards the browser,
+   * the ceiling of the time-bounded backlog.
+   */
   highWaterMark: number;
+  /** How long what the proxy holds for a browser may take to drain at its rate (default 50 ms). */
+  towardsBrowserMs?: number;
 }
+
+/** The least the proxy holds for a browser, however slow: one typical display read. */
+export const BROWSER_BACKLOG_FLOOR = 32 * 1024;
+/** What a new connection may hold before its browser's rate is known. */
+const BROWSER_BACKLOG_INITIAL = 256 * 1024;
 
 export interface RelayEnd {
   code: number;
@@ -45,6 +58,8 @@ export class Relay {
   #finish!: (end: RelayEnd) => void;
   #idleTimer: NodeJS.Timeout | undefined;
   #maxTimer: NodeJS.Timeout | undefined;
+  readonly #drain: BrowserDrain;
+  readonly #reads: DisplayReads | undefined;
 
   /**
    * @param farewell what the display must receive, and how long it stays open, before the
@@ -57,6 +72,14 @@ export class Relay {
     readonly filter?: ClientFilter,
     readonly farewell?: () => Farewell | undefined,
   ) {
+    const ceiling = limits.highWaterMark;
+    this.#drain = new BrowserDrain(
+      limits.towardsBrowserMs ?? 50,
+      Math.min(BROWSER_BACKLOG_FLOOR, ceiling),
+      ceiling,
+      Math.min(BROWSER_BACKLOG_INITIAL, ceiling),
+    );
+    this.#reads = readsOf(display);
     this.done = new Promise((resolve) => {
       this.#finish = resolve;
     });
@@ -119,24 +142,43 @@ export class Relay {
     if (!this.display.write(data)) this.client.pause();
   }
 
+  /** Bytes the proxy may hold towards the browser now: its drain rate times the time bound. */
+  get browserBound(): number {
+    return this.#drain.bound;
+  }
+
+  /** The browser's measured drain rate, bytes per second (0 until measured). */
+  get browserBytesPerSecond(): number {
+    return this.#drain.bytesPerSecond;
+  }
+
   #toClient(chunk: Buffer): void {
     if (this.#ended) return;
     this.#lastActivity = Date.now();
-    this.bytesToClient += chunk.length;
     const { client, display } = this;
-    // Only the chunk that crosses the high-water mark asks to be told when it is flushed;
-    // everything queued before it is flushed by then too, so that is the moment to resume.
-    const crosses = client.bufferedAmount + chunk.length >= this.limits.highWaterMark;
-    client.send(
-      chunk,
-      { binary: true, compress: false },
-      crosses
-        ? () => {
-            if (!this.#ended) display.resume();
-          }
-        : undefined,
-    );
-    if (crosses) display.pause();
+    const buffered = client.bufferedAmount;
+    this.#drain.observe(performance.now(), this.bytesToClient - buffered, buffered);
+    this.bytesToClient += chunk.length;
+    // Only the chunk that crosses the bound asks to be told when it is flushed; everything
+    // queued before it is flushed by then too, so that is the moment to resume (and a clean
+    // measurement of the browser's rate: a backlog drained from start to end).
+    const crosses = buffered + chunk.length >= this.#drain.bound;
+    client.send(chunk, { binary: true, compress: false }, crosses ? () => this.#flushed() : undefined);
+    // Written through at once (encrypted, handed to the kernel): nothing holds the chunk, so the
+    // display's next read may go into the same buffer.
+    if (client.bufferedAmount === 0) this.#reads?.release();
+    if (crosses) {
+      display.pause();
+      // The backlog's start: from here to the flush is a clean measurement of the browser's rate.
+      this.#drain.observe(performance.now(), this.bytesToClient - client.bufferedAmount, client.bufferedAmount, true);
+    }
+  }
+
+  #flushed(): void {
+    if (this.#ended) return;
+    const buffered = this.client.bufferedAmount;
+    this.#drain.observe(performance.now(), this.bytesToClient - buffered, buffered, true);
+    this.display.resume();
   }
 
   #armIdle(ms: number): void {
