@@ -78,9 +78,8 @@ async function connects(uri: string): Promise<boolean> {
   }
 }
 
-export async function startLibvirtd(): Promise<Libvirtd> {
-  const dir = mkdtempSync(join(tmpdir(), 'porthole-libvirtd-'));
-  chmodSync(dir, 0o755); // QEMU runs as libvirt-qemu and must reach the guest files below
+/** libvirtd.conf for a daemon of the tests: its socket and log in `dir`, no authentication on the socket. */
+function writeDaemonConfig(dir: string, extra: string[] = []): string {
   const conf = join(dir, 'libvirtd.conf');
   writeFileSync(
     conf,
@@ -90,9 +89,17 @@ export async function startLibvirtd(): Promise<Libvirtd> {
       'auth_unix_ro = "none"',
       'unix_sock_rw_perms = "0700"',
       `log_outputs = "3:file:${join(dir, 'libvirtd.log')}"`,
+      ...extra,
       '',
     ].join('\n'),
   );
+  return conf;
+}
+
+export async function startLibvirtd(): Promise<Libvirtd> {
+  const dir = mkdtempSync(join(tmpdir(), 'porthole-libvirtd-'));
+  chmodSync(dir, 0o755); // QEMU runs as libvirt-qemu and must reach the guest files below
+  const conf = writeDaemonConfig(dir);
   const started: Array<{ name: string; pidFile: string }> = [];
   const t0 = Date.now();
 
@@ -147,19 +154,8 @@ export async function startIsolatedLibvirtd(options: IsolatedLibvirtdOptions): P
   const dir = mkdtempSync(join(tmpdir(), `porthole-libvirtd-${options.hostname}-`));
   chmodSync(dir, 0o755);
   for (const sub of ['etc', 'lib', 'log']) mkdirSync(join(dir, sub));
-  const conf = join(dir, 'libvirtd.conf');
-  writeFileSync(
-    conf,
-    [
-      `unix_sock_dir = "${dir}"`,
-      'auth_unix_rw = "none"',
-      'auth_unix_ro = "none"',
-      'unix_sock_rw_perms = "0700"',
-      `host_uuid = "${randomUUID()}"`,
-      `log_outputs = "3:file:${join(dir, 'libvirtd.log')}"`,
-      '',
-    ].join('\n'),
-  );
+  // Migration refuses a destination with the source's host UUID.
+  const conf = writeDaemonConfig(dir, [`host_uuid = "${randomUUID()}"`]);
   writeFileSync(
     join(dir, 'etc', 'qemu.conf'),
     [
