@@ -56,7 +56,8 @@ const shadowId = params.get('shadow');
 async function attemptsFor(protocols?: string[]): Promise<Attempt[]> {
   if (!shadowId) return (await api.connect(desktopId, { ...(protocols ? { protocols } : {}), viewOnly })).attempts;
   const answer = await api.shadow(shadowId);
-  if (answer.state !== 'accepted' || !answer.attempts) throw new Error(`The screen sharing is ${answer.state}, not open.`);
+  // A sharing that is over is final (a 409, not an error to retry while reconnecting).
+  if (answer.state !== 'accepted' || !answer.attempts) throw new ApiError(409, `The screen sharing is ${answer.state}, not open.`);
   // Whose screen this is, and whether the helpdesk may act on it: said in the toolbar, always.
   watchedWithControl = answer.control === true;
   const title = `Watching ${answer.user ?? 'a user'}'s ${answer.desktopName ?? 'desktop'} — ${watchedWithControl ? 'with control' : 'view only'}`;
