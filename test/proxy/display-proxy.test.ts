@@ -378,7 +378,14 @@ test('shadowing consent: the helpdesk cannot answer its own request, another hel
       const own = await gw.api('POST', `${shadow(requestId)}/answer`, { cookie: hannah, body: { accept } });
       assert.equal(own.status, 404, JSON.stringify(own.body));
     }
-    assert.deepEqual((await gw.api('GET', shadow(requestId), { cookie: hannah })).body, { state: 'pending' });
+    const pending = (await gw.api('GET', shadow(requestId), { cookie: hannah })).body as {
+      state: string;
+      user?: string;
+      attempts?: unknown;
+    };
+    assert.equal(pending.state, 'pending');
+    assert.equal(pending.user, 'alice', 'the asker learns whose screen it asked for');
+    assert.equal(pending.attempts, undefined, 'and no link before the answer');
     // Another helpdesk cannot answer it either, nor learn it exists.
     assert.equal((await gw.api('POST', `${shadow(requestId)}/answer`, { cookie: harry, body: { accept: true } })).status, 404);
     // The user answers once; a second answer, either way, is refused.
