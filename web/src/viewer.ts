@@ -320,10 +320,17 @@ function showFailure(title: string, text: string, retryLabel: string | undefined
 
 /** The desktop is not running: say so, and offer to start it where this user may. */
 async function showStopped(why: string): Promise<void> {
+  desktop = (await findDesktop(desktopId).catch(() => undefined)) ?? desktop;
+  if (desktop?.state === 'running') {
+    // A 409 for a running desktop: it has no display of the protocol asked for.
+    setState('failed', null);
+    status.textContent = 'Not connected';
+    showFailure('Could not open this desktop', why, 'Try again');
+    return;
+  }
   setState('stopped', null);
   status.textContent = 'Desktop off';
   showNotice('');
-  desktop = (await findDesktop(desktopId).catch(() => undefined)) ?? desktop;
   const start = $<HTMLButtonElement>('start');
   $('stopped-text').textContent = desktop?.power
     ? why.replace(/ Start it and try again\.?$/, '')
