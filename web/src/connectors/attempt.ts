@@ -63,22 +63,36 @@ export function runAttempt(
       }
       area.remove();
     };
+    const startedAt = performance.now();
+    /** The proxy's close of this attempt's socket (RDP's URL is the same for every attempt: only a newer close counts). */
+    const proxyClose = () => {
+      const close = lastClose(attempt.url);
+      return close && close.at >= startedAt ? close : undefined;
+    };
     /** Why it failed: the proxy's close reason when it gave one, else the client's. */
     const reason = (fallback: string, ownReason = false) => {
-      const proxyReason = ownReason ? undefined : lastClose(attempt.url)?.reason;
+      const proxyReason = ownReason ? undefined : proxyClose()?.reason;
       return new Error(proxyReason && proxyReason.trim() !== '' ? proxyReason : `${label}: ${fallback}`);
     };
     const fail = (fallback: string, ownReason = false) => {
-      // The WebSocket's close event (with the proxy's reason) may arrive just after the client's.
-      setTimeout(() => {
+      // The WebSocket's close event (with the proxy's reason) may come after the client gave up:
+      // when the client closes first, only once the closing handshake is done (a round trip, long
+      // on a slow line or a busy machine). It is waited for, up to a second.
+      const waitedFrom = performance.now();
+      const settle = () => {
         if (ended) return;
+        if (!ownReason && !proxyClose() && performance.now() - waitedFrom < 1000) {
+          setTimeout(settle, 25);
+          return;
+        }
         const error = reason(fallback, ownReason);
-        const code = ownReason ? undefined : lastClose(attempt.url)?.code;
+        const code = ownReason ? undefined : proxyClose()?.code;
         const listener = established ? closeListener : undefined;
         teardown();
         if (!established) reject(error);
         else listener?.({ ...(code === undefined ? {} : { code }), reason: error.message });
-      }, 50);
+      };
+      setTimeout(settle, 25);
     };
     signal.addEventListener(
       'abort',
