@@ -22,6 +22,7 @@ import { gatewayClient } from '../test/bed/gateway-client.js';
 import { freePort } from '../test/bed/ports.js';
 import { writeTestDriver } from '../test/bed/test-driver.js';
 import { MIB, startDisplayServer, type DisplayMode, type DisplayServer } from './display-server.js';
+import { percentile } from './percentile.js';
 
 export interface BenchResult {
   name: string;
@@ -145,10 +146,6 @@ function pssKilobytes(pid: number): number {
     // the process ended meanwhile
   }
   return total;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 }
 
 /** utime + stime + cutime + cstime of a process, in seconds. */
@@ -697,7 +694,7 @@ export async function startHarness(): Promise<Harness> {
         const cpuUsPerRoundTrip = pid ? ((treeCpuSeconds(pid) - cpuBefore) * 1e6) / samples : 0;
         closeIt();
         times.sort((a, b) => a - b);
-        return { p50Ms: percentile(times, 0.5), p99Ms: percentile(times, 0.99), cpuUsPerRoundTrip };
+        return { p50Ms: percentile(times, 50), p99Ms: percentile(times, 99), cpuUsPerRoundTrip };
       },
       async idleMemory(path, sessions) {
         const pid = proxyPid(path, 'echo');

@@ -13,8 +13,7 @@ import type { LdapSettings } from '../gateway/directory/ldap-settings.js';
 import { startTestGateway } from '../test/bed/gateway.js';
 import { GROUPS, PEOPLE, SERVICE_DN, SERVICE_PASSWORD, startSlapd } from '../test/bed/slapd.js';
 import type { BenchResult } from './harness.js';
-
-const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+import { percentile } from './percentile.js';
 
 /**
  * @param smoke a quick run that only proves the storm works
