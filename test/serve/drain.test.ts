@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ensureSelfSignedCertificate } from '../../certs/self-signed.js';
 import { UserStore } from '../../gateway/users.js';
+import { waitUntilHealthy } from '../bed/serve-health.js';
 import { gatewayClient, type GatewayClient } from '../bed/gateway-client.js';
 import { freePort } from '../bed/ports.js';
 import { rfbUpdateRequest, vncHandshake, WireReader } from '../bed/protocol-clients.js';
@@ -77,14 +78,7 @@ async function serve(name: string, drainSeconds: number): Promise<Served> {
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const client = gatewayClient({ address: '127.0.0.1', port, origin: `https://localhost:${port}`, ca: readFileSync(tls.cert) });
-  await waitFor(
-    async () => (await client.api('GET', '/healthz').catch(() => ({ status: 0 }))).status === 200,
-    30_000,
-    'porthole serve to become healthy',
-    100,
-  ).catch((error: Error) => {
-    throw new Error(`${error.message}; it said: ${output}`, { cause: error });
-  });
+  await waitUntilHealthy(client, 30_000, () => output);
   return {
     child,
     client,

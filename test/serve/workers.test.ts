@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { startDisplayServer, type DisplayServer } from '../../bench/display-server.js';
 import { ensureSelfSignedCertificate } from '../../certs/self-signed.js';
 import { UserStore } from '../../gateway/users.js';
-import { waitFor } from '../bed/deadline.js';
+import { waitUntilHealthy } from '../bed/serve-health.js';
 import { gatewayClient } from '../bed/gateway-client.js';
 import { freePort } from '../bed/ports.js';
 import { vncHandshake, WireReader } from '../bed/protocol-clients.js';
@@ -66,14 +66,7 @@ test('two workers on one port share sign-ins and tokens; /metrics sums them; SIG
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   try {
     const client = gatewayClient({ address: '127.0.0.1', port, origin: `https://localhost:${port}`, ca: readFileSync(tls.cert) });
-    await waitFor(
-      async () => (await client.api('GET', '/healthz').catch(() => ({ status: 0 }))).status === 200,
-      60_000,
-      'porthole serve to become healthy',
-      100,
-    ).catch((error: Error) => {
-      throw new Error(`${error.message}; it said: ${output}`, { cause: error });
-    });
+    await waitUntilHealthy(client, 60_000, () => output);
     const workers = () =>
       spawnSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' })
         .stdout.trim()
