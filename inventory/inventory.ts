@@ -203,7 +203,6 @@ export class Inventory {
   async power(desktop: Desktop, action: PowerAction): Promise<void> {
     const hypervisor = this.hypervisors.get(desktop.hypervisor);
     if (!hypervisor) throw new Error(`no hypervisor named ${desktop.hypervisor}`);
-    this.forgetSurvey();
     try {
       await hypervisor.power(desktop.uuid, action);
     } finally {
