@@ -1,10 +1,10 @@
 // libvirtd for tests, started without systemd (none runs here), with its own configuration,
-// socket directory, pid file and log, so it does not touch a libvirtd the machine may have.
+// socket directory, state directories, pid file and log, in its own mount namespace, so it does
+// not touch a libvirtd the machine may have nor depend on how the machine configured libvirt.
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync, chmodSync } from 'node:fs';
-import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Hypervisor } from '@unraid/libvirt';
 
@@ -53,20 +53,6 @@ async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs:
   }
 }
 
-const VIRTLOGD_SOCKET = '/run/libvirt/virtlogd-sock';
-
-/** Whether a virtlogd answers at its socket (a file left by a killed one does not). */
-function virtlogdRunning(): Promise<boolean> {
-  if (!existsSync(VIRTLOGD_SOCKET)) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const s = connect(VIRTLOGD_SOCKET, () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.on('error', () => resolve(false));
-  });
-}
-
 async function connects(uri: string): Promise<boolean> {
   const h = new Hypervisor({ uri });
   try {
@@ -96,43 +82,13 @@ function writeDaemonConfig(dir: string, extra: string[] = []): string {
   return conf;
 }
 
-export async function startLibvirtd(): Promise<Libvirtd> {
-  const dir = mkdtempSync(join(tmpdir(), 'porthole-libvirtd-'));
-  chmodSync(dir, 0o755); // QEMU runs as libvirt-qemu and must reach the guest files below
-  const conf = writeDaemonConfig(dir);
-  const started: Array<{ name: string; pidFile: string }> = [];
-  const t0 = Date.now();
-
-  // virtlogd serves every libvirtd on the machine at a fixed socket; reuse one that runs.
-  const virtlogdPid = join(dir, 'virtlogd.pid');
-  if (!(await virtlogdRunning())) {
-    if (existsSync(VIRTLOGD_SOCKET)) unlinkSync(VIRTLOGD_SOCKET);
-    daemon('virtlogd', ['-d', '-p', virtlogdPid]);
-    started.push({ name: 'virtlogd', pidFile: virtlogdPid });
-  }
-  const libvirtdPid = join(dir, 'libvirtd.pid');
-  daemon('libvirtd', ['-d', '-f', conf, '-p', libvirtdPid]);
-  started.push({ name: 'libvirtd', pidFile: libvirtdPid });
-
-  const uri = `qemu:///system?socket=${join(dir, 'libvirt-sock')}`;
-  const stop = async () => {
-    for (const { pidFile } of started.reverse()) {
-      const pid = pidOf(pidFile);
-      if (pid === undefined || !alive(pid)) continue;
-      process.kill(pid, 'SIGTERM');
-      await waitUntil(() => !alive(pid), 15_000, `${pidFile} to exit`).catch(() => process.kill(pid, 'SIGKILL'));
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-  try {
-    // The first connection on a fresh machine probes QEMU's capabilities (about 8 s).
-    await waitUntil(() => connects(uri), 60_000, `libvirtd at ${uri} (log: ${join(dir, 'libvirtd.log')})`);
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-  console.log(`# libvirtd ready in ${Date.now() - t0} ms`);
-  return { uri, dir, stop };
+/**
+ * The tests' libvirtd: the isolated daemon below under this machine's own host name, so that it
+ * depends neither on the machine's libvirt configuration nor on where the checkout lives (QEMU
+ * runs as root and reads guest files even in root's home directory at mode 0700).
+ */
+export function startLibvirtd(): Promise<Libvirtd> {
+  return startIsolatedLibvirtd({ hostname: hostname(), displayPorts: [21800, 21899], migrationPorts: [22000, 22099] });
 }
 
 export interface IsolatedLibvirtdOptions {
