@@ -4,6 +4,7 @@ import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import argon2 from 'argon2';
 import type { Principal } from '../contract/desktop.js';
+import { PasswordCheckTime } from './password-check-time.js';
 
 export const ROLES = ['user', 'helpdesk', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -32,8 +33,8 @@ export class UserStore {
   readonly path: string;
   #users: Map<string, UserRecord> | undefined;
   #loadedMtime = -1;
-  /** A hash to verify against when the user does not exist, so timing does not tell. */
-  #decoy: Promise<string> | undefined;
+  /** How long a check takes, which a name with no password here waits, so timing does not tell. */
+  readonly checkTime = new PasswordCheckTime();
 
   constructor(dataDir: string) {
     this.path = join(dataDir, 'users.json');
@@ -99,15 +100,11 @@ export class UserStore {
   /** The principal when the password matches, else undefined; takes as long either way. */
   async authenticate(username: string, password: string): Promise<Principal | undefined> {
     const user = (await this.#load()).get(username);
-    this.#decoy ??= argon2.hash('porthole-decoy-password', { type: argon2.argon2id });
-    const hash = user?.passwordHash ?? (await this.#decoy);
-    let ok: boolean;
-    try {
-      ok = await argon2.verify(hash, password);
-    } catch {
-      ok = false;
+    if (!user) {
+      await this.checkTime.wait();
+      return undefined;
     }
-    if (!ok || !user) return undefined;
+    if (!(await this.checkTime.check(user.passwordHash, password))) return undefined;
     return { username: user.username, roles: [...user.roles], groups: [...user.groups] };
   }
 }

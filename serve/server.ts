@@ -206,12 +206,15 @@ export async function startGateway(
     shadows.sessionEnded(session.id).catch((error: Error) => log.warn({ session: session.id }, `shadowing not ended: ${error.message}`));
   });
 
+  const users = new UserStore(config.dataDir);
+  // Timed now, so that the first sign-in of a name without a local password waits only as long as a check.
+  void users.checkTime.measure();
   const app = await buildApp(
     {
       log,
       origins: config.allowedOrigins,
       webSocketOrigin: config.publicUrl.origin.replace(/^http/, 'ws'),
-      users: new UserStore(config.dataDir),
+      users,
       directory,
       oidc,
       signIns,

@@ -116,14 +116,15 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (
       }
       let principal: Awaited<ReturnType<UserStore['authenticate']>>;
       try {
-        // Always the local check first (it takes as long for unknown names): a local user of the
-        // name wins, and is the way in while the directory is down.
-        principal = await users.authenticate(username, password);
-        if (!principal && directory && !(await users.get(username))) {
-          principal = await directory.authenticate(username, password);
+        // A local user of the name wins, and is the way in while the directory is down.
+        if (!directory || (await users.get(username))) principal = await users.authenticate(username, password);
+        else {
+          // Not a local name: the directory's answer, and no sooner than a local check would
+          // have come, so timing tells local names from others no more than the answer does.
+          const [, found] = await Promise.all([users.checkTime.wait(), directory.authenticate(username, password)]);
           // "ALICE" is the directory's alice: when that is a local user's name, the local user
           // wins here too (the sign-in would otherwise resolve to the local account).
-          if (principal && (await users.get(principal.username))) principal = undefined;
+          principal = found && (await users.get(found.username)) ? undefined : found;
         }
       } catch (error) {
         await lockout.settle(counted, undefined);
