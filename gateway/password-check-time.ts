@@ -1,8 +1,9 @@
 // How long checking a local password takes on this machine now, so that a sign-in with no local
 // password to check (an unknown name, a directory user) takes as long without doing the work.
 // Verifying a decoy hash for every such name made each directory sign-in pay a full argon2id
-// check (0.5-1 s of a core under a storm): waiting costs no CPU. The wait is drawn from the
-// durations of recent real checks, so its spread matches theirs, load included.
+// check (0.5-1 s of a core under a storm): waiting costs no CPU. The wait is the median of
+// recent real checks, load included, give or take a tenth: a draw from single past checks would
+// let a few slow ones decide many answers, and tell names apart more than real checks do.
 import argon2 from 'argon2';
 
 /** Enough checks for the spread; old ones age out as the machine's load changes. */
@@ -20,24 +21,26 @@ export class PasswordCheckTime {
   /** Times one real check of a password against its hash. */
   async check(hash: string, password: string): Promise<boolean> {
     const started = performance.now();
+    let matches: boolean;
     try {
-      return await argon2.verify(hash, password);
+      matches = await argon2.verify(hash, password);
     } catch {
-      return false;
-    } finally {
-      this.#record(performance.now() - started);
+      return false; // a malformed hash: no check ran, so nothing to time
     }
+    this.#record(performance.now() - started);
+    return matches;
   }
 
-  /** Waits as long as a check takes here: one of the recent checks' durations, at random. */
+  /** Waits as long as a check takes here: the recent checks' median, give or take a tenth. */
   async wait(): Promise<void> {
     if (this.#durations.length === 0) {
       await this.measure();
       return; // the measurement was a real check, and took as long as one
     }
     if (Date.now() - this.#measuredAt > STALE_MS) void this.measure();
-    const ms = this.#durations[Math.floor(Math.random() * this.#durations.length)]!;
-    await new Promise((resolve) => setTimeout(resolve, ms));
+    const sorted = [...this.#durations].sort((a, b) => a - b);
+    const median = sorted[Math.floor(sorted.length / 2)]!;
+    await new Promise((resolve) => setTimeout(resolve, median * (0.9 + 0.2 * Math.random())));
   }
 
   #record(ms: number): void {

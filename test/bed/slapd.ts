@@ -38,6 +38,7 @@ export const SCHOOL = {
     { uid: 'leo', password: 'leo-directory-pw-6' }, // no group; `le*` must not find him
     { uid: 'alice', password: 'alice-directory-pw-7' }, // also a local user: the local one wins
     { uid: 'tess', password: 'tess-directory-pw-9' }, // no group; for lockout tests
+    { uid: 'vera', password: 'vera-directory-pw-10' }, // no group; her account is locked in the directory
   ] satisfies Person[],
   /** groupOfNames: name -> member uids, or groups (`group:NAME`). */
   groups: {
@@ -72,6 +73,8 @@ export interface Slapd {
   /** Runs `work` as the directory's administrator (over StartTLS). */
   asAdmin<T>(work: (client: Client) => Promise<T>): Promise<T>;
   removeMember(group: string, uid: string): Promise<void>;
+  /** Locks the account in the directory (ppolicy's permanent lock), or unlocks it. */
+  lockAccount(uid: string, locked: boolean): Promise<void>;
   addMember(group: string, uid: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -89,6 +92,7 @@ argsfile ${dir}/slapd.args
 modulepath /usr/lib/ldap
 moduleload back_mdb
 moduleload memberof
+moduleload ppolicy
 TLSCACertificateFile ${dir}/ca.pem
 TLSCertificateFile ${dir}/server.pem
 TLSCertificateKeyFile ${dir}/server.key
@@ -100,6 +104,9 @@ rootpw ${ADMIN_PASSWORD}
 directory ${dir}/db
 maxsize 16777216
 overlay memberof
+# Accounts locked in the directory (pwdAccountLockedTime), as an administrator locks one.
+overlay ppolicy
+ppolicy_default "cn=default-policy,ou=services,${SUFFIX}"
 access to attrs=userPassword by self write by anonymous auth by * none
 access to * by * read
 `;
@@ -110,6 +117,16 @@ function baseLdif(): string {
   return [
     entry([`dn: ${SUFFIX}`, 'objectClass: dcObject', 'objectClass: organization', 'o: School', 'dc: school']),
     ...['people', 'groups', 'services'].map((ou) => entry([`dn: ou=${ou},${SUFFIX}`, 'objectClass: organizationalUnit', `ou: ${ou}`])),
+    // The password policy ppolicy applies: locks honoured (pwdLockout), none of its own (no failure limit: Porthole's lockout is what is tested).
+    entry([
+      `dn: cn=default-policy,ou=services,${SUFFIX}`,
+      'objectClass: device',
+      'objectClass: pwdPolicy',
+      'cn: default-policy',
+      'pwdAttribute: userPassword',
+      'pwdLockout: TRUE',
+      'pwdMaxFailure: 0',
+    ]),
     entry([`dn: ${SERVICE_DN}`, 'objectClass: person', 'cn: porthole', 'sn: service', `userPassword: ${SERVICE_PASSWORD}`]),
     ...SCHOOL.people.map((p) =>
       entry([
@@ -224,6 +241,18 @@ export async function startSlapd(): Promise<Slapd> {
           c.modify(
             groupDn(group),
             new Change({ operation: 'delete', modification: new Attribute({ type: 'member', values: [member(uid)] }) }),
+          ),
+        ),
+      lockAccount: (uid, locked) =>
+        asAdmin((c) =>
+          c.modify(
+            personDn(uid),
+            locked
+              ? new Change({
+                  operation: 'replace',
+                  modification: new Attribute({ type: 'pwdAccountLockedTime', values: ['000001010000Z'] }),
+                })
+              : new Change({ operation: 'delete', modification: new Attribute({ type: 'pwdAccountLockedTime', values: [] }) }),
           ),
         ),
       addMember: (group, uid) =>
