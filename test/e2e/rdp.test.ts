@@ -20,6 +20,7 @@ import { freePort } from '../bed/ports.js';
 import { readDerPdu, WireReader, x224ConnectionRequest } from '../bed/protocol-clients.js';
 import { startRdpServer, type RdpServer } from '../bed/rdp-server.js';
 import { writeTestDriver } from '../bed/test-driver.js';
+import { startTogether } from '../bed/start-together.js';
 
 const CHAIN = 'c0000000-0000-4000-8000-00000000000c'; // SPICE and VNC unreachable, RDP with NLA
 const TLS_ONLY = 'd0000000-0000-4000-8000-00000000000d'; // RDP only, TLS without NLA
@@ -35,7 +36,7 @@ let browser: Browser;
 before(async () => {
   const authority = await createAuthority('Porthole e2e display CA');
   const certificate = await issueHostCertificate(authority, ['127.0.0.1']);
-  [nla, tls] = await Promise.all([
+  [nla, tls] = await startTogether([
     startRdpServer({ security: 'nla', certificate, account: ACCOUNT }),
     startRdpServer({ security: 'tls', certificate }),
   ]);

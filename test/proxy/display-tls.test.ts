@@ -13,6 +13,7 @@ import { startTestGateway, type RunningGateway } from '../bed/gateway.js';
 import { rfbKeys, sendSlowly, spiceChannel, spiceLink, vncHandshake, WireReader, type Closed } from '../bed/protocol-clients.js';
 import { startQemuGuest, type QemuGuest } from '../bed/qemu-guest.js';
 import { writeTestDriver } from '../bed/test-driver.js';
+import { startTogether } from '../bed/start-together.js';
 
 const DESK = '44444444-0000-4000-8000-000000000001';
 const STRICT = '44444444-0000-4000-8000-000000000002'; // VNC that verifies its peers (verify-peer=on)
@@ -41,7 +42,7 @@ before(async () => {
   const client = await issueHostCertificate(authority, ['porthole-proxy']);
   writeFileSync(join(dir, 'client-cert.pem'), client.cert);
   writeFileSync(join(dir, 'client-key.pem'), client.key, { mode: 0o600 });
-  [guest, strictGuest, misnamedGuest] = await Promise.all([
+  [guest, strictGuest, misnamedGuest] = await startTogether([
     startQemuGuest({ tls: { dir: join(dir, 'x509') } }),
     startQemuGuest({ spice: false, tls: { dir: join(dir, 'x509'), verifyPeer: true } }),
     startQemuGuest({ displaysOnly: true, tls: { dir: join(dir, 'x509-misnamed') } }),

@@ -17,6 +17,7 @@ import { startRdpServer, type RdpServer } from '../../bed/rdp-server.js';
 import { writeTestDriver } from '../../bed/test-driver.js';
 import { SigningKeyRing } from '../../../gateway/signing-keys.js';
 import jwt from 'jsonwebtoken';
+import { startTogether } from '../../bed/start-together.js';
 
 const WIN = '22222222-0000-4000-8000-000000000001';
 const WIN_NLA = '22222222-0000-4000-8000-000000000002';
@@ -38,7 +39,7 @@ before(async () => {
   authority = await createAuthority('Porthole test display CA');
   const otherAuthority = await createAuthority('Someone else');
   hostCertificate = await issueHostCertificate(authority, ['127.0.0.1']);
-  [tlsServer, nlaServer, rogueServer, misnamedServer] = await Promise.all([
+  [tlsServer, nlaServer, rogueServer, misnamedServer] = await startTogether([
     startRdpServer({ security: 'tls', certificate: hostCertificate }),
     startRdpServer({ security: 'nla', certificate: hostCertificate }),
     startRdpServer({ security: 'tls', certificate: await issueHostCertificate(otherAuthority, ['127.0.0.1']) }),
@@ -58,7 +59,7 @@ before(async () => {
     { name: 'root', password: 'root-password', role: 'admin' as const },
   ];
   writeFileSync(join(dir, 'ca.pem'), authority.cert);
-  [pinning, verifying] = await Promise.all([
+  [pinning, verifying] = await startTogether([
     startTestGateway({ libvirt: `lab=${uri}`, users }),
     startTestGateway({ libvirt: `lab=${uri}`, users, env: { PORTHOLE_RDP_CA: join(dir, 'ca.pem') } }),
   ]);
