@@ -36,6 +36,8 @@ timed "debootstrap bookworm from $mirror" quietly debootstrap --variant=minbase 
 mount --bind "$root" "$root"; mounted+=("$root")
 mount_into proc /proc -t proc
 mount_into sysfs /sys -t sysfs
+# A booted machine has its cgroups mounted (podman needs them): the host's, as they are.
+mount_into /sys/fs/cgroup /sys/fs/cgroup --rbind && mount --make-rslave "$root/sys/fs/cgroup"
 mount_into /dev /dev --bind
 mount_into devpts /dev/pts -t devpts
 mount_into tmpfs /dev/shm -t tmpfs

@@ -35,8 +35,8 @@ export class Qmp {
     });
   }
 
-  /** Connects, retrying while QEMU creates the socket. */
-  static async open(path: string, timeoutMs = 10_000): Promise<Qmp> {
+  /** Connects, retrying while QEMU creates the socket (which took more than 10 s with three QEMUs starting on two loaded cores). */
+  static async open(path: string, timeoutMs = 60_000): Promise<Qmp> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       try {
