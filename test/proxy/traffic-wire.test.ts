@@ -31,7 +31,10 @@ test(
   { timeout: 600_000 },
   async () => {
     const started = Date.now();
-    const run = await runOnDebianKernel(share, `${process.execPath} dist/test/bed/vlan-wire.js ${share}`, { cwd: REPO });
+    const run = await runOnDebianKernel(share, `${process.execPath} dist/test/bed/vlan-wire.js ${share}`, {
+      cwd: REPO,
+      timeoutMs: 480_000,
+    });
     assert.equal(run.status, 0, `the wire scenario failed inside the Debian kernel machine:\n${run.output}`);
     const seen = JSON.parse(readFileSync(join(share, 'wire.json'), 'utf8')) as WireObservation;
     console.log(`# 802.1p wire test on Debian's kernel: ${((Date.now() - started) / 1000).toFixed(1)} s, VM boot included`);
