@@ -8,6 +8,7 @@ export function watchForShadowing(desktopId: string, prompt: HTMLElement, banner
   const answered = new Set<string>();
   const question = prompt.querySelector<HTMLElement>('.question')!;
   let current: ShadowNotice | undefined;
+  let shown = '';
 
   const answer = (accept: boolean) => {
     if (!current) return;
@@ -35,6 +36,11 @@ export function watchForShadowing(desktopId: string, prompt: HTMLElement, banner
       prompt.hidden = true;
     }
     const watching = notices.filter((n) => n.state === 'accepted');
+    // Rebuilt only when who watches changes: a banner rebuilt on every poll would swallow a
+    // "Stop sharing" click that lands while its button is being replaced.
+    const now = watching.map((n) => `${n.requestId}:${n.control}`).join(',');
+    if (now === shown) return;
+    shown = now;
     banner.replaceChildren();
     for (const n of watching) {
       const text = document.createElement('span');
