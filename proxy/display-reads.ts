@@ -11,12 +11,14 @@
 // again once every read in it was released by its consumer (the relay, when the browser's socket
 // has taken the chunk). The handshake's readers never release what they get, so what they keep
 // is never overwritten: an unreleased slab is only ever dropped, never reused.
-import type { OnReadOpts } from 'node:net';
-import type { Socket } from 'node:net';
+import type { OnReadOpts, Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 
 export const SLAB_SIZE = 64 * 1024;
 /** Below this much room left, the next read starts a slab: a read this small costs a system call for little. */
 const MIN_READ = 16 * 1024;
+/** Free slabs the pool has not given or taken for this long are let go. */
+const POOL_IDLE_MS = 5000;
 
 const bySocket = new WeakMap<Socket, DisplayReads>();
 
@@ -43,6 +45,8 @@ export class DisplayReads {
   readonly #free: Slab[] = [];
   /** How many free slabs to keep: enough for what the relay may hold, so a backlog's slabs come back. */
   #keep = 2;
+  /** When a slab last went into the pool or came out of it (performance.now()). */
+  #poolUsed = 0;
 
   /** For `net.connect`'s options. */
   readonly onread: OnReadOpts = {
@@ -74,7 +78,10 @@ export class DisplayReads {
     if (!slab || --slab.held > 0) return;
     this.#held.delete(chunk.buffer);
     // The current slab is reused from its start by the next read; another goes back to the pool.
-    if (slab !== this.#current && this.#free.length < this.#keep) this.#free.push(slab);
+    if (slab !== this.#current && this.#free.length < this.#keep) {
+      this.#free.push(slab);
+      this.#poolUsed = performance.now();
+    }
   }
 
   /** Slabs allocated so far, and slabs in the pool now (for tests). */
@@ -91,8 +98,13 @@ export class DisplayReads {
     const current = this.#current;
     if (current.held === 0) {
       this.#offset = 0;
+      // A pool no backlog has drawn on for a while is let go: a session that once streamed to a
+      // fast browser does not keep a megabyte of slabs through hours of quiet.
+      if (this.#free.length > 0 && performance.now() - this.#poolUsed > POOL_IDLE_MS) this.#free.length = 0;
     } else if (SLAB_SIZE - this.#offset < MIN_READ) {
-      this.#current = this.#free.pop() ?? this.#slab();
+      const free = this.#free.pop();
+      if (free) this.#poolUsed = performance.now();
+      this.#current = free ?? this.#slab();
       this.#offset = 0;
     }
     return this.#current.buffer.subarray(this.#offset);

@@ -122,3 +122,55 @@ test('reads never released (a handshake keeps what it reads) are never reused', 
     server.close();
   }
 });
+
+test('a pool no backlog has drawn on for five seconds is let go at the next read', async () => {
+  let peer!: Socket;
+  const connected = new Promise<void>((r) => {
+    const server = createServer((s) => {
+      peer = s;
+      r();
+    });
+    server.listen(0, '127.0.0.1', () => {
+      const { socket, reads } = openWithReads((server.address() as AddressInfo).port);
+      void run(socket, reads).finally(() => {
+        socket.destroy();
+        peer?.destroy();
+        server.close();
+      });
+    });
+  });
+  let outcome!: (e?: unknown) => void;
+  const done = new Promise<void>((resolve, reject) => {
+    outcome = (e) => (e ? reject(e as Error) : resolve());
+  });
+  async function run(socket: Socket, reads: DisplayReads) {
+    try {
+      reads.retain(512 * 1024);
+      await connected;
+      // A backlog: 1 MB read while nothing is released, then all of it released at once.
+      const held: Buffer[] = [];
+      let got = 0;
+      socket.on('data', (chunk: Buffer) => {
+        held.push(chunk);
+        got += chunk.length;
+      });
+      peer.write(Buffer.alloc(1_000_000, 7));
+      await waitFor(() => got === 1_000_000, 5000, 'the burst read');
+      for (const chunk of held.splice(0)) reads.release(chunk);
+      assert.ok(reads.slabs.free > 0, 'the backlog left slabs in the pool');
+      await new Promise((r) => setTimeout(r, 5200));
+      socket.removeAllListeners('data');
+      socket.on('data', (chunk: Buffer) => {
+        got += chunk.length;
+        reads.release(chunk);
+      });
+      peer.write(Buffer.alloc(100, 7));
+      peer.write(Buffer.alloc(100, 7));
+      await waitFor(() => got === 1_000_200 && reads.slabs.free === 0, 5000, 'the pool let go after the quiet');
+      outcome();
+    } catch (error) {
+      outcome(error);
+    }
+  }
+  await done;
+});
