@@ -6,7 +6,7 @@
 // Porthole's data path alone in a stripped process. Each runs in its own process so its CPU
 // time can be read from /proc.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { createInterface } from 'node:readline';
@@ -215,10 +215,16 @@ function ensureTools(): void {
   }
 }
 
-/** A child that prints its port as its first JSON line. */
-async function portOf(child: ChildProcess, name: string): Promise<number> {
+/**
+ * A child that prints its port as a JSON line; any other line it prints (Node's `--trace-gc`)
+ * goes to `log` when given, and is dropped otherwise.
+ */
+async function portOf(child: ChildProcess, name: string, log?: string): Promise<number> {
   return new Promise<number>((resolve, reject) => {
-    child.stdout!.once('data', (d: Buffer) => resolve((JSON.parse(d.toString()) as { port: number }).port));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.startsWith('{"port":')) return resolve((JSON.parse(line) as { port: number }).port);
+      if (log) appendFileSync(log, `${line}\n`);
+    });
     child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
   });
 }
@@ -266,15 +272,18 @@ export async function startHarness(): Promise<Harness> {
     const profile = process.env.PORTHOLE_BENCH_PROFILE
       ? ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${process.env.PORTHOLE_BENCH_PROFILE}`]
       : [];
-    const stripped = node('./proxy-process.js', [
-      tls.cert,
-      tls.key,
-      publicKey,
-      key.kid,
-      ORIGIN,
-      ...ALL_MODES.map((m) => `${m}=${displays[m].port}`),
-    ]);
-    const strippedPort = await portOf(stripped, "Porthole's stripped proxy");
+    // PORTHOLE_BENCH_TRACE_GC=DIR: the product and the stripped proxy log each collection
+    // (`--trace-gc`) to DIR/porthole.log and DIR/stripped.log, to count them against the bytes.
+    const traceDir = process.env.PORTHOLE_BENCH_TRACE_GC;
+    // PORTHOLE_BENCH_NODE_FLAGS: more flags for both (V8's, to measure what one changes).
+    const extraFlags = process.env.PORTHOLE_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+    const traceGc = [...(traceDir ? ['--trace-gc'] : []), ...extraFlags];
+    const stripped = node(
+      './proxy-process.js',
+      [tls.cert, tls.key, publicKey, key.kid, ORIGIN, ...ALL_MODES.map((m) => `${m}=${displays[m].port}`)],
+      traceGc,
+    );
+    const strippedPort = await portOf(stripped, "Porthole's stripped proxy", traceDir && join(traceDir, 'stripped.log'));
 
     // The full product, started as `npm start` starts it: `porthole serve`, its defaults, a
     // configuration in the environment, an inventory through libvirt's test driver.
@@ -291,19 +300,24 @@ export async function startHarness(): Promise<Harness> {
       })),
     );
     await new UserStore(productDir).upsert('bench', BENCH_PASSWORD, 'user', []);
-    const product = spawn(process.execPath, [...profile, fileURLToPath(new URL('../../bin/porthole.js', import.meta.url)), 'serve'], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env: {
-        ...process.env,
-        PORTHOLE_LISTEN: `127.0.0.1:${productPort}`,
-        PORTHOLE_METRICS_LISTEN: `127.0.0.1:${await freePort()}`,
-        PORTHOLE_PUBLIC_URL: productOrigin,
-        PORTHOLE_LIBVIRT: `bench=${libvirt}`,
-        PORTHOLE_DATA: productDir,
-        PORTHOLE_TLS_CERT: tls.cert,
-        PORTHOLE_TLS_KEY: tls.key,
+    const product = spawn(
+      process.execPath,
+      [...profile, ...traceGc, fileURLToPath(new URL('../../bin/porthole.js', import.meta.url)), 'serve'],
+      {
+        // Its stdout is its log (and what `--trace-gc` prints).
+        stdio: ['ignore', traceDir ? openSync(join(traceDir, 'porthole.log'), 'a') : 'ignore', 'inherit'],
+        env: {
+          ...process.env,
+          PORTHOLE_LISTEN: `127.0.0.1:${productPort}`,
+          PORTHOLE_METRICS_LISTEN: `127.0.0.1:${await freePort()}`,
+          PORTHOLE_PUBLIC_URL: productOrigin,
+          PORTHOLE_LIBVIRT: `bench=${libvirt}`,
+          PORTHOLE_DATA: productDir,
+          PORTHOLE_TLS_CERT: tls.cert,
+          PORTHOLE_TLS_KEY: tls.key,
+        },
       },
-    });
+    );
     children.push(product);
     await listening(productPort, product, 'porthole serve');
     const api = gatewayClient({ address: '127.0.0.1', port: productPort, origin: productOrigin, ca });

@@ -30,6 +30,9 @@ export interface RelayLimits {
   towardsBrowserMs?: number;
 }
 
+/** Display data goes to the browser as binary frames, never compressed (it is compressed already). */
+const SEND = { binary: true, compress: false } as const;
+
 /** The least the proxy holds for a browser, however slow: one typical display read. */
 export const BROWSER_BACKLOG_FLOOR = 32 * 1024;
 /** What a new connection may hold before its browser's rate is known. */
@@ -90,7 +93,9 @@ export class Relay {
     const { client, display } = this;
     display.setNoDelay(true);
     for (const chunk of pendingToDisplay) this.#toDisplay(chunk);
-    for (const chunk of pendingToClient) this.#toClient(chunk);
+    // The handshake's chunks are not the relay's to release: its readers may keep parts of them.
+    for (const chunk of pendingToClient) this.#toClient(chunk, false);
+    this.#reads?.retain(this.#drain.bound);
 
     client.on('message', (data: RawData, isBinary: boolean) => {
       if (!isBinary) {
@@ -152,21 +157,34 @@ export class Relay {
     return this.#drain.bytesPerSecond;
   }
 
-  #toClient(chunk: Buffer): void {
+  /** @param read the chunk is a display read whose buffer the relay gives back once it is sent */
+  #toClient(chunk: Buffer, read = true): void {
     if (this.#ended) return;
     this.#lastActivity = Date.now();
     const { client, display } = this;
     const buffered = client.bufferedAmount;
     this.#drain.observe(performance.now(), this.bytesToClient - buffered, buffered);
     this.bytesToClient += chunk.length;
-    // Only the chunk that crosses the bound asks to be told when it is flushed; everything
-    // queued before it is flushed by then too, so that is the moment to resume (and a clean
+    // The chunk that crosses the bound is where the relay stops reading; everything queued
+    // before it is flushed by the time it is, so that is the moment to resume (and a clean
     // measurement of the browser's rate: a backlog drained from start to end).
     const crosses = buffered + chunk.length >= this.#drain.bound;
-    client.send(chunk, { binary: true, compress: false }, crosses ? () => this.#flushed() : undefined);
-    // Written through at once (encrypted, handed to the kernel): nothing holds the chunk, so the
-    // display's next read may go into the same buffer.
-    if (client.bufferedAmount === 0) this.#reads?.release();
+    const reads = read ? this.#reads : undefined;
+    if (reads) {
+      // The read's buffer is used again once the browser's socket has taken the chunk: at once
+      // when it was written through (encrypted, handed to the kernel), else when it is sent.
+      let held = true;
+      client.send(chunk, SEND, () => {
+        if (held) reads.release(chunk);
+        if (crosses) this.#flushed();
+      });
+      if (client.bufferedAmount === 0) {
+        held = false;
+        reads.release(chunk);
+      }
+    } else {
+      client.send(chunk, SEND, crosses ? () => this.#flushed() : undefined);
+    }
     if (crosses) {
       display.pause();
       // The backlog's start: from here to the flush is a clean measurement of the browser's rate.
@@ -178,6 +196,7 @@ export class Relay {
     if (this.#ended) return;
     const buffered = this.client.bufferedAmount;
     this.#drain.observe(performance.now(), this.bytesToClient - buffered, buffered, true);
+    this.#reads?.retain(this.#drain.bound);
     this.display.resume();
   }
 
