@@ -43,6 +43,7 @@ import { LiveSessions } from '../proxy/live-sessions.js';
 import { RedisSignIns } from '../gateway/state/redis-sign-ins.js';
 import { RedisLockout } from '../gateway/state/redis-lockout.js';
 import { RedisShadowRecords } from '../gateway/state/redis-shadow-records.js';
+import { RedisAuditTrail } from '../gateway/state/redis-audit-trail.js';
 import { sharedDeviceCookieKey } from '../gateway/state/redis-device-key.js';
 import { RedisUsedTokens } from '../proxy/state/redis-used-tokens.js';
 import { RedisJoinableTokens } from '../proxy/state/redis-joinable-tokens.js';
@@ -158,7 +159,20 @@ export async function startGateway(
     : undefined;
   // OpenID users' groups are looked up beside the LDAP directory's.
   const directory = oidc ? withOidcPrincipals(oidc.principals, ldapDirectory) : ldapDirectory;
-  const audit = new AuditLog(config.dataDir, config.audit);
+  // With Redis, one trail for every node (a stream there); alone, JSON lines under PORTHOLE_DATA.
+  const auditLog = log.child({ component: 'audit' });
+  const audit = new AuditLog(
+    config.dataDir,
+    config.audit,
+    shared
+      ? {
+          trail: new RedisAuditTrail(shared.store, config.audit.keepDays, (count) =>
+            auditLog.warn({ count }, 'audit entries in Redis that Porthole cannot read were left out of a search'),
+          ),
+          log: auditLog,
+        }
+      : undefined,
+  );
   audit.onRecord((event) => serviceMetrics.count(event));
   const shadows = new ShadowRequests(
     audit,
