@@ -4,17 +4,13 @@
 // left out with a warning; no secret in it; and with Redis gone, a search is a 503 with a
 // sentence and an event that cannot be kept is logged as lost, never dropped without a word.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { startDisplayServer, type DisplayServer } from '../../bench/display-server.js';
 import { STATE_UNAVAILABLE } from '../../contract/shared-state.js';
+import { startClusterBed, type ClusterBed } from '../bed/cluster-bed.js';
 import { waitFor, waitForValue } from '../bed/deadline.js';
-import { startTestGateway, type RunningGateway, type TestUser } from '../bed/gateway.js';
+import type { RunningGateway, TestUser } from '../bed/gateway.js';
 import { vncHandshake, WireReader } from '../bed/protocol-clients.js';
-import { startRedis, type RedisServer } from '../bed/redis.js';
-import { writeTestDriver } from '../bed/test-driver.js';
+import type { RedisServer } from '../bed/redis.js';
 import { RedisAuditTrail } from '../../gateway/state/redis-audit-trail.js';
 import { redisClient } from '../../state/redis-connection.js';
 import { RedisStore } from '../../state/redis-store.js';
@@ -25,33 +21,25 @@ const USERS: TestUser[] = [
   { name: 'bob', password: 'bob-audit-cluster-pw', role: 'user' },
   { name: 'ada', password: 'ada-audit-cluster-admin-pw', role: 'admin' },
 ];
-const dir = mkdtempSync(join(tmpdir(), 'porthole-shared-audit-'));
-const data = join(dir, 'data');
+let bed: ClusterBed;
 let redis: RedisServer;
-let display: DisplayServer;
 let a: RunningGateway;
 let b: RunningGateway;
 let admin: string;
 
-type Entry = { at: string; event: string; user?: string; desktop?: string; client?: string; node?: string };
+type Entry = { at: string; event: string; user?: string; desktop?: string; client?: string };
 
 before(async () => {
-  redis = await startRedis();
-  display = await startDisplayServer('echo');
-  const libvirt = `lab=${writeTestDriver(join(dir, 'node.xml'), [
-    { name: 'class', uuid: DESKTOP, users: ['alice', 'bob'], vnc: { port: display.port, password: '' } },
-  ])}`;
-  const env = { PORTHOLE_REDIS: redis.url, PORTHOLE_WORKERS: '1' };
-  a = await startTestGateway({ libvirt, users: USERS, dataDir: data, env });
-  b = await startTestGateway({ libvirt, users: [], dataDir: data, env });
+  bed = await startClusterBed({ desktop: DESKTOP, desktopUsers: ['alice', 'bob'], users: USERS });
+  redis = bed.redis;
+  a = await bed.node();
+  b = await bed.node({}, []);
   admin = await b.signIn('ada', 'ada-audit-cluster-admin-pw');
 });
 after(async () => {
   await a?.close();
   await b?.close();
-  await display?.close();
-  await redis?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await bed?.close();
 });
 
 async function search(via: RunningGateway, query = ''): Promise<Entry[]> {
