@@ -7,8 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AuditQuery, RecordedEvent, SharedAuditTrail } from '../audit-log.js';
 import { isSignIn, SIGN_IN_WINDOW_DAYS, type SignInSummary } from '../audit-sign-ins.js';
-import { isObject, RedisStore } from '../../state/redis-store.js';
-import { failedIn } from './redis-sign-ins.js';
+import { failedIn, isObject, RedisStore } from '../../state/redis-store.js';
 
 const DAY_MS = 86_400_000;
 /** Entries read per round trip of a search. */

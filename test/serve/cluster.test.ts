@@ -101,6 +101,23 @@ test('an admin on B lists a session carried by A and ends it there', async () =>
   );
 });
 
+test("a session opened or ended changes one field of its node's list; a list lost in Redis is written anew", async () => {
+  const cookie = await a.signIn('alice', 'alice-cluster-pw');
+  const admin = await b.signIn('ada', 'ada-admin-cluster-pw');
+  const listed = async () => ((await b.api('GET', '/api/sessions', { cookie: admin })).body as Array<{ id: string; user: string }>).length;
+  const first = await openVnc(a, a, cookie);
+  const second = await openVnc(a, a, cookie);
+  await waitFor(async () => (await listed()) === 2, 10_000, "B lists A's two sessions");
+  const hashes = () => redis.cli('KEYS', 'porthole:node-sessions:*').split('\n').filter(Boolean);
+  const fields = () => hashes().reduce((n, key) => n + Number(redis.cli('HLEN', key)), 0);
+  first.reader.ws.close();
+  await waitFor(async () => fields() === 1 && (await listed()) === 1, 10_000, 'the ended session deleted from the list');
+  for (const key of hashes()) redis.cli('DEL', key); // as if Redis had lost it
+  await waitFor(async () => (await listed()) === 1 && fields() === 1, 10_000, "A's list written anew");
+  second.reader.ws.close();
+  await waitFor(async () => (await listed()) === 0, 10_000, 'no session left');
+});
+
 test('a revocation on B signs the user out on A and closes their desktop there', async () => {
   const cookie = await a.signIn('alice', 'alice-cluster-pw');
   const { reader } = await openVnc(a, a, cookie);
