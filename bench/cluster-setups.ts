@@ -176,10 +176,13 @@ export async function clusterBench(
         while (next < idleSessions) {
           const i = next++ % nodes.length;
           readers.push(await openSession(nodes[i]!.client, cookies[i]!));
+          if (readers.length % 1000 === 0) console.log(`cluster: ${readers.length} idle sessions held`);
         }
       };
       const started = process.hrtime.bigint();
-      await Promise.all(Array.from({ length: concurrency }, worker));
+      await Promise.all(Array.from({ length: concurrency }, worker)).catch((error: Error) => {
+        throw new Error(`after ${readers.length} idle sessions: ${error.message}`, { cause: error });
+      });
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       await new Promise((r) => setTimeout(r, 3000)); // let the processes settle (GC, lazy buffers)
       const pssAfter = nodes.map((n) => pssKilobytes(n.pid));
