@@ -97,7 +97,7 @@ const median = (values: number[]) => {
 };
 
 export async function clusterBench(
-  options: { smoke?: boolean; setups?: number; rounds?: number; idleSessions?: number } = {},
+  options: { smoke?: boolean; setups?: number; rounds?: number; idleSessions?: number; idleOnly?: boolean } = {},
 ): Promise<BenchResult[]> {
   const smoke = options.smoke ?? false;
   const setups = options.setups ?? (smoke ? 10 : 300);
@@ -116,7 +116,7 @@ export async function clusterBench(
     await new UserStore(data).upsert(USER.name, USER.password, 'user', []);
 
     const measured = new Map<Setup, Round[]>();
-    for (let round = 0; round < rounds; round++) {
+    for (let round = 0; round < (options.idleOnly ? 0 : rounds); round++) {
       for (let i = 0; i < SETUPS.length; i++) {
         const setup = SETUPS[(i + round) % SETUPS.length]!;
         const shared = setup !== 'embedded, 1 worker';
@@ -136,32 +136,34 @@ export async function clusterBench(
       }
     }
     const m = (setup: Setup, figure: keyof Round) => median(measured.get(setup)!.map((r) => r[figure]));
-    for (const setup of SETUPS) {
+    if (!options.idleOnly) setupFigures();
+    function setupFigures() {
+      for (const setup of SETUPS) {
+        results.push(
+          { name: `cluster: setups (${concurrency} at a time), ${setup}`, value: m(setup, 'perSecond'), unit: 'sessions/s' },
+          { name: `cluster: node CPU per setup, ${setup}`, value: m(setup, 'cpuMsPerSetup'), unit: 'ms' },
+        );
+      }
+      const embedded = m('embedded, 1 worker', 'perSecond');
+      const onRedis = m('Redis, 1 worker', 'perSecond');
       results.push(
-        { name: `cluster: setups (${concurrency} at a time), ${setup}`, value: m(setup, 'perSecond'), unit: 'sessions/s' },
-        { name: `cluster: node CPU per setup, ${setup}`, value: m(setup, 'cpuMsPerSetup'), unit: 'ms' },
+        { name: 'cluster: Redis / embedded setups, 1 worker', value: onRedis / embedded, unit: 'ratio' },
+        { name: 'cluster: 2 workers / 1 worker setups, on Redis', value: m('Redis, 2 workers', 'perSecond') / onRedis, unit: 'ratio' },
+        { name: 'cluster: time Redis adds per setup, 1 worker', value: 1000 / onRedis - 1000 / embedded, unit: 'ms' },
+        {
+          name: 'cluster: node CPU Redis adds per setup, 1 worker',
+          value: m('Redis, 1 worker', 'cpuMsPerSetup') - m('embedded, 1 worker', 'cpuMsPerSetup'),
+          unit: 'ms',
+        },
+        { name: 'cluster: Redis commands per setup', value: m('Redis, 1 worker', 'redisCommandsPerSetup'), unit: '' },
+        { name: 'cluster: Redis CPU per setup', value: m('Redis, 1 worker', 'redisCpuMsPerSetup'), unit: 'ms' },
+        {
+          name: 'cluster: setups/s one Redis core carries (1000 / its CPU-ms per setup)',
+          value: 1000 / Math.max(m('Redis, 1 worker', 'redisCpuMsPerSetup'), 1e-6),
+          unit: 'sessions/s',
+        },
       );
     }
-    const embedded = m('embedded, 1 worker', 'perSecond');
-    const onRedis = m('Redis, 1 worker', 'perSecond');
-    results.push(
-      { name: 'cluster: Redis / embedded setups, 1 worker', value: onRedis / embedded, unit: 'ratio' },
-      { name: 'cluster: 2 workers / 1 worker setups, on Redis', value: m('Redis, 2 workers', 'perSecond') / onRedis, unit: 'ratio' },
-      { name: 'cluster: time Redis adds per setup, 1 worker', value: 1000 / onRedis - 1000 / embedded, unit: 'ms' },
-      {
-        name: 'cluster: node CPU Redis adds per setup, 1 worker',
-        value: m('Redis, 1 worker', 'cpuMsPerSetup') - m('embedded, 1 worker', 'cpuMsPerSetup'),
-        unit: 'ms',
-      },
-      { name: 'cluster: Redis commands per setup', value: m('Redis, 1 worker', 'redisCommandsPerSetup'), unit: '' },
-      { name: 'cluster: Redis CPU per setup', value: m('Redis, 1 worker', 'redisCpuMsPerSetup'), unit: 'ms' },
-      {
-        name: 'cluster: setups/s one Redis core carries (1000 / its CPU-ms per setup)',
-        value: 1000 / Math.max(m('Redis, 1 worker', 'redisCpuMsPerSetup'), 1e-6),
-        unit: 'sessions/s',
-      },
-    );
-
     // Idle sessions over three nodes (one process each) on the one Redis, opened in turn.
     const nodes: BenchNode[] = [];
     const readers: WireReader[] = [];

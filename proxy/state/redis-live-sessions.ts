@@ -1,9 +1,9 @@
 // The live sessions of every node, on Redis. Each process keeps its own sessions in a hash,
 // `node-sessions:<node>` (session id -> its summary and token claims): a session opened or ended
 // is one field set or deleted (a change costs the same with 10 sessions or 10,000), each
-// heartbeat sets every field again (their bytes, and a hash Redis lost is whole again), and the
-// hash is written anew when it may hold fields of ended sessions (at the start, after a failed
-// write). It
+// heartbeat sets again the fields of sessions whose bytes moved on (an idle session costs
+// nothing), and the hash is written anew when it may be wrong (at the start, after a failed
+// write, and when Redis no longer has it). It
 // expires three heartbeats after its node stopped; `nodes` (a sorted
 // set, by last heartbeat) names the processes alive. Ending a session elsewhere is a message on
 // the `sessions-end` channel: the process that carries it closes it.
@@ -65,8 +65,10 @@ export class RedisLiveSessions implements LiveSessionDirectory {
   #dirty = false;
   /** Sessions opened (the session) or ended (null) since the last write. */
   readonly #changed = new Map<string, LiveSession | null>();
-  /** Whether the next write sets every session's field again (their bytes move on). */
+  /** Whether the next write sets again the fields of sessions whose bytes moved on. */
   #refresh = false;
+  /** Per session, the bytes its field last said: an idle session's field is not written again. */
+  readonly #written = new Map<string, string>();
   /** Whether the next write replaces the whole hash (Redis may lack some of it). */
   #anew = true;
 
@@ -122,9 +124,13 @@ export class RedisLiveSessions implements LiveSessionDirectory {
       const changed = [...this.#changed];
       this.#changed.clear();
       this.#anew = this.#refresh = false;
-      const set = anew || refresh ? this.local.local() : changed.flatMap(([, s]) => (s ? [s] : []));
+      const opened = changed.flatMap(([, s]) => (s ? [s] : []));
       const ended = anew ? [] : changed.flatMap(([id, s]) => (s ? [] : [id]));
-      const tx = this.store.redis.multi();
+      for (const id of ended) this.#written.delete(id);
+      const set = anew ? this.local.local() : refresh ? this.local.local().filter((s) => this.#written.get(s.id) !== bytesOf(s)) : opened;
+      for (const s of set) this.#written.set(s.id, bytesOf(s));
+      // First, whether Redis still has the hash (it may have lost it: restarted empty, or expired while away).
+      const tx = this.store.redis.multi().exists(key);
       if (anew) tx.del(key);
       if (set.length) tx.hset(key, Object.fromEntries(set.map((s) => [s.id, JSON.stringify(record(s))])));
       if (ended.length) tx.hdel(key, ...ended);
@@ -132,7 +138,12 @@ export class RedisLiveSessions implements LiveSessionDirectory {
         .zadd(this.store.key('nodes'), Date.now(), this.node)
         .zremrangebyscore(this.store.key('nodes'), '-inf', Date.now() - ttl);
       try {
-        failedIn(await tx.exec());
+        const answers = await tx.exec();
+        failedIn(answers);
+        if (answers![0]![1] === 0 && !anew && this.local.local().length > 0) {
+          this.#anew = true;
+          this.#publishSoon();
+        }
       } catch (error) {
         // The sessions go on; the list on other nodes catches up at the next heartbeat, written anew.
         this.#anew = true;
@@ -211,6 +222,11 @@ export class RedisLiveSessions implements LiveSessionDirectory {
       .catch(() => {});
     this.#subscriber.disconnect();
   }
+}
+
+function bytesOf(session: LiveSession): string {
+  const { bytesToClient, bytesToDisplay } = session.info();
+  return `${bytesToClient}/${bytesToDisplay}`;
 }
 
 function record(session: LiveSession): SessionRecord {
