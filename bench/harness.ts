@@ -133,7 +133,7 @@ export const BROWSER_CIPHERS = [
 ].join(':');
 
 /** Proportional set size of a process and all its descendants, in kB (websockify forks per connection). */
-function pssKilobytes(pid: number): number {
+export function pssKilobytes(pid: number): number {
   let total = 0;
   try {
     const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
@@ -156,7 +156,7 @@ function cpuSeconds(pid: number): number {
 }
 
 /** CPU seconds of a process, its reaped children and its live descendants (websockify's per-connection children). */
-function treeCpuSeconds(pid: number): number {
+export function treeCpuSeconds(pid: number): number {
   let total = 0;
   try {
     total += cpuSeconds(pid);

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { startHarness, type BenchResult, type Capacity, type FloorPath, type ProxyPath, type Transfer } from './harness.js';
 import { benchDesktopList } from './desktop-list.js';
 import { signInStorm } from './sign-in-storm.js';
+import { clusterBench } from './cluster-setups.js';
 
 const smoke = process.argv.includes('--smoke');
 const rounds = smoke ? 1 : 5;
@@ -184,6 +185,8 @@ try {
   await harness.close();
 }
 results.push(...(await signInStorm(smoke)));
+// The cluster (issue 14): setups embedded and on Redis, with 1 and 2 workers; idle sessions over 3 nodes.
+results.push(...(await clusterBench({ smoke })));
 // The desktop list at 8:00: 6 hosts of 400 desktops, 500 lists at once (smoke: 2 x 20, 20 lists).
 {
   const list = await benchDesktopList(smoke ? { hosts: 2, perHost: 20, students: 20 } : { hosts: 6, perHost: 400, students: 500 });

@@ -2,9 +2,12 @@
 // service log so that it can be kept longer and read by other people. The file is rotated when it
 // reaches its size bound (audit-<time>-<n>.log beside it) and rotated files older than the retention
 // are deleted; a search reads the rotated files and the current one, oldest first.
+// With the cluster's Redis set, every node appends to one shared trail there instead
+// (gateway/state/redis-audit-trail.ts), and searches read it: every node's events in one trail.
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AuditEvent, AuditTrail } from '../contract/audit.js';
+import { SignInIndex, type SignInSummary } from './audit-sign-ins.js';
 
 export type { AuditEvent } from '../contract/audit.js';
 
@@ -29,6 +32,20 @@ export interface AuditQuery {
 /** A recorded event: what was recorded, with when. */
 export type RecordedEvent = AuditEvent & { at: string };
 
+/** The trail shared by every node (Redis): appended to, searched, and its sign-ins indexed. */
+export interface SharedAuditTrail {
+  /** Rejects when the event could not be kept. */
+  append(event: RecordedEvent): Promise<void>;
+  search(query: AuditQuery): Promise<RecordedEvent[]>;
+  signIns(since: Date, shown: number): Promise<Map<string, SignInSummary>>;
+}
+
+export interface SharingOptions {
+  trail: SharedAuditTrail;
+  /** Where an event that could not be kept is said to be lost (with the event: it holds no secret). */
+  log: { error(details: object, message: string): void };
+}
+
 /** audit-<UTC time>-<n>.log: names sort in the order they were rotated. */
 const ROTATED = /^audit-\d{8}T\d{9}Z-\d{3}\.log$/;
 
@@ -37,11 +54,15 @@ export class AuditLog implements AuditTrail {
   readonly #dir: string;
   #bytes: number | undefined;
   readonly #listeners = new Set<(event: AuditEvent) => void>();
+  readonly #shared: SharingOptions | undefined;
+  #signIns: SignInIndex | undefined;
 
   constructor(
     dataDir: string,
     readonly retention: AuditRetention = DEFAULT_RETENTION,
+    shared?: SharingOptions,
   ) {
+    this.#shared = shared;
     this.#dir = dataDir;
     this.path = join(dataDir, 'audit.log');
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -52,18 +73,57 @@ export class AuditLog implements AuditTrail {
     this.#listeners.add(listener);
   }
 
-  /** Synchronous, so an event is on disk before the answer that reports it leaves. */
+  /**
+   * Synchronous into the file, so an event is on disk before the answer that reports it leaves.
+   * Into Redis it is sent at once, in order on the process's one connection; one that Redis
+   * refuses, or cannot take while it is unreachable, is logged as lost, with its content.
+   */
   record(entry: AuditEvent): void {
-    const line = `${JSON.stringify({ at: new Date().toISOString(), ...entry })}\n`;
+    const recorded: RecordedEvent = { at: new Date().toISOString(), ...entry };
+    const shared = this.#shared;
+    if (shared) {
+      shared.trail.append(recorded).catch((error: unknown) => {
+        shared.log.error(
+          { audit: recorded, reason: (error as Error).message },
+          'audit event lost: the shared trail in Redis could not take it',
+        );
+      });
+    } else {
+      this.#append(recorded);
+    }
+    for (const listener of this.#listeners) listener(entry);
+  }
+
+  #append(recorded: RecordedEvent): void {
+    const line = `${JSON.stringify(recorded)}\n`;
     this.#bytes ??= this.#size();
     if (this.#bytes > 0 && this.#bytes + line.length > this.retention.rotateBytes) this.#rotate();
     appendFileSync(this.path, line, { mode: 0o600 });
     this.#bytes += Buffer.byteLength(line);
-    for (const listener of this.#listeners) listener(entry);
+    this.#signIns?.add(recorded);
   }
 
-  /** Matching events, oldest first (the newest last), at most `limit` of the newest. */
-  search(query: AuditQuery = {}): RecordedEvent[] {
+  /** Matching events, oldest first (the newest last), at most `limit` of the newest; from Redis when shared. */
+  async search(query: AuditQuery = {}): Promise<RecordedEvent[]> {
+    return this.#shared ? this.#shared.trail.search(query) : this.#searchFiles(query);
+  }
+
+  /**
+   * Users who signed in at or after `since`, with their count and newest `shown` sign-ins. From an
+   * index (in memory for the file, in Redis when shared), not a read of the whole trail.
+   */
+  async signIns(since: Date, shown: number): Promise<Map<string, SignInSummary>> {
+    if (this.#shared) return this.#shared.trail.signIns(since, shown);
+    if (!this.#signIns || since.getTime() < this.#signIns.from) {
+      // Built once by reading the trail from `since`; from then on each sign-in recorded is added.
+      const index = new SignInIndex(since.getTime());
+      for (const event of this.#searchFiles({ since, limit: Number.POSITIVE_INFINITY })) index.add(event);
+      this.#signIns = index;
+    }
+    return this.#signIns.summary(since.getTime(), shown);
+  }
+
+  #searchFiles(query: AuditQuery): RecordedEvent[] {
     const limit = query.limit ?? 1000;
     const since = query.since?.getTime();
     const found: RecordedEvent[] = [];

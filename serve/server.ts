@@ -15,7 +15,7 @@ import { DeviceCookies } from '../gateway/device-cookies.js';
 import { CachedDirectory } from '../gateway/directory/cached-directory.js';
 import { LdapDirectory } from '../gateway/directory/ldap-directory.js';
 import { OidcFlowSeal } from '../gateway/directory/oidc-flow-cookie.js';
-import { OidcPrincipals, withOidcPrincipals } from '../gateway/directory/oidc-principals.js';
+import { StoredOidcPrincipals, withOidcPrincipals } from '../gateway/directory/oidc-principals.js';
 import { OidcRelyingParty } from '../gateway/directory/oidc-relying-party.js';
 import { createLogger } from '../gateway/logger.js';
 import { ShadowRequests } from '../gateway/shadowing.js';
@@ -43,6 +43,8 @@ import { LiveSessions } from '../proxy/live-sessions.js';
 import { RedisSignIns } from '../gateway/state/redis-sign-ins.js';
 import { RedisLockout } from '../gateway/state/redis-lockout.js';
 import { RedisShadowRecords } from '../gateway/state/redis-shadow-records.js';
+import { RedisAuditTrail } from '../gateway/state/redis-audit-trail.js';
+import { RedisOidcPrincipals } from '../gateway/state/redis-oidc-principals.js';
 import { sharedDeviceCookieKey } from '../gateway/state/redis-device-key.js';
 import { RedisUsedTokens } from '../proxy/state/redis-used-tokens.js';
 import { RedisJoinableTokens } from '../proxy/state/redis-joinable-tokens.js';
@@ -142,7 +144,6 @@ export async function startGateway(
     ? new CachedDirectory(new LdapDirectory(ldap, log.child({ component: 'directory' })), ldap.cacheSeconds * 1000)
     : undefined;
   const oidcSettings = config.directory.oidc;
-  let oidcState: StateDatabase | undefined;
   const oidc = oidcSettings
     ? {
         party: new OidcRelyingParty(
@@ -151,14 +152,28 @@ export async function startGateway(
           log.child({ component: 'oidc' }),
         ),
         seal: new OidcFlowSeal(config.dataDir),
-        // With Redis, provider users' groups are still kept in this node's state.db (not shared
-        // yet): on another node their sign-in finds no groups and is refused, so it fails closed.
-        principals: new OidcPrincipals(config.sessions.signInTtlMs, state ?? (oidcState = new StateDatabase(config.dataDir))),
+        // Provider users' groups, as their ID token said: beside the sign-ins (Redis, or state.db).
+        principals: state
+          ? new StoredOidcPrincipals(config.sessions.signInTtlMs, state)
+          : new RedisOidcPrincipals(shared!.store, config.sessions.signInTtlMs),
       }
     : undefined;
   // OpenID users' groups are looked up beside the LDAP directory's.
   const directory = oidc ? withOidcPrincipals(oidc.principals, ldapDirectory) : ldapDirectory;
-  const audit = new AuditLog(config.dataDir, config.audit);
+  // With Redis, one trail for every node (a stream there); alone, JSON lines under PORTHOLE_DATA.
+  const auditLog = log.child({ component: 'audit' });
+  const audit = new AuditLog(
+    config.dataDir,
+    config.audit,
+    shared
+      ? {
+          trail: new RedisAuditTrail(shared.store, config.audit.keepDays, (count) =>
+            auditLog.warn({ count }, 'audit entries in Redis that Porthole cannot read were left out of a search'),
+          ),
+          log: auditLog,
+        }
+      : undefined,
+  );
   audit.onRecord((event) => serviceMetrics.count(event));
   const shadows = new ShadowRequests(
     audit,
@@ -304,7 +319,6 @@ export async function startGateway(
       await inventory.close();
       await directory?.close();
       await oidc?.party.close();
-      oidcState?.close();
       state?.close();
       await sharedSessions?.close();
       await shared?.close();

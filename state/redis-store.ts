@@ -47,3 +47,9 @@ export function readJson<T>(key: string, text: string | null | undefined, valid:
 
 export const isString = (v: unknown): v is string => typeof v === 'string';
 export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A transaction's first failed command, thrown. */
+export function failedIn(results: Array<[Error | null, unknown]> | null): void {
+  if (!results) throw new Error('the transaction was aborted');
+  for (const [error] of results) if (error) throw error;
+}

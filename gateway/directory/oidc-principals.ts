@@ -1,13 +1,26 @@
 // The groups and roles of users signed in through OpenID Connect, as their ID token said at
 // sign-in. A provider is not asked again between sign-ins (it has no search to ask), so they hold
-// for the sign-in's life (sessions.signInHours) and change at the user's next sign-in. Kept in the
-// state database beside the sign-ins, so that a restart signs nobody out.
+// for the sign-in's life (sessions.signInHours) and change at the user's next sign-in. A lone
+// process keeps them in the state database beside the sign-ins, so that a restart signs nobody
+// out; a cluster keeps them in Redis (gateway/state/redis-oidc-principals.ts), so that a sign-in
+// on one node holds on every other.
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Principal } from '../../contract/desktop.js';
 import type { StateDatabase } from '../state-database.js';
 import type { Directory } from './directory.js';
 
-export class OidcPrincipals {
+/** What the provider said of its users at their sign-in, kept for the sign-in's life. */
+export interface OidcPrincipals {
+  /** Keeps what the provider said at this sign-in, for as long as the sign-in lasts. */
+  keep(principal: Principal): Promise<void>;
+  /** The principal of a user signed in through the provider, or undefined for other names. */
+  lookup(username: string): Promise<Principal | undefined>;
+  /** The user signed in another way (the directory's password): their groups come from there now. */
+  forget(username: string): Promise<void>;
+}
+
+/** In the state database (one process). */
+export class StoredOidcPrincipals implements OidcPrincipals {
   readonly #db: DatabaseSync;
   readonly #put: StatementSync;
   readonly #get: StatementSync;
@@ -30,20 +43,17 @@ export class OidcPrincipals {
     this.#sweep = this.#db.prepare('DELETE FROM oidc_principals WHERE expires_at < ?');
   }
 
-  /** Keeps what the provider said at this sign-in, for as long as the sign-in lasts. */
   async keep(principal: Principal): Promise<void> {
     this.#sweep.run(Date.now());
     this.#put.run(principal.username, JSON.stringify(principal.roles), JSON.stringify(principal.groups), Date.now() + this.ttlMs);
   }
 
-  /** The principal of a user signed in through the provider, or undefined for other names. */
   async lookup(username: string): Promise<Principal | undefined> {
     const row = this.#get.get(username) as { roles: string; groups: string; expires_at: number } | undefined;
     if (!row || row.expires_at < Date.now()) return undefined;
     return { username, roles: JSON.parse(row.roles) as string[], groups: JSON.parse(row.groups) as string[] };
   }
 
-  /** The user signed in another way (the directory's password): their groups come from there now. */
   async forget(username: string): Promise<void> {
     this.#drop.run(username);
   }

@@ -1,5 +1,6 @@
 // The audit trail, searched by administrators: by time, by user (as the one acting or acted on),
-// by desktop; newest last, at most the newest 1,000 events.
+// by desktop; newest last, at most the newest 1,000 events. On Redis, every node's events; a Redis
+// that cannot answer is a 503 with a sentence (the app's error answer for shared state).
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AuditEntry, AuditQuery } from '../../contract/api/audit.js';
 import { ErrorAnswer } from '../../contract/api/errors.js';

@@ -4,7 +4,7 @@
 // holds a digest of the cookie, never a cookie a browser could sign in with.
 import { randomBytes } from 'node:crypto';
 import { browserBinding } from '../../contract/display-token.js';
-import { RedisStore, unreadable } from '../../state/redis-store.js';
+import { failedIn, RedisStore, unreadable } from '../../state/redis-store.js';
 import { digest, type SignInStore } from '../sign-in-sessions.js';
 
 export class RedisSignIns implements SignInStore {
@@ -80,10 +80,4 @@ export class RedisSignIns implements SignInStore {
     await store.call('ending sign-ins', (r) => r.del(store.key('signins-of', username)));
     return ended;
   }
-}
-
-/** A transaction's first failed command, thrown. */
-export function failedIn(results: Array<[Error | null, unknown]> | null): void {
-  if (!results) throw new Error('the transaction was aborted');
-  for (const [error] of results) if (error) throw error;
 }

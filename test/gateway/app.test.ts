@@ -626,10 +626,7 @@ test('power: users of a desktop with <porthole:power/> start and shut it down, a
     error(await call('77777777-0000-4000-8000-00000000ffff', 'start'), 404, /no such desktop/);
     error(await other.inject({ method: 'POST', url: `/api/desktops/${DOWN}/start`, headers: json, payload: {} }), 401, /sign in/i);
 
-    const events = audit
-      .search()
-      .filter((e) => e.event.startsWith('power.'))
-      .map((e) => [e.event, e.user, e.desktop, e.result]);
+    const events = (await audit.search()).filter((e) => e.event.startsWith('power.')).map((e) => [e.event, e.user, e.desktop, e.result]);
     assert.deepEqual(events, [
       ['power.start', 'alice', DOWN, 'accepted'],
       ['power.shutdown', 'alice', ON, 'accepted'],

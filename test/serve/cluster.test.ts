@@ -5,19 +5,17 @@
 // in, and the live display connections go on; each process recovers by itself.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { startDisplayServer, type DisplayServer } from '../../bench/display-server.js';
 import { CloseCode } from '../../contract/close-codes.js';
 import { createAuthority } from '../../certs/authority.js';
 import { STATE_UNAVAILABLE } from '../../contract/shared-state.js';
+import { startClusterBed, type ClusterBed } from '../bed/cluster-bed.js';
 import { waitFor } from '../bed/deadline.js';
-import { startTestGateway, type RunningGateway, type TestUser } from '../bed/gateway.js';
+import type { RunningGateway, TestUser } from '../bed/gateway.js';
 import { vncHandshake, WireReader } from '../bed/protocol-clients.js';
 import { startRedis, type RedisServer } from '../bed/redis.js';
-import { writeTestDriver } from '../bed/test-driver.js';
 
 const DESKTOP = '44444444-0000-4000-8000-000000000001';
 const USERS: TestUser[] = [
@@ -25,33 +23,23 @@ const USERS: TestUser[] = [
   { name: 'bob', password: 'bob-cluster-pw-22', role: 'user' },
   { name: 'ada', password: 'ada-admin-cluster-pw', role: 'admin' },
 ];
-const dir = mkdtempSync(join(tmpdir(), 'porthole-cluster-'));
-const data = join(dir, 'data');
+let bed: ClusterBed;
 let redis: RedisServer;
-let display: DisplayServer;
-let libvirt: string;
 let a: RunningGateway;
 let b: RunningGateway;
 
-function node(env: Record<string, string> = {}, users = USERS): Promise<RunningGateway> {
-  return startTestGateway({ libvirt, users, dataDir: data, env: { PORTHOLE_REDIS: redis.url, PORTHOLE_WORKERS: '1', ...env } });
-}
+const node = (env: Record<string, string> = {}, users = USERS): Promise<RunningGateway> => bed.node(env, users);
 
 before(async () => {
-  redis = await startRedis({ password: 'redis-cluster-secret-9' });
-  display = await startDisplayServer('echo');
-  libvirt = `lab=${writeTestDriver(join(dir, 'node.xml'), [
-    { name: 'class', uuid: DESKTOP, users: ['alice', 'bob'], vnc: { port: display.port, password: '' } },
-  ])}`;
+  bed = await startClusterBed({ desktop: DESKTOP, desktopUsers: ['alice', 'bob'], users: USERS, redisPassword: 'redis-cluster-secret-9' });
+  redis = bed.redis;
   a = await node();
   b = await node({}, []);
 });
 after(async () => {
   await a?.close();
   await b?.close();
-  await display?.close();
-  await redis?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await bed?.close();
 });
 
 /** A VNC connection through `via` with a token `from` issued; resolves once the display's handshake is through. */
@@ -111,6 +99,23 @@ test('an admin on B lists a session carried by A and ends it there', async () =>
     10_000,
     'the ended session leaves the list',
   );
+});
+
+test("a session opened or ended changes one field of its node's list; a list lost in Redis is written anew", async () => {
+  const cookie = await a.signIn('alice', 'alice-cluster-pw');
+  const admin = await b.signIn('ada', 'ada-admin-cluster-pw');
+  const listed = async () => ((await b.api('GET', '/api/sessions', { cookie: admin })).body as Array<{ id: string; user: string }>).length;
+  const first = await openVnc(a, a, cookie);
+  const second = await openVnc(a, a, cookie);
+  await waitFor(async () => (await listed()) === 2, 10_000, "B lists A's two sessions");
+  const hashes = () => redis.cli('KEYS', 'porthole:node-sessions:*').split('\n').filter(Boolean);
+  const fields = () => hashes().reduce((n, key) => n + Number(redis.cli('HLEN', key)), 0);
+  first.reader.ws.close();
+  await waitFor(async () => fields() === 1 && (await listed()) === 1, 10_000, 'the ended session deleted from the list');
+  for (const key of hashes()) redis.cli('DEL', key); // as if Redis had lost it
+  await waitFor(async () => (await listed()) === 1 && fields() === 1, 10_000, "A's list written anew");
+  second.reader.ws.close();
+  await waitFor(async () => (await listed()) === 0, 10_000, 'no session left');
 });
 
 test('a revocation on B signs the user out on A and closes their desktop there', async () => {
@@ -220,7 +225,7 @@ test('a wrong Redis password, or a rediss:// certificate from another CA, stops 
   await assert.rejects(node({ PORTHOLE_REDIS: `redis://:not-the-password@127.0.0.1:${redis.port}` }, []), /WRONGPASS|invalid/i);
   const tls = await startRedis({ tls: true });
   try {
-    const stranger = join(dir, 'other-ca.pem');
+    const stranger = join(bed.dir, 'other-ca.pem');
     writeFileSync(stranger, (await createAuthority('Not the Redis CA')).cert);
     await assert.rejects(
       node({ PORTHOLE_REDIS: tls.tls!.url, PORTHOLE_REDIS_CA: stranger }, []),
