@@ -24,6 +24,9 @@ export type LibvirtCallObserver = (hypervisor: string, seconds: number, ok: bool
 /** What a user with `<porthole:power/>` may do to a desktop. */
 export type PowerAction = 'start' | 'reboot' | 'shutdown';
 
+/** libvirt's VIR_ERR_NO_DOMAIN message. */
+const NO_DOMAIN = /^Domain not found\b/;
+
 /** How often a connected hypervisor is asked whether it still answers (a lost one is noticed without a request). */
 export const PROBE_MS = 5000;
 
@@ -255,9 +258,10 @@ export class Hypervisor {
       try {
         domain = await c.domainLookupByUUIDString(uuid);
       } catch (error) {
-        // VIR_ERR_NO_DOMAIN on a connection that answers; a lost one is a host down, not "no such desktop".
-        if ((await this.#stillAlive(c)) !== true) throw error;
-        return undefined;
+        // VIR_ERR_NO_DOMAIN (the binding keeps only libvirt's message); anything else may be a
+        // lost connection, which is a host down, not "no such desktop".
+        if (NO_DOMAIN.test((error as Error).message) || (await this.#stillAlive(c)) === true) return undefined;
+        throw error;
       }
       return this.#snapshot(c, domain);
     });

@@ -20,12 +20,17 @@ export interface DesktopSpec {
   vnc?: boolean;
   spicePassword?: string;
   vncPassword?: string;
+  /** `<porthole:power/>`: its users may start, reboot and shut it down. */
+  power?: boolean;
+  /** Default true: started, and returned once the guest is ready; false leaves it defined and shut off. */
+  running?: boolean;
 }
 
 export interface RunningDesktop {
   uuid: string;
   name: string;
   serial: SerialLog;
+  /** The display ports; 0 for a desktop defined shut off (`running: false`). */
   spicePort: number;
   vncPort: number;
   spicePassword: string;
@@ -92,6 +97,18 @@ export async function defineDesktop(uri: string, spec: DesktopSpec): Promise<Run
     }
   };
   try {
+    if (spec.running === false) {
+      return {
+        uuid: (await h.domainGetUUIDString(domain)).toLowerCase(),
+        name: spec.name,
+        serial,
+        spicePort: 0,
+        vncPort: 0,
+        spicePassword,
+        vncPassword,
+        destroy,
+      };
+    }
     await h.domainCreate(domain);
     await serial.waitFor('PORTHOLE-GUEST-READY', 60_000);
     const live = parseDomainXml(await h.domainGetXMLDesc(domain, DomainGetXMLDescFlags.SECURE), '127.0.0.1', PROTOCOLS);
