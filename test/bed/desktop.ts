@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { DomainGetXMLDescFlags, Hypervisor } from '@unraid/libvirt';
 import { parseDomainXml } from '../../inventory/domain-xml.js';
 import { graphicsXml, metadataXml, xmlEscape } from './domain-xml.js';
-import { ensureGuestImage } from './guest-image.js';
+import { ensureGuestImage, ensurePowerButtonGuestImage } from './guest-image.js';
 import { recordSecret } from './secret-record.js';
 import { SerialLog } from './serial-log.js';
 import { PROTOCOLS } from '../../serve/protocols.js';
@@ -24,6 +24,8 @@ export interface DesktopSpec {
   power?: boolean;
   /** Default true: started, and returned once the guest is ready; false leaves it defined and shut off. */
   running?: boolean;
+  /** The guest answers the ACPI power button (shutdown and reboot through libvirt work); default: it ignores it. */
+  powerButton?: boolean;
 }
 
 export interface RunningDesktop {
@@ -39,7 +41,7 @@ export interface RunningDesktop {
 }
 
 export async function defineDesktop(uri: string, spec: DesktopSpec): Promise<RunningDesktop> {
-  const cached = ensureGuestImage();
+  const cached = spec.powerButton ? ensurePowerButtonGuestImage() : ensureGuestImage();
   const dir = mkdtempSync(join(tmpdir(), 'porthole-desktop-'));
   chmodSync(dir, 0o777); // QEMU (user libvirt-qemu) writes the serial log here
   // QEMU under libvirtd runs as libvirt-qemu, which cannot read the cache when the checkout is in

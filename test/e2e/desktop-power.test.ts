@@ -1,5 +1,5 @@
 // A student's desktop that is off, on a real libvirtd and QEMU: she starts it from her list,
-// opens it once it runs and types into it. The refusals say why in the list and in the API:
+// opens it once it runs and types into it, then restarts it and shuts it down from the viewer. The refusals say why in the list and in the API:
 // a desktop her administrator starts (403), one already running (409), and one whose host
 // cannot start it (libvirt's reason, in a sentence that says what to do).
 import assert from 'node:assert/strict';
@@ -9,7 +9,8 @@ import { Hypervisor } from '@unraid/libvirt';
 import { SCREENSHOTS, startDesktopBed, type DesktopBed } from '../bed/desktop-bed.js';
 import { defineDesktop, type RunningDesktop } from '../bed/desktop.js';
 import { metadataXml } from '../bed/domain-xml.js';
-import { signInPage, typeAndExpect, viewerState } from '../bed/person.js';
+import { openDesktop, signInPage, typeAndExpect, viewerState } from '../bed/person.js';
+import { waitFor } from '../bed/deadline.js';
 
 /** Defined, never started: its kernel is not where the definition says. */
 const BROKEN = 'bb000000-0000-4000-8000-0000000000b1';
@@ -18,7 +19,8 @@ let locked: RunningDesktop | undefined;
 
 before(async () => {
   bed = await startDesktopBed({
-    desktop: { name: 'class-3b-power', users: ['alice'], power: true, running: false },
+    // Its guest answers the ACPI power button, as a desktop's OS does: shutdown and reboot work.
+    desktop: { name: 'class-3b-power', users: ['alice'], power: true, running: false, powerButton: true },
     users: [{ name: 'alice', password: 'alice-password', role: 'user' }],
   });
   // Beside it: one only an administrator may start, and one that cannot start.
@@ -89,5 +91,45 @@ test('refusals with their sentence: not hers to start (403), already running (40
     /^The desktop's host did not start it \(.*\/nonexistent\/porthole\/vmlinux.*\)\. Try again in a minute; if it goes on, tell your administrator\.$/,
   );
   await page.screenshot({ path: join(SCREENSHOTS, 'desktop-list-start-failed.png') });
+  await page.browserContext().close();
+});
+
+test('from the viewer, after a confirmation: Restart restarts the guest and the viewer stays with it; Shut down turns it off and the viewer says so', async () => {
+  const { desktop, gw, browser } = bed;
+  const page = await signInPage(browser, gw.origin, 'alice', 'alice-password');
+  assert.equal((await openDesktop(page, desktop.uuid)).state, 'connected');
+  await typeAndExpect(page, desktop.serial);
+  const boots = () => desktop.serial.contents().split('PORTHOLE-GUEST-READY').length - 1;
+  const before = boots();
+
+  await page.waitForSelector('#reboot:not([hidden])');
+  await page.click('#reboot');
+  await page.waitForSelector('#confirm[open]');
+  assert.match(await page.$eval('#confirm .question', (e) => e.textContent ?? ''), /^Restart this desktop\?/);
+  await page.click('#confirm .yes');
+  await page.waitForFunction("/restarting/.test(document.getElementById('notice')?.textContent ?? '')", { timeout: 10_000 });
+  // The guest saw the power button, powered off, and libvirt started it again (a reset).
+  await desktop.serial.waitFor('PORTHOLE-POWER-BUTTON', 30_000);
+  await waitFor(() => boots() > before, 60_000, 'the guest to boot again');
+  await page.waitForSelector('#viewer[data-state="connected"]', { timeout: 60_000 });
+  await typeAndExpect(page, desktop.serial);
+
+  await page.waitForSelector('#shutdown:not([hidden])');
+  await page.click('#shutdown');
+  await page.waitForSelector('#confirm[open]');
+  await page.click('#confirm .yes');
+  const alice = await gw.signIn('alice', 'alice-password');
+  await waitFor(
+    async () =>
+      ((await gw.api('GET', '/api/desktops', { cookie: alice })).body as Array<{ id: string; state: string }>).find(
+        (d) => d.id === desktop.uuid,
+      )?.state === 'shut off',
+    60_000,
+    'the desktop to be shut off',
+    500,
+  );
+  await page.waitForSelector('#viewer[data-state="stopped"]', { timeout: 60_000 });
+  await page.waitForSelector('#start:not([hidden])');
+  await page.screenshot({ path: join(SCREENSHOTS, 'viewer-after-shutdown.png') });
   await page.browserContext().close();
 });
