@@ -4,6 +4,7 @@
 // a user's name), and directions are fixed words.
 import { Gauge, type Registry } from 'prom-client';
 import type { HypervisorState } from '../inventory/connection-health.js';
+import type { DesktopFigures } from '../inventory/desktop-figures.js';
 import type { Inventory } from '../inventory/inventory.js';
 
 const STATES: readonly HypervisorState[] = ['connected', 'reconnecting', 'down'];
@@ -35,69 +36,48 @@ export function registerInventoryMetrics(registry: Registry, inventory: Inventor
   });
 
   // Figures: read once per scrape from the inventory's last readings (they start at the first scrape).
-  let pending: Promise<Awaited<ReturnType<Inventory['figures']>>> | undefined;
+  let pending: Promise<DesktopFigures[]> | undefined;
   const figures = () => {
     pending ??= inventory.figures().finally(() => setImmediate(() => (pending = undefined)));
     return pending.then((all) => all.slice(0, FIGURE_SERIES_MAX));
   };
-  const figureGauge = (
-    name: string,
-    help: string,
-    extra: string[],
-    fill: (g: Gauge<string>, all: Awaited<ReturnType<typeof figures>>) => void,
-  ) =>
+  /** A gauge of one or more figures, each under its value of `label` (or none). */
+  const figureGauge = (name: string, help: string, label: string | undefined, series: Array<[string, NumberKey]>) =>
     new Gauge({
       name,
       help,
-      labelNames: ['desktop', 'hypervisor', ...extra],
+      labelNames: ['desktop', 'hypervisor', ...(label ? [label] : [])],
       registers: [registry],
       aggregator: 'average', // each worker process reads the same counters
       async collect() {
         this.reset();
-        fill(this, await figures().catch(() => []));
+        for (const f of await figures().catch(() => []))
+          for (const [value, key] of series) {
+            const n = f[key];
+            if (n !== undefined) this.set({ desktop: f.id, hypervisor: f.hypervisor, ...(label ? { [label]: value } : {}) }, n);
+          }
       },
     });
-  figureGauge(
-    'porthole_desktop_cpu_ratio',
-    "A running desktop's share of its vCPUs' time, over the last interval (0 to 1)",
-    [],
-    (g, all) => {
-      for (const f of all) if (f.cpu !== undefined) g.set({ desktop: f.id, hypervisor: f.hypervisor }, f.cpu);
-    },
-  );
+  figureGauge('porthole_desktop_cpu_ratio', "A running desktop's share of its vCPUs' time, over the last interval (0 to 1)", undefined, [
+    ['', 'cpu'],
+  ]);
   figureGauge(
     'porthole_desktop_memory_bytes',
-    'A running desktop’s memory: what the guest has (kind="guest") and what QEMU holds on the host (kind="resident")',
-    ['kind'],
-    (g, all) => {
-      for (const f of all) {
-        if (f.memoryBytes !== undefined) g.set({ desktop: f.id, hypervisor: f.hypervisor, kind: 'guest' }, f.memoryBytes);
-        if (f.residentBytes !== undefined) g.set({ desktop: f.id, hypervisor: f.hypervisor, kind: 'resident' }, f.residentBytes);
-      }
-    },
+    "A running desktop's memory: what the guest has (guest), what QEMU holds on the host (resident)",
+    'kind',
+    [
+      ['guest', 'memoryBytes'],
+      ['resident', 'residentBytes'],
+    ],
   );
-  figureGauge(
-    'porthole_desktop_network_bytes_per_second',
-    "A running desktop's network traffic over the last interval, by direction (rx, tx)",
-    ['direction'],
-    (g, all) => {
-      for (const f of all) {
-        if (f.netRxBytesPerSecond !== undefined) g.set({ desktop: f.id, hypervisor: f.hypervisor, direction: 'rx' }, f.netRxBytesPerSecond);
-        if (f.netTxBytesPerSecond !== undefined) g.set({ desktop: f.id, hypervisor: f.hypervisor, direction: 'tx' }, f.netTxBytesPerSecond);
-      }
-    },
-  );
-  figureGauge(
-    'porthole_desktop_disk_bytes_per_second',
-    "A running desktop's disk traffic over the last interval, by direction (read, write)",
-    ['direction'],
-    (g, all) => {
-      for (const f of all) {
-        if (f.diskReadBytesPerSecond !== undefined)
-          g.set({ desktop: f.id, hypervisor: f.hypervisor, direction: 'read' }, f.diskReadBytesPerSecond);
-        if (f.diskWriteBytesPerSecond !== undefined)
-          g.set({ desktop: f.id, hypervisor: f.hypervisor, direction: 'write' }, f.diskWriteBytesPerSecond);
-      }
-    },
-  );
+  figureGauge('porthole_desktop_network_bytes_per_second', "A running desktop's network traffic over the last interval", 'direction', [
+    ['rx', 'netRxBytesPerSecond'],
+    ['tx', 'netTxBytesPerSecond'],
+  ]);
+  figureGauge('porthole_desktop_disk_bytes_per_second', "A running desktop's disk traffic over the last interval", 'direction', [
+    ['read', 'diskReadBytesPerSecond'],
+    ['write', 'diskWriteBytesPerSecond'],
+  ]);
 }
+
+type NumberKey = { [K in keyof DesktopFigures]-?: DesktopFigures[K] extends number | undefined ? K : never }[keyof DesktopFigures];

@@ -4,25 +4,13 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DesktopFigures, HypervisorHealth } from '../../contract/api/admin.js';
 import { ErrorAnswer } from '../../contract/api/errors.js';
+import type { DesktopFigures as Figures } from '../../inventory/desktop-figures.js';
+import type { HypervisorStatus } from '../../inventory/inventory.js';
 import { requireUser } from '../http/authentication.js';
-
-type Figures = Omit<DesktopFigures, 'at'> & { at: Date };
 
 /** Where hypervisors' health and the desktops' figures come from (the inventory). */
 export interface HypervisorHealthSource {
-  health(): Promise<
-    Array<{
-      name: string;
-      host: string;
-      state: HypervisorHealth['state'];
-      since: Date;
-      reason?: string;
-      reachable: boolean;
-      domains: number;
-      running: number;
-      lastError?: { at: Date; message: string };
-    }>
-  >;
+  health(): Promise<HypervisorStatus[]>;
   figures(): Promise<Figures[]>;
 }
 
