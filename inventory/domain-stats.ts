@@ -52,9 +52,11 @@ function numberOf(type: number, raw: number | bigint): number | undefined {
 /** The counters of one record's parameters (`cpu.time`, `net.0.rx.bytes`, ...). */
 export function countersOf(uuid: string, params: ReadonlyArray<{ field: string; value: number | undefined }>): DomainCounters {
   const counters: DomainCounters = { uuid, netRxBytes: 0, netTxBytes: 0, diskReadBytes: 0, diskWriteBytes: 0 };
+  let vcpuNs: number | undefined;
   for (const { field, value } of params) {
     if (value === undefined) continue;
     if (field === 'cpu.time') counters.cpuNs = value;
+    else if (/^vcpu\.\d+\.time$/.test(field)) vcpuNs = (vcpuNs ?? 0) + value;
     else if (field === 'vcpu.current') counters.vcpus = value;
     else if (field === 'balloon.current') counters.memoryBytes = value * 1024;
     else if (field === 'balloon.maximum') counters.maxMemoryBytes = value * 1024;
@@ -64,6 +66,8 @@ export function countersOf(uuid: string, params: ReadonlyArray<{ field: string; 
     else if (/^block\.\d+\.rd\.bytes$/.test(field)) counters.diskReadBytes += value;
     else if (/^block\.\d+\.wr\.bytes$/.test(field)) counters.diskWriteBytes += value;
   }
+  // Without cgroups libvirt may not tell the total: its vCPUs' times are most of it.
+  if (counters.cpuNs === undefined && vcpuNs !== undefined) counters.cpuNs = vcpuNs;
   return counters;
 }
 

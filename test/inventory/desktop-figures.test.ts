@@ -38,6 +38,12 @@ test("libvirt's parameters become counters: CPU time, vCPUs, memory in bytes, in
     diskReadBytes: 4096,
     diskWriteBytes: 8192,
   });
+  // Where libvirt cannot tell the total (no cgroups), the vCPUs' times stand for it.
+  const fromVcpus = countersOf(UUID, [
+    { field: 'vcpu.0.time', value: 3e9 },
+    { field: 'vcpu.1.time', value: 1e9 },
+  ]);
+  assert.equal(fromVcpus.cpuNs, 4e9);
 });
 
 const reading = (at: number, c: Partial<DomainCounters>) => ({
