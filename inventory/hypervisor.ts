@@ -113,11 +113,11 @@ export class Hypervisor {
     this.#connection = opening;
     opening.then(
       () => {
-        if (this.#connection !== opening) return;
         if (this.#closed) {
           connection.connectClose().catch(() => {});
           return;
         }
+        if (this.#connection !== opening) return;
         this.#health.connected(new Date());
         this.#watch();
       },
