@@ -38,6 +38,7 @@ before(async () => {
 });
 
 after(async () => {
+  if (!bed) return; // the bed cleaned up after itself when it failed to start
   const h = new Hypervisor({ uri: bed.libvirtd.uri });
   await h
     .connectOpen()
