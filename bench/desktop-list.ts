@@ -25,26 +25,37 @@ export interface DesktopListFigures {
   waveMs: number;
 }
 
-const BIN = fileURLToPath(new URL('../../bin/porthole.js', import.meta.url));
-
-export async function benchDesktopList(options: { hosts: number; perHost: number; students: number }): Promise<DesktopListFigures> {
-  const dir = mkdtempSync(join(tmpdir(), 'porthole-bench-list-'));
-  const hypervisors: string[] = [];
-  for (let h = 0; h < options.hosts; h++) {
+/** A school's hypervisors on libvirt's test driver: `hosts` of `perHost` desktops, 30 to a class. */
+export function writeSchool(dir: string, hosts: number, perHost: number): Array<{ name: string; uri: string }> {
+  const hypervisors: Array<{ name: string; uri: string }> = [];
+  for (let h = 0; h < hosts; h++) {
     const domains: TestDomain[] = [];
-    for (let i = 0; i < options.perHost; i++) {
-      const n = h * options.perHost + i;
+    for (let i = 0; i < perHost; i++) {
+      const n = h * perHost + i;
       domains.push({
         name: `desk-${n}`,
-        uuid: `55555555-0000-4000-8000-${n.toString(16).padStart(12, '0')}`,
+        uuid: schoolDesktop(n),
         // 30 desktops per class; student-<n> has their own desktop.
         users: [`student-${n}`],
         groups: [`class-${Math.floor(n / 30)}`],
         vnc: { port: 5900 + (n % 1000), password: 'bench' },
       });
     }
-    hypervisors.push(`hv${h}=${writeTestDriver(join(dir, `hv${h}.xml`), domains)}`);
+    hypervisors.push({ name: `hv${h}`, uri: writeTestDriver(join(dir, `hv${h}.xml`), domains) });
   }
+  return hypervisors;
+}
+
+/** The id of the school's desktop number `n`. */
+export function schoolDesktop(n: number): string {
+  return `55555555-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
+}
+
+const BIN = fileURLToPath(new URL('../../bin/porthole.js', import.meta.url));
+
+export async function benchDesktopList(options: { hosts: number; perHost: number; students: number }): Promise<DesktopListFigures> {
+  const dir = mkdtempSync(join(tmpdir(), 'porthole-bench-list-'));
+  const hypervisors = writeSchool(dir, options.hosts, options.perHost).map((h) => `${h.name}=${h.uri}`);
   const port = await freePort();
   const tls = await ensureSelfSignedCertificate('localhost', join(dir, 'certs'));
   const env = {

@@ -14,6 +14,7 @@ import { startHarness, type BenchResult, type Capacity, type FloorPath, type Pro
 import { benchDesktopList } from './desktop-list.js';
 import { signInStorm } from './sign-in-storm.js';
 import { clusterBench } from './cluster-setups.js';
+import { benchTargetLookup } from './target-lookup.js';
 
 const smoke = process.argv.includes('--smoke');
 const rounds = smoke ? 1 : 5;
@@ -195,6 +196,16 @@ results.push(...(await clusterBench({ smoke })));
     { name: `desktop list: the first of the morning (${where})`, value: list.firstListMs, unit: 'ms' },
     { name: `desktop list: ${list.students} at once, p50 (${where})`, value: list.waveP50Ms, unit: 'ms' },
     { name: `desktop list: ${list.students} at once, p99 (${where})`, value: list.waveP99Ms, unit: 'ms' },
+  );
+}
+// Finding a connection's target: the desktop read fresh from every host (smoke: 2 x 20, 50 lookups).
+{
+  const lookup = await benchTargetLookup(smoke ? { hosts: 2, perHost: 20, lookups: 50 } : { hosts: 6, perHost: 400, lookups: 1000 });
+  const where = `${lookup.hosts} hosts, ${lookup.desktops} desktops`;
+  results.push(
+    { name: `target lookup per connection, p50 (${where})`, value: lookup.p50Ms, unit: 'ms' },
+    { name: `target lookup per connection, p99 (${where})`, value: lookup.p99Ms, unit: 'ms' },
+    { name: `target lookup: hypervisors read per connection (${where})`, value: lookup.hostReadsPerLookup, unit: '' },
   );
 }
 

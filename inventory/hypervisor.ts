@@ -1,6 +1,9 @@
-// One libvirt connection, opened on first use and reopened after it fails.
+// One hypervisor's libvirt connection: opened on first use, watched while it is up, and reopened
+// with backoff after it was lost (connection-health.ts says connected, reconnecting or down).
 import { Hypervisor as LibvirtConnection, DomainGetXMLDescFlags, type Domain } from '@unraid/libvirt';
 import type { DesktopState } from '../contract/desktop.js';
+import { ConnectionHealth, type HypervisorCondition } from './connection-health.js';
+import { readDomainCounters, type DomainCounters } from './domain-stats.js';
 import { GuestAddresses } from './guest-addresses.js';
 import { call, CConnection, libvirt } from './libvirt-c.js';
 import { hostOfUri, type HypervisorSpec } from './hypervisor-spec.js';
@@ -21,6 +24,12 @@ export type LibvirtCallObserver = (hypervisor: string, seconds: number, ok: bool
 /** What a user with `<porthole:power/>` may do to a desktop. */
 export type PowerAction = 'start' | 'reboot' | 'shutdown';
 
+/** libvirt's VIR_ERR_NO_DOMAIN message. */
+const NO_DOMAIN = /^Domain not found\b/;
+
+/** How often a connected hypervisor is asked whether it still answers (a lost one is noticed without a request). */
+export const PROBE_MS = 5000;
+
 export class Hypervisor {
   readonly name: string;
   readonly uri: string;
@@ -31,6 +40,12 @@ export class Hypervisor {
   lastError: { at: Date; message: string } | undefined;
   readonly #c: CConnection;
   readonly #addresses: GuestAddresses;
+  readonly #health = new ConnectionHealth(new Date());
+  /** The next reconnection attempt, while the connection is lost. */
+  #retry: NodeJS.Timeout | undefined;
+  /** The liveness probe, while connected. */
+  #probe: NodeJS.Timeout | undefined;
+  #closed = false;
 
   constructor(
     spec: HypervisorSpec,
@@ -43,30 +58,139 @@ export class Hypervisor {
     this.#addresses = new GuestAddresses(this.#c);
   }
 
+  /** Connected, reconnecting or down, since when, and libvirt's reason. */
+  get condition(): Readonly<HypervisorCondition> {
+    return this.#health.condition;
+  }
+
+  /** The condition once the host was tried at least once (a first attempt is made now if none was). */
+  async tried(): Promise<Readonly<HypervisorCondition>> {
+    if (!this.#health.tried && !this.#closed) await this.#connect().catch(() => {});
+    return this.#health.condition;
+  }
+
   /** A running guest's IPv4 address as libvirt reports it (leases, guest agent, ARP), if it can tell. */
   guestAddress(uuid: string): Promise<string | undefined> {
     return this.#addresses.first(uuid);
   }
 
-  #connect(): Promise<LibvirtConnection> {
-    if (!this.#connection) {
-      const connection = new LibvirtConnection({ uri: this.uri });
-      this.#connection = connection.connectOpen().then(() => connection);
-      // A failed open is forgotten so that the next call tries again.
-      this.#connection.catch(() => {
-        this.#connection = undefined;
-      });
+  /** Every running domain's counters (CPU time, memory, bytes moved): one libvirt call. */
+  async domainCounters(): Promise<DomainCounters[]> {
+    this.#refuseWhileLost();
+    const started = performance.now();
+    try {
+      const counters = await readDomainCounters(this.#c);
+      this.observe(this.name, (performance.now() - started) / 1000, true);
+      return counters;
+    } catch (error) {
+      this.observe(this.name, (performance.now() - started) / 1000, false);
+      throw error;
     }
-    return this.#connection;
   }
 
-  /** Runs `work` on the connection; a libvirt error drops the connection so the next call reopens it. */
+  /** While the connection is lost, calls fail at once with why, until the next attempt (the backoff's). */
+  #refuseWhileLost(): void {
+    if (this.#closed) throw new Error(`the connection to ${this.name} is closed`);
+    if (!this.#retry) return;
+    const { state, since, reason } = this.#health.condition;
+    throw new Error(`${reason ?? 'not connected'} (${state} since ${since.toISOString()})`);
+  }
+
+  #connect(): Promise<LibvirtConnection> {
+    if (this.#connection) return this.#connection;
+    try {
+      this.#refuseWhileLost();
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    return this.#open();
+  }
+
+  /** One attempt to open the connection; a failure schedules the next one (backoff). */
+  #open(): Promise<LibvirtConnection> {
+    const connection = new LibvirtConnection({ uri: this.uri });
+    const opening = connection.connectOpen().then(() => connection);
+    this.#connection = opening;
+    opening.then(
+      () => {
+        if (this.#closed) {
+          connection.connectClose().catch(() => {});
+          return;
+        }
+        if (this.#connection !== opening) return;
+        this.#health.connected(new Date());
+        this.#watch();
+      },
+      (error: Error) => {
+        if (this.#connection === opening) this.#connection = undefined;
+        this.#health.attemptFailed(new Date(), error.message);
+        this.#scheduleRetry();
+      },
+    );
+    return opening;
+  }
+
+  #scheduleRetry(): void {
+    if (this.#closed || this.#retry) return;
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      this.#open().catch(() => {});
+    }, this.#health.nextDelayMs());
+    this.#retry.unref();
+  }
+
+  /** While connected, asks the host now and then whether it still answers. */
+  #watch(): void {
+    if (this.#probe) return;
+    let probing = false;
+    this.#probe = setInterval(() => {
+      const current = this.#connection;
+      if (!current || probing) return;
+      probing = true;
+      void current
+        .then((c) => this.#stillAlive(c))
+        .then((alive) => {
+          if (alive !== true && this.#connection === current) this.#lost(alive.message);
+        })
+        .catch(() => {})
+        .finally(() => (probing = false));
+    }, PROBE_MS);
+    this.#probe.unref();
+  }
+
+  async #stillAlive(c: LibvirtConnection): Promise<true | Error> {
+    try {
+      await c.connectGetHostname();
+      return true;
+    } catch (error) {
+      return error as Error;
+    }
+  }
+
+  /** The connection was lost: dropped (both of them), reconnecting with backoff from now. */
+  #lost(reason: string): void {
+    const stale = this.#connection;
+    this.#connection = undefined;
+    stale?.then((c) => c.connectClose()).catch(() => {});
+    this.#c.reset();
+    if (this.#probe) clearInterval(this.#probe);
+    this.#probe = undefined;
+    this.#health.lost(new Date(), reason);
+    this.#scheduleRetry();
+  }
+
+  /**
+   * Runs `work` on the connection. A failed call whose connection no longer answers marks the
+   * host as lost (reconnecting with backoff); a refusal on a live connection (no such domain,
+   * already running) leaves it as it is.
+   */
   async #use<T>(work: (c: LibvirtConnection) => Promise<T>): Promise<T> {
     const started = performance.now();
     const took = () => (performance.now() - started) / 1000;
+    const pending = this.#connect();
     let connection: LibvirtConnection;
     try {
-      connection = await this.#connect();
+      connection = await pending;
     } catch (error) {
       this.observe(this.name, took(), false);
       this.lastError = { at: new Date(), message: (error as Error).message };
@@ -79,10 +203,8 @@ export class Hypervisor {
     } catch (error) {
       this.observe(this.name, took(), false);
       this.lastError = { at: new Date(), message: (error as Error).message };
-      if (this.#connection) {
-        const stale = this.#connection;
-        this.#connection = undefined;
-        stale.then((c) => c.connectClose()).catch(() => {});
+      if (this.#connection === pending && (await this.#stillAlive(connection)) !== true && this.#connection === pending) {
+        this.#lost((error as Error).message);
       }
       throw error;
     }
@@ -103,6 +225,7 @@ export class Hypervisor {
    */
   async power(uuid: string, action: PowerAction): Promise<void> {
     if (action === 'reboot') {
+      this.#refuseWhileLost();
       // @unraid/libvirt binds no virDomainReboot: the C API (flags 0: the hypervisor's default, ACPI for QEMU).
       const api = libvirt();
       const result = await this.#c.withDomain(uuid, (domain) => call<number>(api.reboot, domain, 0));
@@ -113,11 +236,11 @@ export class Hypervisor {
       }
       return;
     }
-    const connection = await this.#connect();
-    // Not through #use: a refusal (say, already running) is libvirt's answer, not a broken connection.
-    const domain = await connection.domainLookupByUUIDString(uuid);
-    if (action === 'start') await connection.domainCreate(domain);
-    else await connection.domainShutdown(domain);
+    await this.#use(async (connection) => {
+      const domain = await connection.domainLookupByUUIDString(uuid);
+      if (action === 'start') await connection.domainCreate(domain);
+      else await connection.domainShutdown(domain);
+    });
   }
 
   /** Every domain, running or not. */
@@ -134,14 +257,22 @@ export class Hypervisor {
       let domain: Domain;
       try {
         domain = await c.domainLookupByUUIDString(uuid);
-      } catch {
-        return undefined; // VIR_ERR_NO_DOMAIN: the connection itself is fine
+      } catch (error) {
+        // VIR_ERR_NO_DOMAIN (the binding keeps only libvirt's message); anything else may be a
+        // lost connection, which is a host down, not "no such desktop".
+        if (NO_DOMAIN.test((error as Error).message) || (await this.#stillAlive(c)) === true) return undefined;
+        throw error;
       }
       return this.#snapshot(c, domain);
     });
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#retry);
+    clearInterval(this.#probe);
+    this.#retry = undefined;
+    this.#probe = undefined;
     const connection = this.#connection;
     this.#connection = undefined;
     if (connection) await connection.then((c) => c.connectClose()).catch(() => {});

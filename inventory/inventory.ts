@@ -3,6 +3,8 @@
 import type { Desktop, DisplayEndpoint } from '../contract/desktop.js';
 import type { ProtocolRegistry } from '../contract/protocol.js';
 import { parseDomainXml } from './domain-xml.js';
+import type { HypervisorState } from './connection-health.js';
+import { FiguresSampler, FIGURES_INTERVAL_MS, type DesktopFigures } from './desktop-figures.js';
 import { Hypervisor, type DomainSnapshot, type LibvirtCallObserver, type PowerAction } from './hypervisor.js';
 import type { HypervisorSpec } from './hypervisor-spec.js';
 import { HypervisorUnreachableError } from './hypervisor-unreachable.js';
@@ -29,10 +31,17 @@ export const SURVEY_STALE_MS = 30_000;
 
 type Survey = { desktops: Desktop[]; unreachable: string[] };
 
-/** One hypervisor as administrators see it: reachable now or not, how many domains, its last error. */
+/**
+ * One hypervisor as administrators see it: connected, reconnecting or down since when (with
+ * libvirt's reason), how many desktops it has and runs (from the lists' last reading), its last
+ * error.
+ */
 export interface HypervisorStatus {
   name: string;
   host: string;
+  state: HypervisorState;
+  since: Date;
+  reason?: string;
   reachable: boolean;
   domains: number;
   running: number;
@@ -46,15 +55,30 @@ export class Inventory {
   #survey: { at: number; result: Promise<Survey> } | undefined;
   /** The last survey that completed, for answering while a new one is taken. */
   #lastGood: { at: number; result: Survey } | undefined;
+  readonly #figures: FiguresSampler;
 
   constructor(
     specs: HypervisorSpec[],
     readonly protocols: ProtocolRegistry,
     onWarning: (w: InventoryWarning) => void = () => {},
     observe?: LibvirtCallObserver,
+    options: { figuresIntervalMs?: number } = {},
   ) {
     this.hypervisors = new Map(specs.map((s) => [s.name, new Hypervisor(s, observe)]));
     this.#onWarning = onWarning;
+    this.#figures = new FiguresSampler(
+      [...this.hypervisors.values()],
+      options.figuresIntervalMs ?? FIGURES_INTERVAL_MS,
+      (hypervisor, message) => onWarning({ hypervisor, message }),
+    );
+  }
+
+  /**
+   * Every running desktop's CPU, memory, network and disk figures, from one statistics call per
+   * host per interval (the first call starts the readings and waits for the first).
+   */
+  figures(): Promise<DesktopFigures[]> {
+    return this.#figures.figures();
   }
 
   async #desktop(hypervisor: Hypervisor, snapshot: DomainSnapshot): Promise<Desktop | undefined> {
@@ -182,21 +206,32 @@ export class Inventory {
     return stopped ? this.#desktop(stopped.hypervisor, stopped.snapshot) : undefined;
   }
 
-  /** Every hypervisor, asked now (in configuration order). */
+  /**
+   * Every hypervisor's condition (in configuration order), and its desktops as the lists read
+   * them: no extra libvirt calls, and none to a host that is down (it is retried on its backoff).
+   */
   async health(): Promise<HypervisorStatus[]> {
-    return Promise.all(
-      [...this.hypervisors.values()].map(async (h) => {
-        const domains = await h.listDomains().catch(() => undefined);
-        return {
-          name: h.name,
-          host: h.host,
-          reachable: domains !== undefined,
-          domains: domains?.length ?? 0,
-          running: domains?.filter((d) => d.state === 'running').length ?? 0,
-          ...(h.lastError ? { lastError: h.lastError } : {}),
-        };
-      }),
-    );
+    const [{ desktops }] = await Promise.all([this.survey(), ...[...this.hypervisors.values()].map((h) => h.tried())]);
+    return [...this.hypervisors.values()].map((h) => {
+      const { state, since, reason } = h.condition;
+      const own = desktops.filter((d) => d.hypervisor === h.name);
+      return {
+        name: h.name,
+        host: h.host,
+        state,
+        since,
+        ...(reason !== undefined && state !== 'connected' ? { reason } : {}),
+        reachable: state === 'connected',
+        domains: own.length,
+        running: own.filter((d) => d.state === 'running').length,
+        ...(h.lastError ? { lastError: h.lastError } : {}),
+      };
+    });
+  }
+
+  /** Each hypervisor's condition now, without asking anything (metrics). */
+  conditions(): Array<{ name: string; state: HypervisorState; since: Date }> {
+    return [...this.hypervisors.values()].map((h) => ({ name: h.name, state: h.condition.state, since: h.condition.since }));
   }
 
   /** Starts, reboots or shuts down a desktop on the host it was found on. */
@@ -211,6 +246,7 @@ export class Inventory {
   }
 
   async close(): Promise<void> {
+    this.#figures.close();
     await Promise.all([...this.hypervisors.values()].map((h) => h.close()));
   }
 }

@@ -1,5 +1,5 @@
 // libvirt's C API through koffi, for the calls @unraid/libvirt does not bind (guest addresses,
-// reboot): functions bound once, called off the event loop (koffi's async calls run on a worker
+// reboot, the bulk statistics): functions bound once, called off the event loop (koffi's async calls run on a worker
 // thread), on a connection of their own per hypervisor.
 import koffi from 'koffi';
 
@@ -14,6 +14,10 @@ export interface Libvirt {
   interfaceAddresses: KoffiFunction;
   freeInterface: KoffiFunction;
   reboot: KoffiFunction;
+  allDomainStats: KoffiFunction;
+  freeStats: KoffiFunction;
+  uuidString: KoffiFunction;
+  isAlive: KoffiFunction;
   lastError: KoffiFunction;
   free: KoffiFunction;
 }
@@ -27,6 +31,10 @@ export function libvirt(): Libvirt {
   koffi.struct('virDomainIPAddress', { type: 'int', addr: 'char *', prefix: 'unsigned int' });
   koffi.struct('virDomainInterface', { name: 'char *', hwaddr: 'char *', naddrs: 'unsigned int', addrs: 'virDomainIPAddress *' });
   koffi.struct('virError', { code: 'int', domain: 'int', message: 'char *' });
+  koffi.struct('virDomainStatsRecord', { dom: 'void *', params: 'void *', nparams: 'int' });
+  // virTypedParameter: the value is a union (int, long long, double, char *...); read as 64 bits
+  // and taken apart by its type (domain-stats.ts).
+  koffi.struct('virTypedParameter', { field: 'char[80]', type: 'int', value: 'uint64_t' });
   // libvirt prints every error to stderr unless an error handler is set; errors here are
   // expected (no guest agent) and reported through return values instead.
   const handler = koffi.proto('void virErrorFunc(void *userData, void *error)');
@@ -45,6 +53,10 @@ export function libvirt(): Libvirt {
     ),
     freeInterface: lib.func('void virDomainInterfaceFree(void *iface)'),
     reboot: lib.func('int virDomainReboot(void *domain, unsigned int flags)'),
+    allDomainStats: lib.func('int virConnectGetAllDomainStats(void *conn, unsigned int stats, _Out_ void **retStats, unsigned int flags)'),
+    freeStats: lib.func('void virDomainStatsRecordListFree(void *stats)'),
+    uuidString: lib.func('int virDomainGetUUIDString(void *domain, char *buf)'),
+    isAlive: lib.func('int virConnectIsAlive(void *conn)'),
     lastError: lib.func('virError *virGetLastError()'),
     free: libc.func('void free(void *ptr)'),
   };
@@ -72,6 +84,28 @@ export class CConnection {
       this.#connection = undefined;
     });
     return this.#connection;
+  }
+
+  /**
+   * Runs `work` on the open connection. A failure on a connection that is no longer alive (the
+   * daemon restarted) drops it, so that the next call opens a new one.
+   */
+  async withConnection<T>(work: (connection: unknown) => Promise<T>): Promise<T> {
+    const pending = this.open();
+    const connection = await pending;
+    try {
+      return await work(connection);
+    } catch (error) {
+      if (this.#connection === pending && (await call<number>(libvirt().isAlive, connection).catch(() => 0)) !== 1) this.reset();
+      throw error;
+    }
+  }
+
+  /** Drops the connection (libvirt's other connection to this host was lost): the next call opens a new one. */
+  reset(): void {
+    const connection = this.#connection;
+    this.#connection = undefined;
+    if (connection) void connection.then((c) => call(libvirt().close, c)).catch(() => {});
   }
 
   /** Runs `work` on the domain with this UUID (undefined when there is none), then frees it. */

@@ -36,6 +36,7 @@ import { ProcessAvailability } from './availability.js';
 import type { Config } from './config.js';
 import { listenForMetrics, type MetricsListener } from './metrics-listener.js';
 import { ServiceMetrics } from './service-metrics.js';
+import { registerInventoryMetrics } from './inventory-metrics.js';
 import { PROTOCOL_MODULES, type ProtocolModule } from './protocols.js';
 import { ProtocolRegistry } from '../contract/protocol.js';
 import type { LiveSessionDirectory } from '../contract/live-sessions.js';
@@ -108,6 +109,7 @@ export async function startGateway(
     (w) => log.warn({ hypervisor: w.hypervisor }, `inventory: ${w.message}`),
     (hypervisor, seconds, ok) => serviceMetrics.observeLibvirt(hypervisor, seconds, ok),
   );
+  registerInventoryMetrics(registry, inventory);
 
   // Shadowing is decided here and enforced by the proxy: its watchers close when it ends, and a
   // token issued before the end is refused after it.

@@ -23,9 +23,39 @@ export type UserSummary = Static<typeof UserSummary>;
 export const HypervisorHealth = Type.Object({
   name: Type.String(),
   host: Type.String(),
+  /** Connected; reconnecting (the connection was lost, retries under way with backoff); down (the retries keep failing). */
+  state: Type.Union([Type.Literal('connected'), Type.Literal('reconnecting'), Type.Literal('down')]),
+  /** When this state began (ISO 8601). */
+  since: Type.String(),
+  /** libvirt's reason, while not connected. */
+  reason: Type.Optional(Type.String()),
+  /** `state` is `connected`. */
   reachable: Type.Boolean(),
   desktops: Type.Integer(),
   running: Type.Integer(),
   lastError: Type.Optional(Type.Object({ at: Type.String(), message: Type.String() })),
 });
 export type HypervisorHealth = Static<typeof HypervisorHealth>;
+
+/**
+ * A running desktop's figures (admins): from libvirt's statistics, read in one call per host per
+ * interval; rates over the interval before `at`, absent until two readings were taken.
+ */
+export const DesktopFigures = Type.Object({
+  id: Type.String(),
+  hypervisor: Type.String(),
+  at: Type.String(),
+  /** Share of its vCPUs' time used, 0 to 1. */
+  cpu: Type.Optional(Type.Number()),
+  vcpus: Type.Optional(Type.Integer()),
+  /** Memory the guest has, the most it may have, and what it holds in the host's memory, bytes. */
+  memoryBytes: Type.Optional(Type.Number()),
+  maxMemoryBytes: Type.Optional(Type.Number()),
+  residentBytes: Type.Optional(Type.Number()),
+  /** Bytes per second, summed over its network interfaces and its disks. */
+  netRxBytesPerSecond: Type.Optional(Type.Number()),
+  netTxBytesPerSecond: Type.Optional(Type.Number()),
+  diskReadBytesPerSecond: Type.Optional(Type.Number()),
+  diskWriteBytesPerSecond: Type.Optional(Type.Number()),
+});
+export type DesktopFigures = Static<typeof DesktopFigures>;

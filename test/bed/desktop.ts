@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { DomainGetXMLDescFlags, Hypervisor } from '@unraid/libvirt';
 import { parseDomainXml } from '../../inventory/domain-xml.js';
 import { graphicsXml, metadataXml, xmlEscape } from './domain-xml.js';
-import { ensureGuestImage } from './guest-image.js';
+import { ensureGuestImage, ensurePowerButtonGuestImage } from './guest-image.js';
 import { recordSecret } from './secret-record.js';
 import { SerialLog } from './serial-log.js';
 import { PROTOCOLS } from '../../serve/protocols.js';
@@ -20,12 +20,19 @@ export interface DesktopSpec {
   vnc?: boolean;
   spicePassword?: string;
   vncPassword?: string;
+  /** `<porthole:power/>`: its users may start, reboot and shut it down. */
+  power?: boolean;
+  /** Default true: started, and returned once the guest is ready; false leaves it defined and shut off. */
+  running?: boolean;
+  /** The guest answers the ACPI power button (shutdown and reboot through libvirt work); default: it ignores it. */
+  powerButton?: boolean;
 }
 
 export interface RunningDesktop {
   uuid: string;
   name: string;
   serial: SerialLog;
+  /** The display ports; 0 for a desktop defined shut off (`running: false`). */
   spicePort: number;
   vncPort: number;
   spicePassword: string;
@@ -34,7 +41,7 @@ export interface RunningDesktop {
 }
 
 export async function defineDesktop(uri: string, spec: DesktopSpec): Promise<RunningDesktop> {
-  const cached = ensureGuestImage();
+  const cached = spec.powerButton ? ensurePowerButtonGuestImage() : ensureGuestImage();
   const dir = mkdtempSync(join(tmpdir(), 'porthole-desktop-'));
   chmodSync(dir, 0o777); // QEMU (user libvirt-qemu) writes the serial log here
   // QEMU under libvirtd runs as libvirt-qemu, which cannot read the cache when the checkout is in
@@ -92,6 +99,18 @@ export async function defineDesktop(uri: string, spec: DesktopSpec): Promise<Run
     }
   };
   try {
+    if (spec.running === false) {
+      return {
+        uuid: (await h.domainGetUUIDString(domain)).toLowerCase(),
+        name: spec.name,
+        serial,
+        spicePort: 0,
+        vncPort: 0,
+        spicePassword,
+        vncPassword,
+        destroy,
+      };
+    }
     await h.domainCreate(domain);
     await serial.waitFor('PORTHOLE-GUEST-READY', 60_000);
     const live = parseDomainXml(await h.domainGetXMLDesc(domain, DomainGetXMLDescFlags.SECURE), '127.0.0.1', PROTOCOLS);

@@ -194,3 +194,24 @@ export function ensureImage(recipe: ImageRecipe): GuestImage {
 export function ensureGuestImage(): GuestImage {
   return ensureImage({ name: 'guest-v3', modules: DISPLAY_MODULES, init: INIT });
 }
+
+/**
+ * The ACPI power button (libvirt's shutdown and reboot, flags 0): the guest says so on the
+ * serial port and powers off, which libvirt's reboot turns into a reset. The plain test guest has
+ * no handler (a power button does nothing there), so tests of shutting down keep their guests.
+ */
+const POWER_BUTTON = `for e in /sys/class/input/event*; do
+  if grep -q 'Power Button' $e/device/name 2>/dev/null; then
+    (dd if=/dev/input/\${e##*/} bs=24 count=1 >/dev/null 2>&1; echo PORTHOLE-POWER-BUTTON > /dev/ttyS0; poweroff -f) &
+  fi
+done
+`;
+
+/** The test guest that answers the ACPI power button (shuts down, or restarts under libvirt's reboot). */
+export function ensurePowerButtonGuestImage(): GuestImage {
+  return ensureImage({
+    name: 'guest-power-v1',
+    modules: [...DISPLAY_MODULES, 'button', 'evdev'],
+    init: (modules) => INIT(modules).replace('echo PORTHOLE-GUEST-READY', `${POWER_BUTTON}echo PORTHOLE-GUEST-READY`),
+  });
+}

@@ -12,6 +12,9 @@ export interface Libvirtd {
   /** A URI for this daemon, e.g. qemu:///system?socket=/tmp/…/libvirt-sock */
   uri: string;
   dir: string;
+  /** Stops the daemon and keeps its configuration and definitions (as a host going down would); `startDaemon` brings it back. */
+  stopDaemon(): Promise<void>;
+  startDaemon(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -97,6 +100,11 @@ export interface IsolatedLibvirtdOptions {
   /** Ports for this daemon's displays and incoming migrations, disjoint from every other daemon's. */
   displayPorts: [number, number];
   migrationPorts: [number, number];
+  /**
+   * libvirtd's TLS listener (`qemu+tls://`) on 127.0.0.1:port, with this CA, server certificate
+   * and key (PEM); it asks every client for a certificate of that CA.
+   */
+  tls?: { port: number; ca: string; cert: string; key: string };
 }
 
 /**
@@ -111,7 +119,25 @@ export async function startIsolatedLibvirtd(options: IsolatedLibvirtdOptions): P
   chmodSync(dir, 0o755);
   for (const sub of ['etc', 'lib', 'log']) mkdirSync(join(dir, sub));
   // Migration refuses a destination with the source's host UUID.
-  const conf = writeDaemonConfig(dir, [`host_uuid = "${randomUUID()}"`]);
+  const tlsConfig: string[] = [];
+  if (options.tls) {
+    const pki = join(dir, 'pki');
+    mkdirSync(pki, { mode: 0o700 });
+    writeFileSync(join(pki, 'cacert.pem'), options.tls.ca);
+    writeFileSync(join(pki, 'servercert.pem'), options.tls.cert);
+    writeFileSync(join(pki, 'serverkey.pem'), options.tls.key, { mode: 0o600 });
+    tlsConfig.push(
+      'listen_tls = 1',
+      'listen_tcp = 0',
+      'listen_addr = "127.0.0.1"',
+      `tls_port = "${options.tls.port}"`,
+      'auth_tls = "none"', // the client certificate is the authentication
+      `ca_file = "${join(pki, 'cacert.pem')}"`,
+      `cert_file = "${join(pki, 'servercert.pem')}"`,
+      `key_file = "${join(pki, 'serverkey.pem')}"`,
+    );
+  }
+  const conf = writeDaemonConfig(dir, [`host_uuid = "${randomUUID()}"`, ...tlsConfig]);
   writeFileSync(
     join(dir, 'etc', 'qemu.conf'),
     [
@@ -139,23 +165,30 @@ export async function startIsolatedLibvirtd(options: IsolatedLibvirtdOptions): P
     `mount --bind ${dir}/etc /etc/libvirt`,
     `mount --bind ${dir}/lib /var/lib/libvirt`,
     `mount --bind ${dir}/log /var/log/libvirt`,
-    `exec libvirtd -d -f ${conf} -p ${pidFile}`,
+    // --listen: the TCP/TLS listener of libvirtd.conf (without systemd's sockets).
+    `exec libvirtd -d ${options.tls ? '--listen ' : ''}-f ${conf} -p ${pidFile}`,
   ].join(' && ');
-  daemon('unshare', ['-m', '-u', '--propagation', 'private', 'sh', '-c', script]);
   const uri = `qemu:///system?socket=${join(dir, 'libvirt-sock')}`;
-  const stop = async () => {
+  const startDaemon = async () => {
+    daemon('unshare', ['-m', '-u', '--propagation', 'private', 'sh', '-c', script]);
+    await waitUntil(() => connects(uri), 60_000, `libvirtd ${options.hostname} at ${uri} (log: ${join(dir, 'libvirtd.log')})`);
+  };
+  const stopDaemon = async () => {
     const pid = pidOf(pidFile);
     if (pid !== undefined && alive(pid)) {
       process.kill(pid, 'SIGTERM');
       await waitUntil(() => !alive(pid), 15_000, `libvirtd ${options.hostname} to exit`).catch(() => process.kill(pid, 'SIGKILL'));
     }
+  };
+  const stop = async () => {
+    await stopDaemon();
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitUntil(() => connects(uri), 60_000, `libvirtd ${options.hostname} at ${uri} (log: ${join(dir, 'libvirtd.log')})`);
+    await startDaemon();
   } catch (error) {
     await stop();
     throw error;
   }
-  return { uri, dir, stop };
+  return { uri, dir, stopDaemon, startDaemon, stop };
 }

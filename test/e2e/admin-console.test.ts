@@ -131,10 +131,11 @@ test('an admin sees every section, and ends a live session after confirming; the
     /^ada local admin 1 /,
   );
 
-  // Hypervisors: the lab reachable with its two desktops, the annex not, with libvirt's reason.
+  // Hypervisors: the lab connected with its two desktops, the annex down since its first
+  // attempt, with libvirt's reason.
   const hosts = await texts(page, '#hypervisor-rows tr');
-  assert.match(hosts[0]!, /^lab 127\.0\.0\.1 reachable 2 \(1\) —$/);
-  assert.match(hosts[1]!, /^annex 127\.0\.0\.1 unreachable — .+annex-is-gone\.xml/);
+  assert.match(hosts[0]!, /^lab 127\.0\.0\.1 connected \S.* 2 \(1\) —$/);
+  assert.match(hosts[1]!, /^annex 127\.0\.0\.1 down \S.*: .*annex-is-gone\.xml.* — .+annex-is-gone\.xml/);
 
   // Desktops with their state.
   const desktops = await texts(page, '#desktop-rows tr');

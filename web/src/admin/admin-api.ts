@@ -1,7 +1,7 @@
 // The admin console's calls: the admin-only parts of the API, typed from their schemas (type-only
 // imports: no schema code reaches the bundle).
 import type { Static } from 'typebox';
-import type { HypervisorHealth, UserSummary } from '../../../contract/api/admin.js';
+import type { DesktopFigures, HypervisorHealth, UserSummary } from '../../../contract/api/admin.js';
 import type { AuditEntry as AuditEntrySchema } from '../../../contract/api/audit.js';
 import type { PinnedCertificate as PinnedCertificateSchema } from '../../../contract/api/rdp-certificates.js';
 import type { DesktopSummary } from '../../../contract/api/desktops.js';
@@ -9,7 +9,7 @@ import type { LiveSessionSummary } from '../../../contract/api/sessions.js';
 import type { Principal } from '../../../contract/api/sign-in.js';
 import { call } from '../api.js';
 
-export type { DesktopSummary, HypervisorHealth, LiveSessionSummary, Principal, UserSummary };
+export type { DesktopFigures, DesktopSummary, HypervisorHealth, LiveSessionSummary, Principal, UserSummary };
 
 export type AuditEntry = Static<typeof AuditEntrySchema>;
 export type PinnedCertificate = Static<typeof PinnedCertificateSchema>;
@@ -24,6 +24,7 @@ export const adminApi = {
   endUser: (name: string) => call<{ signIns: number; displaySessions: number }>('DELETE', `/api/users/${path(name)}/sessions`),
   hypervisors: () => call<HypervisorHealth[]>('GET', '/api/hypervisors'),
   desktops: () => call<DesktopSummary[]>('GET', '/api/desktops'),
+  figures: () => call<DesktopFigures[]>('GET', '/api/desktops/figures'),
   audit: (query: { since?: string; user?: string; desktop?: string }) => {
     const search = new URLSearchParams(Object.entries(query).filter((e): e is [string, string] => Boolean(e[1])));
     return call<AuditEntry[]>('GET', `/api/audit${search.size ? `?${search}` : ''}`);

@@ -39,9 +39,10 @@ async function part<T>(what: string, load: () => Promise<T>): Promise<T | undefi
 }
 
 async function refresh(): Promise<void> {
-  const [sessions, desktops, users, hypervisors, pins] = await Promise.all([
+  const [sessions, desktops, figures, users, hypervisors, pins] = await Promise.all([
     part('Sessions', adminApi.sessions),
     part('Desktops', adminApi.desktops),
+    part('Desktop figures', adminApi.figures),
     part('Users', adminApi.users),
     part('Hypervisors', adminApi.hypervisors),
     part('RDP certificates', adminApi.pins),
@@ -51,7 +52,7 @@ async function refresh(): Promise<void> {
   if (users) userRows(users, report, () => void refresh());
   if (hypervisors) hypervisorRows(hypervisors);
   if (desktops) {
-    desktopRows(desktops, sessions ?? []);
+    desktopRows(desktops, sessions ?? [], figures ?? []);
     offerDesktops(desktops);
   }
   if (pins)
