@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { DomainGetXMLDescFlags, Hypervisor } from '@unraid/libvirt';
 import { parseDomainXml } from '../../inventory/domain-xml.js';
 import { graphicsXml, metadataXml, xmlEscape } from './domain-xml.js';
-import { ensureGuestImage } from './guest-image.js';
+import { ensureAgentGuestImage, ensureGuestImage } from './guest-image.js';
 import { recordSecret } from './secret-record.js';
 import { SerialLog } from './serial-log.js';
 import { PROTOCOLS } from '../../serve/protocols.js';
@@ -20,6 +20,19 @@ export interface DesktopSpec {
   vnc?: boolean;
   spicePassword?: string;
   vncPassword?: string;
+  /**
+   * The guest with the clipboard agent (guest-image.ts ensureAgentGuestImage), its port on
+   * SPICE's agent channel (`spice`) or on QEMU's clipboard bridge for VNC (`vnc`, qemu-vdagent).
+   */
+  agent?: 'spice' | 'vnc';
+}
+
+/** The agent's virtio port, as an administrator would give a desktop a shared clipboard. */
+function agentChannelXml(agent: 'spice' | 'vnc'): string {
+  const target = "<target type='virtio' name='com.redhat.spice.0'/>";
+  return agent === 'spice'
+    ? `<channel type='spicevmc'>${target}</channel>`
+    : `<channel type='qemu-vdagent'><source><clipboard copypaste='yes'/><mouse mode='server'/></source>${target}</channel>`;
 }
 
 export interface RunningDesktop {
@@ -34,7 +47,7 @@ export interface RunningDesktop {
 }
 
 export async function defineDesktop(uri: string, spec: DesktopSpec): Promise<RunningDesktop> {
-  const cached = ensureGuestImage();
+  const cached = spec.agent ? ensureAgentGuestImage() : ensureGuestImage();
   const dir = mkdtempSync(join(tmpdir(), 'porthole-desktop-'));
   chmodSync(dir, 0o777); // QEMU (user libvirt-qemu) writes the serial log here
   // QEMU under libvirtd runs as libvirt-qemu, which cannot read the cache when the checkout is in
@@ -54,7 +67,7 @@ export async function defineDesktop(uri: string, spec: DesktopSpec): Promise<Run
   recordSecret('VNC password', vncPassword);
   const xml = `<domain type='qemu'>
   <name>${xmlEscape(spec.name)}</name>
-  <memory unit='MiB'>256</memory>
+  <memory unit='MiB'>${spec.agent ? 384 : 256}</memory>
   <vcpu>1</vcpu>
   <os>
     <type arch='x86_64' machine='pc'>hvm</type>
@@ -67,6 +80,7 @@ export async function defineDesktop(uri: string, spec: DesktopSpec): Promise<Run
     <serial type='file'><source path='${serial.path}' append='on'/><target port='0'/></serial>
     ${(spec.spice ?? true) ? graphicsXml('spice', 'auto', spicePassword) : ''}
     ${(spec.vnc ?? true) ? graphicsXml('vnc', 'auto', vncPassword) : ''}
+    ${spec.agent ? agentChannelXml(spec.agent) : ''}
     <video><model type='qxl'/></video>
     <memballoon model='none'/>
   </devices>
