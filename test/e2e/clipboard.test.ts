@@ -80,6 +80,7 @@ async function bothWays(page: Page, desktop: RunningDesktop, protocol: string): 
     timeout: 20_000,
   });
   // Also on the browser's own clipboard, where it allows the page to write it.
+  await page.bringToFront();
   assert.equal(await page.evaluate('navigator.clipboard.readText()'), fromGuest);
   assert.ok(await page.$eval('#clipboard', (e) => e.classList.contains('has-news')), 'the closed control says something arrived');
 

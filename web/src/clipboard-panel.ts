@@ -47,7 +47,8 @@ export function installClipboardPanel({ button, panel, focusDesktop }: Parts): C
     sendButton.disabled = pasteButton.disabled = !ready;
     panel.dataset.ready = String(ready);
     if (!clipboard) return;
-    if (!ready) say("Waiting for the desktop's clipboard agent (spice-vdagent): without it no text can cross.");
+    if (!ready && !maySend) say('Watching only: nothing goes to the desktop’s clipboard.');
+    else if (!ready) say("Waiting for the desktop's clipboard agent (spice-vdagent): without it no text can cross.");
     else if (waiting) say('');
     waiting = !ready;
   };
