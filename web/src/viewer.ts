@@ -5,7 +5,6 @@
 // by an administrator, opened elsewhere) it says so and waits for the person.
 import { api, ApiError, type Attempt, type DesktopSummary } from './api.js';
 import { installClipboardPanel } from './clipboard-panel.js';
-import { installSoundControl } from './sound-control.js';
 import { watchForShadowing } from './shadow-prompt.js';
 import { installCloseRecorder } from './close-reasons.js';
 import type { RemoteSession } from './connectors/connector.js';
@@ -405,7 +404,6 @@ $('disconnect').addEventListener('click', () => {
 $('reconnect').addEventListener('click', () => void open());
 $('reconnect-now').addEventListener('click', () => skipWait?.());
 screen.addEventListener('click', () => session?.focus());
-installSoundControl(screen, $<HTMLButtonElement>('sound'), $<HTMLInputElement>('volume'));
 installOnScreenKeyboard($<HTMLButtonElement>('osk'), $<HTMLTextAreaElement>('osk-input'), () => session, showNotice);
 smallOrTouch.addEventListener('change', () => setState(window.portholeViewer.state));
 
