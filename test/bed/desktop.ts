@@ -1,13 +1,13 @@
 // A desktop as an administrator would set one up: a persistent libvirt domain running the test
 // guest, with password-protected SPICE and VNC displays and Porthole's metadata.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DomainGetXMLDescFlags, Hypervisor } from '@unraid/libvirt';
 import { parseDomainXml } from '../../inventory/domain-xml.js';
 import { graphicsXml, metadataXml, xmlEscape } from './domain-xml.js';
-import { ensureGuestImage, ensurePowerButtonGuestImage } from './guest-image.js';
+import { ensureAgentGuestImage, ensureGuestImage, ensurePowerButtonGuestImage } from './guest-image.js';
 import { recordSecret } from './secret-record.js';
 import { SerialLog } from './serial-log.js';
 import { PROTOCOLS } from '../../serve/protocols.js';
@@ -26,6 +26,19 @@ export interface DesktopSpec {
   running?: boolean;
   /** The guest answers the ACPI power button (shutdown and reboot through libvirt work); default: it ignores it. */
   powerButton?: boolean;
+  /**
+   * The guest with the clipboard agent (guest-image.ts ensureAgentGuestImage), its port on
+   * SPICE's agent channel (`spice`) or on QEMU's clipboard bridge for VNC (`vnc`, qemu-vdagent).
+   */
+  agent?: 'spice' | 'vnc';
+}
+
+/** The agent's virtio port, as an administrator would give a desktop a shared clipboard. */
+function agentChannelXml(agent: 'spice' | 'vnc'): string {
+  const target = "<target type='virtio' name='com.redhat.spice.0'/>";
+  return agent === 'spice'
+    ? `<channel type='spicevmc'>${target}</channel>`
+    : `<channel type='qemu-vdagent'><source><clipboard copypaste='yes'/><mouse mode='server'/></source>${target}</channel>`;
 }
 
 export interface RunningDesktop {
@@ -41,19 +54,11 @@ export interface RunningDesktop {
 }
 
 export async function defineDesktop(uri: string, spec: DesktopSpec): Promise<RunningDesktop> {
-  const cached = spec.powerButton ? ensurePowerButtonGuestImage() : ensureGuestImage();
+  const cached = spec.agent ? ensureAgentGuestImage() : spec.powerButton ? ensurePowerButtonGuestImage() : ensureGuestImage();
   const dir = mkdtempSync(join(tmpdir(), 'porthole-desktop-'));
-  chmodSync(dir, 0o777); // QEMU (user libvirt-qemu) writes the serial log here
-  // QEMU under libvirtd runs as libvirt-qemu, which cannot read the cache when the checkout is in
-  // a private home directory (root's is 0700): it boots a world-readable copy from this folder.
-  const image = { kernel: join(dir, 'vmlinux'), initrd: join(dir, 'initrd.gz') };
-  for (const [from, to] of [
-    [cached.kernel, image.kernel],
-    [cached.initrd, image.initrd],
-  ] as const) {
-    copyFileSync(from, to);
-    chmodSync(to, 0o644);
-  }
+  // The test bed's libvirtd runs QEMU as root (test/bed/libvirtd.ts): it boots the cached image
+  // where it is and writes the serial log here.
+  const image = cached;
   const serial = new SerialLog(join(dir, 'serial.log'));
   const spicePassword = spec.spicePassword ?? randomBytes(12).toString('base64url');
   const vncPassword = spec.vncPassword ?? randomBytes(6).toString('base64url').slice(0, 8);
@@ -61,7 +66,7 @@ export async function defineDesktop(uri: string, spec: DesktopSpec): Promise<Run
   recordSecret('VNC password', vncPassword);
   const xml = `<domain type='qemu'>
   <name>${xmlEscape(spec.name)}</name>
-  <memory unit='MiB'>256</memory>
+  <memory unit='MiB'>${spec.agent ? 384 : 256}</memory>
   <vcpu>1</vcpu>
   <os>
     <type arch='x86_64' machine='pc'>hvm</type>
@@ -74,6 +79,7 @@ export async function defineDesktop(uri: string, spec: DesktopSpec): Promise<Run
     <serial type='file'><source path='${serial.path}' append='on'/><target port='0'/></serial>
     ${(spec.spice ?? true) ? graphicsXml('spice', 'auto', spicePassword) : ''}
     ${(spec.vnc ?? true) ? graphicsXml('vnc', 'auto', vncPassword) : ''}
+    ${spec.agent ? agentChannelXml(spec.agent) : ''}
     <video><model type='qxl'/></video>
     <memballoon model='none'/>
   </devices>

@@ -8,6 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   copyFileSync,
+  cpSync,
   existsSync,
   mkdirSync,
   readFileSync,
@@ -17,7 +18,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface GuestImage {
@@ -32,6 +33,12 @@ export interface ImageRecipe {
   modules: string[];
   /** /init, given the modules in load order (each at /lib/modules/NAME.ko). */
   init(modules: string[]): string;
+  /**
+   * Programs of this machine copied in at their own paths with their shared libraries (what ldd
+   * names), and data folders copied as they are; each names the Debian package that brings it.
+   */
+  programs?: { path: string; debian: string }[];
+  trees?: { path: string; debian: string }[];
 }
 
 /** dist/test/bed/ -> test/bed/.cache */
@@ -113,7 +120,8 @@ function loadOrder(wanted: string[], modules: Map<string, string>): string[] {
   return order;
 }
 
-const INIT = (modules: string[]) => `#!/bin/busybox sh
+/** The test guest's /init; `extra` runs just before the ready line (the agent guest's X stack). */
+const INIT = (modules: string[], extra = '') => `#!/bin/busybox sh
 /bin/busybox --install -s /bin
 mkdir -p /proc /sys /dev /tmp
 mount -t proc proc /proc
@@ -132,10 +140,23 @@ setsid sh -c 'exec sh -i <>/dev/ttyS0 >&0 2>&1' &
 echo 0 > /proc/sys/kernel/ctrl-alt-del
 trap 'echo PORTHOLE-CTRL-ALT-DEL > /dev/ttyS0' INT
 (while true; do setsid sh -c 'exec sh -i <>/dev/tty1 >&0 2>&1'; done) &
-echo PORTHOLE-GUEST-READY > /dev/ttyS0
+${extra}echo PORTHOLE-GUEST-READY > /dev/ttyS0
 # A trapped signal interrupts wait, the trap runs, and init waits again.
 while true; do wait; done
 `;
+
+/** Copies a program and the shared libraries ldd says it loads to the same paths under `root`. */
+function copyProgram(program: { path: string; debian: string }, root: string): void {
+  if (!existsSync(program.path)) throw new Error(`${program.path} is missing: apt-get install ${program.debian}`);
+  const libraries = [...run('ldd', [program.path]).matchAll(/(\/\S+) \(0x/g)].map((m) => m[1]!);
+  for (const path of [program.path, ...libraries]) {
+    const to = join(root, path);
+    if (existsSync(to)) continue;
+    mkdirSync(dirname(to), { recursive: true });
+    copyFileSync(path, to); // follows symbolic links: the file the loader would open
+    chmodSync(to, 0o755);
+  }
+}
 
 function build(dir: string, recipe: ImageRecipe): void {
   const work = `${dir}.build-${process.pid}`;
@@ -161,6 +182,11 @@ function build(dir: string, recipe: ImageRecipe): void {
     const modules = findModules(join(work, 'kernel', 'lib', 'modules'));
     const order = loadOrder(recipe.modules, modules);
     for (const m of order) copyFileSync(modules.get(m)!, join(root, 'lib', 'modules', `${m}.ko`));
+    for (const p of recipe.programs ?? []) copyProgram(p, root);
+    for (const t of recipe.trees ?? []) {
+      if (!existsSync(t.path)) throw new Error(`${t.path} is missing: apt-get install ${t.debian}`);
+      cpSync(t.path, join(root, t.path), { recursive: true, dereference: true });
+    }
     writeFileSync(join(root, 'init'), recipe.init(order), { mode: 0o755 });
     const cpio = spawnSync('sh', ['-c', 'find . | cpio -o -H newc --quiet | gzip -1'], { cwd: root, maxBuffer: 256 * 1024 * 1024 });
     if (cpio.status !== 0) throw new Error(`initramfs: ${cpio.stderr.toString() || 'cpio failed (apt-get install cpio)'}`);
@@ -213,5 +239,49 @@ export function ensurePowerButtonGuestImage(): GuestImage {
     name: 'guest-power-v1',
     modules: [...DISPLAY_MODULES, 'button', 'evdev'],
     init: (modules) => INIT(modules).replace('echo PORTHOLE-GUEST-READY', `${POWER_BUTTON}echo PORTHOLE-GUEST-READY`),
+  });
+}
+
+/**
+ * The clipboard agent's stack, as a desktop has it: an X server (Xvfb: the display shows the
+ * console, the clipboard is X's), spice-vdagentd and spice-vdagent, with no udev or systemd.
+ * It speaks to whichever end the domain gives its com.redhat.spice.0 port: SPICE's agent channel
+ * (spicevmc) or QEMU's own clipboard bridge for VNC (qemu-vdagent). A watcher prints the X
+ * clipboard to the serial port whenever it changes (`PORTHOLE-CLIPBOARD:<text>`), and `copy
+ * WORDS`, typed in the display's shell, puts WORDS on it (xclip stays as its owner).
+ */
+const AGENT_STACK = `export LD_LIBRARY_PATH=/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu
+mkdir -p /dev/virtio-ports /run/spice-vdagentd /var/lib/xkb /tmp/.X11-unix
+for p in /sys/class/virtio-ports/*; do [ -e $p/name ] && ln -sf /dev/\${p##*/} /dev/virtio-ports/$(cat $p/name); done
+Xvfb :0 -nolisten tcp -screen 0 1024x768x24 >/tmp/xvfb.log 2>&1 &
+i=0; while [ ! -e /tmp/.X11-unix/X0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+spice-vdagentd -X -x >/tmp/vdagentd.log 2>&1 &
+i=0; while [ ! -e /run/spice-vdagentd/spice-vdagent-sock ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+DISPLAY=:0 NO_AT_BRIDGE=1 spice-vdagent -x >/tmp/vdagent.log 2>&1 &
+printf '%s\\n' '#!/bin/sh' 'printf %s "$*" | DISPLAY=:0 xclip -i -selection clipboard >/dev/null 2>&1' > /bin/copy
+chmod 755 /bin/copy
+(old=; while true; do
+  new=$(DISPLAY=:0 xclip -o -selection clipboard 2>/dev/null)
+  if [ -n "$new" ] && [ "$new" != "$old" ]; then echo "PORTHOLE-CLIPBOARD:$new" > /dev/ttyS0; old=$new; fi
+  sleep 1
+done) &
+echo PORTHOLE-AGENT-STARTED > /dev/ttyS0
+`;
+
+/** The test guest with the clipboard agent (see AGENT_STACK); Debian packages xvfb, spice-vdagent, xclip. */
+export function ensureAgentGuestImage(): GuestImage {
+  return ensureImage({
+    name: 'agent-guest-v1',
+    // virtio_console carries the agent's port; spice-vdagentd dies without uinput.
+    modules: [...DISPLAY_MODULES, 'virtio_pci', 'virtio_console', 'uinput'],
+    init: (modules) => INIT(modules, AGENT_STACK),
+    programs: [
+      { path: '/usr/bin/Xvfb', debian: 'xvfb' },
+      { path: '/usr/bin/xkbcomp', debian: 'x11-xkb-utils' },
+      { path: '/usr/sbin/spice-vdagentd', debian: 'spice-vdagent' },
+      { path: '/usr/bin/spice-vdagent', debian: 'spice-vdagent' },
+      { path: '/usr/bin/xclip', debian: 'xclip' },
+    ],
+    trees: [{ path: '/usr/share/X11/xkb', debian: 'xkb-data' }],
   });
 }

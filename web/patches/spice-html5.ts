@@ -140,4 +140,44 @@ export const spiceHtml5Patches: SourcePatch[] = [
     find: '        this.code = keycode_to_end_scan(e.keyCode);\n',
     replace: '        this.code = e.porthole_scancode !== undefined ? e.porthole_scancode : keycode_to_end_scan(e.keyCode);\n',
   },
+  {
+    file: 'src/main.js',
+    why:
+      'clipboard: spice-html5 has no clipboard code, and reads every AGENT_DATA payload as one ' +
+      'whole agent message, though a message may span many; the connector (web/src/connectors/' +
+      'spice-clipboard.ts) sees each payload first and keeps the ones it handles',
+    find: '    if (msg.type == Constants.SPICE_MSG_MAIN_AGENT_DATA)\n    {\n',
+    replace:
+      '    if (msg.type == Constants.SPICE_MSG_MAIN_AGENT_DATA)\n    {\n' +
+      '        if (this.porthole_agent_data !== undefined && this.porthole_agent_data(msg.data))\n            return true;\n',
+  },
+  {
+    file: 'src/main.js',
+    why: 'clipboard: the agent announces its capabilities again after it reconnects; what the connector knew of it is gone',
+    find: '    this.agent_connected = true;\n',
+    replace:
+      '    this.agent_connected = true;\n    if (this.porthole_agent_changed !== undefined)\n        this.porthole_agent_changed();\n',
+  },
+  {
+    file: 'src/main.js',
+    why: 'clipboard: the same when the agent goes away (the guest rebooted, its agent stopped)',
+    find: '        this.agent_connected = false;\n',
+    replace:
+      '        this.agent_connected = false;\n        if (this.porthole_agent_changed !== undefined)\n            this.porthole_agent_changed();\n',
+  },
+  {
+    file: 'src/main.js',
+    why:
+      "clipboard: the client's capabilities come from the connector, which adds CLIPBOARD_BY_DEMAND " +
+      "and CLIPBOARD_SELECTION to spice-html5's three",
+    find:
+      '    var caps = new Messages.VDAgentAnnounceCapabilities(request, (1 << Constants.VD_AGENT_CAP_MOUSE_STATE) |\n' +
+      '                                                        (1 << Constants.VD_AGENT_CAP_MONITORS_CONFIG) |\n' +
+      '                                                        (1 << Constants.VD_AGENT_CAP_REPLY));\n',
+    replace:
+      '    var caps = new Messages.VDAgentAnnounceCapabilities(request, this.porthole_agent_caps !== undefined ? this.porthole_agent_caps :\n' +
+      '                                                        (1 << Constants.VD_AGENT_CAP_MOUSE_STATE) |\n' +
+      '                                                        (1 << Constants.VD_AGENT_CAP_MONITORS_CONFIG) |\n' +
+      '                                                        (1 << Constants.VD_AGENT_CAP_REPLY));\n',
+  },
 ];

@@ -4,6 +4,7 @@
 // by itself, with fresh tokens and the same protocol; when the end was meant (signed out, ended
 // by an administrator, opened elsewhere) it says so and waits for the person.
 import { api, ApiError, type Attempt, type DesktopSummary } from './api.js';
+import { installClipboardPanel } from './clipboard-panel.js';
 import { watchForShadowing } from './shadow-prompt.js';
 import { installCloseRecorder } from './close-reasons.js';
 import type { RemoteSession } from './connectors/connector.js';
@@ -77,6 +78,11 @@ let watchedWithControl = false;
 let stopHeartbeat = () => {};
 let fit = true;
 let desktop: DesktopSummary | undefined;
+const clipboardPanel = installClipboardPanel({
+  button: $<HTMLButtonElement>('clipboard'),
+  panel: $('clipboard-panel'),
+  focusDesktop: () => session?.focus(),
+});
 
 window.portholeViewer = {
   state: 'connecting',
@@ -97,6 +103,7 @@ function setState(state: State, protocol: string | null = window.portholeViewer.
   // Nothing that acts on the desktop for those who only watch.
   const watchOnly = viewOnly || (shadowId !== null && !watchedWithControl);
   $('cad').hidden = watchOnly;
+  clipboardPanel.update(state === 'connected' ? session : undefined, !watchOnly);
   // The on-screen keyboard where the screen is small or touched, and the client can send keys.
   $('osk').hidden = watchOnly || !(smallOrTouch.matches && session?.sendKey && state === 'connected');
   // Restart and shut down: for those who may, never for a watcher, and while there is a desktop to act on.

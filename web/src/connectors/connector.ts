@@ -1,7 +1,19 @@
 // One display protocol's browser client behind one interface (compare noVNC's decoders, or
 // Guacamole's tunnels): the fallback chain and the viewer know nothing else about protocols.
 import type { Attempt } from '../api.js';
+import type { ClipboardEvent } from '../clipboard-text.js';
 import type { SessionEnd } from '../session-end.js';
+
+/** Text both ways between the page and the desktop's clipboard. */
+export interface RemoteClipboard {
+  /** Whether text can go both ways now (SPICE: once the desktop's agent answered). */
+  readonly ready: boolean;
+  onReady(listener: (ready: boolean) => void): void;
+  /** Puts text on the desktop's clipboard; returns why not, as a sentence, when it cannot. */
+  send(text: string): string | undefined;
+  /** Text copied in the desktop, or why it was not carried. */
+  onEvent(listener: (event: ClipboardEvent) => void): void;
+}
 
 export interface RemoteSession {
   readonly protocol: string;
@@ -16,6 +28,8 @@ export interface RemoteSession {
   sendKey?(code: string, down: boolean, options: { shift: boolean; keysym: number }): void;
   /** Fit the remote screen to the window (true) or show it at its own size (false). */
   scaleToWindow(fit: boolean): void;
+  /** The desktop's clipboard, where the protocol's client carries one. */
+  readonly clipboard?: RemoteClipboard;
   disconnect(): void;
   /** Called once when the connection ends after it was established, with the proxy's close code when it gave one. */
   onClose(listener: (end: SessionEnd) => void): void;

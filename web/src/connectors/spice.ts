@@ -4,6 +4,7 @@ import { SpiceMainConn, sendCtrlAltDel } from '@spice-project/spice-html5';
 import type { Attempt } from '../api.js';
 import { spice } from '../../../proxy/spice/descriptor.js';
 import { runAttempt } from './attempt.js';
+import { CLIENT_CAPABILITIES, SpiceClipboard } from './spice-clipboard.js';
 import { watchSpiceHealth } from './spice-health.js';
 import { spiceKeyCode } from './spice-scancodes.js';
 import type { Connector, RemoteSession } from './connector.js';
@@ -33,6 +34,21 @@ function sendPhysicalKeys(area: HTMLElement): void {
   area.addEventListener('keyup', tag, true);
 }
 
+/** The agent's clipboard, wired into spice-html5 through the hooks web/patches adds. */
+function withClipboard(connection: SpiceMainConn): SpiceClipboard {
+  const clipboard = new SpiceClipboard({
+    send: (type, body) =>
+      connection.send_agent_message(type, {
+        buffer_size: () => body.length,
+        to_buffer: (a, at = 0) => new Uint8Array(a, at, body.length).set(body),
+      }),
+  });
+  connection.porthole_agent_caps = CLIENT_CAPABILITIES.reduce((bits, cap) => bits | (1 << cap), 0);
+  connection.porthole_agent_data = (payload) => clipboard.agentData(new Uint8Array(payload));
+  connection.porthole_agent_changed = () => clipboard.agentChanged();
+  return clipboard;
+}
+
 export class SpiceConnector implements Connector {
   readonly protocol = spice.id;
   readonly label = spice.label;
@@ -47,8 +63,10 @@ export class SpiceConnector implements Connector {
         screen_id: area.id,
         onerror: (e) => fail(e.message || 'the connection failed'),
       });
+      const clipboard = withClipboard(connection);
       let stopWatching = () => {};
       return {
+        clipboard,
         stop: () => {
           stopWatching();
           connection.stop();

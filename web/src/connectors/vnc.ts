@@ -2,8 +2,33 @@
 import RFB from '@novnc/novnc';
 import type { Attempt } from '../api.js';
 import { vnc } from '../../../proxy/vnc/descriptor.js';
+import { tooLargeReason, utf8Length, type ClipboardEvent } from '../clipboard-text.js';
 import { runAttempt } from './attempt.js';
-import type { Connector, RemoteSession } from './connector.js';
+import type { Connector, RemoteClipboard, RemoteSession } from './connector.js';
+
+/**
+ * noVNC's clipboard: the extended clipboard (UTF-8 both ways) where the server offers it, as
+ * QEMU does with its qemu-vdagent bridge to the guest's agent. RFB cannot tell whether the guest
+ * has an agent, so it is ready from the start.
+ */
+function vncClipboard(rfb: RFB): RemoteClipboard {
+  const listeners: ((event: ClipboardEvent) => void)[] = [];
+  rfb.addEventListener('clipboard', (e) => {
+    const text = (e as CustomEvent<{ text: string }>).detail.text;
+    const tooLarge = tooLargeReason(utf8Length(text), 'from the desktop');
+    listeners.forEach((l) => l(tooLarge ? { refused: tooLarge } : { text }));
+  });
+  return {
+    ready: true,
+    onReady: () => {},
+    send: (text) => {
+      const tooLarge = tooLargeReason(utf8Length(text), 'to the desktop');
+      if (!tooLarge) rfb.clipboardPasteFrom(text);
+      return tooLarge;
+    },
+    onEvent: (l) => listeners.push(l),
+  };
+}
 
 export class VncConnector implements Connector {
   readonly protocol = vnc.id;
@@ -18,6 +43,7 @@ export class VncConnector implements Connector {
       rfb.addEventListener('securityfailure', () => fail('the display refused the connection'));
       rfb.addEventListener('credentialsrequired', () => fail('the display asked the browser for a password, which it must never do'));
       return {
+        clipboard: vncClipboard(rfb),
         stop: () => rfb.disconnect(),
         focus: () => rfb.focus(),
         sendCtrlAltDel: () => rfb.sendCtrlAltDel(),

@@ -12,5 +12,7 @@ declare module '@novnc/novnc' {
     /** Sends a key press (down true) or release, or both when `down` is omitted. */
     sendKey(keysym: number, code: string | null, down?: boolean): void;
     focus(): void;
+    /** Puts text on the server's clipboard (the extended clipboard, UTF-8, where the server offers it). */
+    clipboardPasteFrom(text: string): void;
   }
 }

@@ -14,6 +14,12 @@ declare module '@spice-project/spice-html5' {
     stop(): void;
     /** The inputs channel, once the main channel opened it; keys go out only while its state is "ready". */
     inputs?: { state: string };
+    /** spice-html5's own: one agent message, split into payloads that spend the agent's tokens. */
+    send_agent_message(type: number, message: { buffer_size(): number; to_buffer(a: ArrayBuffer, at?: number): void }): void;
+    /** Porthole's hooks (web/patches/spice-html5.ts): each AGENT_DATA payload first; the agent came or went; the client's capability bits. */
+    porthole_agent_data?: (payload: ArrayBuffer) => boolean;
+    porthole_agent_changed?: () => void;
+    porthole_agent_caps?: number;
   }
   export function sendCtrlAltDel(sc: SpiceMainConn): void;
 }
