@@ -11,6 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startHarness, type BenchResult, type Capacity, type FloorPath, type ProxyPath, type Transfer } from './harness.js';
+import { benchBrowser } from './browser.js';
 import { benchDesktopList } from './desktop-list.js';
 import { signInStorm } from './sign-in-storm.js';
 import { clusterBench } from './cluster-setups.js';
@@ -208,6 +209,9 @@ results.push(...(await clusterBench({ smoke })));
     { name: `target lookup: hypervisors read per connection (${where})`, value: lookup.hostReadsPerLookup, unit: '' },
   );
 }
+
+// What a person sees in Chromium, against a real guest (its smoke run is test/bench/browser.test.ts).
+if (!smoke) results.push(...(await benchBrowser()));
 
 const out = process.env.PORTHOLE_BENCH_OUT ?? fileURLToPath(new URL('./results.json', import.meta.url));
 const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, date: new Date().toISOString() };
