@@ -47,6 +47,12 @@ cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
 # This machine's package traffic goes through its own certificate authority: the new machine
 # trusts it as the host does (for npm, and Node's own HTTPS).
 cp /etc/ssl/certs/ca-certificates.crt "$root/etc/porthole-host-ca.crt"
+# ...and as a Debian administrator installs such an authority (update-ca-certificates runs when
+# ca-certificates is installed below): the container image's base takes it from there.
+if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
+  mkdir -p "$root/usr/local/share/ca-certificates"
+  cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+fi
 in_root() { chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   NODE_EXTRA_CA_CERTS=/etc/porthole-host-ca.crt npm_config_cafile=/etc/porthole-host-ca.crt CI=true bash -lc "$1"; }
 timed "installing git" in_root 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq git ca-certificates >/dev/null'

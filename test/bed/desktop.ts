@@ -74,6 +74,7 @@ export async function defineDesktop(uri: string, spec: DesktopSpec): Promise<Run
     <initrd>${image.initrd}</initrd>
     <cmdline>console=ttyS0 quiet loglevel=3</cmdline>
   </os>
+  ${spec.powerButton ? '<features><acpi/></features>' : '' /* without it libvirt starts QEMU with no ACPI: no power button */}
   <devices>
     <!-- append: a migration's destination opens the same file, and would truncate it -->
     <serial type='file'><source path='${serial.path}' append='on'/><target port='0'/></serial>
