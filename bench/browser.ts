@@ -94,7 +94,8 @@ interface Websockify {
 /** Debian's websockify serving noVNC's own files and relaying to the guest's VNC display. */
 async function startWebsockify(vncPort: number, password: string): Promise<Websockify> {
   const dir = mkdtempSync(join(tmpdir(), 'porthole-bench-novnc-'));
-  const novnc = dirname(createRequire(import.meta.url).resolve('@novnc/novnc/package.json'));
+  // The package exports only core/rfb.js: its folder is two up from there.
+  const novnc = dirname(dirname(createRequire(import.meta.url).resolve('@novnc/novnc')));
   symlinkSync(join(novnc, 'core'), join(dir, 'core'));
   symlinkSync(join(novnc, 'vendor'), join(dir, 'vendor'));
   const authority = await createAuthority('Porthole bench websockify CA');

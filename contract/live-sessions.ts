@@ -18,6 +18,8 @@ export interface LiveSessionInfo {
   /** Set on a helpdesk watcher's connection: the shadowing request it belongs to. */
   shadow?: string;
   startedAt: string;
+  /** The process that carries it (host:pid:random), where state is shared in Redis. */
+  node?: string;
   connections: number;
   bytesToClient: number;
   bytesToDisplay: number;

@@ -103,6 +103,7 @@ export async function startGateway(
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const serviceMetrics = new ServiceMetrics(registry, availability);
+  if (shared) serviceMetrics.watchRedis(shared.health, registry);
   const inventory = new Inventory(
     config.hypervisors,
     protocols,

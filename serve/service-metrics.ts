@@ -4,6 +4,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { AuditEvent } from '../contract/audit.js';
 import type { LiveSessions } from '../proxy/live-sessions.js';
+import type { RedisHealth } from '../state/redis-health.js';
 import type { ProcessAvailability } from './availability.js';
 
 export class ServiceMetrics {
@@ -58,6 +59,31 @@ export class ServiceMetrics {
         this.set(availability.draining ? 1 : 0);
       },
     });
+  }
+
+  /** Redis as this process sees it: whether it answers, its PING round trip, its errors. */
+  watchRedis(health: RedisHealth, registry: Registry): void {
+    new Gauge({
+      name: 'porthole_redis_up',
+      help: '1 while Redis answers this process, else 0 (the process then refuses new sign-ins and connections)',
+      registers: [registry],
+      collect() {
+        this.set(health.up ? 1 : 0);
+      },
+    });
+    const pings = new Histogram({
+      name: 'porthole_redis_ping_seconds',
+      help: "Round trip of the health check's PING to Redis, every second",
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [registry],
+    });
+    const errors = new Counter({
+      name: 'porthole_redis_errors_total',
+      help: "Redis errors by kind: connection (the client's error events) or ping (a health check that failed)",
+      labelNames: ['kind'],
+      registers: [registry],
+    });
+    health.onProbe((probe) => (probe.error ? errors.inc({ kind: probe.error }) : pings.observe(probe.seconds)));
   }
 
   /** The live sessions to count (this process's proxy's, once it is built). */

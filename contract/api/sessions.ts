@@ -8,6 +8,8 @@ export const LiveSessionSummary = Type.Object({
   protocol: Type.String(),
   startedAt: Type.String(),
   watchers: Type.Array(Type.String()),
+  /** With shared state: the process that carries it, `host:pid:random`. */
+  node: Type.Optional(Type.String()),
   /** Bytes carried so far, to the browser and to the display (all the session's connections). */
   bytesToClient: Type.Optional(Type.Integer()),
   bytesToDisplay: Type.Optional(Type.Integer()),

@@ -164,7 +164,10 @@ export class RedisLiveSessions implements LiveSessionDirectory {
   }
 
   async list(): Promise<LiveSessionInfo[]> {
-    return [...this.local.local().map((s) => s.info()), ...(await this.#remote()).map((r) => r.info)];
+    return [
+      ...this.local.local().map((s) => ({ ...s.info(), node: this.node })),
+      ...(await this.#remote()).map((r) => ({ ...r.info, node: r.node })),
+    ];
   }
 
   async get(id: string): Promise<LiveSessionHandle | undefined> {

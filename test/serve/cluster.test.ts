@@ -3,6 +3,7 @@
 // (sign-ins, lockouts, live sessions, revocations, single use of tokens); a restart keeps
 // sign-ins; Redis stopped, paused or refusing is a 503 with a sentence and never a session let
 // in, and the live display connections go on; each process recovers by itself.
+import { hostname } from 'node:os';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -82,15 +83,24 @@ test('an admin on B lists a session carried by A and ends it there', async () =>
   const { reader } = await openVnc(a, a, cookie);
   const admin = await b.signIn('ada', 'ada-admin-cluster-pw');
   let id = '';
+  let carrier = '';
   await waitFor(
     async () => {
-      const list = (await b.api('GET', '/api/sessions', { cookie: admin })).body as Array<{ id: string; user: string }>;
-      id = list.find((s) => s.user === 'alice')?.id ?? '';
+      const list = (await b.api('GET', '/api/sessions', { cookie: admin })).body as Array<{ id: string; user: string; node?: string }>;
+      const found = list.find((s) => s.user === 'alice');
+      [id, carrier] = [found?.id ?? '', found?.node ?? ''];
       return id !== '';
     },
     10_000,
     "B lists A's session",
   );
+  // Which process carries it, named alike by both (A lists its own sessions with its own name).
+  assert.match(carrier, new RegExp(`^${hostname()}:\\d+:[0-9a-f]{8}$`));
+  const onA = (await a.api('GET', '/api/sessions', { cookie: await a.signIn('ada', 'ada-admin-cluster-pw') })).body as Array<{
+    id: string;
+    node?: string;
+  }>;
+  assert.equal(onA.find((s) => s.id === id)?.node, carrier);
   assert.equal((await b.api('DELETE', `/api/sessions/${id}`, { cookie: admin })).status, 204);
   const closed = await reader.closed;
   assert.equal(closed.code, CloseCode.endedByAdmin);
@@ -178,17 +188,29 @@ test('Redis stopped: 503 with a sentence for new work, /healthz 503, live connec
   reader.ws.close();
 });
 
-test('Redis paused (a slow Redis): the nodes fail closed within seconds and recover when it answers', async () => {
+/** One sample's value from a node's metrics listener (0 when absent). */
+async function sample(gw: RunningGateway, series: string): Promise<number> {
+  const line = (await gw.metrics()).split('\n').find((l) => l.startsWith(`${series} `));
+  return line ? Number(line.slice(series.length + 1)) : 0;
+}
+
+test('Redis paused (a slow Redis): the nodes fail closed within seconds and recover when it answers; the metrics say so', async () => {
+  await waitFor(async () => (await sample(a, 'porthole_redis_ping_seconds_count')) > 0, 5_000, "A's first timed PING");
+  assert.equal(await sample(a, 'porthole_redis_up'), 1);
+  const failedPings = await sample(a, 'porthole_redis_errors_total{kind="ping"}');
   redis.pause();
   try {
     await waitFor(async () => (await a.api('GET', '/healthz')).status === 503, 15_000, 'A reports 503');
     const login = await a.api('POST', '/api/login', { body: { username: 'bob', password: 'bob-cluster-pw-22' } });
     assert.equal(login.status, 503);
+    assert.equal(await sample(a, 'porthole_redis_up'), 0, 'porthole_redis_up while Redis does not answer');
   } finally {
     redis.resume();
   }
   await waitFor(async () => (await a.api('GET', '/healthz')).status === 200, 15_000, 'healthy again');
   assert.equal((await a.api('POST', '/api/login', { body: { username: 'bob', password: 'bob-cluster-pw-22' } })).status, 200);
+  assert.equal(await sample(a, 'porthole_redis_up'), 1);
+  assert.ok((await sample(a, 'porthole_redis_errors_total{kind="ping"}')) > failedPings, 'the PINGs that timed out are counted');
 });
 
 test('Redis data that does not parse is a clear 503, never a session let in', async () => {

@@ -10,6 +10,13 @@ const WATCHING = new Set(PROTOCOL_CLIENTS.filter((c) => c.descriptor.watching).m
 /** Sessions ended from this page: gone from the table at once, though a node may list them a moment longer while they close. */
 const ended = new Set<string>();
 
+/** The host, which is what an operator draining one needs; the whole process name is the tooltip. */
+function nodeCell(node: string | undefined): HTMLTableCellElement {
+  const td = cell(node?.split(':')[0] ?? '—');
+  if (node) td.title = node;
+  return td;
+}
+
 export function sessionRows(
   sessions: LiveSessionSummary[],
   desktops: Map<string, DesktopSummary>,
@@ -49,6 +56,7 @@ export function sessionRows(
         cell(since(s.startedAt)),
         cell(`${bytes(s.bytesToClient)} / ${bytes(s.bytesToDisplay)}`, 'number'),
         cell(s.watchers.join(', ') || '—'),
+        nodeCell(s.node),
         actions(...(watchable ? [link('Watch…', `/helpdesk.html#session=${encodeURIComponent(s.id)}`, 'watch'), ' '] : []), end),
       );
     });
