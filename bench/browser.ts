@@ -33,10 +33,12 @@ const VNC_TWIN = 'be000000-0000-4000-8000-0000000000b1';
 const HOME_LINE = { bitsPerSecond: 1_000_000, delayMs: 75 };
 
 /**
- * Installed in the page: resolves with the ms from the next key press (its keydown event, as the
- * page saw it) to the first animation frame whose remote screen differs from `before`.
+ * Installed in the page before the key is pressed (a key sent over CDP may overtake an
+ * evaluation sent before it): `window.__echo` resolves with the ms from the next key press (its
+ * keydown event, as the page saw it) to the first animation frame whose remote screen differs
+ * from `before`, or -1 after 10 s.
  */
-const KEY_ECHO = `(before) => new Promise((resolve) => {
+const KEY_ECHO = `(before) => { window.__echo = new Promise((resolve) => {
   const lit = () => ${LIT_PIXELS};
   let pressedAt;
   addEventListener('keydown', (e) => { pressedAt ??= performance.now(); }, { capture: true, once: true });
@@ -47,7 +49,7 @@ const KEY_ECHO = `(before) => new Promise((resolve) => {
     requestAnimationFrame(tick);
   };
   requestAnimationFrame(tick);
-})`;
+}); }`;
 
 /** Installed in the page: counts the animation frames in `ms` whose remote screen (a 64x48 thumbnail) changed. */
 const FRAMES = `(ms) => new Promise((resolve) => {
@@ -147,19 +149,26 @@ async function listening(port: number): Promise<void> {
   }
 }
 
-/** Key presses one at a time ('x', then Backspace), each timed to its echo. */
+/**
+ * Key presses one at a time, each timed to its echo: letters, each one shown (a Backspace on an
+ * empty line would show nothing, and one lost key would then time out every later one); the
+ * line is cleared afterwards.
+ */
 async function keyEchoes(page: Page, count: number): Promise<number[]> {
   const canvas = await page.waitForSelector('#screen canvas');
   await canvas!.click();
   const echoes: number[] = [];
   for (let i = 0; i < count; i++) {
     const before = await settledLitPixels(page, 30_000);
-    const echo = page.evaluate(`(${KEY_ECHO})(${before})`) as Promise<number>;
-    await page.keyboard.press(i % 2 === 0 ? 'KeyX' : 'Backspace');
-    const ms = await echo;
+    await page.evaluate(`(${KEY_ECHO})(${before})`);
+    await page.keyboard.press(`Key${String.fromCharCode(65 + (i % 26))}` as 'KeyA');
+    const ms = (await page.evaluate('window.__echo')) as number;
     if (ms < 0) throw new Error(`key ${i} never showed on the screen within 10 s`);
     echoes.push(ms);
   }
+  await page.keyboard.down('Control');
+  await page.keyboard.press('KeyU'); // the shell's "erase the line"
+  await page.keyboard.up('Control');
   return echoes;
 }
 
