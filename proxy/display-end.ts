@@ -10,7 +10,7 @@ import { Inbox } from './inbox.js';
 
 /**
  * @param label the protocol as people name it ("SPICE")
- * @param limit the most bytes the inbox holds before the handshake is over
+ * @param limit the most bytes the inbox holds before the handshake is over (the display then waits)
  */
 export function displayEnd<S extends Socket>(
   socket: S,
@@ -19,7 +19,9 @@ export function displayEnd<S extends Socket>(
   label: string,
   limit: number,
 ): DisplayEnd & { socket: S } {
-  const inbox = new Inbox('The display', limit);
+  // Paused at the limit, not failed: a display may send on while its handshake ends, and what it
+  // sends belongs to the session (a lost chunk would corrupt its stream).
+  const inbox = new Inbox('The display', limit, { pause: () => socket.pause(), resume: () => socket.resume() });
   const onData = (chunk: Buffer) => inbox.push(chunk);
   const onEnd = () =>
     inbox.fail(

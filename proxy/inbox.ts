@@ -1,7 +1,16 @@
 // Bytes received during a handshake, read as a stream with bounds: a reader asks for exactly
 // n bytes and waits for them, never longer than a deadline, never buffering more than a limit.
+// A peer that may rightly send on while its handshake ends (a display: SPICE's server starts its
+// network test right after its first message) is paused at the limit instead, and resumed as the
+// handshake reads or the relay takes over; its bytes are kept, never dropped.
 import { CloseCode } from '../contract/close-codes.js';
 import { ProxyError } from './close.js';
+
+/** The peer's socket, paused while the inbox holds its limit. */
+export interface InboxFlow {
+  pause(): void;
+  resume(): void;
+}
 
 interface Waiter {
   n: number;
@@ -15,14 +24,17 @@ export class Inbox {
   #length = 0;
   #waiter: Waiter | undefined;
   #failure: Error | undefined;
+  #paused = false;
 
   /**
    * @param source names the peer in errors ("the browser", "the display")
-   * @param limit most bytes held at once; more is a protocol error
+   * @param limit most bytes held at once; without `flow`, more is a protocol error
+   * @param flow pauses the peer at the limit instead (then at most the limit and one read are held)
    */
   constructor(
     readonly source: string,
     readonly limit: number,
+    readonly flow?: InboxFlow,
   ) {}
 
   get length(): number {
@@ -31,6 +43,17 @@ export class Inbox {
 
   push(chunk: Buffer): void {
     if (this.#failure) return;
+    if (this.flow) {
+      // Already read from the socket, so kept; the peer waits for room before it sends more.
+      this.#chunks.push(chunk);
+      this.#length += chunk.length;
+      if (this.#length >= this.limit && !this.#paused) {
+        this.#paused = true;
+        this.flow.pause();
+      }
+      this.#serve();
+      return;
+    }
     // A chunk past the limit is refused, not held: the inbox never keeps more than its limit.
     if (this.#length + chunk.length > this.limit) {
       this.fail(
@@ -93,7 +116,14 @@ export class Inbox {
     const chunks = this.#chunks;
     this.#chunks = [];
     this.#length = 0;
+    this.#roomAgain();
     return chunks;
+  }
+
+  #roomAgain(): void {
+    if (!this.#paused || this.#length >= this.limit) return;
+    this.#paused = false;
+    this.flow!.resume();
   }
 
   #serve(): void {
@@ -110,6 +140,7 @@ export class Inbox {
     const rest = all.subarray(n);
     this.#chunks = rest.length > 0 ? [rest] : [];
     this.#length = rest.length;
+    this.#roomAgain();
     return out;
   }
 }

@@ -31,3 +31,24 @@ test('more than the limit, a silent peer and a closed peer each fail with a reas
   await assert.rejects(waiting, /gone/);
   await assert.rejects(closed.read(1, 1000), /gone/);
 });
+
+test('a peer with flow control is paused at the limit, not failed: nothing it sent is lost, and it resumes as the bytes are read', async () => {
+  const calls: string[] = [];
+  const inbox = new Inbox('The display', 8, { pause: () => calls.push('pause'), resume: () => calls.push('resume') });
+  inbox.push(Buffer.from('first'));
+  assert.deepEqual(calls, []);
+  inbox.push(Buffer.from('-second-'));
+  inbox.push(Buffer.from('+third')); // read before the pause took effect: kept as well
+  assert.deepEqual(calls, ['pause']);
+  assert.equal(inbox.length, 19);
+  assert.equal((await inbox.read(5, 1000)).toString(), 'first');
+  assert.deepEqual(calls, ['pause'], 'still at the limit: stays paused');
+  assert.equal((await inbox.read(8, 1000)).toString(), '-second-');
+  assert.deepEqual(calls, ['pause', 'resume']);
+  inbox.push(Buffer.from('0123456789'));
+  assert.deepEqual(calls, ['pause', 'resume', 'pause']);
+  // The relay takes what is left, in order, and the peer flows again.
+  assert.equal(Buffer.concat(inbox.drain()).toString(), '+third0123456789');
+  assert.deepEqual(calls, ['pause', 'resume', 'pause', 'resume']);
+  await assert.rejects(inbox.read(9, 1000), (e: unknown) => e instanceof ProxyError && /larger than allowed/.test(e.reason));
+});

@@ -10,10 +10,14 @@ const WATCHING = new Set(PROTOCOL_CLIENTS.filter((c) => c.descriptor.watching).m
 /** Sessions ended from this page: gone from the table at once, though a node may list them a moment longer while they close. */
 const ended = new Set<string>();
 
-/** The host, which is what an operator draining one needs; the whole process name is the tooltip. */
-function nodeCell(node: string | undefined): HTMLTableCellElement {
+/**
+ * The host, which is what an operator draining one needs; the whole process name is the tooltip.
+ * A lone process (no shared state) names none, and the column stays hidden.
+ */
+function nodeCell(node: string | undefined, shown: boolean): HTMLTableCellElement {
   const td = cell(node?.split(':')[0] ?? '—');
   if (node) td.title = node;
+  td.hidden = !shown;
   return td;
 }
 
@@ -23,6 +27,8 @@ export function sessionRows(
   report: (message: string) => void,
   reload: () => void,
 ): void {
+  const clustered = sessions.some((s) => s.node !== undefined);
+  document.getElementById('node-column')!.hidden = !clustered;
   const rows = sessions
     .filter((s) => !ended.has(s.id))
     .map((s) => {
@@ -56,7 +62,7 @@ export function sessionRows(
         cell(since(s.startedAt)),
         cell(`${bytes(s.bytesToClient)} / ${bytes(s.bytesToDisplay)}`, 'number'),
         cell(s.watchers.join(', ') || '—'),
-        nodeCell(s.node),
+        nodeCell(s.node, clustered),
         actions(...(watchable ? [link('Watch…', `/helpdesk.html#session=${encodeURIComponent(s.id)}`, 'watch'), ' '] : []), end),
       );
     });
