@@ -1,6 +1,7 @@
 // What operators watch beyond the proxy's own counters: sign-ins by result, tokens issued,
 // lockouts (counted from the audit trail's events, so that metrics and trail cannot disagree),
 // libvirt call latency per hypervisor, live sessions by protocol, and whether the process drains.
+import { hostname } from 'node:os';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { AuditEvent } from '../contract/audit.js';
 import type { LiveSessions } from '../proxy/live-sessions.js';
@@ -41,14 +42,15 @@ export class ServiceMetrics {
       buckets: [0.001, 0.005, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     });
+    const node = hostname();
     new Gauge({
       name: 'porthole_active_sessions',
-      help: 'Live display sessions by protocol (a SPICE session counts once, whatever its channels)',
-      labelNames: ['protocol'],
+      help: "Live display sessions of this process by protocol and node (the host's name; a SPICE session counts once, whatever its channels)",
+      labelNames: ['protocol', 'node'],
       registers: [registry],
       collect() {
         this.reset();
-        for (const s of live()) this.inc({ protocol: s.claims.protocol });
+        for (const s of live()) this.inc({ protocol: s.claims.protocol, node });
       },
     });
     new Gauge({

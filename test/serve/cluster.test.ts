@@ -58,6 +58,12 @@ async function echoes(reader: WireReader): Promise<void> {
   assert.equal((await reader.read(12)).toString(), 'ping-through');
 }
 
+/** One sample's value from a node's metrics listener (0 when absent). */
+async function sample(gw: RunningGateway, series: string): Promise<number> {
+  const line = (await gw.metrics()).split('\n').find((l) => l.startsWith(`${series} `));
+  return line ? Number(line.slice(series.length + 1)) : 0;
+}
+
 test('a sign-in on one node works on the other; signing out on the other ends it everywhere', async () => {
   const cookie = await a.signIn('alice', 'alice-cluster-pw');
   assert.equal(((await b.api('GET', '/api/me', { cookie })).body as { username: string }).username, 'alice');
@@ -101,6 +107,10 @@ test('an admin on B lists a session carried by A and ends it there', async () =>
     node?: string;
   }>;
   assert.equal(onA.find((s) => s.id === id)?.node, carrier);
+  // Each process counts what it carries, labelled with its node.
+  const series = `porthole_active_sessions{protocol="vnc",node="${hostname()}"}`;
+  assert.equal(await sample(a, series), 1);
+  assert.equal(await sample(b, series), 0);
   assert.equal((await b.api('DELETE', `/api/sessions/${id}`, { cookie: admin })).status, 204);
   const closed = await reader.closed;
   assert.equal(closed.code, CloseCode.endedByAdmin);
@@ -187,12 +197,6 @@ test('Redis stopped: 503 with a sentence for new work, /healthz 503, live connec
   await echoes(reader);
   reader.ws.close();
 });
-
-/** One sample's value from a node's metrics listener (0 when absent). */
-async function sample(gw: RunningGateway, series: string): Promise<number> {
-  const line = (await gw.metrics()).split('\n').find((l) => l.startsWith(`${series} `));
-  return line ? Number(line.slice(series.length + 1)) : 0;
-}
 
 test('Redis paused (a slow Redis): the nodes fail closed within seconds and recover when it answers; the metrics say so', async () => {
   await waitFor(async () => (await sample(a, 'porthole_redis_ping_seconds_count')) > 0, 5_000, "A's first timed PING");
