@@ -16,6 +16,7 @@ import { startDesktopBed, type DesktopBed } from '../test/bed/desktop-bed.js';
 import { typeIntoDesktop } from '../test/bed/keyboard.js';
 import { openDesktop, signInPage } from '../test/bed/person.js';
 import { freePort } from '../test/bed/ports.js';
+import { waitForPort } from '../test/bed/redis.js';
 import { LIT_PIXELS, settledLitPixels } from '../test/bed/screen-pixels.js';
 import { startSlowLine, type SlowLine } from '../test/bed/slow-line.js';
 import type { BenchResult } from './harness.js';
@@ -124,29 +125,12 @@ async function startWebsockify(vncPort: number, password: string): Promise<Webso
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await Promise.race([failed, listening(port)]);
+    await Promise.race([failed, waitForPort(port, 15_000)]);
   } catch (error) {
     await close();
     throw error;
   }
   return { port, close };
-}
-
-async function listening(port: number): Promise<void> {
-  const { connect } = await import('node:net');
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing listened on ${port} within 15 s`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /**

@@ -120,7 +120,14 @@ test(
         60_000,
         'the certificate of first start',
         250,
-      );
+      ).catch(async (error: Error) => {
+        // Why, in the failure itself: the container's state and what it printed.
+        const state = await podman(['inspect', '--format', '{{.State.Status}} (exit {{.State.ExitCode}}) {{.State.Error}}', NAME]).catch(
+          (e: Error) => e.message,
+        );
+        const logs = await podman(['logs', '--tail', '30', NAME]).catch((e: Error) => e.message);
+        throw new Error(`${error.message}; the container is ${state.trim()}; its last output:\n${logs}`);
+      });
       client = gatewayClient({ address: '127.0.0.1', port, origin, ca: Buffer.from(ca) });
       await waitFor(
         async () => (await client.api('GET', '/healthz').catch(() => ({ status: 0 }))).status === 200,
