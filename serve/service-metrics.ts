@@ -1,6 +1,7 @@
 // What operators watch beyond the proxy's own counters: sign-ins by result, tokens issued,
 // lockouts (counted from the audit trail's events, so that metrics and trail cannot disagree),
-// libvirt call latency per hypervisor, live sessions by protocol, and whether the process drains.
+// libvirt call latency per hypervisor, live sessions by protocol and node, whether the process
+// drains, and, with shared state, how this process sees Redis.
 import { hostname } from 'node:os';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { AuditEvent } from '../contract/audit.js';
