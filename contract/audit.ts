@@ -13,6 +13,9 @@ export interface AuditEvent {
   [field: string]: string | number | boolean | undefined;
 }
 
+/** A recorded event: what was recorded, with when (ISO 8601). */
+export type RecordedEvent = AuditEvent & { at: string };
+
 export interface AuditTrail {
   record(event: AuditEvent): void;
 }

@@ -6,10 +6,10 @@
 // (gateway/state/redis-audit-trail.ts), and searches read it: every node's events in one trail.
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AuditEvent, AuditTrail } from '../contract/audit.js';
+import type { AuditEvent, AuditTrail, RecordedEvent } from '../contract/audit.js';
 import { SignInIndex, type SignInSummary } from './audit-sign-ins.js';
 
-export type { AuditEvent } from '../contract/audit.js';
+export type { AuditEvent, RecordedEvent } from '../contract/audit.js';
 
 export interface AuditRetention {
   /** Rotate when the current file reaches this size. */
@@ -28,9 +28,6 @@ export interface AuditQuery {
   /** At most this many, the newest (default 1,000). */
   limit?: number;
 }
-
-/** A recorded event: what was recorded, with when. */
-export type RecordedEvent = AuditEvent & { at: string };
 
 /** The trail shared by every node (Redis): appended to, searched, and its sign-ins indexed. */
 export interface SharedAuditTrail {

@@ -2,10 +2,7 @@
 // the admin console's user list asks on each refresh. The file trail keeps this index in memory
 // (built by one read of the trail, then fed by every sign-in recorded); the Redis trail keeps its
 // own in Redis (gateway/state/redis-audit-trail.ts).
-import type { AuditEvent } from '../contract/audit.js';
-
-/** A recorded event (as audit-log.ts keeps it): what was recorded, with when. */
-type RecordedEvent = AuditEvent & { at: string };
+import type { RecordedEvent } from '../contract/audit.js';
 
 /** What the user list shows of one user's sign-ins. */
 export interface SignInSummary {
