@@ -120,7 +120,7 @@ function loadOrder(wanted: string[], modules: Map<string, string>): string[] {
   return order;
 }
 
-/** The test guest's /init; `extra` runs just before the ready line (the agent guest's X stack). */
+/** The test guest's /init; `extra` runs just before the ready line (a guest's power button handler, its X stack). */
 const INIT = (modules: string[], extra = '') => `#!/bin/busybox sh
 /bin/busybox --install -s /bin
 mkdir -p /proc /sys /dev /tmp
@@ -238,7 +238,7 @@ export function ensurePowerButtonGuestImage(): GuestImage {
   return ensureImage({
     name: 'guest-power-v1',
     modules: [...DISPLAY_MODULES, 'button', 'evdev'],
-    init: (modules) => INIT(modules).replace('echo PORTHOLE-GUEST-READY', `${POWER_BUTTON}echo PORTHOLE-GUEST-READY`),
+    init: (modules) => INIT(modules, POWER_BUTTON),
   });
 }
 
