@@ -12,7 +12,6 @@ root=${PORTHOLE_TRIAL_DIR:-$(mktemp -d /var/tmp/porthole-fresh-XXXXXX)}
 # This machine's own Debian mirror, as its apt uses it.
 mirror=$(grep -hoE '^URIs: \S+' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n1 | cut -d' ' -f2 || true)
 [[ -n $mirror ]] || { echo "trial: no Debian mirror in /etc/apt/sources.list.d/debian.sources" >&2; exit 1; }
-mounted=()
 
 step() { echo "trial: [$(date +%T)] $*"; }
 timed() {
@@ -23,24 +22,13 @@ timed() {
   step "$what: done in $((SECONDS - started)) s"
 }
 cleanup() {
-  for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount -l "${mounted[i]}" 2>/dev/null || true; done
   if [[ -z ${PORTHOLE_TRIAL_KEEP:-} ]]; then rm -rf --one-file-system "$root"; else step "kept $root"; fi
 }
 trap cleanup EXIT
-mount_into() { mkdir -p "$root$2"; mount "${@:3}" "$1" "$root$2"; mounted+=("$root$2"); }
 
 command -v debootstrap >/dev/null || { step "installing debootstrap"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
 quietly() { "$@" >/dev/null; }
 timed "debootstrap bookworm from $mirror" quietly debootstrap --variant=minbase bookworm "$root" "$mirror"
-# libvirt's QEMU launcher needs the root to be a mount point ("Failed disable mount propagation").
-mount --bind "$root" "$root"; mounted+=("$root")
-mount_into proc /proc -t proc
-mount_into sysfs /sys -t sysfs
-# A booted machine has its cgroups mounted (podman needs them): the host's, as they are.
-mount_into /sys/fs/cgroup /sys/fs/cgroup --rbind && mount --make-rslave "$root/sys/fs/cgroup"
-mount_into /dev /dev --bind
-mount_into devpts /dev/pts -t devpts
-mount_into tmpfs /dev/shm -t tmpfs
 # The same sources as this machine (security updates included), instead of debootstrap's one line.
 cp /etc/apt/sources.list.d/debian.sources "$root/etc/apt/sources.list.d/" && rm -f "$root/etc/apt/sources.list"
 cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
@@ -53,8 +41,26 @@ if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
   mkdir -p "$root/usr/local/share/ca-certificates"
   cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
 fi
-in_root() { chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-  NODE_EXTRA_CA_CERTS=/etc/porthole-host-ca.crt npm_config_cafile=/etc/porthole-host-ca.crt CI=true bash -lc "$1"; }
+# Each step runs with the new root as the root of its own mount namespace (pivot_root), as a
+# booted machine has it. A chroot is not enough: libvirt's QEMU launcher needs the root to be a
+# mount point ("Failed disable mount propagation"), and `podman exec` from a chroot lands in the
+# host's root instead of the container's ("chdir to cwd /app ... no such file or directory").
+# /proc, /sys, the host's cgroups (podman needs them) and /dev are mounted as a booted machine
+# has them; all of it goes when the step ends.
+in_root() {
+  unshare --mount --propagation private bash -c '
+    set -e
+    root=$1
+    mount --bind "$root" "$root"
+    mount -t proc proc "$root/proc"
+    mount -t sysfs sysfs "$root/sys"
+    mount --rbind /sys/fs/cgroup "$root/sys/fs/cgroup"
+    mount --rbind /dev "$root/dev"
+    cd "$root" && mkdir -p .host && pivot_root . .host && umount -l /.host && rmdir /.host
+    exec /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+      NODE_EXTRA_CA_CERTS=/etc/porthole-host-ca.crt npm_config_cafile=/etc/porthole-host-ca.crt CI=true bash -lc "$2"
+  ' trial "$root" "$1"
+}
 timed "installing git" in_root 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq git ca-certificates >/dev/null'
 git clone -q "$repo" "$root/root/porthole"
 chmod 0700 "$root/root"
