@@ -1,6 +1,9 @@
 // A student opens a desktop in a browser tab: real Chromium, the real gateway, a real guest
-// under libvirtd. Each test proves input reached the guest by reading the guest's serial port.
+// under libvirtd (and once `porthole serve` as a process of its own, to crash it). Each test
+// proves input reached the guest by reading the guest's serial port.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'puppeteer-core';
@@ -11,6 +14,8 @@ import { openDesktop, signInPage as signIn, typeAndExpect, typeWord } from '../b
 import { typeIntoDesktop } from '../bed/keyboard.js';
 import { freePort } from '../bed/ports.js';
 import { recordSecret } from '../bed/secret-record.js';
+import { serve } from '../bed/served.js';
+import { UserStore } from '../../gateway/users.js';
 import { spiceLink, WireReader } from '../bed/protocol-clients.js';
 
 const FALLBACK = 'f0000000-0000-4000-8000-00000000000f';
@@ -258,6 +263,36 @@ test('after the gateway stops and starts again the viewer reconnects by itself o
   await typeIntoDesktop(page, `echo ${word} > /dev/ttyS0\n`);
   await desktop.serial.waitFor(word, 20_000);
   await page.browserContext().close();
+});
+
+test('after the gateway process is killed (SIGKILL) and started again on its data, the viewer reconnects by itself and the keyboard works again', async () => {
+  // `porthole serve` as its own process on the same libvirtd: a crash, not a close. No close frame
+  // reaches the browser; the sign-in, the keys and the users are what the data folder kept.
+  const data = mkdtempSync(join(tmpdir(), 'porthole-crash-'));
+  await new UserStore(data).upsert('alice', 'alice-password', 'user', ['class-3b']);
+  const libvirt = `lab=${bed.libvirtd.uri}`;
+  let served = await serve({ data, libvirt });
+  try {
+    const page = await signIn(browser, served.origin, 'alice', 'alice-password');
+    assert.equal((await openDesktop(page, `${desktop.uuid}`)).protocol, 'spice');
+    await typeAndExpect(page, desktop.serial);
+    served.kill();
+    assert.equal(await served.exited, null, 'ended by the signal');
+    await page.waitForSelector('#viewer[data-state="reconnecting"]', { timeout: 30_000 });
+    served = await serve({ data, libvirt, port: served.port });
+    await page.waitForSelector('#viewer[data-state="connected"]', { timeout: 90_000 });
+    const after = (await page.evaluate('window.portholeViewer')) as { protocol: string; reconnects: number };
+    assert.equal(after.protocol, 'spice', 'the protocol in use is kept');
+    assert.equal(after.reconnects, 1);
+    assert.equal(await page.evaluate('document.activeElement?.tagName'), 'CANVAS', 'the keyboard is given back to the desktop');
+    const word = `crash${Date.now().toString(36)}`;
+    await typeIntoDesktop(page, `echo ${word} > /dev/ttyS0\n`);
+    await desktop.serial.waitFor(word, 20_000);
+    await page.browserContext().close();
+  } finally {
+    served.kill();
+    rmSync(data, { recursive: true, force: true });
+  }
 });
 
 test('a second tab takes the desktop over: the first says so and does not take it back, and an administrator’s end is not reconnected either', async () => {

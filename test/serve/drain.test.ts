@@ -3,23 +3,17 @@
 // work at once and keeps the session until it ends, or closes it for its viewer to reconnect when
 // drainSeconds run out; /metrics lives on its own listener, never on the public port.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { ensureSelfSignedCertificate } from '../../certs/self-signed.js';
 import { UserStore } from '../../gateway/users.js';
-import { waitUntilHealthy } from '../bed/serve-health.js';
-import { gatewayClient, type GatewayClient } from '../bed/gateway-client.js';
-import { freePort } from '../bed/ports.js';
+import { serve, type Served } from '../bed/served.js';
 import { rfbUpdateRequest, vncHandshake, WireReader } from '../bed/protocol-clients.js';
 import { startQemuGuest, type QemuGuest } from '../bed/qemu-guest.js';
 import { writeTestDriver } from '../bed/test-driver.js';
 import { waitFor } from '../bed/deadline.js';
 
-const BIN = fileURLToPath(new URL('../../../bin/porthole.js', import.meta.url));
 const DESKTOP = '33333333-0000-4000-8000-000000000001';
 const dir = mkdtempSync(join(tmpdir(), 'porthole-drain-'));
 let guest: QemuGuest;
@@ -36,57 +30,11 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-interface Served {
-  child: ChildProcess;
-  client: GatewayClient;
-  metricsUrl: string;
-  /** wss://localhost:PORT */
-  wsOrigin: string;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-/** `porthole serve` in a process of its own, with its own data, certificate and ports. */
-async function serve(name: string, drainSeconds: number): Promise<Served> {
+/** `porthole serve` with Alice as a user and this drainSeconds. */
+async function startServed(name: string, drainSeconds: number): Promise<Served> {
   const data = join(dir, name);
-  const store = new UserStore(data);
-  await store.upsert('alice', 'alice-password', 'user', []);
-  const tls = await ensureSelfSignedCertificate('localhost', join(data, 'certs'));
-  const [port, metricsPort] = [await freePort(), await freePort()];
-  const config = join(data, 'porthole.json');
-  writeFileSync(config, JSON.stringify({ drainSeconds }));
-  const child = spawn(process.execPath, [BIN, 'serve'], {
-    env: {
-      ...process.env,
-      PORTHOLE_CONFIG: config,
-      PORTHOLE_DATA: data,
-      PORTHOLE_LIBVIRT: libvirt,
-      PORTHOLE_LISTEN: `127.0.0.1:${port}`,
-      PORTHOLE_PUBLIC_URL: `https://localhost:${port}`,
-      PORTHOLE_METRICS_LISTEN: `127.0.0.1:${metricsPort}`,
-      PORTHOLE_TLS_CERT: tls.cert,
-      PORTHOLE_TLS_KEY: tls.key,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => {
-    output += d;
-  });
-  child.stderr!.on('data', (d: Buffer) => {
-    output += d;
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const client = gatewayClient({ address: '127.0.0.1', port, origin: `https://localhost:${port}`, ca: readFileSync(tls.cert) });
-  await waitUntilHealthy(client, 30_000, () => output);
-  return {
-    child,
-    client,
-    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
-    wsOrigin: `wss://localhost:${port}`,
-    output: () => output,
-    exited,
-  };
+  await new UserStore(data).upsert('alice', 'alice-password', 'user', []);
+  return serve({ data, libvirt, config: { drainSeconds } });
 }
 
 /** A live VNC session of Alice's, with a first full picture received. */
@@ -100,12 +48,8 @@ async function liveSession(served: Served): Promise<{ reader: WireReader; width:
   return { reader, width, height };
 }
 
-function stopAll(served: Served): void {
-  if (served.child.exitCode === null && served.child.pid) served.child.kill('SIGKILL');
-}
-
 test('SIGTERM drains: healthz 503 and new work refused at once, the live session goes on, the process exits once it ends', async () => {
-  const served = await serve('drain-until-end', 300);
+  const served = await startServed('drain-until-end', 300);
   try {
     // Metrics are on their own listener, not on the public port.
     const scraped = await fetch(served.metricsUrl, { signal: AbortSignal.timeout(10_000) });
@@ -139,12 +83,12 @@ test('SIGTERM drains: healthz 503 and new work refused at once, the live session
     assert.equal(code, 0, served.output());
     assert.match(served.output(), /draining/);
   } finally {
-    stopAll(served);
+    served.kill();
   }
 });
 
 test('when drainSeconds run out, the sessions left are closed with the code that makes viewers reconnect; a second SIGTERM stops at once', async () => {
-  const served = await serve('drain-deadline', 2);
+  const served = await startServed('drain-deadline', 2);
   try {
     const { reader } = await liveSession(served);
     served.child.kill('SIGTERM');
@@ -154,9 +98,9 @@ test('when drainSeconds run out, the sessions left are closed with the code that
     assert.match(closed.reason, /restarting/);
     assert.equal(await served.exited, 0);
   } finally {
-    stopAll(served);
+    served.kill();
   }
-  const again = await serve('drain-twice', 300);
+  const again = await startServed('drain-twice', 300);
   try {
     const { reader } = await liveSession(again);
     again.child.kill('SIGTERM');
@@ -165,6 +109,6 @@ test('when drainSeconds run out, the sessions left are closed with the code that
     assert.equal(await again.exited, 0);
     assert.notEqual((await reader.closed).code, 1012, 'stopped at once, not drained');
   } finally {
-    stopAll(again);
+    again.kill();
   }
 });
