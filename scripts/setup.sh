@@ -16,13 +16,17 @@ if ((${#missing[@]})); then
     echo "setup: installing ${#missing[@]} Debian packages with their dependencies (a few minutes on a new machine): ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    # One line per package unpacked, so a long install shows that it moves.
+    # A line every 10 s with how far apt got (downloaded, unpacked, set up, of how many), so a
+    # long install shows that it moves: on a new machine unpacking alone takes minutes.
     apt_log=$(mktemp /tmp/porthole-apt.XXXXXX.log)
     apt-get install -y -q "${missing[@]}" >"$apt_log" 2>&1 &
     apt_pid=$!
     while kill -0 "$apt_pid" 2>/dev/null; do
       sleep 10
-      kill -0 "$apt_pid" 2>/dev/null && echo "setup:   $(grep -c '^Setting up ' "$apt_log") packages set up so far"
+      kill -0 "$apt_pid" 2>/dev/null || break
+      total=$(grep -oE '[0-9]+ newly installed' "$apt_log" | cut -d' ' -f1 || true)
+      echo "setup:   of ${total:-?} packages: $(grep -c '^Get:' "$apt_log") downloaded," \
+        "$(grep -c '^Unpacking ' "$apt_log") unpacked, $(grep -c '^Setting up ' "$apt_log") set up"
     done
     if ! wait "$apt_pid"; then
       echo "setup: apt-get install failed:" >&2
