@@ -21,7 +21,7 @@ import { LiveSessions } from './live-sessions.js';
 import type { ProxyMetrics } from './metrics.js';
 import { limitReceiveBuffer, limitUnsentBytes, type TrafficMarker } from './qos/socket-marking.js';
 import type { TrafficClasses, TrafficKind } from './qos/traffic-classes.js';
-import { Relay, type RelayLimits } from './relay.js';
+import { Relay, type RelayEnd, type RelayLimits } from './relay.js';
 import { ReplayGuard, type UsedTokens } from './replay-guard.js';
 import { LocalJoinableTokens, type JoinableTokens } from './joinable-tokens.js';
 import { SharedStateError } from '../contract/shared-state.js';
@@ -123,6 +123,8 @@ export class DisplayProxy {
   /** Tokens whose claiming connection is live and may be joined (SPICE's main channel). */
   readonly #joinable: JoinableTokens;
   readonly #wss: WebSocketServer;
+  /** Lookups of where a desktop runs now, shared by the connections that lost it together (SPICE's channels). */
+  readonly #whereNow = new Map<string, Promise<RelayEnd | undefined>>();
 
   constructor(options: DisplayProxyOptions) {
     this.#options = options;
@@ -276,7 +278,8 @@ export class DisplayProxy {
           handshake.onEnd?.();
           return;
         }
-        const relay = new Relay(ws, handshake.display.socket, this.limits, handshake.filter, handshake.farewell);
+        const opened = handshake.display.desktop;
+        const relay = new Relay(ws, handshake.display.socket, this.limits, handshake.filter, handshake.farewell, () => this.#moved(opened));
         // The kernels keep little of the picture (unsent towards the browser, unread from the
         // display), so the backlog stays in the relay, bounded by time, and the display feels it.
         limitUnsentBytes(req.socket, BROWSER_UNSENT_BYTES);
@@ -301,7 +304,7 @@ export class DisplayProxy {
         relay.start(inbox.drain(), handshake.display.inbox.drain());
         log.info(fields, 'connection open');
         void relay.done.then((end) => {
-          this.sessions.detach(session, relay);
+          this.sessions.detach(session, relay, end);
           if (session.relays.size === 0) {
             const totals = session.info();
             this.#options.audit?.record({
@@ -353,6 +356,32 @@ export class DisplayProxy {
         closeWebSocket(ws, failure.code, failure.reason);
       },
     );
+  }
+
+  /**
+   * A display that closed on its own may have moved: a desktop now running on another host than
+   * the one this connection reached was live-migrated there (libvirt resumes it on the new host
+   * before it ends the old QEMU), and the viewer is told so (it reconnects, and says "Moving").
+   */
+  #moved(opened: Desktop): Promise<RelayEnd | undefined> {
+    const key = `${opened.id}@${opened.hypervisor}`;
+    let lookup = this.#whereNow.get(key);
+    if (!lookup) {
+      lookup = this.#options.targets.get(opened.id).then(
+        (now): RelayEnd | undefined =>
+          now?.state === 'running' && now.hypervisor !== opened.hypervisor
+            ? {
+                code: CloseCode.moved,
+                reason: 'The desktop is moving to another host.',
+                detail: `desktop ${opened.id} moved from ${opened.hypervisor} to ${now.hypervisor}`,
+              }
+            : undefined,
+        () => undefined,
+      );
+      this.#whereNow.set(key, lookup);
+      void lookup.finally(() => this.#whereNow.delete(key));
+    }
+    return lookup;
   }
 
   /**
