@@ -3,6 +3,7 @@
 import type { IncomingMessage } from 'node:http';
 import { connect, isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import type { Admission } from '../contract/admission.js';
@@ -50,6 +51,10 @@ export const DEFAULT_LIMITS: ProxyLimits = {
 
 /** TCP_NOTSENT_LOWAT on the browser's socket: what the kernel may hold unsent beyond what is in flight. */
 export const BROWSER_UNSENT_BYTES = 16 * 1024;
+
+/** How long a lost display's desktop is looked for on another host while it is paused (a migration's last moments). */
+const MOVE_LOOKUP_MS = 4000;
+const MOVE_LOOKUP_EVERY_MS = 200;
 
 /** SO_RCVBUF of the display's socket (the kernel doubles it): a display's window of 256 KiB, ample on a LAN. */
 export const DISPLAY_RECEIVE_BYTES = 128 * 1024;
@@ -360,28 +365,35 @@ export class DisplayProxy {
 
   /**
    * A display that closed on its own may have moved: a desktop now running on another host than
-   * the one this connection reached was live-migrated there (libvirt resumes it on the new host
-   * before it ends the old QEMU), and the viewer is told so (it reconnects, and says "Moving").
+   * the one this connection reached was live-migrated there, and the viewer is told so (it
+   * reconnects, and says "Moving"). SPICE's display closes as the memory copy ends, while both
+   * hosts still have it paused: a paused desktop is looked at again until the new host resumes it.
    */
   #moved(opened: Desktop): Promise<RelayEnd | undefined> {
     const key = `${opened.id}@${opened.hypervisor}`;
     let lookup = this.#whereNow.get(key);
     if (!lookup) {
-      lookup = this.#options.targets.get(opened.id).then(
-        (now): RelayEnd | undefined =>
-          now?.state === 'running' && now.hypervisor !== opened.hypervisor
-            ? {
-                code: CloseCode.moved,
-                reason: 'The desktop is moving to another host.',
-                detail: `desktop ${opened.id} moved from ${opened.hypervisor} to ${now.hypervisor}`,
-              }
-            : undefined,
-        () => undefined,
-      );
+      lookup = this.#whereItRuns(opened).catch(() => undefined);
       this.#whereNow.set(key, lookup);
       void lookup.finally(() => this.#whereNow.delete(key));
     }
     return lookup;
+  }
+
+  async #whereItRuns(opened: Desktop): Promise<RelayEnd | undefined> {
+    const until = Date.now() + MOVE_LOOKUP_MS;
+    for (;;) {
+      const now = await this.#options.targets.get(opened.id);
+      if (now?.state === 'running' && now.hypervisor !== opened.hypervisor) {
+        return {
+          code: CloseCode.moved,
+          reason: 'The desktop is moving to another host.',
+          detail: `desktop ${opened.id} moved from ${opened.hypervisor} to ${now.hypervisor}`,
+        };
+      }
+      if (now?.state !== 'paused' || Date.now() > until) return undefined;
+      await sleep(MOVE_LOOKUP_EVERY_MS);
+    }
   }
 
   /**

@@ -58,7 +58,7 @@ export type ClientFilter = (chunk: Buffer) => Buffer;
 export type DisplayLoss = () => Promise<RelayEnd | undefined>;
 
 /** How long the browser's close waits for a DisplayLoss answer. */
-const LOSS_ANSWER_MS = 2000;
+const LOSS_ANSWER_MS = 5000;
 
 export class Relay {
   bytesToDisplay = 0;
