@@ -19,6 +19,8 @@ export const CloseCode = {
   displayAuthFailed: 4011,
   /** The display's TLS certificate is not trusted (wrong CA, wrong name, changed since pinned). */
   displayUntrusted: 4012,
+  /** The desktop moved to another host (a live migration): the viewer reconnects by itself, to the new host. */
+  moved: 4014,
   /** The browser or the display sent something that is not the protocol. */
   protocolError: 4400,
   /** No traffic for the idle limit. */

@@ -29,6 +29,8 @@ export interface LiveSessionInfo {
 export interface LiveSessionHandle {
   readonly id: string;
   readonly claims: DisplayTokenClaims;
+  /** Once its last connection has closed: how that ended (a close code of contract/close-codes.ts, and the reason). */
+  readonly ending?: { code: number; reason: string };
   /** Closes every connection of the session with this code and reason, wherever it runs. */
   end(code: CloseCodeValue, reason: string): Promise<void>;
 }
@@ -60,6 +62,8 @@ export interface LiveSessionDirectory {
   get(id: string): Promise<LiveSessionHandle | undefined>;
   /** Ends every session that matches, on every node; returns how many. */
   endWhere(match: SessionMatch, code: CloseCodeValue, reason: string): Promise<number>;
+  /** Calls `listener` when a session of this process gets its first connection; returns the unsubscriber. */
+  onOpened(listener: (session: LiveSessionHandle) => void): () => void;
   /** Calls `listener` once a session of this process has lost its last connection; returns the unsubscriber. */
   onEnded(listener: (session: LiveSessionHandle) => void): () => void;
 }

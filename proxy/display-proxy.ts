@@ -3,6 +3,7 @@
 import type { IncomingMessage } from 'node:http';
 import { connect, isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import type { Admission } from '../contract/admission.js';
@@ -21,7 +22,7 @@ import { LiveSessions } from './live-sessions.js';
 import type { ProxyMetrics } from './metrics.js';
 import { limitReceiveBuffer, limitUnsentBytes, type TrafficMarker } from './qos/socket-marking.js';
 import type { TrafficClasses, TrafficKind } from './qos/traffic-classes.js';
-import { Relay, type RelayLimits } from './relay.js';
+import { Relay, type RelayEnd, type RelayLimits } from './relay.js';
 import { ReplayGuard, type UsedTokens } from './replay-guard.js';
 import { LocalJoinableTokens, type JoinableTokens } from './joinable-tokens.js';
 import { SharedStateError } from '../contract/shared-state.js';
@@ -50,6 +51,10 @@ export const DEFAULT_LIMITS: ProxyLimits = {
 
 /** TCP_NOTSENT_LOWAT on the browser's socket: what the kernel may hold unsent beyond what is in flight. */
 export const BROWSER_UNSENT_BYTES = 16 * 1024;
+
+/** How long a lost display's desktop is looked for on another host while it is paused (a migration's last moments). */
+const MOVE_LOOKUP_MS = 4000;
+const MOVE_LOOKUP_EVERY_MS = 200;
 
 /** SO_RCVBUF of the display's socket (the kernel doubles it): a display's window of 256 KiB, ample on a LAN. */
 export const DISPLAY_RECEIVE_BYTES = 128 * 1024;
@@ -123,6 +128,8 @@ export class DisplayProxy {
   /** Tokens whose claiming connection is live and may be joined (SPICE's main channel). */
   readonly #joinable: JoinableTokens;
   readonly #wss: WebSocketServer;
+  /** Lookups of where a desktop runs now, shared by the connections that lost it together (SPICE's channels). */
+  readonly #whereNow = new Map<string, Promise<RelayEnd | undefined>>();
 
   constructor(options: DisplayProxyOptions) {
     this.#options = options;
@@ -276,7 +283,8 @@ export class DisplayProxy {
           handshake.onEnd?.();
           return;
         }
-        const relay = new Relay(ws, handshake.display.socket, this.limits, handshake.filter, handshake.farewell);
+        const opened = handshake.display.desktop;
+        const relay = new Relay(ws, handshake.display.socket, this.limits, handshake.filter, handshake.farewell, () => this.#moved(opened));
         // The kernels keep little of the picture (unsent towards the browser, unread from the
         // display), so the backlog stays in the relay, bounded by time, and the display feels it.
         limitUnsentBytes(req.socket, BROWSER_UNSENT_BYTES);
@@ -301,7 +309,7 @@ export class DisplayProxy {
         relay.start(inbox.drain(), handshake.display.inbox.drain());
         log.info(fields, 'connection open');
         void relay.done.then((end) => {
-          this.sessions.detach(session, relay);
+          this.sessions.detach(session, relay, end);
           if (session.relays.size === 0) {
             const totals = session.info();
             this.#options.audit?.record({
@@ -353,6 +361,39 @@ export class DisplayProxy {
         closeWebSocket(ws, failure.code, failure.reason);
       },
     );
+  }
+
+  /**
+   * A display that closed on its own may have moved: a desktop now running on another host than
+   * the one this connection reached was live-migrated there, and the viewer is told so (it
+   * reconnects, and says "Moving"). SPICE's display closes as the memory copy ends, while both
+   * hosts still have it paused: a paused desktop is looked at again until the new host resumes it.
+   */
+  #moved(opened: Desktop): Promise<RelayEnd | undefined> {
+    const key = `${opened.id}@${opened.hypervisor}`;
+    let lookup = this.#whereNow.get(key);
+    if (!lookup) {
+      lookup = this.#whereItRuns(opened).catch(() => undefined);
+      this.#whereNow.set(key, lookup);
+      void lookup.finally(() => this.#whereNow.delete(key));
+    }
+    return lookup;
+  }
+
+  async #whereItRuns(opened: Desktop): Promise<RelayEnd | undefined> {
+    const until = Date.now() + MOVE_LOOKUP_MS;
+    for (;;) {
+      const now = await this.#options.targets.get(opened.id);
+      if (now?.state === 'running' && now.hypervisor !== opened.hypervisor) {
+        return {
+          code: CloseCode.moved,
+          reason: 'The desktop is moving to another host.',
+          detail: `desktop ${opened.id} moved from ${opened.hypervisor} to ${now.hypervisor}`,
+        };
+      }
+      if (now?.state !== 'paused' || Date.now() > until) return undefined;
+      await sleep(MOVE_LOOKUP_EVERY_MS);
+    }
   }
 
   /**

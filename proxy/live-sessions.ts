@@ -9,7 +9,7 @@ import {
   type LiveSessionInfo,
   type SessionMatch,
 } from '../contract/live-sessions.js';
-import type { Relay } from './relay.js';
+import type { Relay, RelayEnd } from './relay.js';
 
 export class LiveSession implements LiveSessionHandle {
   readonly id = randomUUID();
@@ -18,6 +18,8 @@ export class LiveSession implements LiveSessionHandle {
   /** Bytes of connections that have closed, so that the session's totals survive them. */
   #closedToClient = 0;
   #closedToDisplay = 0;
+  /** How its last connection ended, once it has: why the session ended (the browser left, the desktop moved, ...). */
+  ending?: { code: number; reason: string };
 
   constructor(
     readonly key: string,
@@ -99,9 +101,10 @@ export class LiveSessions implements LiveSessionDirectory {
     return session;
   }
 
-  detach(session: LiveSession, relay: Relay): void {
+  detach(session: LiveSession, relay: Relay, end?: RelayEnd): void {
     session.remove(relay);
     if (session.relays.size === 0) {
+      if (end) session.ending = { code: end.code, reason: end.reason };
       this.#byKey.delete(session.key);
       this.#byId.delete(session.id);
       for (const listener of this.#endedListeners) listener(session);

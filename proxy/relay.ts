@@ -51,6 +51,15 @@ export interface RelayEnd {
  */
 export type ClientFilter = (chunk: Buffer) => Buffer;
 
+/**
+ * Asked when the display's side ends first: a truer end to tell the browser than "the display
+ * closed", if there is one (the desktop moved to another host, so the viewer says so).
+ */
+export type DisplayLoss = () => Promise<RelayEnd | undefined>;
+
+/** How long the browser's close waits for a DisplayLoss answer. */
+const LOSS_ANSWER_MS = 5000;
+
 export class Relay {
   bytesToDisplay = 0;
   bytesToClient = 0;
@@ -58,6 +67,8 @@ export class Relay {
   readonly done: Promise<RelayEnd>;
   #lastActivity = Date.now();
   #ended = false;
+  /** The display's side ended and its DisplayLoss is being asked why. */
+  #losing = false;
   #finish!: (end: RelayEnd) => void;
   #idleTimer: NodeJS.Timeout | undefined;
   #maxTimer: NodeJS.Timeout | undefined;
@@ -74,6 +85,7 @@ export class Relay {
     readonly limits: RelayLimits,
     readonly filter?: ClientFilter,
     readonly farewell?: () => Farewell | undefined,
+    readonly displayLoss?: DisplayLoss,
   ) {
     const ceiling = limits.highWaterMark;
     this.#drain = new BrowserDrain(
@@ -108,9 +120,9 @@ export class Relay {
     client.on('error', (error) => this.close(CloseCode.protocolError, 'The browser sent data that is not valid WebSocket.', error.message));
     display.on('data', (chunk: Buffer) => this.#toClient(chunk));
     display.on('drain', () => client.resume());
-    display.on('end', () => this.close(CloseCode.normal, "The desktop's display closed the connection."));
-    display.on('error', (error) => this.close(CloseCode.displayUnreachable, 'The connection to the desktop was lost.', error.message));
-    display.on('close', () => this.close(CloseCode.normal, "The desktop's display closed the connection."));
+    display.on('end', () => this.#lost(CloseCode.normal, "The desktop's display closed the connection."));
+    display.on('error', (error) => this.#lost(CloseCode.displayUnreachable, 'The connection to the desktop was lost.', error.message));
+    display.on('close', () => this.#lost(CloseCode.normal, "The desktop's display closed the connection."));
 
     this.#armIdle(this.limits.idleTimeoutMs);
     this.#maxTimer = setTimeout(
@@ -213,6 +225,24 @@ export class Relay {
       }
     }, ms);
     this.#idleTimer.unref();
+  }
+
+  /** The display's side ended: closes with the DisplayLoss's answer, or with this end when it has none in time. */
+  #lost(code: number, reason: string, detail = reason): void {
+    if (this.#ended || this.#losing) return;
+    if (!this.displayLoss) return this.close(code, reason, detail);
+    this.#losing = true;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), LOSS_ANSWER_MS);
+    });
+    void Promise.race([this.displayLoss(), late])
+      .catch(() => undefined)
+      .then((truer) => {
+        clearTimeout(timer);
+        if (truer) this.close(truer.code, truer.reason, truer.detail);
+        else this.close(code, reason, detail);
+      });
   }
 
   /** Ends both legs; the browser gets `code` and `reason`. */

@@ -221,7 +221,12 @@ export async function startGateway(
   serviceMetrics.watchSessions(displayProxy.sessions);
   await sharedSessions?.start();
   liveSessions.onEnded((session) => {
-    shadows.sessionEnded(session.id).catch((error: Error) => log.warn({ session: session.id }, `shadowing not ended: ${error.message}`));
+    // A desktop that moved host keeps its watchers: the user's viewer follows it, and so does the shadowing.
+    const ended = session.ending?.code === CloseCode.moved ? shadows.sessionMoved(session) : shadows.sessionEnded(session.id);
+    ended.catch((error: Error) => log.warn({ session: session.id }, `shadowing not ended: ${error.message}`));
+  });
+  liveSessions.onOpened((session) => {
+    shadows.sessionOpened(session).catch((error: Error) => log.warn({ session: session.id }, `shadowing not followed: ${error.message}`));
   });
 
   const users = new UserStore(config.dataDir);

@@ -189,6 +189,10 @@ export class RedisLiveSessions implements LiveSessionDirectory {
     return here + elsewhere;
   }
 
+  onOpened(listener: (session: LiveSessionHandle) => void): () => void {
+    return this.local.onOpened(listener);
+  }
+
   onEnded(listener: (session: LiveSessionHandle) => void): () => void {
     return this.local.onEnded(listener);
   }

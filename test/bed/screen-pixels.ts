@@ -1,6 +1,7 @@
 // What the remote screen shows, read from the page: the lit pixels of the desktop's canvas (the
 // largest under #screen). Text on the test guest's console is light on black, so typed text adds
-// lit pixels; a picture that stopped updating adds none.
+// lit pixels; a picture that stopped updating adds none. And a coarse grid of it, to compare two
+// viewers' pictures (a helpdesk watcher's and the user's).
 import type { Page } from 'puppeteer-core';
 
 /**
@@ -42,4 +43,27 @@ export async function settledLitPixels(page: Page, timeoutMs = 30_000): Promise<
     }
   }
   return last;
+}
+
+/** A coarse luminance grid (32 x 24 cells) of the remote screen's canvas, to compare two viewers' pictures. */
+export async function screenGrid(page: Page): Promise<number[]> {
+  return page.evaluate(`(() => {
+    const c = [...document.querySelectorAll('#screen canvas')].find((x) => x.width > 100);
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    const cols = 32, rows = 24, out = [];
+    for (let gy = 0; gy < rows; gy++) for (let gx = 0; gx < cols; gx++) {
+      let sum = 0, n = 0;
+      for (let y = Math.floor(gy * c.height / rows); y < Math.floor((gy + 1) * c.height / rows); y += 2)
+        for (let x = Math.floor(gx * c.width / cols); x < Math.floor((gx + 1) * c.width / cols); x += 2) {
+          const i = (y * c.width + x) * 4; sum += d[i] * 0.3 + d[i + 1] * 0.59 + d[i + 2] * 0.11; n++;
+        }
+      out.push(sum / n);
+    }
+    return out;
+  })()`) as Promise<number[]>;
+}
+
+/** How many cells of two grids differ by more than `tolerance` in luminance. */
+export function cellsDiffering(a: number[], b: number[], tolerance = 8): number {
+  return a.filter((v, i) => Math.abs(v - (b[i] ?? 0)) > tolerance).length;
 }

@@ -13,6 +13,7 @@ import { openDesktop, signInPage, typeAndExpect, typeWord, viewerState } from '.
 import { freePort } from '../bed/ports.js';
 import { WireReader } from '../bed/protocol-clients.js';
 import { waitFor } from '../bed/deadline.js';
+import { screenGrid } from '../bed/screen-pixels.js';
 
 /** The same guest, described with an unreachable SPICE display: its user ends up on VNC. */
 const VNC_ONLY = 'a0000000-0000-4000-8000-0000000000a1';
@@ -43,24 +44,6 @@ before(async () => {
 });
 
 after(() => bed?.close());
-
-/** A coarse luminance grid of the remote screen's canvas, to compare two viewers' pictures. */
-async function screenGrid(page: Page): Promise<number[]> {
-  return page.evaluate(`(() => {
-    const c = [...document.querySelectorAll('#screen canvas')].find((x) => x.width > 100);
-    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-    const cols = 32, rows = 24, out = [];
-    for (let gy = 0; gy < rows; gy++) for (let gx = 0; gx < cols; gx++) {
-      let sum = 0, n = 0;
-      for (let y = Math.floor(gy * c.height / rows); y < Math.floor((gy + 1) * c.height / rows); y += 2)
-        for (let x = Math.floor(gx * c.width / cols); x < Math.floor((gx + 1) * c.width / cols); x += 2) {
-          const i = (y * c.width + x) * 4; sum += d[i] * 0.3 + d[i + 1] * 0.59 + d[i + 2] * 0.11; n++;
-        }
-      out.push(sum / n);
-    }
-    return out;
-  })()`) as Promise<number[]>;
-}
 
 async function askToWatch(helpdesk: Page, control = false): Promise<void> {
   const button = `tr[data-user="alice"] ${control ? '.ask-control' : '.ask'}`;

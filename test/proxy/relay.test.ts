@@ -5,7 +5,8 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
-import { Relay } from '../../proxy/relay.js';
+import { CloseCode } from '../../contract/close-codes.js';
+import { Relay, type DisplayLoss } from '../../proxy/relay.js';
 import { waitFor } from '../bed/deadline.js';
 
 const HWM = 256 * 1024;
@@ -30,7 +31,7 @@ async function listen(server: Server): Promise<number> {
 }
 
 /** A display server, a WebSocket server relaying to it, and a client. */
-async function bed(options: { idleTimeoutMs?: number } = {}): Promise<Bed> {
+async function bed(options: { idleTimeoutMs?: number; displayLoss?: DisplayLoss } = {}): Promise<Bed> {
   let displaySide!: (s: Socket) => void;
   const display = new Promise<Socket>((r) => {
     displaySide = r;
@@ -49,7 +50,8 @@ async function bed(options: { idleTimeoutMs?: number } = {}): Promise<Bed> {
   await new Promise<void>((r) => wss.once('listening', () => r()));
   wss.on('connection', (ws) => {
     const socket = connect({ host: '127.0.0.1', port: tcpPort }, () => {
-      const r = new Relay(ws, socket, { ...limits, ...options });
+      const { displayLoss, ...more } = options;
+      const r = new Relay(ws, socket, { ...limits, ...more }, undefined, undefined, displayLoss);
       r.start([], []);
       made(r);
       sides({ ws, socket });
@@ -170,4 +172,39 @@ test('text frames from the browser close the connection with a reason', async (t
   const [code, reason] = await new Promise<[number, string]>((r) => b.client.once('close', (c, why) => r([c, why.toString()])));
   assert.equal(code, 4400);
   assert.match(reason, /text where the display protocol is binary/);
+});
+
+test('a display that closes on its own is explained to the browser by its DisplayLoss (the desktop moved host), or else as closed', async (t) => {
+  for (const moved of [true, false]) {
+    const asked: number[] = [];
+    const b = await bed({
+      displayLoss: async () => {
+        asked.push(Date.now());
+        return moved ? { code: CloseCode.moved, reason: 'The desktop is moving to another host.', detail: 'moved' } : undefined;
+      },
+    });
+    t.after(() => b.close());
+    const closed = new Promise<[number, string]>((r) => b.client.once('close', (code, reason) => r([code, reason.toString()])));
+    (await b.display).destroy();
+    const [code, reason] = await closed;
+    assert.equal(asked.length, 1, 'asked once, however many ways the display said it ended');
+    if (moved) assert.deepEqual([code, reason], [CloseCode.moved, 'The desktop is moving to another host.']);
+    else assert.deepEqual([code, reason], [CloseCode.normal, "The desktop's display closed the connection."]);
+  }
+});
+
+test('a browser that leaves is not a display loss: its DisplayLoss is not asked', async (t) => {
+  let asked = 0;
+  const b = await bed({
+    displayLoss: async () => {
+      asked++;
+      return undefined;
+    },
+  });
+  t.after(() => b.close());
+  const relay = await b.relay;
+  b.client.close(1000, 'bye');
+  const end = await relay.done;
+  assert.equal(end.detail, 'browser closed');
+  assert.equal(asked, 0);
 });

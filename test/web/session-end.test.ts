@@ -13,6 +13,7 @@ import { CloseCode } from '../../contract/close-codes.js';
 type Ending = { reconnect: true } | { reconnect: false; title: string; text: string; openAgain: boolean; goTo?: string };
 interface SessionEndModule {
   describeEnd(end: { code?: number; reason: string }): Ending;
+  reconnectingTitle(end: { code?: number; reason: string }, attempt: number): string;
   Backoff: { new (random?: () => number): { attempt: number; next(): number | undefined }; MAX_ATTEMPTS: number };
 }
 
@@ -70,4 +71,12 @@ test('reconnection backs off from half a second to fifteen, with jitter, and giv
   const high = new m.Backoff(() => 0.999);
   assert.equal(low.next(), 400);
   assert.equal(high.next(), 600);
+});
+
+test('a desktop that moved host is a short notice while the viewer reconnects, not a count of attempts', () => {
+  const moved = { code: CloseCode.moved, reason: 'The desktop is moving to another host.' };
+  assert.deepEqual(m.describeEnd(moved), { reconnect: true });
+  assert.equal(m.reconnectingTitle(moved, 1), 'Moving to another host…');
+  assert.equal(m.reconnectingTitle(moved, 3), 'Moving to another host… (attempt 3)');
+  assert.equal(m.reconnectingTitle({ code: 1006, reason: 'x' }, 1), 'Reconnecting… (attempt 1)');
 });

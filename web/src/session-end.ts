@@ -46,6 +46,15 @@ export function describeEnd(end: SessionEnd): Ending {
 }
 
 /**
+ * What the viewer says while it reconnects: a desktop that moved host is a short notice, not a
+ * problem (the proxy says so with `moved`); any other drop counts its attempts.
+ */
+export function reconnectingTitle(end: SessionEnd, attempt: number): string {
+  if (end.code === CloseCode.moved) return attempt <= 1 ? 'Moving to another host…' : `Moving to another host… (attempt ${attempt})`;
+  return `Reconnecting… (attempt ${attempt})`;
+}
+
+/**
  * Waits between reconnection attempts: quickly at first (a Wi-Fi switch takes a second or two),
  * then backing off so that a thousand viewers do not hammer a restarting gateway together, with
  * jitter to spread them.

@@ -13,7 +13,7 @@ import { ChainFailed, FallbackChain, type Fallback } from './fallback-chain.js';
 import { watchLine } from './line-heartbeat.js';
 import { installOnScreenKeyboard } from './on-screen-keyboard.js';
 import { PROTOCOL_CLIENTS, protocolLabel as label } from './protocols.js';
-import { Backoff, describeEnd, type SessionEnd } from './session-end.js';
+import { Backoff, describeEnd, reconnectingTitle, type SessionEnd } from './session-end.js';
 
 /** `closed`: ended on purpose, or given up on; `stopped`: the desktop is not running. */
 type State = 'connecting' | 'connected' | 'reconnecting' | 'failed' | 'closed' | 'stopped';
@@ -254,8 +254,7 @@ async function reconnect(end: SessionEnd, protocol: string): Promise<void> {
       }
       setState('reconnecting', protocol);
       const attempt = backoff.attempt;
-      status.textContent = `Reconnecting… (attempt ${attempt})`;
-      $('reconnecting-title').textContent = `Reconnecting… (attempt ${attempt})`;
+      status.textContent = $('reconnecting-title').textContent = reconnectingTitle(end, attempt);
       $('reconnecting-text').textContent = `${end.reason} This page reconnects by itself.`;
       reconnectingPanel.hidden = false;
       await new Promise<void>((resolve) => {
