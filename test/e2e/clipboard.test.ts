@@ -29,7 +29,7 @@ before(async () => {
   libvirtd = await startLibvirtd();
   // Both guests boot at once: each takes 10-20 s under TCG to its agent.
   const [spice, vnc] = await Promise.all([
-    defineDesktop(libvirtd.uri, { name: 'clip-spice', users: ['alice'], agent: 'spice', vnc: false, sound: true }),
+    defineDesktop(libvirtd.uri, { name: 'clip-spice', users: ['alice'], agent: 'spice', vnc: false, sound: true, power: true }),
     defineDesktop(libvirtd.uri, { name: 'clip-vnc', users: ['alice'], agent: 'vnc', spice: false }),
   ]);
   Object.assign(guests, { spice, vnc });
