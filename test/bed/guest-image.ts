@@ -292,6 +292,11 @@ const SOUND_MODULES = [
   'snd_mixer_oss',
   'snd_pcm_oss',
 ];
+/**
+ * /dev/dsp is opened once, for good: each open and close is a new SPICE stream (PLAYBACK_START,
+ * PLAYBACK_STOP), for which spice-html5 makes a new <audio> element. The guest says
+ * PORTHOLE-SOUND-PLAYING on the serial port as it starts.
+ */
 const TONE_STACK = `i=0; while [ ! -e /dev/dsp ] && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done
 [ -e /dev/dsp ] && echo PORTHOLE-SOUND-PLAYING > /dev/ttyS0 && (while true; do cat /tone.u8; done > /dev/dsp) &
 `;
