@@ -208,12 +208,15 @@ test("SPICE sound: the guest's tone plays in the page after the person's first c
   }
 });
 
-test('SPICE sound, view only: a watcher hears the desktop too', async () => {
+test('SPICE sound, view only: a watcher hears the desktop too, over the playback channel the proxy carries', async () => {
   const page = await openViewer(guests.spice!, true);
   try {
     await page.waitForSelector('#sound:not([hidden])', { timeout: 60_000 });
     await (await page.waitForSelector('#screen canvas'))!.click();
     await waitForTone(page, 0.3, "the guest's tone in a view-only page");
+    const metrics = await gw!.metrics();
+    const playback = /porthole_proxy_bytes_total\{protocol="spice",channel="spice.playback",direction="to_client"\} (\d+)/.exec(metrics);
+    assert.ok(Number(playback?.[1] ?? 0) > 0, 'the proxy carried the playback channel');
   } finally {
     await page.browserContext().close();
   }
