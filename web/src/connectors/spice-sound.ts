@@ -2,8 +2,8 @@
 // an <audio> element that it adds to the screen area when the guest opens a stream and removes
 // when the guest closes it, so a desktop playing one sound after another gets a new element each
 // time. Each element is routed through one Web Audio gain, the person's volume and mute: an
-// element's own volume does not reach Web Audio in Chromium and cannot be set at all on iOS. The
-// AudioContext starts at the person's first gesture, since browsers start no sound before one.
+// element's own volume does not reach Web Audio in Chromium and cannot be set at all on iOS.
+// Nothing plays before the person's first gesture, since browsers start no sound before one.
 import type { RemoteSound } from './connector.js';
 
 export class SpiceSound implements RemoteSound {
@@ -11,6 +11,7 @@ export class SpiceSound implements RemoteSound {
   readonly #listeners: (() => void)[] = [];
   #volume = 1;
   #muted = false;
+  #started = false;
   #output: { context: AudioContext; gain: GainNode } | undefined;
   readonly #routed = new WeakSet<HTMLAudioElement>();
   readonly #elements: MutationObserver;
@@ -35,13 +36,8 @@ export class SpiceSound implements RemoteSound {
   }
 
   start(): void {
-    if (!this.#output) {
-      const context = new AudioContext();
-      const gain = context.createGain();
-      gain.connect(context.destination);
-      this.#output = { context, gain };
-    }
-    if (this.#output.context.state === 'suspended') void this.#output.context.resume();
+    this.#started = true;
+    if (this.#output?.context.state === 'suspended') void this.#output.context.resume();
     this.#apply();
   }
 
@@ -58,10 +54,19 @@ export class SpiceSound implements RemoteSound {
   }
 
   #apply(): void {
+    const players = [...this.area.querySelectorAll('audio')];
+    // No gesture yet, the browser would not play it; no sound yet, no AudioContext needed.
+    if (!this.#started || (players.length === 0 && !this.#output)) return;
+    if (!this.#output) {
+      // After the page's first gesture, which lets an AudioContext run.
+      const context = new AudioContext();
+      const gain = context.createGain();
+      gain.connect(context.destination);
+      this.#output = { context, gain };
+    }
     const output = this.#output;
-    if (!output) return; // no gesture yet: the browser would not play it
     output.gain.gain.value = this.#muted ? 0 : this.#volume;
-    for (const audio of this.area.querySelectorAll('audio')) {
+    for (const audio of players) {
       if (!this.#routed.has(audio)) {
         this.#routed.add(audio);
         output.context.createMediaElementSource(audio).connect(output.gain);
