@@ -18,11 +18,13 @@ export const CONTENT_SECURITY_POLICY = [
 /**
  * The viewer page alone runs IronRDP (RDP): WebAssembly compilation ('wasm-unsafe-eval', not
  * 'unsafe-eval'), its WASM inlined as a data: URL that it fetches, and the inline styles of its
- * web component. Every other page keeps the strict policy.
+ * web component. It also plays the desktop's sound, which spice-html5 feeds to an <audio>
+ * element through a MediaSource (a blob: URL). Every other page keeps the strict policy.
  */
 export const VIEWER_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace("script-src 'self'", "script-src 'self' 'wasm-unsafe-eval'")
   .replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
-  .replace("connect-src 'self'", "connect-src 'self' data:");
+  .replace("connect-src 'self'", "connect-src 'self' data:")
+  .replace("font-src 'self'", "font-src 'self'; media-src 'self' blob:");
 
 const VIEWER_PAGES = new Set(['/viewer.html', '/viewer']);
 

@@ -31,6 +31,8 @@ export interface DesktopSpec {
    * SPICE's agent channel (`spice`) or on QEMU's clipboard bridge for VNC (`vnc`, qemu-vdagent).
    */
   agent?: 'spice' | 'vnc';
+  /** An HDA sound card played through SPICE (the agent guest plays a tone on it). */
+  sound?: boolean;
 }
 
 /** The agent's virtio port, as an administrator would give a desktop a shared clipboard. */
@@ -81,6 +83,7 @@ export async function defineDesktop(uri: string, spec: DesktopSpec): Promise<Run
     ${(spec.spice ?? true) ? graphicsXml('spice', 'auto', spicePassword) : ''}
     ${(spec.vnc ?? true) ? graphicsXml('vnc', 'auto', vncPassword) : ''}
     ${spec.agent ? agentChannelXml(spec.agent) : ''}
+    ${spec.sound ? "<sound model='ich6'><audio id='1'/></sound><audio id='1' type='spice'/>" : ''}
     <video><model type='qxl'/></video>
     <memballoon model='none'/>
   </devices>

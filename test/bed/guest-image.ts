@@ -39,6 +39,8 @@ export interface ImageRecipe {
    */
   programs?: { path: string; debian: string }[];
   trees?: { path: string; debian: string }[];
+  /** Files written into the image, e.g. a sound to play. */
+  files?: { path: string; content: Buffer }[];
 }
 
 /** dist/test/bed/ -> test/bed/.cache */
@@ -187,6 +189,7 @@ function build(dir: string, recipe: ImageRecipe): void {
       if (!existsSync(t.path)) throw new Error(`${t.path} is missing: apt-get install ${t.debian}`);
       cpSync(t.path, join(root, t.path), { recursive: true, dereference: true });
     }
+    for (const f of recipe.files ?? []) writeFileSync(join(root, f.path), f.content);
     writeFileSync(join(root, 'init'), recipe.init(order), { mode: 0o755 });
     const cpio = spawnSync('sh', ['-c', 'find . | cpio -o -H newc --quiet | gzip -1'], { cwd: root, maxBuffer: 256 * 1024 * 1024 });
     if (cpio.status !== 0) throw new Error(`initramfs: ${cpio.stderr.toString() || 'cpio failed (apt-get install cpio)'}`);
@@ -268,13 +271,51 @@ done) &
 echo PORTHOLE-AGENT-STARTED > /dev/ttyS0
 `;
 
-/** The test guest with the clipboard agent (see AGENT_STACK); Debian packages xvfb, spice-vdagent, xclip. */
+/**
+ * Sound, with no userland: the kernel's OSS emulation plays a tone (8 kHz unsigned 8-bit) in a
+ * loop on /dev/dsp, where the domain has an HDA sound card (and nothing where it has none).
+ * Modules in this order, since there is no modprobe to find the codec driver before the controller's.
+ */
+const SOUND_MODULES = [
+  'soundcore',
+  'snd',
+  'snd_timer',
+  'snd_pcm',
+  'snd_hda_core',
+  'snd_hwdep',
+  'snd_hda_codec',
+  'ledtrig_audio',
+  'snd_hda_codec_generic',
+  'snd_intel_sdw_acpi',
+  'snd_intel_dspcfg',
+  'snd_hda_intel',
+  'snd_mixer_oss',
+  'snd_pcm_oss',
+];
+/**
+ * /dev/dsp is opened once, for good: each open and close is a new SPICE stream (PLAYBACK_START,
+ * PLAYBACK_STOP), for which spice-html5 makes a new <audio> element. The guest says
+ * PORTHOLE-SOUND-PLAYING on the serial port as it starts.
+ */
+const TONE_STACK = `i=0; while [ ! -e /dev/dsp ] && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done
+[ -e /dev/dsp ] && echo PORTHOLE-SOUND-PLAYING > /dev/ttyS0 && (while true; do cat /tone.u8; done > /dev/dsp) &
+`;
+
+/** A second of a 440 Hz tone, 8 kHz unsigned 8-bit, half of full scale. */
+function tone(): Buffer {
+  return Buffer.from(Array.from({ length: 8000 }, (_, i) => Math.round(128 + 64 * Math.sin((2 * Math.PI * 440 * i) / 8000))));
+}
+
+/**
+ * The test guest with the clipboard agent (see AGENT_STACK) and a tone on its sound card when it
+ * has one; Debian packages xvfb, spice-vdagent, xclip.
+ */
 export function ensureAgentGuestImage(): GuestImage {
   return ensureImage({
-    name: 'agent-guest-v1',
+    name: 'agent-guest-v2',
     // virtio_console carries the agent's port; spice-vdagentd dies without uinput.
-    modules: [...DISPLAY_MODULES, 'virtio_pci', 'virtio_console', 'uinput'],
-    init: (modules) => INIT(modules, AGENT_STACK),
+    modules: [...DISPLAY_MODULES, 'virtio_pci', 'virtio_console', 'uinput', ...SOUND_MODULES],
+    init: (modules) => INIT(modules, AGENT_STACK + TONE_STACK),
     programs: [
       { path: '/usr/bin/Xvfb', debian: 'xvfb' },
       { path: '/usr/bin/xkbcomp', debian: 'x11-xkb-utils' },
@@ -283,5 +324,6 @@ export function ensureAgentGuestImage(): GuestImage {
       { path: '/usr/bin/xclip', debian: 'xclip' },
     ],
     trees: [{ path: '/usr/share/X11/xkb', debian: 'xkb-data' }],
+    files: [{ path: 'tone.u8', content: tone() }],
   });
 }

@@ -272,6 +272,7 @@ test('every response carries the security headers; health answers, and /metrics 
   // Only the viewer runs IronRDP's WebAssembly; even there no 'unsafe-eval' and no other origin.
   const viewer = String((await app.inject({ method: 'GET', url: '/viewer.html?desktop=x' })).headers['content-security-policy']);
   assert.match(viewer, /script-src 'self' 'wasm-unsafe-eval';/);
+  assert.match(viewer, /media-src 'self' blob:;/, "the desktop's sound plays from a MediaSource");
   assert.match(viewer, /connect-src 'self' data:;/);
   assert.doesNotMatch(viewer, /'unsafe-eval'|https?:|\*/);
   assert.equal(res.headers['x-content-type-options'], 'nosniff');

@@ -51,3 +51,17 @@ test('a patch whose text is not found fails, naming its fix', () => {
     /pkg\/x\.js: a patch expects its text 1 time\(s\), found 0.*the reason/,
   );
 });
+
+test('the spice-html5 patches apply to main.js: the playback channel keeps a place of its own, and stop() closes it and the cursor channel', () => {
+  const original = readFileSync(`${PACKAGE}src/main.js`, 'utf8');
+  const patched = applyPatches(
+    original,
+    spiceHtml5Patches.filter((p) => p.file === 'src/main.js'),
+    'main.js',
+  );
+  assert.ok(!patched.includes('this.cursor = new SpicePlaybackConn'), 'the playback channel no longer replaces the cursor channel');
+  assert.match(patched, /this\.playback = new SpicePlaybackConn\(conn\);\n\s+if \(this\.porthole_playback_opened !== undefined\)/);
+  const stop = /SpiceMainConn\.prototype\.stop = function[^]*?\n}\n/.exec(patched)![0];
+  assert.match(stop, /this\.cursor\.cleanup\(\)/);
+  assert.match(stop, /this\.playback\.cleanup\(\)/);
+});

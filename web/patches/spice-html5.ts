@@ -180,4 +180,27 @@ export const spiceHtml5Patches: SourcePatch[] = [
       '                                                        (1 << Constants.VD_AGENT_CAP_MONITORS_CONFIG) |\n' +
       '                                                        (1 << Constants.VD_AGENT_CAP_REPLY));\n',
   },
+  {
+    file: 'src/main.js',
+    why:
+      'sound: the playback channel was stored as `cursor`, overwriting the cursor channel, so ' +
+      "stop() closed the playback channel but left the cursor channel's WebSocket open after a " +
+      'disconnect (upstream main.js has the same line); it is kept as `playback`, and the ' +
+      'connector hears that the desktop has sound (web/src/connectors/spice-sound.ts)',
+    find: '                this.cursor = new SpicePlaybackConn(conn);\n',
+    replace:
+      '            {\n' +
+      '                this.playback = new SpicePlaybackConn(conn);\n' +
+      '                if (this.porthole_playback_opened !== undefined)\n' +
+      '                    this.porthole_playback_opened();\n' +
+      '            }\n',
+  },
+  {
+    file: 'src/main.js',
+    why: 'sound: stop() closes the playback channel too, now that it is no longer the cursor',
+    find: '    if (this.cursor)\n    {\n        this.cursor.cleanup();\n        this.cursor = undefined;\n    }\n',
+    replace:
+      '    if (this.cursor)\n    {\n        this.cursor.cleanup();\n        this.cursor = undefined;\n    }\n\n' +
+      '    if (this.playback)\n    {\n        this.playback.cleanup();\n        this.playback = undefined;\n    }\n',
+  },
 ];

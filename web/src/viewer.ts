@@ -5,6 +5,7 @@
 // by an administrator, opened elsewhere) it says so and waits for the person.
 import { api, ApiError, type Attempt, type DesktopSummary } from './api.js';
 import { installClipboardPanel } from './clipboard-panel.js';
+import { installSoundControl } from './sound-control.js';
 import { watchForShadowing } from './shadow-prompt.js';
 import { installCloseRecorder } from './close-reasons.js';
 import type { RemoteSession } from './connectors/connector.js';
@@ -83,6 +84,7 @@ const clipboardPanel = installClipboardPanel({
   panel: $('clipboard-panel'),
   focusDesktop: () => session?.focus(),
 });
+const soundControl = installSoundControl($<HTMLButtonElement>('sound'), $<HTMLInputElement>('volume'));
 
 window.portholeViewer = {
   state: 'connecting',
@@ -104,6 +106,7 @@ function setState(state: State, protocol: string | null = window.portholeViewer.
   const watchOnly = viewOnly || (shadowId !== null && !watchedWithControl);
   $('cad').hidden = watchOnly;
   clipboardPanel.update(state === 'connected' ? session : undefined, !watchOnly);
+  soundControl.update(state === 'connected' ? session : undefined);
   // The on-screen keyboard where the screen is small or touched, and the client can send keys.
   $('osk').hidden = watchOnly || !(smallOrTouch.matches && session?.sendKey && state === 'connected');
   // Restart and shut down: for those who may, never for a watcher, and while there is a desktop to act on.

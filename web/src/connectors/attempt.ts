@@ -6,7 +6,7 @@ import type { Attempt } from '../api.js';
 import { lastClose } from '../close-reasons.js';
 import { firstFrame } from '../first-frame.js';
 import type { SessionEnd } from '../session-end.js';
-import type { RemoteClipboard, RemoteSession } from './connector.js';
+import type { RemoteClipboard, RemoteSession, RemoteSound } from './connector.js';
 
 /** What a connector's client offers once started. */
 export interface StartedClient {
@@ -17,6 +17,7 @@ export interface StartedClient {
   sendKey?(code: string, down: boolean, options: { shift: boolean; keysym: number }): void;
   scaleToWindow(fit: boolean): void;
   clipboard?: RemoteClipboard;
+  sound?: RemoteSound;
   /**
    * Whether the client takes keys and mouse yet, when that can come after the first picture
    * (SPICE's inputs channel: on a slow line it is ready up to a second after the picture, and
@@ -123,6 +124,7 @@ export function runAttempt(
             ...(c.sendKey ? { sendKey: c.sendKey.bind(c) } : {}),
             scaleToWindow: (fit) => c.scaleToWindow(fit),
             ...(c.clipboard ? { clipboard: c.clipboard } : {}),
+            ...(c.sound ? { sound: c.sound } : {}),
             disconnect: () => {
               closeListener = undefined;
               teardown();

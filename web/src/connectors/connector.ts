@@ -15,6 +15,17 @@ export interface RemoteClipboard {
   onEvent(listener: (event: ClipboardEvent) => void): void;
 }
 
+/** The desktop's sound, where the protocol's client plays it. */
+export interface RemoteSound {
+  /** Whether the desktop has sound to play (SPICE: a playback channel). */
+  readonly available: boolean;
+  onAvailable(listener: () => void): void;
+  /** Lets it play; called within the person's gesture, since browsers start no sound before one. */
+  start(): void;
+  /** Volume from 0 to 1, and whether it is muted. */
+  set(volume: number, muted: boolean): void;
+}
+
 export interface RemoteSession {
   readonly protocol: string;
   /** Where keyboard and mouse go. */
@@ -30,6 +41,8 @@ export interface RemoteSession {
   scaleToWindow(fit: boolean): void;
   /** The desktop's clipboard, where the protocol's client carries one. */
   readonly clipboard?: RemoteClipboard;
+  /** The desktop's sound, where the protocol's client plays it. */
+  readonly sound?: RemoteSound;
   disconnect(): void;
   /** Called once when the connection ends after it was established, with the proxy's close code when it gave one. */
   onClose(listener: (end: SessionEnd) => void): void;

@@ -5,6 +5,7 @@ import type { Attempt } from '../api.js';
 import { spice } from '../../../proxy/spice/descriptor.js';
 import { runAttempt } from './attempt.js';
 import { CLIENT_CAPABILITIES, SpiceClipboard } from './spice-clipboard.js';
+import { SpiceSound } from './spice-sound.js';
 import { watchSpiceHealth } from './spice-health.js';
 import { spiceKeyCode } from './spice-scancodes.js';
 import type { Connector, RemoteSession } from './connector.js';
@@ -64,11 +65,15 @@ export class SpiceConnector implements Connector {
         onerror: (e) => fail(e.message || 'the connection failed'),
       });
       const clipboard = withClipboard(connection);
+      const sound = new SpiceSound(area);
+      connection.porthole_playback_opened = () => sound.opened();
       let stopWatching = () => {};
       return {
         clipboard,
+        sound,
         stop: () => {
           stopWatching();
+          sound.stop();
           connection.stop();
         },
         watchHealth: (broken) => {

@@ -20,6 +20,8 @@ declare module '@spice-project/spice-html5' {
     porthole_agent_data?: (payload: ArrayBuffer) => boolean;
     porthole_agent_changed?: () => void;
     porthole_agent_caps?: number;
+    /** Porthole's hook: the main channel opened a playback channel (the desktop has sound). */
+    porthole_playback_opened?: () => void;
   }
   export function sendCtrlAltDel(sc: SpiceMainConn): void;
 }
