@@ -285,3 +285,32 @@ export function ensureAgentGuestImage(): GuestImage {
     trees: [{ path: '/usr/share/X11/xkb', debian: 'xkb-data' }],
   });
 }
+
+/**
+ * Pointer input as the guest's kernel receives it, for proving that taps, drags and scrolls made
+ * in a browser arrived: every event of the virtio tablet (absolute position, buttons, wheel) goes
+ * to the serial port as `PORTHOLE-INPUT:` and the 24 bytes of its `struct input_event` in hex
+ * (serial-log.ts `inputEvents` reads them). And the display's modes, whenever they change, as
+ * `PORTHOLE-MODE:<preferred mode> fb=<framebuffer size>`: the preferred mode is what a client's
+ * monitors configuration asked of the display device (QXL), the framebuffer what the console uses.
+ */
+const INPUT_LOG = `for e in /sys/class/input/event*; do
+  if grep -q 'Tablet' $e/device/name 2>/dev/null; then
+    hexdump -v -e '"PORTHOLE-INPUT:" 24/1 "%02x" "\\n"' /dev/input/\${e##*/} > /dev/ttyS0 &
+  fi
+done
+(old=; while true; do
+  new="$(head -n 1 /sys/class/drm/card0-*/modes 2>/dev/null | head -n 1) fb=$(cat /sys/class/graphics/fb0/virtual_size 2>/dev/null)"
+  if [ "$new" != "$old" ]; then echo "PORTHOLE-MODE:$new" > /dev/ttyS0; old=$new; fi
+  sleep 0.3
+done) &
+`;
+
+/** The test guest with a virtio tablet whose events it logs (see INPUT_LOG); the domain adds the tablet. */
+export function ensureInputGuestImage(): GuestImage {
+  return ensureImage({
+    name: 'guest-input-v1',
+    modules: [...DISPLAY_MODULES, 'virtio_pci', 'virtio_input', 'evdev'],
+    init: (modules) => INIT(modules, INPUT_LOG),
+  });
+}
