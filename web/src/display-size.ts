@@ -108,6 +108,7 @@ export function devicePixelCanvas(
     element.style.width = on ? `${canvas.width / devicePixelRatio}px` : '';
     element.style.height = on ? `${canvas.height / devicePixelRatio}px` : '';
     element.style.flex = on ? 'none' : '';
+    element.style.margin = on ? 'auto' : '';
   };
   const observer = new MutationObserver(apply);
   observer.observe(area, { subtree: true, childList: true, attributes: true, attributeFilter: ['width', 'height'] });
