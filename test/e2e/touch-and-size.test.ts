@@ -82,8 +82,11 @@ function assertNear(actual: Point, expected: Point, what: string): void {
 }
 
 /** Waits until the guest's pointer events since `mark` satisfy `done`. */
-function guestSaw(mark: number, done: (s: PointerStory) => boolean, what: string): Promise<PointerStory> {
-  return waitForValue(async () => pointerStory(inputEvents(bed.desktop.serial), mark), done, 30_000, what);
+async function guestSaw(mark: number, done: (s: PointerStory) => boolean, what: string): Promise<PointerStory> {
+  const started = Date.now();
+  const story = await waitForValue(async () => pointerStory(inputEvents(bed.desktop.serial), mark), done, 30_000, what);
+  console.log(`# ${what}: ${Date.now() - started} ms`);
+  return story;
 }
 
 const touch = (cdp: CDPSession, type: 'touchStart' | 'touchMove' | 'touchEnd', points: Point[]) =>
