@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { DomainGetXMLDescFlags, Hypervisor } from '@unraid/libvirt';
 import { parseDomainXml } from '../../inventory/domain-xml.js';
 import { graphicsXml, metadataXml, xmlEscape } from './domain-xml.js';
-import { ensureAgentGuestImage, ensureGuestImage, ensurePowerButtonGuestImage } from './guest-image.js';
+import { ensureAgentGuestImage, ensureGuestImage, ensureInputGuestImage, ensurePowerButtonGuestImage } from './guest-image.js';
 import { recordSecret } from './secret-record.js';
 import { SerialLog } from './serial-log.js';
 import { PROTOCOLS } from '../../serve/protocols.js';
@@ -33,6 +33,8 @@ export interface DesktopSpec {
   agent?: 'spice' | 'vnc';
   /** An HDA sound card played through SPICE (the agent guest plays a tone on it). */
   sound?: boolean;
+  /** A virtio tablet whose events the guest logs (guest-image.ts ensureInputGuestImage): SPICE's client mouse mode. */
+  tablet?: boolean;
 }
 
 /** The agent's virtio port, as an administrator would give a desktop a shared clipboard. */
@@ -56,7 +58,13 @@ export interface RunningDesktop {
 }
 
 export async function defineDesktop(uri: string, spec: DesktopSpec): Promise<RunningDesktop> {
-  const cached = spec.agent ? ensureAgentGuestImage() : spec.powerButton ? ensurePowerButtonGuestImage() : ensureGuestImage();
+  const cached = spec.agent
+    ? ensureAgentGuestImage()
+    : spec.powerButton
+      ? ensurePowerButtonGuestImage()
+      : spec.tablet
+        ? ensureInputGuestImage()
+        : ensureGuestImage();
   const dir = mkdtempSync(join(tmpdir(), 'porthole-desktop-'));
   // The test bed's libvirtd runs QEMU as root (test/bed/libvirtd.ts): it boots the cached image
   // where it is and writes the serial log here.
@@ -84,6 +92,7 @@ export async function defineDesktop(uri: string, spec: DesktopSpec): Promise<Run
     ${(spec.vnc ?? true) ? graphicsXml('vnc', 'auto', vncPassword) : ''}
     ${spec.agent ? agentChannelXml(spec.agent) : ''}
     ${spec.sound ? "<sound model='ich6'><audio id='1'/></sound><audio id='1' type='spice'/>" : ''}
+    ${spec.tablet ? "<input type='tablet' bus='virtio'/>" : ''}
     <video><model type='qxl'/></video>
     <memballoon model='none'/>
   </devices>

@@ -307,23 +307,64 @@ function tone(): Buffer {
 }
 
 /**
- * The test guest with the clipboard agent (see AGENT_STACK) and a tone on its sound card when it
- * has one; Debian packages xvfb, spice-vdagent, xclip.
+ * The test guest with the clipboard agent (see AGENT_STACK), a tone on its sound card when it has
+ * one, and its display's size (MODE_LOG); Debian packages xvfb, spice-vdagent, xclip,
+ * x11-xserver-utils.
  */
 export function ensureAgentGuestImage(): GuestImage {
   return ensureImage({
-    name: 'agent-guest-v2',
+    name: 'agent-guest-v3',
     // virtio_console carries the agent's port; spice-vdagentd dies without uinput.
     modules: [...DISPLAY_MODULES, 'virtio_pci', 'virtio_console', 'uinput', ...SOUND_MODULES],
-    init: (modules) => INIT(modules, AGENT_STACK + TONE_STACK),
+    init: (modules) => INIT(modules, AGENT_STACK + TONE_STACK + MODE_LOG),
     programs: [
       { path: '/usr/bin/Xvfb', debian: 'xvfb' },
       { path: '/usr/bin/xkbcomp', debian: 'x11-xkb-utils' },
       { path: '/usr/sbin/spice-vdagentd', debian: 'spice-vdagent' },
       { path: '/usr/bin/spice-vdagent', debian: 'spice-vdagent' },
       { path: '/usr/bin/xclip', debian: 'xclip' },
+      { path: '/usr/bin/xrandr', debian: 'x11-xserver-utils' },
     ],
     trees: [{ path: '/usr/share/X11/xkb', debian: 'xkb-data' }],
     files: [{ path: 'tone.u8', content: tone() }],
+  });
+}
+
+/**
+ * Pointer input as the guest's kernel receives it, for proving that taps, drags and scrolls made
+ * in a browser arrived: every event of the virtio tablet (absolute position, buttons, wheel) goes
+ * to the serial port as `PORTHOLE-INPUT:` and the 24 bytes of its `struct input_event` in hex
+ * (guest-input.ts reads them).
+ */
+const TABLET_LOG = `for e in /sys/class/input/event*; do
+  if grep -q 'Tablet' $e/device/name 2>/dev/null; then
+    hexdump -v -e '"PORTHOLE-INPUT:" 24/1 "%02x" "\\n"' /dev/input/\${e##*/} > /dev/ttyS0 &
+  fi
+done
+`;
+
+/**
+ * The display's size as the guest has it, whenever it changes: `PORTHOLE-MODE:<the display
+ * device's preferred mode> fb=<the console's framebuffer>`: the preferred mode is what a client's
+ * monitors configuration asked of QXL; and where X runs, `PORTHOLE-XSIZE:<X's screen size>`
+ * (what spice-vdagent sets through RandR).
+ */
+const MODE_LOG = `(old=; while true; do
+  new="$(cat /sys/class/drm/card0-*/modes 2>/dev/null | head -n 1) fb=$(cat /sys/class/graphics/fb0/virtual_size 2>/dev/null)"
+  if [ "$new" != "$old" ]; then echo "PORTHOLE-MODE:$new" > /dev/ttyS0; old=$new; fi
+  if [ -e /tmp/.X11-unix/X0 ]; then
+    x=$(DISPLAY=:0 xrandr --current 2>/dev/null | sed -n 's/.*current \\([0-9]*\\) x \\([0-9]*\\).*/\\1x\\2/p')
+    if [ "$x" != "$oldx" ]; then echo "PORTHOLE-XSIZE:$x" > /dev/ttyS0; oldx=$x; fi
+  fi
+  sleep 0.3
+done) &
+`;
+
+/** The test guest with a virtio tablet whose events it logs (see TABLET_LOG); the domain adds the tablet. */
+export function ensureInputGuestImage(): GuestImage {
+  return ensureImage({
+    name: 'guest-input-v3',
+    modules: [...DISPLAY_MODULES, 'virtio_pci', 'virtio_input', 'evdev'],
+    init: (modules) => INIT(modules, TABLET_LOG + MODE_LOG),
   });
 }

@@ -182,6 +182,8 @@ function connected(opened: RemoteSession, attempts: Attempt[], fallbacks: Fallba
   status.textContent = `${verb} over ${label(opened.protocol)} in ${seconds} s${viewOnly ? ' · view only' : ''}${watching}`;
   showNotice(fallbacks.length > 0 ? `Using ${label(opened.protocol)} because ${fellBackText(fallbacks)}` : '');
   opened.scaleToWindow(fit);
+  // The desktop takes its own user's window size, never a watcher's (a helpdesk's window is not the user's).
+  if (!viewOnly && shadowId === null) opened.followWindow?.();
   opened.focus();
   stopHeartbeat();
   stopHeartbeat = watchLine((why) => {

@@ -16,6 +16,7 @@ export interface StartedClient {
   sendCtrlAltDel(): void;
   sendKey?(code: string, down: boolean, options: { shift: boolean; keysym: number }): void;
   scaleToWindow(fit: boolean): void;
+  followWindow?(): void;
   clipboard?: RemoteClipboard;
   sound?: RemoteSound;
   /**
@@ -123,6 +124,7 @@ export function runAttempt(
             sendCtrlAltDel: () => c.sendCtrlAltDel(),
             ...(c.sendKey ? { sendKey: c.sendKey.bind(c) } : {}),
             scaleToWindow: (fit) => c.scaleToWindow(fit),
+            ...(c.followWindow ? { followWindow: c.followWindow.bind(c) } : {}),
             ...(c.clipboard ? { clipboard: c.clipboard } : {}),
             ...(c.sound ? { sound: c.sound } : {}),
             disconnect: () => {

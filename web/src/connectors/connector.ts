@@ -37,8 +37,13 @@ export interface RemoteSession {
    * Absent where the client has no way to (RDP).
    */
   sendKey?(code: string, down: boolean, options: { shift: boolean; keysym: number }): void;
-  /** Fit the remote screen to the window (true) or show it at its own size (false). */
+  /** Fit the remote screen to the window (true) or show it at its own size, one desktop pixel per device pixel (false). */
   scaleToWindow(fit: boolean): void;
+  /**
+   * From now on, asks the desktop to take the window's size as its resolution whenever the window
+   * settles (display-size.ts), where the protocol can; a guest that keeps its size is scaled.
+   */
+  followWindow?(): void;
   /** The desktop's clipboard, where the protocol's client carries one. */
   readonly clipboard?: RemoteClipboard;
   /** The desktop's sound, where the protocol's client plays it. */

@@ -6,8 +6,10 @@ import { spice } from '../../../proxy/spice/descriptor.js';
 import { runAttempt } from './attempt.js';
 import { CLIENT_CAPABILITIES, SpiceClipboard } from './spice-clipboard.js';
 import { SpiceSound } from './spice-sound.js';
+import { devicePixelCanvas, followElement } from '../display-size.js';
 import { watchSpiceHealth } from './spice-health.js';
 import { spiceKeyCode } from './spice-scancodes.js';
+import { installSpiceTouch } from './spice-touch.js';
 import type { Connector, RemoteSession } from './connector.js';
 
 // spice-html5 calls alert() for a key it has no scancode for (what spice-scancodes.ts does not
@@ -68,12 +70,26 @@ export class SpiceConnector implements Connector {
       const sound = new SpiceSound(area);
       connection.porthole_playback_opened = () => sound.opened();
       let stopWatching = () => {};
+      const stopTouch = installSpiceTouch(area);
+      const actualSize = devicePixelCanvas(area);
+      let following: { stop(): void; again(): void } | undefined;
+      // The resolution goes as the agent's monitors configuration (spice-html5's resize_window),
+      // which spice-server hands to a QXL device that takes it, else to the agent (X's RandR).
+      // Without an agent spice-html5 sends no agent message: asked again when one connects.
+      const agentChanged = connection.porthole_agent_changed;
+      connection.porthole_agent_changed = () => {
+        agentChanged?.();
+        if (connection.agent_connected) following?.again();
+      };
       return {
         clipboard,
         sound,
         stop: () => {
           stopWatching();
           sound.stop();
+          stopTouch();
+          actualSize.stop();
+          following?.stop();
           connection.stop();
         },
         watchHealth: (broken) => {
@@ -98,7 +114,13 @@ export class SpiceConnector implements Connector {
             .querySelector('canvas')
             ?.dispatchEvent(new KeyboardEvent(down ? 'keydown' : 'keyup', { code, shiftKey: shift, bubbles: true, cancelable: true }));
         },
-        scaleToWindow: () => {}, // the page's CSS (.screen.fit) scales the SPICE canvas
+        // Fitted, the page's CSS (.screen.fit) scales the SPICE canvas; at its own size, one surface pixel per device pixel.
+        scaleToWindow: (fit) => actualSize.set(!fit),
+        followWindow: () => {
+          following ??= followElement(screen, (size) => {
+            if (connection.agent_connected) connection.resize_window(0, size.width, size.height, 32, 0, 0);
+          });
+        },
         takesInput: () => connection.inputs?.state === 'ready',
       };
     });
