@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureSelfSignedCertificate } from '../../certs/self-signed.js';
+import { waitFor } from './deadline.js';
 import { gatewayClient } from './gateway-client.js';
 import { spiceChannel, vncHandshake, WireReader } from './protocol-clients.js';
 import { startQemuGuest } from './qemu-guest.js';
@@ -82,8 +83,23 @@ interface Frame {
   toPort: number;
 }
 
-/** tcpdump on an interface, with link-level headers; resolves the frames once stopped. */
-async function capture(dev: string): Promise<{ stop(): Promise<Frame[]> }> {
+/** The frames tcpdump printed (-e -v) so far. */
+function framesIn(out: string): Frame[] {
+  // -e -v: "..., ethertype 802.1Q (0x8100), length N: vlan 10, p 5, ethertype IPv4 (0x0800), (tos 0x88, ...)"
+  // then the addresses on the next line; untagged frames have no "vlan" part.
+  const re = /ethertype ([^,]+),[^\n]*?(?:vlan (\d+), p (\d+), [^\n]*?)?\(tos (0x[0-9a-f]+),[^\n]*\n\s+([\d.]+)\.(\d+) > ([\d.]+)\.(\d+):/g;
+  return [...out.matchAll(re)].map((m) => ({
+    ...(m[2] !== undefined ? { vlan: Number(m[2]), pcp: Number(m[3]) } : {}),
+    dscp: Number(m[4]) >> 2,
+    from: m[5]!,
+    fromPort: Number(m[6]),
+    to: m[7]!,
+    toPort: Number(m[8]),
+  }));
+}
+
+/** tcpdump on an interface, with link-level headers: the frames so far, and all of them once stopped. */
+async function capture(dev: string): Promise<{ frames(): Frame[]; stop(): Promise<Frame[]> }> {
   const child = spawn('tcpdump', ['-i', dev, '-e', '-nn', '-v', '-l', '--immediate-mode', 'tcp'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => {
@@ -97,23 +113,14 @@ async function capture(dev: string): Promise<{ stop(): Promise<Frame[]> }> {
     child.once('exit', (code) => reject(new Error(`tcpdump on ${dev} exited with ${code}`)));
   });
   return {
+    frames: () => framesIn(out),
     async stop() {
-      await new Promise((r) => setTimeout(r, 300));
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGINT');
-      await exited;
-      // -e -v: "..., ethertype 802.1Q (0x8100), length N: vlan 10, p 5, ethertype IPv4 (0x0800), (tos 0x88, ...)"
-      // then the addresses on the next line; untagged frames have no "vlan" part.
-      const re =
-        /ethertype ([^,]+),[^\n]*?(?:vlan (\d+), p (\d+), [^\n]*?)?\(tos (0x[0-9a-f]+),[^\n]*\n\s+([\d.]+)\.(\d+) > ([\d.]+)\.(\d+):/g;
-      return [...out.matchAll(re)].map((m) => ({
-        ...(m[2] !== undefined ? { vlan: Number(m[2]), pcp: Number(m[3]) } : {}),
-        dscp: Number(m[4]) >> 2,
-        from: m[5]!,
-        fromPort: Number(m[6]),
-        to: m[7]!,
-        toPort: Number(m[8]),
-      }));
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGINT'); // tcpdump prints what it has captured, then exits
+        await exited;
+      }
+      return framesIn(out);
     },
   };
 }
@@ -221,7 +228,24 @@ async function main(share: string): Promise<void> {
     const vncReader = open(vnc!.url, 'vnc', 'vnc');
     await vncHandshake(vncReader);
     readers.push(vncReader);
-    await new Promise((r) => setTimeout(r, 500));
+    // Each connection carried frames on its leg of the wire, both ways of the gateway, before they close.
+    const spiceSources = () =>
+      new Set(
+        hypervisorDump
+          .frames()
+          .filter((f) => f.toPort === qemu.spicePort)
+          .map((f) => f.fromPort),
+      ).size;
+    await waitFor(
+      () =>
+        opened.length === readers.length &&
+        opened.every((o) => browserDump.frames().some((f) => f.from === GATEWAY.browser && f.toPort === o.port)) &&
+        spiceSources() === 4 &&
+        hypervisorDump.frames().some((f) => f.toPort === qemu.vncPort),
+      30_000,
+      "every connection's frames on both legs",
+      100,
+    );
     for (const r of readers) r.ws.close();
     await Promise.all(readers.map((r) => r.closed));
     progress('connections opened and closed');
