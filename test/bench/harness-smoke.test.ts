@@ -35,8 +35,8 @@ const EXPECTED: Record<string, string[]> = {
   ],
 };
 
-// Six paths and a capacity step, each with processes of its own: about a minute on a quiet
-// machine, but over the run's 180 s per test at a load average of 15 (the fresh-machine trial).
+// Six paths and a capacity step, each with processes of its own: 146-148 s at a load average of
+// 8, and over the run's 180 s per test at a load average of 15 (the fresh-machine trial).
 const SMOKE_TIMEOUT_MS = 480_000;
 
 test(
