@@ -51,7 +51,7 @@ async function reconnectNotices(page: Page): Promise<string[]> {
  */
 async function migrate(from: Libvirtd, to: Libvirtd, port: number): Promise<number> {
   const started = Date.now();
-  await virshAsync(
+  await virsh(
     from.uri,
     'migrate',
     '--live',
@@ -78,7 +78,8 @@ async function reconnected(page: Page, times: number): Promise<number> {
   return Date.now();
 }
 
-async function virshAsync(uri: string, ...args: string[]): Promise<string> {
+/** virsh without blocking: the gateway runs in this process and goes on serving meanwhile. */
+async function virsh(uri: string, ...args: string[]): Promise<string> {
   try {
     return (await execFileAsync('virsh', ['-c', uri, ...args], { encoding: 'utf8', timeout: 120_000 })).stdout;
   } catch (error) {
@@ -86,13 +87,6 @@ async function virshAsync(uri: string, ...args: string[]): Promise<string> {
     if (e.code === 'ENOENT') throw new Error(`virsh not found (apt-get install libvirt-clients): ${e.message}`, { cause: error });
     throw new Error(`virsh ${args.join(' ')} failed: ${(e.stderr ?? e.message).trim()}`, { cause: error });
   }
-}
-
-function virsh(uri: string, ...args: string[]): string {
-  const result = spawnSync('virsh', ['-c', uri, ...args], { encoding: 'utf8', timeout: 120_000 });
-  if (result.error) throw new Error(`virsh not found (apt-get install libvirt-clients): ${result.error.message}`);
-  if (result.status !== 0) throw new Error(`virsh ${args.join(' ')} failed: ${result.stderr.trim()}`);
-  return result.stdout;
 }
 
 before(async () => {
@@ -170,7 +164,7 @@ test('a live migration moves the desktop while its viewer is open: the same id, 
   await page.screenshot({ path: join(SCREENSHOTS, 'viewer-after-migration.png') });
   // The keyboard goes to the guest, now on hv-b (its serial log is appended to, not truncated).
   await typeAndExpect(page, desktop!.serial);
-  assert.ok(!virsh(hostA!.uri, 'list', '--all', '--name').includes(desktop!.name), 'the source host no longer has it');
+  assert.ok(!(await virsh(hostA!.uri, 'list', '--all', '--name')).includes(desktop!.name), 'the source host no longer has it');
   await page.browserContext().close();
 });
 
@@ -195,7 +189,7 @@ test('the desktop moves back while a VNC viewer is open: the viewer follows it o
   const state = (await page.evaluate('window.portholeViewer')) as { protocol: string };
   assert.equal(state.protocol, 'vnc', 'still VNC on the new host');
   await typeAndExpect(page, desktop!.serial);
-  assert.ok(!virsh(hostB!.uri, 'list', '--all', '--name').includes(desktop!.name), 'hv-b no longer has it');
+  assert.ok(!(await virsh(hostB!.uri, 'list', '--all', '--name')).includes(desktop!.name), 'hv-b no longer has it');
   await page.browserContext().close();
 });
 

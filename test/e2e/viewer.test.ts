@@ -243,6 +243,21 @@ async function viewerEnd(page: Page): Promise<{ state: string; title: string; te
   })`)) as End;
 }
 
+/**
+ * The viewer reconnected once, by itself, over SPICE still, and gave the keyboard back: a word
+ * typed without clicking first (the keys go where the reconnect put the focus) reaches the guest.
+ */
+async function reconnectedWithKeyboard(page: Page, prefix: string): Promise<void> {
+  await page.waitForSelector('#viewer[data-state="connected"]', { timeout: 90_000 });
+  const after = (await page.evaluate('window.portholeViewer')) as { protocol: string; reconnects: number };
+  assert.equal(after.protocol, 'spice', 'the protocol in use is kept');
+  assert.equal(after.reconnects, 1);
+  assert.equal(await page.evaluate('document.activeElement?.tagName'), 'CANVAS', 'the keyboard is given back to the desktop');
+  const word = `${prefix}${Date.now().toString(36)}`;
+  await typeIntoDesktop(page, `echo ${word} > /dev/ttyS0\n`);
+  await desktop.serial.waitFor(word, 20_000);
+}
+
 test('after the gateway stops and starts again the viewer reconnects by itself over the same protocol, and the keyboard works again', async () => {
   const page = await signInPage('alice', 'alice-password');
   const opened = await openDesktop(page, `${desktop.uuid}`);
@@ -253,15 +268,7 @@ test('after the gateway stops and starts again the viewer reconnects by itself o
   assert.match(await page.$eval('#reconnecting-title', (e) => e.textContent ?? ''), /Reconnecting… \(attempt \d+\)/);
   await page.screenshot({ path: join(SCREENSHOTS, 'viewer-reconnecting.png') });
   await restarted;
-  await page.waitForSelector('#viewer[data-state="connected"]', { timeout: 90_000 });
-  const after = (await page.evaluate('window.portholeViewer')) as { protocol: string; reconnects: number };
-  assert.equal(after.protocol, 'spice', 'the protocol in use is kept');
-  assert.equal(after.reconnects, 1);
-  assert.equal(await page.evaluate('document.activeElement?.tagName'), 'CANVAS', 'the keyboard is given back to the desktop');
-  // Typed without clicking first: the keys go where the reconnect put the focus.
-  const word = `back${Date.now().toString(36)}`;
-  await typeIntoDesktop(page, `echo ${word} > /dev/ttyS0\n`);
-  await desktop.serial.waitFor(word, 20_000);
+  await reconnectedWithKeyboard(page, 'back');
   await page.browserContext().close();
 });
 
@@ -280,14 +287,7 @@ test('after the gateway process is killed (SIGKILL) and started again on its dat
     assert.equal(await served.exited, null, 'ended by the signal');
     await page.waitForSelector('#viewer[data-state="reconnecting"]', { timeout: 30_000 });
     served = await serve({ data, libvirt, port: served.port });
-    await page.waitForSelector('#viewer[data-state="connected"]', { timeout: 90_000 });
-    const after = (await page.evaluate('window.portholeViewer')) as { protocol: string; reconnects: number };
-    assert.equal(after.protocol, 'spice', 'the protocol in use is kept');
-    assert.equal(after.reconnects, 1);
-    assert.equal(await page.evaluate('document.activeElement?.tagName'), 'CANVAS', 'the keyboard is given back to the desktop');
-    const word = `crash${Date.now().toString(36)}`;
-    await typeIntoDesktop(page, `echo ${word} > /dev/ttyS0\n`);
-    await desktop.serial.waitFor(word, 20_000);
+    await reconnectedWithKeyboard(page, 'crash');
     await page.browserContext().close();
   } finally {
     served.kill();
